@@ -1,0 +1,4 @@
+//! One module per top-level command.
+
+pub mod init;
+pub mod serve;

@@ -1,0 +1,62 @@
+//! `qu serve`: run the daemon until SIGINT or SIGTERM.
+
+use anyhow::{Context, Result};
+use quptime::init::{InitOptions, init_node, is_initialised};
+use quptime::{Cluster, NodeOptions};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::cli::ServeArgs;
+
+pub fn run(args: ServeArgs) -> Result<()> {
+    crate::logging::init(args.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("qu-worker")
+        .build()
+        .context("start the async runtime")?;
+    runtime.block_on(serve())
+}
+
+async fn serve() -> Result<()> {
+    let dir = quptime::paths::data_dir();
+    if !is_initialised(&dir) {
+        // First start of a provisioned host: initialise from QUPTIME_* (the
+        // same variables `qu init` reads), as the original did.
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let port = match env("QUPTIME_BIND_PORT") {
+            Some(p) => Some(p.parse::<u16>().with_context(|| {
+                format!("QUPTIME_BIND_PORT={p:?} is not a port: use an integer from 1 to 65535")
+            })?),
+            None => None,
+        };
+        let done = init_node(
+            &dir,
+            InitOptions {
+                node_id: env("QUPTIME_NODE_ID"),
+                bind_addr: env("QUPTIME_BIND_ADDR"),
+                bind_port: port,
+                advertise: env("QUPTIME_ADVERTISE"),
+                secret: env("QUPTIME_CLUSTER_SECRET"),
+            },
+        )
+        .context("no identity yet, and initialising one from the environment failed")?;
+        tracing::info!(node = %done.identity.node_id(), dir = %dir.display(), "initialised node from the environment");
+    }
+    let mut opts = NodeOptions::new(&dir);
+    opts.env_overrides = true;
+    let cluster = Cluster::start(opts).await?;
+    tracing::info!(
+        node = %cluster.node_id(),
+        fingerprint = %cluster.fingerprint(),
+        advertise = %cluster.advertise(),
+        "qu serve running"
+    );
+    let mut term = signal(SignalKind::terminate()).context("install SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("install SIGINT handler")?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+    cluster.shutdown().await?;
+    Ok(())
+}

@@ -1,0 +1,44 @@
+//! `qu`: the quptime daemon and CLI.
+//!
+//! Thin by design: parse the command line, call the library (or, for most
+//! commands, the local daemon over its control socket), print. Errors go to
+//! stderr as `error: <what went wrong>; <what to do>` with exit code 1; usage
+//! errors exit 2 (clap's convention).
+
+mod cli;
+mod cmd;
+mod logging;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    let outcome = match cli.command {
+        cli::Command::Init(args) => cmd::init::run(args),
+        cli::Command::Serve(args) => cmd::serve::run(args),
+    };
+    if let Err(err) = outcome {
+        eprintln!("error: {}", render(&err));
+        std::process::exit(1);
+    }
+}
+
+/// The error and its context on one line. A library error's text is
+/// complete (it already names the cause and the fix), so the chain stops
+/// there instead of repeating the OS error underneath it.
+fn render(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&c);
+        }
+        if cause.downcast_ref::<quptime::Error>().is_some() {
+            break;
+        }
+    }
+    text
+}
