@@ -93,6 +93,9 @@ pub fn init_node(dir: &Path, opts: InitOptions) -> Result<Initialised> {
         ));
     }
     config.secret = Some(secret);
+    // Without a given secret this node founds a new cluster; with one it
+    // joins an existing cluster and must not create its own.
+    config.bootstrap = secret_generated;
     config.validate()?;
     let identity = Identity::generate(node_id)?;
 

@@ -23,10 +23,13 @@
 //! - [`init`]: creating a node's identity and `node.yaml` (`qu init`).
 
 pub mod cluster;
+pub mod consensus;
+pub mod control;
 pub mod error;
 pub mod identity;
 pub mod init;
 pub mod paths;
+pub mod state;
 pub mod store;
 pub mod transport;
 pub mod trust;

@@ -2,6 +2,8 @@
 //! identities on real loopback sockets, and a deliberately unpinned raw TLS
 //! client for poking servers with malformed traffic.
 
+pub mod cluster;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

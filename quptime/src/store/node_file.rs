@@ -70,6 +70,11 @@ pub struct NodeConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub secret: Option<String>,
+    /// `true` on the node that founds a cluster (`qu init` without
+    /// `--secret`): on its first start it initialises a one-node cluster.
+    /// Joining nodes wait to be added instead. Omitted when `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bootstrap: bool,
 }
 
 impl fmt::Debug for NodeConfig {
@@ -81,6 +86,7 @@ impl fmt::Debug for NodeConfig {
             .field("bind_port", &self.bind_port)
             .field("advertise", &self.advertise)
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("bootstrap", &self.bootstrap)
             .finish()
     }
 }
@@ -95,6 +101,7 @@ impl NodeConfig {
             bind_port: DEFAULT_BIND_PORT,
             advertise: String::new(),
             secret: None,
+            bootstrap: false,
         }
     }
 

@@ -50,15 +50,21 @@ impl Server {
         router: Router,
         limits: Limits,
     ) -> Result<Server> {
-        let listener = TcpListener::bind(addr).await.map_err(|e| {
-            let why = match e.kind() {
-                std::io::ErrorKind::AddrInUse => "the port is already in use (another qu serve, or another program?): stop that program, or pick another port (bind_port in node.yaml, QUPTIME_BIND_PORT)".to_string(),
-                std::io::ErrorKind::PermissionDenied => "ports below 1024 need root or CAP_NET_BIND_SERVICE: pick a port above 1023".to_string(),
-                std::io::ErrorKind::AddrNotAvailable => "that address belongs to no interface of this host: fix bind_addr in node.yaml (QUPTIME_BIND_ADDR)".to_string(),
-                _ => e.to_string(),
-            };
-            Error::new(ErrorKind::Transport, format!("cannot listen on {addr}: {why}")).with_source(e)
-        })?;
+        let listener =
+            std::net::TcpListener::bind(addr).map_err(|e| Server::bind_error(addr, e))?;
+        Server::from_listener(listener, identity, authorizer, router, limits)
+    }
+
+    /// Serve on an already bound std listener (bind early, start later).
+    pub fn from_listener(
+        listener: std::net::TcpListener,
+        identity: &Identity,
+        authorizer: Arc<dyn Authorizer>,
+        router: Router,
+        limits: Limits,
+    ) -> Result<Server> {
+        listener.set_nonblocking(true)?;
+        let listener = TcpListener::from_std(listener)?;
         let local_addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             acceptor: TlsAcceptor::from(tls::server_config(identity)?),
@@ -73,6 +79,21 @@ impl Server {
             stop,
             task: Some(task),
         })
+    }
+
+    /// The error for a failed bind of `addr`, saying what to do.
+    pub fn bind_error(addr: SocketAddr, e: std::io::Error) -> Error {
+        let why = match e.kind() {
+            std::io::ErrorKind::AddrInUse => "the port is already in use (another qu serve, or another program?): stop that program, or pick another port (bind_port in node.yaml, QUPTIME_BIND_PORT)".to_string(),
+            std::io::ErrorKind::PermissionDenied => "ports below 1024 need root or CAP_NET_BIND_SERVICE: pick a port above 1023".to_string(),
+            std::io::ErrorKind::AddrNotAvailable => "that address belongs to no interface of this host: fix bind_addr in node.yaml (QUPTIME_BIND_ADDR)".to_string(),
+            _ => e.to_string(),
+        };
+        Error::new(
+            ErrorKind::Transport,
+            format!("cannot listen on {addr}: {why}"),
+        )
+        .with_source(e)
     }
 
     /// The address actually bound (useful with port 0).

@@ -1,0 +1,129 @@
+//! Which members are reachable, seen from this node: a ping to every member
+//! each second. Feeds `qu status` (LIVE, LAST_SEEN) and the master
+//! preference (how long a lower NodeId has been continuously live).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::watch;
+
+use crate::cluster::pool::Pool;
+use crate::consensus::Member;
+use crate::consensus::controller::LiveFor;
+use crate::identity::NodeId;
+use crate::state::ClusterState;
+use crate::transport::Ping;
+
+/// How often members are pinged.
+pub(crate) const PING_EVERY: Duration = Duration::from_secs(1);
+/// A member not heard from for this long is not live.
+pub(crate) const DEAD_AFTER: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    last_ok: Option<Instant>,
+    last_seen: Option<SystemTime>,
+    live_since: Option<Instant>,
+}
+
+/// The liveness table; cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Liveness {
+    me: NodeId,
+    started: Instant,
+    table: Arc<Mutex<HashMap<NodeId, Seen>>>,
+}
+
+impl Liveness {
+    pub(crate) fn new(me: NodeId) -> Liveness {
+        Liveness {
+            me,
+            started: Instant::now(),
+            table: Arc::default(),
+        }
+    }
+
+    /// Note a successful contact with `id` (either direction).
+    pub(crate) fn record_ok(&self, id: &NodeId) {
+        let now = Instant::now();
+        if let Ok(mut t) = self.table.lock() {
+            let seen = t.entry(id.clone()).or_default();
+            let was_live = seen
+                .last_ok
+                .is_some_and(|l| now.duration_since(l) < DEAD_AFTER);
+            if !was_live {
+                seen.live_since = Some(now);
+            }
+            seen.last_ok = Some(now);
+            seen.last_seen = Some(SystemTime::now());
+        }
+    }
+
+    /// (live, last seen) of `id`.
+    pub(crate) fn get(&self, id: &NodeId) -> (bool, Option<SystemTime>) {
+        if *id == self.me {
+            return (true, Some(SystemTime::now()));
+        }
+        let t = self.table.lock().ok();
+        let seen = t
+            .as_ref()
+            .and_then(|t| t.get(id).cloned())
+            .unwrap_or_default();
+        (
+            seen.last_ok.is_some_and(|l| l.elapsed() < DEAD_AFTER),
+            seen.last_seen,
+        )
+    }
+
+    /// Ping every member except this node until `stop` fires.
+    pub(crate) async fn run(
+        self,
+        pool: Pool,
+        mut state: watch::Receiver<Arc<ClusterState>>,
+        members: impl Fn() -> Vec<(NodeId, Member)> + Send + 'static,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut ticker = tokio::time::interval(PING_EVERY);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            // Ping on every tick, and at once when the membership changes.
+            tokio::select! {
+                _ = stop.changed() => break,
+                _ = ticker.tick() => {}
+                _ = state.changed() => {}
+            }
+            for (id, member) in members() {
+                if id == self.me {
+                    continue;
+                }
+                let (pool, me) = (pool.clone(), self.clone());
+                tokio::spawn(async move {
+                    let ping = async {
+                        let conn = pool.get(&id, &member).await?;
+                        conn.call_with_timeout::<Ping>(&(), PING_EVERY).await
+                    };
+                    match ping.await {
+                        Ok(_) => me.record_ok(&id),
+                        Err(_) => pool.drop_conn(&id),
+                    }
+                });
+            }
+        }
+    }
+}
+
+impl LiveFor for Liveness {
+    fn live_for(&self, id: &NodeId) -> Option<Duration> {
+        if *id == self.me {
+            return Some(self.started.elapsed());
+        }
+        let t = self.table.lock().ok()?;
+        let seen = t.get(id)?;
+        let last = seen.last_ok?;
+        if last.elapsed() >= DEAD_AFTER {
+            return None;
+        }
+        seen.live_since.map(|s| s.elapsed())
+    }
+}

@@ -1,0 +1,101 @@
+//! `qu status` as data: term, master, quorum, config version and the
+//! members with their liveness, the same fields on every node.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::Core;
+use crate::identity::NodeId;
+
+/// One member as this node sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerStatus {
+    /// Its id.
+    pub node_id: NodeId,
+    /// Where it is dialled.
+    pub advertise: String,
+    /// Reachable from this node right now.
+    pub live: bool,
+    /// Last successful contact (RFC 3339 UTC), if any.
+    pub last_seen: Option<String>,
+    /// Whether it votes (learners are still catching up).
+    pub voter: bool,
+    /// Whether it is the node that answered this status.
+    pub this_node: bool,
+}
+
+/// A node's status report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// The answering node.
+    pub node_id: NodeId,
+    /// Raft term.
+    pub term: u64,
+    /// The master, if one is known and holds a quorum.
+    pub master: Option<NodeId>,
+    /// Whether the cluster has a quorum, as seen from here.
+    pub quorum: bool,
+    /// Votes needed for a quorum.
+    pub need: usize,
+    /// Number of applied mutations.
+    pub config_version: u64,
+    /// Whether this node performs master duties now.
+    pub is_master: bool,
+    /// The members.
+    pub peers: Vec<PeerStatus>,
+}
+
+impl Core {
+    pub(crate) fn status(&self) -> Status {
+        let view = self.consensus.view();
+        let state = self.state();
+        let is_master = *self.master.borrow();
+        let leader_live = view.leader.as_ref().is_some_and(|l| self.liveness.get(l).0);
+        let quorum = if view.leader.as_ref() == Some(self.me()) {
+            is_master
+        } else {
+            leader_live
+        };
+        let mut ids: Vec<NodeId> = state.peers.keys().cloned().collect();
+        for id in view.voters.keys().chain(view.learners.keys()) {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+        ids.sort();
+        let peers = ids
+            .into_iter()
+            .map(|id| {
+                let (live, seen) = self.liveness.get(&id);
+                let advertise = state
+                    .peers
+                    .get(&id)
+                    .map(|p| p.advertise.clone())
+                    .or_else(|| {
+                        view.voters
+                            .get(&id)
+                            .or(view.learners.get(&id))
+                            .map(|m| m.addr.clone())
+                    })
+                    .unwrap_or_default();
+                PeerStatus {
+                    voter: view.voters.contains_key(&id),
+                    this_node: id == *self.me(),
+                    node_id: id,
+                    advertise,
+                    live,
+                    last_seen: seen.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+                }
+            })
+            .collect();
+        Status {
+            node_id: self.me().clone(),
+            term: view.term,
+            master: if quorum { view.leader.clone() } else { None },
+            quorum,
+            need: view.voters.len().max(1) / 2 + 1,
+            config_version: state.version,
+            is_master,
+            peers,
+        }
+    }
+}

@@ -1,0 +1,594 @@
+//! Crash-safe on-disk Raft log storage: the `RaftLogStorage` openraft
+//! persists its log, vote, committed id and purge point through.
+//!
+//! Raft is only safe if what a node acknowledged survives a crash, so every
+//! write here is durable before it is acknowledged, writes are applied in
+//! exactly the order openraft submits them (`docs/protocol/io_ordering` in
+//! openraft: a vote overtaken by a log write can lose committed entries),
+//! and recovery never applies a half-written record. The store is generic
+//! over the type config, so openraft's own conformance suite runs against
+//! it with `u64` node ids while the cluster uses its own `NodeId`.
+//!
+//! # Layout of the directory
+//!
+//! - `log.dat`: append-only log of entries; format and recovery rules in
+//!   [`log_file`] (length, CRC-32 and serde_json payload per record).
+//! - `vote.json`, `committed.json`, `purged.json`: JSON of an `Option` of
+//!   the vote, the committed log id and the last purged log id, each
+//!   replaced atomically with [`crate::store::write_atomic`].
+//! - `lock`: `flock`ed while a store is open, so two stores (or two
+//!   processes) never write one log.
+//!
+//! # Concurrency
+//!
+//! One writer thread owns the files and runs operations strictly in
+//! submission order, so fsyncs never block the tokio runtime. Appends group
+//! into one write and one `fdatasync`; `append` returns as soon as the
+//! entries are queued and visible to every reader, and its callback fires
+//! once they are durable. `save_vote`, `truncate_after` and `purge` return
+//! once durable. `save_committed` is queued (losing it only makes a restart
+//! re-apply less). After any I/O error the store refuses every later
+//! operation: memory and disk may differ, and the node must stop.
+
+#[path = "log_file.rs"]
+mod log_file;
+#[cfg(test)]
+#[path = "log_store_tests.rs"]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::ops::{Bound, RangeBounds};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use openraft::entry::RaftEntry;
+use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
+use openraft::type_config::alias::{LogIdOf, VoteOf};
+use openraft::{OptionalSend, RaftTypeConfig};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::oneshot;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::store::{ensure_dir, read_file, write_atomic};
+use log_file::{LogFile, MAX_RECORD};
+
+const VOTE_FILE: &str = "vote.json";
+const COMMITTED_FILE: &str = "committed.json";
+const PURGED_FILE: &str = "purged.json";
+const LOCK_FILE: &str = "lock";
+
+/// What readers see: the log as submitted, plus the durable vote.
+struct Mem<C: RaftTypeConfig> {
+    entries: BTreeMap<u64, C::Entry>,
+    vote: Option<VoteOf<C>>,
+    committed: Option<LogIdOf<C>>,
+    /// Bumped by every `save_committed`; the writer skips superseded ones.
+    committed_seq: u64,
+    last_purged: Option<LogIdOf<C>>,
+    /// Set by the first failed write; every later operation fails.
+    failed: Option<String>,
+}
+
+type Shared<C> = Arc<Mutex<Mem<C>>>;
+
+fn lock<C: RaftTypeConfig>(mem: &Mutex<Mem<C>>) -> MutexGuard<'_, Mem<C>> {
+    mem.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl<C: RaftTypeConfig> Mem<C> {
+    fn check(&self) -> io::Result<()> {
+        match &self.failed {
+            Some(msg) => Err(io::Error::other(msg.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The on-disk Raft log of one node. Open it with [`LogStore::open`] and
+/// hand it to `openraft::Raft::new`; dropping it waits for queued writes.
+pub struct LogStore<C: RaftTypeConfig> {
+    dir: PathBuf,
+    mem: Shared<C>,
+    tx: Option<mpsc::Sender<Op<C>>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+/// A cheap-clone read handle on a [`LogStore`]: sees every appended entry
+/// and the last saved vote, also while the store writes.
+pub struct LogReader<C: RaftTypeConfig> {
+    mem: Shared<C>,
+}
+
+impl<C: RaftTypeConfig> Clone for LogReader<C> {
+    fn clone(&self) -> Self {
+        LogReader {
+            mem: self.mem.clone(),
+        }
+    }
+}
+
+impl<C: RaftTypeConfig> fmt::Debug for LogStore<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogStore")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: RaftTypeConfig> fmt::Debug for LogReader<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogReader").finish_non_exhaustive()
+    }
+}
+
+/// One write, queued to the writer thread.
+enum Op<C: RaftTypeConfig> {
+    Append {
+        records: Vec<(u64, Vec<u8>)>,
+        callback: IOFlushed<C>,
+    },
+    Truncate {
+        after: Option<u64>,
+        done: oneshot::Sender<io::Result<()>>,
+    },
+    Purge {
+        upto: LogIdOf<C>,
+        done: oneshot::Sender<io::Result<()>>,
+    },
+    Vote {
+        vote: VoteOf<C>,
+        done: oneshot::Sender<io::Result<()>>,
+    },
+    Committed {
+        committed: Option<LogIdOf<C>>,
+        seq: u64,
+    },
+}
+
+impl<C: RaftTypeConfig> LogStore<C> {
+    /// Open the log in `dir` (created with mode 0700 if missing), recover
+    /// from a crash (a torn tail is cut off, other damage is an error), and
+    /// start the writer thread. Blocks on file I/O: from async code call it
+    /// inside `spawn_blocking`.
+    pub fn open(dir: &Path) -> Result<LogStore<C>> {
+        ensure_dir(dir, 0o700)?;
+        let lock_file = lock_dir(dir)?;
+        let vote: Option<VoteOf<C>> = read_json(&dir.join(VOTE_FILE))?;
+        let committed: Option<LogIdOf<C>> = read_json(&dir.join(COMMITTED_FILE))?;
+        let last_purged: Option<LogIdOf<C>> = read_json(&dir.join(PURGED_FILE))?;
+        let (mut file, loaded) = LogFile::open::<C>(dir)?;
+        let purged_index = last_purged.as_ref().map(|p| p.index());
+        if let Some(p) = purged_index {
+            // A crash may have come between the purge mark and the reclaim.
+            file.reclaim(p)
+                .map_err(|e| Error::io_at("reclaim purged entries of", file.path(), e))?;
+        }
+        let entries: BTreeMap<u64, C::Entry> = loaded
+            .into_iter()
+            .filter(|e| purged_index.is_none_or(|p| e.index() > p))
+            .map(|e| (e.index(), e))
+            .collect();
+        if let (Some(p), Some(first)) = (purged_index, entries.keys().next())
+            && *first != p + 1
+        {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "Raft log {}: entries up to index {p} are purged, but the log resumes at \
+                     index {first}: entries are missing",
+                    file.path().display()
+                ),
+            ));
+        }
+        let last = entries.keys().next_back().copied().or(purged_index);
+        if let Some(c) = &committed
+            && last.is_none_or(|l| c.index() > l)
+        {
+            tracing::warn!(
+                "Raft log in {}: committed id {c} is beyond the last log entry {last:?}",
+                dir.display()
+            );
+        }
+        let mem = Arc::new(Mutex::new(Mem {
+            entries,
+            vote,
+            committed,
+            committed_seq: 0,
+            last_purged,
+            failed: None,
+        }));
+        let (tx, rx) = mpsc::channel();
+        let writer = Writer {
+            file,
+            dir: dir.to_path_buf(),
+            mem: mem.clone(),
+            rx,
+            pending: None,
+            _lock: lock_file,
+        };
+        let handle = std::thread::Builder::new()
+            .name("quptime-raft-log".into())
+            .spawn(move || writer.run())
+            .map_err(|e| {
+                Error::new(ErrorKind::Io, "cannot start the Raft log writer thread").with_source(e)
+            })?;
+        Ok(LogStore {
+            dir: dir.to_path_buf(),
+            mem,
+            tx: Some(tx),
+            writer: Some(handle),
+        })
+    }
+
+    /// The directory this store lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A read handle, the same as `get_log_reader` gives openraft.
+    pub fn reader(&self) -> LogReader<C> {
+        LogReader {
+            mem: self.mem.clone(),
+        }
+    }
+
+    fn send(&self, op: Op<C>) -> io::Result<()> {
+        match &self.tx {
+            Some(tx) if tx.send(op).is_ok() => Ok(()),
+            _ => Err(writer_gone()),
+        }
+    }
+
+    /// Queue `op` (built around a reply channel) and wait for its result.
+    async fn request(
+        &self,
+        op: impl FnOnce(oneshot::Sender<io::Result<()>>) -> Op<C>,
+    ) -> io::Result<()> {
+        lock(&self.mem).check()?;
+        let (done, rx) = oneshot::channel();
+        self.send(op(done))?;
+        rx.await.map_err(|_| writer_gone())?
+    }
+}
+
+impl<C: RaftTypeConfig> Drop for LogStore<C> {
+    fn drop(&mut self) {
+        // Closing the queue lets the writer finish what is queued and exit,
+        // which releases the directory lock before a reopen.
+        drop(self.tx.take());
+        if let Some(writer) = self.writer.take()
+            && writer.join().is_err()
+        {
+            tracing::error!(
+                "the Raft log writer thread of {} panicked",
+                self.dir.display()
+            );
+        }
+    }
+}
+
+fn writer_gone() -> io::Error {
+    io::Error::other("the Raft log writer thread has stopped")
+}
+
+/// `None` when `path` does not exist; an error names the file.
+fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    let Some(text) = read_file(path)? else {
+        return Ok(None);
+    };
+    serde_json::from_str::<Option<T>>(&text).map_err(|e| {
+        Error::new(
+            ErrorKind::Config,
+            format!(
+                "cannot read {} ({e}): restore the node's Raft directory from a backup, or \
+                 remove it and re-join the node",
+                path.display()
+            ),
+        )
+    })
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &Option<T>) -> io::Result<()> {
+    let bytes = serde_json::to_vec(value).map_err(io::Error::other)?;
+    write_atomic(path, &bytes, 0o600).map_err(io::Error::other)
+}
+
+fn lock_dir(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| Error::io_at("open", &path, e))?;
+    // SAFETY: flock on a descriptor that `file` owns for the whole call.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "the Raft log in {} is already open (another process or store holds {}): \
+                     stop the other quptime node using this data directory",
+                    dir.display(),
+                    path.display()
+                ),
+            ));
+        }
+        return Err(Error::io_at("lock", &path, err));
+    }
+    Ok(file)
+}
+
+/// Normalize any range to `[lo, hi)` (`hi = None`: unbounded); `None` when
+/// it is empty or inverted, which `BTreeMap::range` would panic on.
+fn normalize(range: &impl RangeBounds<u64>) -> Option<(u64, Option<u64>)> {
+    let lo = match range.start_bound() {
+        Bound::Included(s) => *s,
+        Bound::Excluded(s) => s.checked_add(1)?,
+        Bound::Unbounded => 0,
+    };
+    let hi = match range.end_bound() {
+        Bound::Included(e) => e.checked_add(1),
+        Bound::Excluded(e) => Some(*e),
+        Bound::Unbounded => None,
+    };
+    match hi {
+        Some(h) if lo >= h => None,
+        _ => Some((lo, hi)),
+    }
+}
+
+impl<C> RaftLogReader<C> for LogReader<C>
+where
+    C: RaftTypeConfig,
+    C::Entry: Clone,
+{
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + fmt::Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> io::Result<Vec<C::Entry>> {
+        let Some((lo, hi)) = normalize(&range) else {
+            return Ok(Vec::new());
+        };
+        let end = hi.map_or(Bound::Unbounded, Bound::Excluded);
+        let mem = lock(&self.mem);
+        Ok(mem
+            .entries
+            .range((Bound::Included(lo), end))
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+
+    async fn read_vote(&mut self) -> io::Result<Option<VoteOf<C>>> {
+        Ok(lock(&self.mem).vote.clone())
+    }
+}
+
+impl<C> RaftLogStorage<C> for LogStore<C>
+where
+    C: RaftTypeConfig,
+    C::Entry: Clone,
+{
+    type LogReader = LogReader<C>;
+
+    async fn get_log_state(&mut self) -> io::Result<LogState<C>> {
+        let mem = lock(&self.mem);
+        let last = mem.entries.values().next_back().map(|e| e.log_id());
+        Ok(LogState {
+            last_purged_log_id: mem.last_purged.clone(),
+            last_log_id: last.or_else(|| mem.last_purged.clone()),
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.reader()
+    }
+
+    async fn save_vote(&mut self, vote: &VoteOf<C>) -> io::Result<()> {
+        let vote = vote.clone();
+        self.request(|done| Op::Vote { vote, done }).await
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogIdOf<C>>) -> io::Result<()> {
+        let seq = {
+            let mut mem = lock(&self.mem);
+            mem.check()?;
+            mem.committed = committed.clone();
+            mem.committed_seq += 1;
+            mem.committed_seq
+        };
+        self.send(Op::Committed { committed, seq })
+    }
+
+    async fn read_committed(&mut self) -> io::Result<Option<LogIdOf<C>>> {
+        Ok(lock(&self.mem).committed.clone())
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: IOFlushed<C>) -> io::Result<()>
+    where
+        I: IntoIterator<Item = C::Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let entries: Vec<C::Entry> = entries.into_iter().collect();
+        let mut records = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            let bytes = serde_json::to_vec(entry).map_err(io::Error::other)?;
+            if bytes.len() > MAX_RECORD {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "log entry {} is {} bytes as JSON, over the {MAX_RECORD}-byte limit",
+                        entry.index(),
+                        bytes.len()
+                    ),
+                ));
+            }
+            records.push((entry.index(), bytes));
+        }
+        {
+            let mut mem = lock(&self.mem);
+            mem.check()?;
+            let mut expect = match mem.entries.keys().next_back() {
+                Some(last) => Some(last + 1),
+                None => mem.last_purged.as_ref().map(|p| p.index() + 1),
+            };
+            for (index, _) in &records {
+                if let Some(want) = expect
+                    && *index != want
+                {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("append of log index {index} where {want} must come next"),
+                    ));
+                }
+                expect = Some(index + 1);
+            }
+            mem.entries
+                .extend(entries.into_iter().map(|e| (e.index(), e)));
+        }
+        self.send(Op::Append { records, callback })
+    }
+
+    async fn truncate_after(&mut self, after: Option<LogIdOf<C>>) -> io::Result<()> {
+        let index = after.as_ref().map(|l| l.index());
+        {
+            let mut mem = lock(&self.mem);
+            mem.check()?;
+            if let Some(p) = &mem.last_purged
+                && index.is_none_or(|i| i < p.index())
+            {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("cannot truncate the log after {after:?}: it is purged up to {p}"),
+                ));
+            }
+            match index {
+                Some(i) => drop(mem.entries.split_off(&(i + 1))),
+                None => mem.entries.clear(),
+            }
+        }
+        self.request(|done| Op::Truncate { after: index, done })
+            .await
+    }
+
+    async fn purge(&mut self, upto: LogIdOf<C>) -> io::Result<()> {
+        self.request(|done| Op::Purge { upto, done }).await
+    }
+}
+
+/// The writer thread's state: it alone touches the files.
+struct Writer<C: RaftTypeConfig> {
+    file: LogFile,
+    dir: PathBuf,
+    mem: Shared<C>,
+    rx: mpsc::Receiver<Op<C>>,
+    /// An operation taken off the queue while gathering appends.
+    pending: Option<Op<C>>,
+    /// Held (flocked) while the writer runs.
+    _lock: File,
+}
+
+impl<C: RaftTypeConfig> Writer<C> {
+    fn run(mut self) {
+        while let Some(op) = self.pending.take().or_else(|| self.rx.recv().ok()) {
+            match op {
+                Op::Append { records, callback } => self.append(records, callback),
+                Op::Truncate { after, done } => {
+                    let result = self.guarded(|w| w.file.truncate_after(after));
+                    let _ = done.send(result);
+                }
+                Op::Purge { upto, done } => {
+                    let _ = done.send(self.guarded(|w| w.purge(upto)));
+                }
+                Op::Vote { vote, done } => {
+                    let result = self.guarded(|w| {
+                        write_json(&w.dir.join(VOTE_FILE), &Some(vote.clone()))?;
+                        lock(&w.mem).vote = Some(vote);
+                        Ok(())
+                    });
+                    let _ = done.send(result);
+                }
+                Op::Committed { committed, seq } => {
+                    if lock(&self.mem).committed_seq == seq {
+                        let path = self.dir.join(COMMITTED_FILE);
+                        let _ = self.guarded(|_| write_json(&path, &committed));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Write this append and every append queued right behind it as one
+    /// batch with one fsync (group commit), then report each.
+    fn append(&mut self, mut records: Vec<(u64, Vec<u8>)>, callback: IOFlushed<C>) {
+        let mut callbacks = vec![callback];
+        while let Ok(op) = self.rx.try_recv() {
+            match op {
+                Op::Append {
+                    records: more,
+                    callback,
+                } => {
+                    records.extend(more);
+                    callbacks.push(callback);
+                }
+                other => {
+                    self.pending = Some(other);
+                    break;
+                }
+            }
+        }
+        match self.guarded(|w| w.file.append(&records).and_then(|()| w.file.sync())) {
+            Ok(()) => callbacks.into_iter().for_each(|cb| cb.io_completed(Ok(()))),
+            Err(e) => {
+                for cb in callbacks {
+                    cb.io_completed(Err(io::Error::new(e.kind(), e.to_string())));
+                }
+            }
+        }
+    }
+
+    /// Durably mark `upto` purged, then forget and reclaim what it covers.
+    fn purge(&mut self, upto: LogIdOf<C>) -> io::Result<()> {
+        let index = upto.index();
+        if lock(&self.mem)
+            .last_purged
+            .as_ref()
+            .is_some_and(|p| p.index() >= index)
+        {
+            return Ok(());
+        }
+        write_json(&self.dir.join(PURGED_FILE), &Some(upto.clone()))?;
+        {
+            let mut mem = lock(&self.mem);
+            mem.entries = mem.entries.split_off(&(index + 1));
+            mem.last_purged = Some(upto);
+        }
+        self.file.reclaim(index)
+    }
+
+    /// Run `f` unless an earlier write failed; a failure now poisons the
+    /// store for good.
+    fn guarded(&mut self, f: impl FnOnce(&mut Self) -> io::Result<()>) -> io::Result<()> {
+        lock(&self.mem).check()?;
+        f(self).inspect_err(|e| {
+            let msg = format!(
+                "the Raft log in {} failed ({e}); it refuses all further writes, so this \
+                 node must stop",
+                self.dir.display()
+            );
+            tracing::error!("{msg}");
+            lock(&self.mem).failed = Some(msg);
+        })
+    }
+}

@@ -1,0 +1,344 @@
+//! Consensus: the only module that touches openraft.
+//!
+//! The original `qu` elected "the lowest live NodeID" from each node's own
+//! heartbeat view and replicated `cluster.yaml` by last-writer-wins; it ran
+//! two masters for minutes and lost acknowledged writes. Here every change
+//! is a Raft log entry committed by a majority, and the Raft leader is the
+//! master, with its duties gated on a valid leader lease.
+//!
+//! Pieces: [`types`] (the type config), [`log_store`] (crash-safe log),
+//! [`state_machine`] (applies commands to the cluster state), [`network`]
+//! (Raft RPCs over the mutual-TLS transport), [`controller`] (master duty
+//! and the lowest-NodeID preference), [`faults`] (partition injection).
+
+pub mod controller;
+pub mod faults;
+pub mod log_store;
+pub mod network;
+pub mod state_machine;
+pub mod types;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::async_runtime::WatchReceiver as _;
+use openraft::errors::{ClientWriteError, ForwardReason, RaftError};
+use openraft::{ChangeMembers, Config, Instant as _, ServerState, SnapshotPolicy};
+use tokio::sync::watch;
+
+pub use faults::Faults;
+pub use types::{Member, Raft, TypeConfig};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::identity::NodeId;
+use crate::state::{ClusterState, Command, Outcome};
+use crate::transport::Dialer;
+use crate::trust::TrustStore;
+
+/// Raft timings and policies. The defaults suit nodes in different networks.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    /// Leader heartbeat (default 500 ms).
+    pub heartbeat: Duration,
+    /// Election timeout range (default 1–2 s); the upper bound is the
+    /// leader lease.
+    pub election_min: Duration,
+    /// See `election_min`.
+    pub election_max: Duration,
+    /// How long a lower NodeId must be continuously live before the master
+    /// hands over to it (default 2 min).
+    pub master_cooldown: Duration,
+    /// How long a proposal may take before it fails with `no quorum`
+    /// (default 3 s).
+    pub propose_timeout: Duration,
+    /// Take a snapshot every this many applied entries (default 1000).
+    pub snapshot_every: u64,
+}
+
+impl Default for Timing {
+    fn default() -> Timing {
+        Timing {
+            heartbeat: Duration::from_millis(500),
+            election_min: Duration::from_millis(1000),
+            election_max: Duration::from_millis(2000),
+            master_cooldown: Duration::from_secs(120),
+            propose_timeout: Duration::from_secs(3),
+            snapshot_every: 1000,
+        }
+    }
+}
+
+/// Why a local write did not commit here.
+#[derive(Debug)]
+pub enum WriteError {
+    /// Another node leads: send the command there.
+    Forward(NodeId, Member),
+    /// The write failed for good (or without quorum).
+    Failed(Error),
+}
+
+/// A node's view of the Raft group, for status.
+#[derive(Debug, Clone)]
+pub struct RaftView {
+    /// Current term.
+    pub term: u64,
+    /// The leader this node knows of.
+    pub leader: Option<NodeId>,
+    /// Voting members with how to reach them.
+    pub voters: BTreeMap<NodeId, Member>,
+    /// Non-voting members catching up.
+    pub learners: BTreeMap<NodeId, Member>,
+    /// This node's role.
+    pub state: ServerState,
+    /// Index of the last applied entry.
+    pub last_applied: u64,
+}
+
+/// The Raft group as one node runs it.
+#[derive(Debug, Clone)]
+pub struct Consensus {
+    raft: Raft,
+    me: NodeId,
+    state: watch::Receiver<Arc<ClusterState>>,
+    timing: Timing,
+}
+
+impl Consensus {
+    /// Open (or create) the Raft storage under `dir` and start the Raft node.
+    pub async fn open(
+        dir: &Path,
+        me: NodeId,
+        dialer: Dialer,
+        trust: TrustStore,
+        faults: Faults,
+        timing: Timing,
+    ) -> Result<Consensus> {
+        crate::store::ensure_dir(dir, 0o700)?;
+        let ms = |d: Duration| d.as_millis() as u64;
+        let config = Config {
+            cluster_name: "quptime".into(),
+            heartbeat_interval: ms(timing.heartbeat),
+            election_timeout_min: ms(timing.election_min),
+            election_timeout_max: ms(timing.election_max),
+            enable_pre_vote: Some(true),
+            quorum_loss_probe_interval: Some(ms(timing.election_max) * 2 + ms(timing.election_min)),
+            install_snapshot_timeout: 60_000,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(timing.snapshot_every),
+            max_in_snapshot_log_to_keep: 100,
+            purge_batch_size: 64,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| Error::invalid(format!("raft timings: {e}")))?;
+        let log = log_store::LogStore::open(&dir.join("log"))?;
+        let (sm, state) = state_machine::StateMachine::open(dir, trust)?;
+        let network = network::Network {
+            me: me.clone(),
+            dialer,
+            faults,
+        };
+        let raft = Raft::new(me.clone(), Arc::new(config), network, log, sm)
+            .await
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("start raft: {e}")))?;
+        Ok(Consensus {
+            raft,
+            me,
+            state,
+            timing,
+        })
+    }
+
+    /// The openraft handle.
+    pub fn raft(&self) -> &Raft {
+        &self.raft
+    }
+
+    /// The timings in force.
+    pub fn timing(&self) -> &Timing {
+        &self.timing
+    }
+
+    /// The latest applied cluster state.
+    pub fn state(&self) -> Arc<ClusterState> {
+        self.state.borrow().clone()
+    }
+
+    /// A receiver that sees every newly applied state.
+    pub fn watch_state(&self) -> watch::Receiver<Arc<ClusterState>> {
+        self.state.clone()
+    }
+
+    /// Whether this node has joined or founded a cluster.
+    pub async fn is_initialized(&self) -> Result<bool> {
+        self.raft
+            .is_initialized()
+            .await
+            .map_err(|e| Error::new(ErrorKind::Shutdown, e.to_string()))
+    }
+
+    /// Found a new cluster with this node as its only voter.
+    pub async fn bootstrap(&self, me: Member) -> Result<()> {
+        let mut members = BTreeMap::new();
+        members.insert(self.me.clone(), me);
+        match self.raft.initialize(members).await {
+            Ok(()) => Ok(()),
+            Err(RaftError::APIError(e)) => {
+                tracing::debug!("already initialised: {e}");
+                Ok(())
+            }
+            Err(e) => Err(Error::new(ErrorKind::Shutdown, e.to_string())),
+        }
+    }
+
+    /// This node's view of the group.
+    pub fn view(&self) -> RaftView {
+        let m = self.raft.metrics().borrow_watched().clone();
+        let membership = m.membership_config.membership();
+        let voter_ids: Vec<NodeId> = membership.voter_ids().collect();
+        let mut voters = BTreeMap::new();
+        let mut learners = BTreeMap::new();
+        for (id, node) in membership.nodes() {
+            if voter_ids.contains(id) {
+                voters.insert(id.clone(), node.clone());
+            } else {
+                learners.insert(id.clone(), node.clone());
+            }
+        }
+        RaftView {
+            term: m.current_term,
+            leader: m.current_leader.clone(),
+            voters,
+            learners,
+            state: m.state,
+            last_applied: m.last_applied.as_ref().map_or(0, |l| l.index),
+        }
+    }
+
+    /// Whether this node is the leader with a valid lease: the gate for
+    /// every master duty. An isolated old leader stays `Leader` in openraft
+    /// until it hears of a newer term, but its lease runs out, so it stops
+    /// acting. The lease used here is the minimum election timeout, shorter
+    /// than the time followers wait before electing someone else.
+    pub fn has_lease(&self) -> bool {
+        let m = self.raft.metrics().borrow_watched().clone();
+        m.state == ServerState::Leader
+            && m.current_leader.as_ref() == Some(&self.me)
+            && m.last_quorum_acked
+                .is_some_and(|t| t.elapsed() < self.timing.election_min)
+    }
+
+    /// Commit `cmd` if this node leads; otherwise say where to send it.
+    pub async fn write(&self, cmd: Command) -> std::result::Result<Outcome, WriteError> {
+        let what = cmd.to_string();
+        let fut = self.raft.client_write(cmd);
+        let res = tokio::time::timeout(self.timing.propose_timeout, fut).await;
+        let res = match res {
+            Err(_) => {
+                return Err(WriteError::Failed(no_quorum(format!(
+                    "{what} was not committed within {}; fewer than a majority of members answer \
+                     (it may still commit once they do)",
+                    humantime::format_duration(self.timing.propose_timeout)
+                ))));
+            }
+            Ok(r) => r,
+        };
+        match res {
+            Ok(resp) => resp.data.map_err(|r| WriteError::Failed(Error::from(r))),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))
+            | Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(f))) => match (f.leader_id, f.leader_node) {
+                (Some(id), Some(node)) if id != self.me => Err(WriteError::Forward(id, node)),
+                _ => Err(WriteError::Failed(no_quorum(match f.reason {
+                    ForwardReason::LeaseExpired => {
+                        "this node is the master but a majority of members has not answered recently".to_string()
+                    }
+                    ForwardReason::LeadershipTransfer => "leadership is moving to another node".to_string(),
+                    ForwardReason::NotLeader => "no master is known (election in progress or too few members reachable)".to_string(),
+                }))),
+            },
+            Err(RaftError::APIError(e)) => Err(WriteError::Failed(Error::new(ErrorKind::InvalidInput, e.to_string()))),
+            Err(RaftError::Fatal(e)) => Err(WriteError::Failed(Error::new(ErrorKind::Shutdown, format!("raft stopped: {e}")))),
+        }
+    }
+
+    /// Add `id` as a learner, wait until it caught up, then make it a voter.
+    /// Must run on the leader.
+    pub async fn add_voter(&self, id: NodeId, member: Member) -> Result<()> {
+        self.raft
+            .add_learner(id.clone(), member, true)
+            .await
+            .map_err(|e| membership_error("add learner", e))?;
+        self.raft
+            .change_membership(
+                ChangeMembers::AddVoterIds([id].into_iter().collect()),
+                false,
+            )
+            .await
+            .map_err(|e| membership_error("promote to voter", e))?;
+        Ok(())
+    }
+
+    /// Remove `id` from the voters and from the membership. Must run on the leader.
+    pub async fn remove_member(&self, id: &NodeId) -> Result<()> {
+        let view = self.view();
+        if view.voters.contains_key(id) {
+            self.raft
+                .change_membership(
+                    ChangeMembers::RemoveVoters([id.clone()].into_iter().collect()),
+                    false,
+                )
+                .await
+                .map_err(|e| membership_error("remove voter", e))?;
+        }
+        if self.view().learners.contains_key(id) {
+            self.raft
+                .change_membership(
+                    ChangeMembers::RemoveNodes([id.clone()].into_iter().collect()),
+                    false,
+                )
+                .await
+                .map_err(|e| membership_error("remove node", e))?;
+        }
+        Ok(())
+    }
+
+    /// Ask the leader to hand leadership to `to` (no-op unless this node leads).
+    pub async fn transfer_leadership(&self, to: &NodeId) -> Result<()> {
+        self.raft
+            .trigger()
+            .transfer_leader(to.clone())
+            .await
+            .map_err(|e| Error::new(ErrorKind::Shutdown, e.to_string()))
+    }
+
+    /// Force a snapshot now.
+    pub async fn snapshot(&self) -> Result<()> {
+        self.raft
+            .trigger()
+            .snapshot()
+            .await
+            .map_err(|e| Error::new(ErrorKind::Shutdown, e.to_string()))
+    }
+
+    /// Stop the Raft node.
+    pub async fn shutdown(&self) {
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft shutdown");
+        }
+    }
+}
+
+/// An error whose text starts with `no quorum:`, as operators grep for.
+pub fn no_quorum(why: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::NoQuorum, format!("no quorum: {why}"))
+}
+
+fn membership_error(what: &str, e: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> Error {
+    match e {
+        RaftError::APIError(ClientWriteError::ForwardToLeader(_)) => no_quorum(format!(
+            "{what}: this node is not the master (or has no quorum)"
+        )),
+        other => Error::new(ErrorKind::Internal, format!("{what}: {other}")),
+    }
+}

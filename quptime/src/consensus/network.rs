@@ -1,0 +1,402 @@
+//! Raft over the node transport: the client side (`RaftNetworkV2`, one
+//! lazily connected, key-pinned connection per target) and the server side
+//! (handlers that hand requests to the local Raft).
+//!
+//! Every call is bounded by openraft's soft TTL (openraft does not time out
+//! appends itself). Connection failures and remote shutdowns surface as
+//! `Unreachable`, which makes openraft back off. Snapshots travel in 1 MiB
+//! chunks so no frame exceeds the transport's cap, whatever the state size.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use openraft::errors::{
+    NetworkError, RPCError, ReplicationClosed, StreamingError, Timeout, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
+    TransferLeaderResponse, VoteRequest, VoteResponse,
+};
+use openraft::storage::Snapshot;
+use openraft::type_config::alias::{SnapshotMetaOf, SnapshotOf, VoteOf};
+use openraft::{OptionalSend, RPCTypes};
+use serde::{Deserialize, Serialize};
+
+use crate::consensus::faults::Faults;
+use crate::consensus::types::{Member, Raft, TypeConfig};
+use crate::error::{Error, ErrorKind, Result};
+use crate::identity::NodeId;
+use crate::transport::{Connection, Dialer, Peer, Router, Rpc};
+
+/// Snapshot bytes per chunk.
+const CHUNK: usize = 1 << 20;
+/// Largest snapshot a node accepts (bounds the receive buffer).
+const MAX_SNAPSHOT: usize = 512 << 20;
+
+macro_rules! raft_rpc {
+    ($name:ident, $method:literal, $req:ty, $resp:ty) => {
+        #[doc = concat!("Raft RPC `", $method, "`.")]
+        #[derive(Debug)]
+        pub enum $name {}
+        impl Rpc for $name {
+            const METHOD: &'static str = $method;
+            type Request = $req;
+            type Response = $resp;
+        }
+    };
+}
+
+raft_rpc!(
+    AppendRpc,
+    "raft.append",
+    AppendEntriesRequest<TypeConfig>,
+    AppendEntriesResponse<TypeConfig>
+);
+raft_rpc!(
+    VoteRpc,
+    "raft.vote",
+    VoteRequest<TypeConfig>,
+    VoteResponse<TypeConfig>
+);
+raft_rpc!(
+    PreVoteRpc,
+    "raft.pre_vote",
+    VoteRequest<TypeConfig>,
+    VoteResponse<TypeConfig>
+);
+raft_rpc!(
+    TransferRpc,
+    "raft.transfer_leader",
+    TransferLeaderRequest<TypeConfig>,
+    TransferLeaderResponse<TypeConfig>
+);
+raft_rpc!(
+    SnapshotRpc,
+    "raft.snapshot",
+    SnapshotChunk,
+    Option<SnapshotResponse<TypeConfig>>
+);
+
+/// One piece of a snapshot in flight.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SnapshotChunk {
+    /// Identifies one transfer.
+    pub transfer: String,
+    /// Byte offset of `data`.
+    pub offset: u64,
+    /// Base64 of the bytes.
+    pub data: String,
+    /// Present on the last chunk: install with this vote and meta.
+    pub last: Option<(VoteOf<TypeConfig>, SnapshotMetaOf<TypeConfig>)>,
+}
+
+/// Builds per-target clients.
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub(crate) me: NodeId,
+    pub(crate) dialer: Dialer,
+    pub(crate) faults: Faults,
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = PeerClient;
+
+    async fn new_client(&mut self, target: NodeId, node: &Member) -> PeerClient {
+        PeerClient {
+            me: self.me.clone(),
+            target,
+            member: node.clone(),
+            dialer: self.dialer.clone(),
+            faults: self.faults.clone(),
+            conn: None,
+        }
+    }
+}
+
+/// The connection to one Raft peer.
+#[derive(Debug)]
+pub struct PeerClient {
+    me: NodeId,
+    target: NodeId,
+    member: Member,
+    dialer: Dialer,
+    faults: Faults,
+    conn: Option<Connection>,
+}
+
+impl PeerClient {
+    async fn call<R: Rpc>(
+        &mut self,
+        action: RPCTypes,
+        req: &R::Request,
+        ttl: Duration,
+    ) -> std::result::Result<R::Response, RPCError<TypeConfig>> {
+        let conn = self
+            .connection(ttl)
+            .await
+            .map_err(|e| self.to_rpc_error(action, ttl, e))?;
+        match conn.call_with_timeout::<R>(req, ttl).await {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                if matches!(
+                    e.kind(),
+                    ErrorKind::Transport | ErrorKind::Protocol | ErrorKind::Tls
+                ) {
+                    self.conn = None;
+                }
+                Err(self.to_rpc_error(action, ttl, e))
+            }
+        }
+    }
+
+    async fn connection(&mut self, ttl: Duration) -> Result<Connection> {
+        if self.faults.is_cut(&self.target) {
+            return Err(Error::new(
+                ErrorKind::Transport,
+                format!("traffic to {} is cut (fault injection)", self.target),
+            ));
+        }
+        if let Some(c) = &self.conn
+            && !c.is_closed()
+        {
+            return Ok(c.clone());
+        }
+        let conn = tokio::time::timeout(
+            ttl.max(Duration::from_millis(500)),
+            self.dialer
+                .connect(&self.member.addr, Some(&self.member.fingerprint)),
+        )
+        .await
+        .map_err(|_| {
+            Error::new(
+                ErrorKind::Timeout,
+                format!("connect to {} timed out", self.member.addr),
+            )
+        })??;
+        self.conn = Some(conn.clone());
+        Ok(conn)
+    }
+
+    fn to_rpc_error(&self, action: RPCTypes, ttl: Duration, e: Error) -> RPCError<TypeConfig> {
+        match e.kind() {
+            ErrorKind::Timeout => RPCError::Timeout(Timeout {
+                action,
+                id: self.me.clone(),
+                target: self.target.clone(),
+                timeout: ttl,
+            }),
+            ErrorKind::Protocol | ErrorKind::Incompatible => {
+                RPCError::Network(NetworkError::new(&e))
+            }
+            _ => RPCError::Unreachable(Unreachable::new(&e)),
+        }
+    }
+}
+
+impl RaftNetworkV2<TypeConfig> for PeerClient {
+    type SnapshotData = Vec<u8>;
+
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> std::result::Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
+        self.call::<AppendRpc>(RPCTypes::AppendEntries, &rpc, option.soft_ttl())
+            .await
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> std::result::Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
+        self.call::<VoteRpc>(RPCTypes::Vote, &rpc, option.soft_ttl())
+            .await
+    }
+
+    async fn pre_vote(
+        &mut self,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> std::result::Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
+        self.call::<PreVoteRpc>(RPCTypes::Vote, &rpc, option.soft_ttl())
+            .await
+    }
+
+    async fn transfer_leader(
+        &mut self,
+        req: TransferLeaderRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> std::result::Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
+        self.call::<TransferRpc>(RPCTypes::TransferLeader, &req, option.soft_ttl())
+            .await
+    }
+
+    async fn full_snapshot(
+        &mut self,
+        vote: VoteOf<TypeConfig>,
+        snapshot: SnapshotOf<TypeConfig, Vec<u8>>,
+        cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
+        option: RPCOption,
+    ) -> std::result::Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
+        let ttl = option.soft_ttl().max(Duration::from_secs(5));
+        let transfer = uuid::Uuid::new_v4().simple().to_string();
+        let bytes = snapshot.snapshot;
+        let send = async {
+            let chunks: Vec<&[u8]> = if bytes.is_empty() {
+                vec![&[][..]]
+            } else {
+                bytes.chunks(CHUNK).collect()
+            };
+            let n = chunks.len();
+            let mut offset = 0u64;
+            for (i, chunk) in chunks.into_iter().enumerate() {
+                let last = (i + 1 == n).then(|| (vote.clone(), snapshot.meta.clone()));
+                let req = SnapshotChunk {
+                    transfer: transfer.clone(),
+                    offset,
+                    data: B64.encode(chunk),
+                    last,
+                };
+                offset += chunk.len() as u64;
+                let reply = self
+                    .call::<SnapshotRpc>(RPCTypes::InstallSnapshot, &req, ttl)
+                    .await?;
+                if let Some(resp) = reply {
+                    return Ok(resp);
+                }
+            }
+            Err(StreamingError::from(RPCError::Network(
+                NetworkError::from_string(
+                    "snapshot receiver never answered the last chunk".to_string(),
+                ),
+            )))
+        };
+        tokio::select! {
+            closed = cancel => Err(StreamingError::Closed(closed)),
+            r = send => r,
+        }
+    }
+}
+
+/// Snapshots being received, by transfer id.
+#[derive(Debug, Default, Clone)]
+struct Inbox {
+    transfers: Arc<Mutex<HashMap<String, (NodeId, Vec<u8>)>>>,
+}
+
+fn fatal(e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Shutdown, format!("raft: {e}"))
+}
+
+/// Refuse calls from peers cut by fault injection.
+fn admit(faults: &Faults, peer: &Peer) -> Result<NodeId> {
+    let id = peer.node_id()?.clone();
+    if faults.is_cut(&id) {
+        return Err(Error::new(
+            ErrorKind::Transport,
+            "traffic from this peer is cut (fault injection)",
+        ));
+    }
+    Ok(id)
+}
+
+/// Register the server side of the Raft RPCs on `router`.
+pub fn routes(router: Router, raft: Raft, faults: Faults) -> Router {
+    let inbox = Inbox::default();
+    let (r1, r2, r3, r4, r5) = (raft.clone(), raft.clone(), raft.clone(), raft.clone(), raft);
+    let (f1, f2, f3, f4, f5) = (
+        faults.clone(),
+        faults.clone(),
+        faults.clone(),
+        faults.clone(),
+        faults,
+    );
+    router
+        .route::<AppendRpc, _, _>(move |peer, req| {
+            let (raft, faults) = (r1.clone(), f1.clone());
+            async move {
+                admit(&faults, &peer)?;
+                raft.append_entries(req).await.map_err(fatal)
+            }
+        })
+        .route::<VoteRpc, _, _>(move |peer, req| {
+            let (raft, faults) = (r2.clone(), f2.clone());
+            async move {
+                admit(&faults, &peer)?;
+                raft.vote(req).await.map_err(fatal)
+            }
+        })
+        .route::<PreVoteRpc, _, _>(move |peer, req| {
+            let (raft, faults) = (r3.clone(), f3.clone());
+            async move {
+                admit(&faults, &peer)?;
+                raft.pre_vote(req).await.map_err(fatal)
+            }
+        })
+        .route::<TransferRpc, _, _>(move |peer, req| {
+            let (raft, faults) = (r4.clone(), f4.clone());
+            async move {
+                admit(&faults, &peer)?;
+                raft.handle_transfer_leader(req).await.map_err(fatal)
+            }
+        })
+        .route::<SnapshotRpc, _, _>(move |peer, chunk: SnapshotChunk| {
+            let (raft, faults, inbox) = (r5.clone(), f5.clone(), inbox.clone());
+            async move {
+                let from = admit(&faults, &peer)?;
+                let data = B64
+                    .decode(chunk.data.as_bytes())
+                    .map_err(|e| Error::new(ErrorKind::Protocol, format!("snapshot chunk: {e}")))?;
+                let complete = {
+                    let mut transfers = inbox
+                        .transfers
+                        .lock()
+                        .map_err(|_| Error::internal("inbox lock"))?;
+                    // One transfer per sender at a time: a new one replaces an abandoned one.
+                    transfers.retain(|id, (sender, _)| *sender != from || *id == chunk.transfer);
+                    let (_, buf) = transfers
+                        .entry(chunk.transfer.clone())
+                        .or_insert_with(|| (from.clone(), Vec::new()));
+                    if buf.len() as u64 != chunk.offset {
+                        transfers.remove(&chunk.transfer);
+                        return Err(Error::new(
+                            ErrorKind::Protocol,
+                            "snapshot chunk out of order",
+                        ));
+                    }
+                    if buf.len() + data.len() > MAX_SNAPSHOT {
+                        transfers.remove(&chunk.transfer);
+                        return Err(Error::new(
+                            ErrorKind::Protocol,
+                            "snapshot larger than 512 MiB refused",
+                        ));
+                    }
+                    buf.extend_from_slice(&data);
+                    match chunk.last {
+                        Some(last) => transfers.remove(&chunk.transfer).map(|(_, b)| (last, b)),
+                        None => None,
+                    }
+                };
+                let Some(((vote, meta), bytes)) = complete else {
+                    return Ok(None);
+                };
+                let resp = raft
+                    .install_full_snapshot(
+                        vote,
+                        Snapshot {
+                            meta,
+                            snapshot: bytes,
+                        },
+                    )
+                    .await
+                    .map_err(fatal)?;
+                Ok(Some(resp))
+            }
+        })
+}

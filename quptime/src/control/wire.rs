@@ -1,0 +1,163 @@
+//! The control socket's envelope: the node transport's JSON shape, kept
+//! byte-compatible so that one day both can share one definition.
+//!
+//! `transport::message::{Envelope, Body, WireError}` have exactly this shape
+//! but are private to the transport; this copy goes away once they are
+//! re-exported `pub(crate)`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::control::CONTROL_VERSION;
+use crate::error::{Error, ErrorKind, Result};
+
+/// One frame's content.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Envelope {
+    /// Protocol version of the sender.
+    pub v: u16,
+    /// Request id, echoed in the response. Id 0 in a response means "about
+    /// the connection, not one request" (sent before the server hangs up on
+    /// a malformed frame).
+    pub id: u64,
+    #[serde(flatten)]
+    pub body: Body,
+}
+
+/// A request or a response.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub(crate) enum Body {
+    Request {
+        method: String,
+        #[serde(default)]
+        params: serde_json::Value,
+    },
+    Response {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        result: Option<serde_json::Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<WireError>,
+    },
+}
+
+/// An error as it crosses the socket: the stable kind name and the text.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct WireError {
+    pub kind: String,
+    pub message: String,
+}
+
+impl From<&Error> for WireError {
+    fn from(e: &Error) -> WireError {
+        WireError {
+            kind: e.kind().as_str().to_string(),
+            message: e.message().to_string(),
+        }
+    }
+}
+
+impl From<WireError> for Error {
+    fn from(w: WireError) -> Error {
+        Error::new(ErrorKind::from_name(&w.kind), w.message)
+    }
+}
+
+/// Encode a request frame.
+pub(crate) fn request(id: u64, method: &str, params: serde_json::Value) -> Result<Vec<u8>> {
+    serde_json::to_vec(&Envelope {
+        v: CONTROL_VERSION,
+        id,
+        body: Body::Request {
+            method: method.to_string(),
+            params,
+        },
+    })
+    .map_err(|e| Error::internal(format!("encode {method} request: {e}")))
+}
+
+/// Encode the response to request `id`.
+pub(crate) fn response(id: u64, outcome: Result<serde_json::Value>) -> Vec<u8> {
+    let body = match outcome {
+        Ok(result) => Body::Response {
+            result: Some(result),
+            error: None,
+        },
+        Err(e) => Body::Response {
+            result: None,
+            error: Some(WireError::from(&e)),
+        },
+    };
+    let envelope = Envelope {
+        v: CONTROL_VERSION,
+        id,
+        body,
+    };
+    // A `Value` and two strings always serialise; keep a fallback anyway so
+    // the caller is never left waiting.
+    serde_json::to_vec(&envelope).unwrap_or_else(|e| {
+        let err = Error::internal(format!("encode response: {e}"));
+        let fallback = Envelope {
+            v: CONTROL_VERSION,
+            id,
+            body: Body::Response {
+                result: None,
+                error: Some(WireError::from(&err)),
+            },
+        };
+        serde_json::to_vec(&fallback).unwrap_or_default()
+    })
+}
+
+/// Decode a response frame into `(id, outcome)`.
+pub(crate) fn decode_response(bytes: &[u8]) -> Result<(u64, Result<serde_json::Value>)> {
+    let envelope: Envelope = serde_json::from_slice(bytes)
+        .map_err(|e| Error::new(ErrorKind::Protocol, format!("undecodable reply: {e}")))?;
+    let Body::Response { result, error } = envelope.body else {
+        return Err(Error::new(
+            ErrorKind::Protocol,
+            "the daemon sent a request frame instead of a reply",
+        ));
+    };
+    let outcome = match (result, error) {
+        (_, Some(e)) => Err(Error::from(e)),
+        (Some(v), None) => Ok(v),
+        (None, None) => Ok(serde_json::Value::Null),
+    };
+    Ok((envelope.id, outcome))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shape_matches_the_node_transport() {
+        let req = request(7, "status", serde_json::json!({"verbose": true})).expect("encode");
+        let v: serde_json::Value = serde_json::from_slice(&req).expect("json");
+        assert_eq!(
+            v,
+            serde_json::json!({"v": 1, "id": 7, "t": "request", "method": "status",
+                               "params": {"verbose": true}})
+        );
+        let ok: serde_json::Value =
+            serde_json::from_slice(&response(7, Ok(serde_json::json!(3)))).expect("json");
+        assert_eq!(
+            ok,
+            serde_json::json!({"v": 1, "id": 7, "t": "response", "result": 3})
+        );
+        let err = response(8, Err(Error::new(ErrorKind::NoQuorum, "no quorum")));
+        let (id, outcome) = decode_response(&err).expect("decode");
+        assert_eq!(id, 8);
+        let e = outcome.expect_err("error reply");
+        assert_eq!(e.kind(), ErrorKind::NoQuorum);
+        assert_eq!(e.message(), "no quorum");
+    }
+
+    #[test]
+    fn params_may_be_omitted_and_unknown_fields_are_ignored() {
+        let env: Envelope =
+            serde_json::from_slice(br#"{"v":1,"id":2,"t":"request","method":"m","x":1}"#)
+                .expect("decode");
+        assert!(matches!(env.body, Body::Request { params, .. } if params.is_null()));
+    }
+}

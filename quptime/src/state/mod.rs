@@ -1,0 +1,311 @@
+//! The replicated state machine's data: peers, checks, alert channels and
+//! enrollment tokens, and how a [`Command`] changes them.
+//!
+//! [`ClusterState::apply`] validates a mutation against the current state
+//! and either applies all of it (bumping `version` by one) or nothing,
+//! returning the reason. It is pure: no I/O, no clock (the proposer's time
+//! travels in the command), so every node computes the same state from the
+//! same log. `cluster.yaml` is a human-readable export of this state, not the
+//! replication mechanism.
+
+pub mod duration;
+pub mod model;
+pub mod mutation;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::identity::NodeId;
+pub use model::{AlertChannel, Check, CheckType, Enrollment, PeerRecord};
+pub use mutation::{Applied, Command, Mutation, Outcome, Rejected};
+
+/// How many recent request ids are remembered to answer retries.
+const DEDUP_WINDOW: usize = 4096;
+
+/// Everything the cluster agrees on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterState {
+    /// Number of mutations applied so far (the `config ver` of `qu status`).
+    pub version: u64,
+    /// When the last mutation was proposed (RFC 3339 UTC).
+    #[serde(default)]
+    pub updated_at: String,
+    /// Which node proposed it.
+    #[serde(default)]
+    pub updated_by: Option<NodeId>,
+    /// Members, by id.
+    #[serde(default)]
+    pub peers: BTreeMap<NodeId, PeerRecord>,
+    /// Ids of removed members; they may never return under the same id.
+    #[serde(default)]
+    pub removed: BTreeSet<NodeId>,
+    /// Checks, by id.
+    #[serde(default)]
+    pub checks: BTreeMap<String, Check>,
+    /// Alert channels, by id.
+    #[serde(default)]
+    pub alerts: BTreeMap<String, AlertChannel>,
+    /// Enrollment tokens, by id.
+    #[serde(default)]
+    pub enrollments: BTreeMap<String, Enrollment>,
+    /// Results of recent commands by request id, for retried proposals.
+    #[serde(default)]
+    pub recent: VecDeque<(String, Applied)>,
+}
+
+impl ClusterState {
+    /// Apply `cmd`: all of it or nothing (each arm of `mutate` checks before
+    /// it writes). A request id seen before returns
+    /// the earlier result without applying again.
+    pub fn apply(&mut self, cmd: &Command) -> Applied {
+        if let Some((_, earlier)) = self.recent.iter().find(|(id, _)| *id == cmd.request_id) {
+            return earlier.clone();
+        }
+        // `mutate` validates everything before it changes anything, so a
+        // rejected mutation leaves the state exactly as it was.
+        let result = match self.mutate(&cmd.mutation) {
+            Ok(id) => {
+                self.version += 1;
+                self.updated_at = humantime::format_rfc3339_seconds(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_millis(cmd.at_ms),
+                )
+                .to_string();
+                self.updated_by = Some(cmd.proposer.clone());
+                Ok(Outcome {
+                    version: self.version,
+                    id,
+                })
+            }
+            Err(e) => Err(Rejected::from(e)),
+        };
+        self.recent
+            .push_back((cmd.request_id.clone(), result.clone()));
+        while self.recent.len() > DEDUP_WINDOW {
+            self.recent.pop_front();
+        }
+        result
+    }
+
+    fn mutate(&mut self, m: &Mutation) -> Result<Option<String>> {
+        match m {
+            Mutation::AddPeer { peer } => {
+                if self.removed.contains(&peer.node_id) {
+                    return Err(Error::new(
+                        ErrorKind::AlreadyExists,
+                        format!(
+                            "node {} was removed from this cluster; a removed node cannot \
+                             rejoin under the same id: re-initialise it (new data dir) and add it again",
+                            peer.node_id
+                        ),
+                    ));
+                }
+                if let Some(other) = self
+                    .peers
+                    .values()
+                    .find(|p| p.fingerprint == peer.fingerprint && p.node_id != peer.node_id)
+                {
+                    return Err(Error::new(
+                        ErrorKind::AlreadyExists,
+                        format!(
+                            "key {} already belongs to member {}",
+                            peer.fingerprint, other.node_id
+                        ),
+                    ));
+                }
+                self.peers.insert(peer.node_id.clone(), peer.clone());
+                Ok(Some(peer.node_id.to_string()))
+            }
+            Mutation::RemovePeer { node_id } => {
+                self.peers
+                    .remove(node_id)
+                    .ok_or_else(|| not_found("node", node_id.as_str()))?;
+                self.removed.insert(node_id.clone());
+                Ok(Some(node_id.to_string()))
+            }
+            Mutation::AddCheck { check } => {
+                check.validate()?;
+                if self.checks.contains_key(&check.id) {
+                    return Err(exists("check id", &check.id));
+                }
+                if self.checks.values().any(|c| c.name == check.name) {
+                    return Err(exists("check", &check.name));
+                }
+                self.check_alert_refs(&check.alerts)?;
+                self.checks.insert(check.id.clone(), check.clone());
+                Ok(Some(check.id.clone()))
+            }
+            Mutation::UpdateCheck { check } => {
+                check.validate()?;
+                if !self.checks.contains_key(&check.id) {
+                    return Err(not_found("check", &check.id));
+                }
+                if self
+                    .checks
+                    .values()
+                    .any(|c| c.name == check.name && c.id != check.id)
+                {
+                    return Err(exists("check", &check.name));
+                }
+                self.check_alert_refs(&check.alerts)?;
+                self.checks.insert(check.id.clone(), check.clone());
+                Ok(Some(check.id.clone()))
+            }
+            Mutation::RemoveCheck { check } => {
+                let id = self.find_check(check)?.id.clone();
+                self.checks.remove(&id);
+                Ok(Some(id))
+            }
+            Mutation::AddAlert { alert } => {
+                alert.validate()?;
+                if self.alerts.contains_key(&alert.id) {
+                    return Err(exists("alert id", &alert.id));
+                }
+                if self.alerts.values().any(|a| a.name == alert.name) {
+                    return Err(exists("alert", &alert.name));
+                }
+                self.alerts.insert(alert.id.clone(), alert.clone());
+                Ok(Some(alert.id.clone()))
+            }
+            Mutation::UpdateAlert { alert } => {
+                alert.validate()?;
+                if !self.alerts.contains_key(&alert.id) {
+                    return Err(not_found("alert", &alert.id));
+                }
+                if self
+                    .alerts
+                    .values()
+                    .any(|a| a.name == alert.name && a.id != alert.id)
+                {
+                    return Err(exists("alert", &alert.name));
+                }
+                self.alerts.insert(alert.id.clone(), alert.clone());
+                Ok(Some(alert.id.clone()))
+            }
+            Mutation::RemoveAlert { alert } => {
+                let id = self.find_alert(alert)?.id.clone();
+                self.alerts.remove(&id);
+                for check in self.checks.values_mut() {
+                    check.alerts.retain(|a| *a != id);
+                }
+                Ok(Some(id))
+            }
+            Mutation::CreateEnrollment { enrollment } => {
+                if self.enrollments.contains_key(&enrollment.id) {
+                    return Err(exists("enrollment", &enrollment.id));
+                }
+                self.enrollments
+                    .insert(enrollment.id.clone(), enrollment.clone());
+                Ok(Some(enrollment.id.clone()))
+            }
+            Mutation::RequestEnrollment { id, peer } => {
+                let e = self
+                    .enrollments
+                    .get_mut(id)
+                    .ok_or_else(|| not_found("enrollment", id))?;
+                if e.used {
+                    return Err(Error::invalid(format!(
+                        "enrollment token {id} was already used"
+                    )));
+                }
+                match &e.request {
+                    Some(r) if r.fingerprint != peer.fingerprint => {
+                        return Err(Error::invalid(format!(
+                            "enrollment token {id} was already presented by node {}",
+                            r.node_id
+                        )));
+                    }
+                    _ => e.request = Some(peer.clone()),
+                }
+                if e.auto_approve {
+                    e.approved = true;
+                }
+                Ok(Some(id.clone()))
+            }
+            Mutation::ApproveEnrollment { id } => {
+                let e = self
+                    .enrollments
+                    .get_mut(id)
+                    .ok_or_else(|| not_found("enrollment", id))?;
+                if e.request.is_none() {
+                    return Err(Error::invalid(format!(
+                        "enrollment {id} has no join request yet: run `qu enroll join` on the new host first"
+                    )));
+                }
+                e.approved = true;
+                Ok(Some(id.clone()))
+            }
+            Mutation::RevokeEnrollment { id } => {
+                self.enrollments
+                    .remove(id)
+                    .ok_or_else(|| not_found("enrollment", id))?;
+                Ok(Some(id.clone()))
+            }
+            Mutation::ConsumeEnrollment { id } => {
+                let e = self
+                    .enrollments
+                    .get_mut(id)
+                    .ok_or_else(|| not_found("enrollment", id))?;
+                e.used = true;
+                Ok(Some(id.clone()))
+            }
+        }
+    }
+
+    fn check_alert_refs(&self, alerts: &[String]) -> Result<()> {
+        for a in alerts {
+            if !self.alerts.contains_key(a) {
+                return Err(not_found("alert", a));
+            }
+        }
+        Ok(())
+    }
+
+    /// Find a check by id or name.
+    pub fn find_check(&self, key: &str) -> Result<&Check> {
+        self.checks
+            .get(key)
+            .or_else(|| self.checks.values().find(|c| c.name == key))
+            .ok_or_else(|| not_found("check", key))
+    }
+
+    /// Find an alert channel by id or name.
+    pub fn find_alert(&self, key: &str) -> Result<&AlertChannel> {
+        self.alerts
+            .get(key)
+            .or_else(|| self.alerts.values().find(|a| a.name == key))
+            .ok_or_else(|| not_found("alert", key))
+    }
+}
+
+fn not_found(what: &str, key: &str) -> Error {
+    Error::new(
+        ErrorKind::NotFound,
+        format!(
+            "no {what} {key:?} in this cluster (list them with `qu {} list`)",
+            list_cmd(what)
+        ),
+    )
+}
+
+fn exists(what: &str, key: &str) -> Error {
+    Error::new(
+        ErrorKind::AlreadyExists,
+        format!(
+            "{what} {key:?} already exists: pick another name, or edit or remove the existing one"
+        ),
+    )
+}
+
+fn list_cmd(what: &str) -> &str {
+    match what {
+        "node" => "node",
+        "alert" => "alert",
+        "enrollment" => "enroll",
+        _ => "check",
+    }
+}
+
+#[cfg(test)]
+mod tests;

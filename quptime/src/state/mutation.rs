@@ -1,0 +1,192 @@
+//! The changes the cluster agrees on, as Raft log entries.
+//!
+//! A [`Command`] wraps one [`Mutation`] with a request id (so a retried
+//! proposal whose first attempt did commit is answered from the record
+//! instead of applied twice), the proposing node and its clock. Applying is
+//! deterministic: the same log gives the same state on every node.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind};
+use crate::identity::NodeId;
+use crate::state::model::{AlertChannel, Check, Enrollment, PeerRecord};
+
+/// One replicated change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Mutation {
+    /// A node joins: every member trusts its key from now on.
+    AddPeer {
+        /// The new member.
+        peer: PeerRecord,
+    },
+    /// A node leaves: every member revokes its key.
+    RemovePeer {
+        /// The member to remove.
+        node_id: NodeId,
+    },
+    /// Add a check (its name must be unused).
+    AddCheck {
+        /// The check, with its id assigned by the proposer.
+        check: Check,
+    },
+    /// Replace a check, matched by id.
+    UpdateCheck {
+        /// The new version.
+        check: Check,
+    },
+    /// Remove a check by id or name.
+    RemoveCheck {
+        /// Id or name.
+        check: String,
+    },
+    /// Add an alert channel (its name must be unused).
+    AddAlert {
+        /// The channel.
+        alert: AlertChannel,
+    },
+    /// Replace an alert channel, matched by id.
+    UpdateAlert {
+        /// The new version.
+        alert: AlertChannel,
+    },
+    /// Remove an alert channel by id or name.
+    RemoveAlert {
+        /// Id or name.
+        alert: String,
+    },
+    /// Record a new enrollment token.
+    CreateEnrollment {
+        /// The token record (hash only).
+        enrollment: Enrollment,
+    },
+    /// A node presented a token and asks to join.
+    RequestEnrollment {
+        /// Token id.
+        id: String,
+        /// The node asking.
+        peer: PeerRecord,
+    },
+    /// An operator approved a pending request.
+    ApproveEnrollment {
+        /// Token id.
+        id: String,
+    },
+    /// Delete a token (revoked, or consumed).
+    RevokeEnrollment {
+        /// Token id.
+        id: String,
+    },
+    /// Mark a token used: its node was admitted.
+    ConsumeEnrollment {
+        /// Token id.
+        id: String,
+    },
+}
+
+impl Mutation {
+    /// A short description for logs.
+    pub fn describe(&self) -> String {
+        match self {
+            Mutation::AddPeer { peer } => format!("add peer {}", peer.node_id),
+            Mutation::RemovePeer { node_id } => format!("remove peer {node_id}"),
+            Mutation::AddCheck { check } => format!("add check {}", check.name),
+            Mutation::UpdateCheck { check } => format!("update check {}", check.name),
+            Mutation::RemoveCheck { check } => format!("remove check {check}"),
+            Mutation::AddAlert { alert } => format!("add alert {}", alert.name),
+            Mutation::UpdateAlert { alert } => format!("update alert {}", alert.name),
+            Mutation::RemoveAlert { alert } => format!("remove alert {alert}"),
+            Mutation::CreateEnrollment { enrollment } => {
+                format!("create enrollment {}", enrollment.id)
+            }
+            Mutation::RequestEnrollment { id, peer } => {
+                format!("enrollment {id} requested by {}", peer.node_id)
+            }
+            Mutation::ApproveEnrollment { id } => format!("approve enrollment {id}"),
+            Mutation::RevokeEnrollment { id } => format!("revoke enrollment {id}"),
+            Mutation::ConsumeEnrollment { id } => format!("consume enrollment {id}"),
+        }
+    }
+}
+
+/// A proposal: the mutation plus what makes applying it deterministic and
+/// retry-safe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    /// Unique per proposal; a retry reuses it.
+    pub request_id: String,
+    /// The node that proposed it.
+    pub proposer: NodeId,
+    /// The proposer's clock, milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// The change.
+    pub mutation: Mutation,
+}
+
+impl Command {
+    /// A command for `mutation` with a fresh request id, stamped now.
+    pub fn new(proposer: NodeId, mutation: Mutation) -> Command {
+        Command {
+            request_id: uuid::Uuid::new_v4().simple().to_string(),
+            proposer,
+            at_ms: now_ms(),
+            mutation,
+        }
+    }
+}
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (request {})",
+            self.mutation.describe(),
+            self.request_id
+        )
+    }
+}
+
+/// Milliseconds since the Unix epoch on this node's clock.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// What applying a command produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The config version after the mutation.
+    pub version: u64,
+    /// The id of the created or affected record, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// A rejected mutation: nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejected {
+    /// `ErrorKind` name.
+    pub kind: String,
+    /// Why.
+    pub message: String,
+}
+
+impl From<Error> for Rejected {
+    fn from(e: Error) -> Rejected {
+        Rejected {
+            kind: e.kind().as_str().into(),
+            message: e.message().into(),
+        }
+    }
+}
+
+impl From<Rejected> for Error {
+    fn from(r: Rejected) -> Error {
+        Error::new(ErrorKind::from_name(&r.kind), r.message)
+    }
+}
+
+/// The result of applying one command: the Raft response type.
+pub type Applied = std::result::Result<Outcome, Rejected>;

@@ -1,0 +1,142 @@
+//! Unit tests of the pure state machine.
+
+use std::time::Duration;
+
+use super::*;
+use crate::identity::Fingerprint;
+
+fn node(s: &str) -> NodeId {
+    NodeId::new(s).expect("id")
+}
+
+fn cmd(m: Mutation) -> Command {
+    Command::new(node("a"), m)
+}
+
+fn check(id: &str, name: &str) -> Check {
+    Check {
+        id: id.into(),
+        name: name.into(),
+        kind: CheckType::Tcp,
+        target: "db.internal:5432".into(),
+        interval: Duration::from_secs(15),
+        timeout: Duration::from_secs(5),
+        expect_status: None,
+        body_match: None,
+        alerts: vec![],
+        disabled: false,
+    }
+}
+
+fn peer(id: &str, fp: &str) -> PeerRecord {
+    PeerRecord {
+        node_id: node(id),
+        advertise: "127.0.0.1:9901".into(),
+        fingerprint: Fingerprint::of_spki(fp.as_bytes()),
+        cert_pem: String::new(),
+        added_at: String::new(),
+    }
+}
+
+#[test]
+fn version_counts_applied_mutations_only() {
+    let mut s = ClusterState::default();
+    let ok = s.apply(&cmd(Mutation::AddCheck {
+        check: check("c1", "db"),
+    }));
+    assert_eq!(ok.expect("added").version, 1);
+    let dup = s.apply(&cmd(Mutation::AddCheck {
+        check: check("c2", "db"),
+    }));
+    assert_eq!(dup.expect_err("duplicate name").kind, "already_exists");
+    assert_eq!(s.version, 1);
+    assert_eq!(s.checks.len(), 1);
+}
+
+#[test]
+fn a_retried_request_is_answered_not_reapplied() {
+    let mut s = ClusterState::default();
+    let c = cmd(Mutation::AddCheck {
+        check: check("c1", "db"),
+    });
+    let first = s.apply(&c);
+    let again = s.apply(&c);
+    assert_eq!(first, again);
+    assert_eq!(s.version, 1);
+}
+
+#[test]
+fn invalid_mutations_change_nothing() {
+    let mut s = ClusterState::default();
+    let mut bad = check("c1", "db");
+    bad.target = "no-port".into();
+    let before = s.clone();
+    let err = s
+        .apply(&cmd(Mutation::AddCheck { check: bad }))
+        .expect_err("invalid");
+    assert_eq!(err.kind, "invalid_input");
+    assert!(err.message.contains("tcp target"), "{}", err.message);
+    assert_eq!(s.version, before.version);
+    assert_eq!(s.checks, before.checks);
+    // A reference to a missing alert channel is refused too.
+    let mut c = check("c1", "db");
+    c.alerts = vec!["nope".into()];
+    assert_eq!(
+        s.apply(&cmd(Mutation::AddCheck { check: c }))
+            .expect_err("ref")
+            .kind,
+        "not_found"
+    );
+}
+
+#[test]
+fn removed_peers_cannot_come_back_and_keys_are_unique() {
+    let mut s = ClusterState::default();
+    s.apply(&cmd(Mutation::AddPeer {
+        peer: peer("b", "kb"),
+    }))
+    .expect("add");
+    let clash = s.apply(&cmd(Mutation::AddPeer {
+        peer: peer("c", "kb"),
+    }));
+    assert_eq!(clash.expect_err("same key").kind, "already_exists");
+    s.apply(&cmd(Mutation::RemovePeer { node_id: node("b") }))
+        .expect("remove");
+    assert!(s.peers.is_empty());
+    let back = s.apply(&cmd(Mutation::AddPeer {
+        peer: peer("b", "kb2"),
+    }));
+    assert!(
+        back.expect_err("tombstone")
+            .message
+            .contains("cannot rejoin")
+    );
+}
+
+#[test]
+fn removing_an_alert_detaches_it_from_checks() {
+    let mut s = ClusterState::default();
+    let alert = AlertChannel {
+        id: "a1".into(),
+        name: "ops".into(),
+        kind: "webhook".into(),
+        default: false,
+        disabled: false,
+        settings: Default::default(),
+    };
+    s.apply(&cmd(Mutation::AddAlert { alert })).expect("alert");
+    let mut c = check("c1", "db");
+    c.alerts = vec!["a1".into()];
+    s.apply(&cmd(Mutation::AddCheck { check: c }))
+        .expect("check");
+    s.apply(&cmd(Mutation::RemoveAlert {
+        alert: "ops".into(),
+    }))
+    .expect("remove by name");
+    assert!(s.checks["c1"].alerts.is_empty());
+    assert!(s.find_check("db").is_ok());
+    assert_eq!(
+        s.find_check("nope").expect_err("missing").kind(),
+        ErrorKind::NotFound
+    );
+}

@@ -1,0 +1,174 @@
+//! In-process clusters over real loopback TLS: each node has its own data
+//! directory, identity, Raft storage and listener, exactly as `qu serve`
+//! runs it, minus the process boundary.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use quptime::consensus::Timing;
+use quptime::init::{InitOptions, init_node};
+use quptime::store::NodeConfig;
+use quptime::{Cluster, NodeOptions};
+
+/// Fast timings so tests finish quickly; the shape matches the defaults.
+pub fn fast_timing() -> Timing {
+    Timing {
+        heartbeat: Duration::from_millis(100),
+        election_min: Duration::from_millis(500),
+        election_max: Duration::from_millis(1000),
+        master_cooldown: Duration::from_secs(600),
+        propose_timeout: Duration::from_secs(2),
+        snapshot_every: 1000,
+    }
+}
+
+/// A set of in-process nodes sharing a temp directory.
+#[derive(Debug)]
+pub struct TestCluster {
+    /// Keeps the directories alive.
+    pub root: tempfile::TempDir,
+    /// Running nodes, by position (`None` once stopped).
+    pub nodes: Vec<Option<Cluster>>,
+    /// The data directory of each node.
+    pub dirs: Vec<PathBuf>,
+    /// Timings the nodes run with.
+    pub timing: Timing,
+}
+
+impl TestCluster {
+    /// Initialise `names.len()` nodes (the first founds the cluster), start
+    /// them and add the others through `add_node`.
+    pub async fn form(names: &[&str], timing: Timing) -> TestCluster {
+        let root = tempfile::tempdir().expect("tempdir");
+        let mut dirs = Vec::new();
+        let mut secret = None;
+        for name in names {
+            let dir = root.path().join(name);
+            init_node(
+                &dir,
+                InitOptions {
+                    node_id: Some(name.to_string()),
+                    bind_addr: Some("127.0.0.1".into()),
+                    secret: secret.clone(),
+                    ..InitOptions::default()
+                },
+            )
+            .expect("init");
+            if secret.is_none() {
+                secret = NodeConfig::load(&dir).expect("node.yaml").secret;
+            }
+            dirs.push(dir);
+        }
+        let mut tc = TestCluster {
+            root,
+            nodes: Vec::new(),
+            dirs,
+            timing,
+        };
+        for i in 0..names.len() {
+            let node = tc.start_node(i).await;
+            tc.nodes.push(Some(node));
+        }
+        let founder = tc.node(0).clone();
+        wait_for(
+            "the founder to become master",
+            Duration::from_secs(10),
+            || founder.is_master(),
+        )
+        .await;
+        for i in 1..names.len() {
+            let addr = tc.node(i).local_addr().to_string();
+            let preview = founder.preview_node(&addr).await.expect("preview");
+            assert_eq!(preview.node_id.as_str(), names[i]);
+            founder
+                .add_node(&addr, &preview.fingerprint)
+                .await
+                .expect("add node");
+        }
+        tc
+    }
+
+    /// Start (or restart) node `i` from its data directory.
+    pub async fn start_node(&self, i: usize) -> Cluster {
+        let mut opts = NodeOptions::new(&self.dirs[i]);
+        // Restarts keep the port they first had, as a real node would.
+        opts.listen = Some(match self.nodes.get(i).and_then(|n| n.as_ref()) {
+            Some(n) => n.local_addr(),
+            None => self
+                .known_addr(i)
+                .unwrap_or_else(|| "127.0.0.1:0".parse().expect("addr")),
+        });
+        opts.timing = self.timing.clone();
+        Cluster::start(opts).await.expect("start node")
+    }
+
+    fn known_addr(&self, i: usize) -> Option<std::net::SocketAddr> {
+        let raw = std::fs::read_to_string(self.dirs[i].join("advertise.test")).ok()?;
+        raw.trim().parse().ok()
+    }
+
+    /// Node `i`, which must be running.
+    pub fn node(&self, i: usize) -> &Cluster {
+        self.nodes[i].as_ref().expect("node is running")
+    }
+
+    /// Every running node.
+    pub fn running(&self) -> Vec<Cluster> {
+        self.nodes.iter().flatten().cloned().collect()
+    }
+
+    /// Stop node `i` (gracefully) and remember its address for a restart.
+    pub async fn stop(&mut self, i: usize) {
+        if let Some(n) = self.nodes[i].take() {
+            std::fs::write(
+                self.dirs[i].join("advertise.test"),
+                n.local_addr().to_string(),
+            )
+            .expect("write");
+            n.shutdown().await.expect("shutdown");
+        }
+    }
+
+    /// Restart node `i`.
+    pub async fn restart(&mut self, i: usize) {
+        let n = self.start_node(i).await;
+        self.nodes[i] = Some(n);
+    }
+
+    /// The index of the node performing master duty, waiting for one.
+    pub async fn master(&self, within: Duration) -> usize {
+        let deadline = Instant::now() + within;
+        loop {
+            let masters: Vec<usize> = (0..self.nodes.len())
+                .filter(|i| self.nodes[*i].as_ref().is_some_and(|n| n.is_master()))
+                .collect();
+            if masters.len() == 1 {
+                return masters[0];
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no single master within {within:?}: {masters:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stop every node.
+    pub async fn shutdown(mut self) {
+        for i in 0..self.nodes.len() {
+            self.stop(i).await;
+        }
+    }
+}
+
+/// Poll `cond` every 20 ms until it holds; fail the test after `within`.
+pub async fn wait_for(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
