@@ -6,8 +6,10 @@
 //! errors exit 2 (clap's convention).
 
 mod cli;
+mod client;
 mod cmd;
 mod logging;
+mod output;
 
 use clap::Parser;
 
@@ -16,6 +18,11 @@ fn main() {
     let outcome = match cli.command {
         cli::Command::Init(args) => cmd::init::run(args),
         cli::Command::Serve(args) => cmd::serve::run(args),
+        cli::Command::Status(args) => cmd::status::run(args),
+        cli::Command::Node(c) => cmd::node::run(c),
+        cli::Command::Check(c) => cmd::check::run(c),
+        cli::Command::Enroll(c) => cmd::enroll::run(c),
+        cli::Command::Trust(c) => cmd::trust::run(c),
     };
     if let Err(err) = outcome {
         eprintln!("error: {}", render(&err));

@@ -19,8 +19,15 @@ fn qu(dir: &Path, args: &[&str]) -> Output {
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("QUPTIME_DIR", dir)
+        .env("QUPTIME_SOCKET", socket_for(dir))
         .output()
         .expect("run qu")
+}
+
+/// A control socket path beside the data dir (inside the test's own 0700
+/// temp dir).
+fn socket_for(dir: &Path) -> std::path::PathBuf {
+    dir.parent().expect("parent").join("qu.sock")
 }
 
 fn text(b: &[u8]) -> String {
@@ -150,9 +157,14 @@ fn spawn_serve(dir: &Path) -> Daemon {
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .env("QUPTIME_DIR", dir)
+            .env("QUPTIME_SOCKET", socket_for(dir))
             .env("QUPTIME_LOG", "debug")
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            // A file, not a pipe: an unread pipe fills up and blocks the daemon.
+            .stderr(
+                std::fs::File::create(dir.parent().expect("parent").join("serve.log"))
+                    .expect("log file"),
+            )
             .spawn()
             .expect("spawn qu serve"),
     )
@@ -262,6 +274,7 @@ fn serve_initialises_from_the_environment_on_first_start() {
         .arg("serve")
         .env_clear()
         .env("QUPTIME_DIR", &dir)
+        .env("QUPTIME_SOCKET", socket_for(&dir))
         .env("QUPTIME_NODE_ID", "env-node")
         .env("QUPTIME_BIND_ADDR", "127.0.0.1")
         .env("QUPTIME_BIND_PORT", port.to_string())

@@ -336,6 +336,11 @@ fn key_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(KEYS_DIR).join(name)
 }
 
+/// A DER certificate as PEM text.
+pub fn cert_der_to_pem(der: &[u8]) -> String {
+    pem_encode("CERTIFICATE", der)
+}
+
 /// Minimal PEM encoder (base64, 64-column lines).
 fn pem_encode(label: &str, der: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -22,9 +22,11 @@
 //! - [`paths`]: where the data directory and the control socket live.
 //! - [`init`]: creating a node's identity and `node.yaml` (`qu init`).
 
+pub mod api;
 pub mod cluster;
 pub mod consensus;
 pub mod control;
+pub mod enroll;
 pub mod error;
 pub mod identity;
 pub mod init;

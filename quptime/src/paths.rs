@@ -73,7 +73,7 @@ impl Env for SystemEnv {
 }
 
 /// The login name of `uid` from the password database, if it has one.
-fn passwd_name(uid: u32) -> Option<String> {
+pub(crate) fn passwd_name(uid: u32) -> Option<String> {
     let mut buf = vec![0u8; 1024];
     loop {
         // SAFETY: an all-zero passwd is a valid value for an out-parameter.

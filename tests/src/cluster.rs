@@ -22,6 +22,17 @@ pub fn fast_timing() -> Timing {
     }
 }
 
+/// With `QUPTIME_TEST_LOG=<filter>` set, print the nodes' logs (for
+/// debugging a failing test); otherwise stay silent.
+pub fn init_test_logging() {
+    if let Ok(filter) = std::env::var("QUPTIME_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
 /// A set of in-process nodes sharing a temp directory.
 #[derive(Debug)]
 pub struct TestCluster {
@@ -39,6 +50,7 @@ impl TestCluster {
     /// Initialise `names.len()` nodes (the first founds the cluster), start
     /// them and add the others through `add_node`.
     pub async fn form(names: &[&str], timing: Timing) -> TestCluster {
+        init_test_logging();
         let root = tempfile::tempdir().expect("tempdir");
         let mut dirs = Vec::new();
         let mut secret = None;
@@ -76,10 +88,10 @@ impl TestCluster {
             || founder.is_master(),
         )
         .await;
-        for i in 1..names.len() {
+        for (i, name) in names.iter().enumerate().skip(1) {
             let addr = tc.node(i).local_addr().to_string();
             let preview = founder.preview_node(&addr).await.expect("preview");
-            assert_eq!(preview.node_id.as_str(), names[i]);
+            assert_eq!(preview.node_id.as_str(), *name);
             founder
                 .add_node(&addr, &preview.fingerprint)
                 .await
@@ -170,5 +182,47 @@ pub async fn wait_for(what: &str, within: Duration, mut cond: impl FnMut() -> bo
             "timed out after {within:?} waiting for {what}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+impl TestCluster {
+    /// Join a new node named `name` with an enrollment token, start it, and
+    /// return its index. `on_pending` runs if the token needs approval.
+    pub async fn join_with_token(
+        &mut self,
+        name: &str,
+        token: &quptime::enroll::Token,
+        wait: Duration,
+        on_pending: impl Fn(),
+    ) -> quptime::Result<usize> {
+        let dir = self.root.path().join(name);
+        let port = free_port();
+        let opts = quptime::enroll::JoinOptions {
+            init: InitOptions {
+                node_id: Some(name.to_string()),
+                bind_addr: Some("127.0.0.1".into()),
+                bind_port: Some(port),
+                advertise: Some(format!("127.0.0.1:{port}")),
+                secret: None,
+            },
+            wait,
+        };
+        quptime::enroll::join(&dir, token, opts, on_pending).await?;
+        self.dirs.push(dir);
+        self.nodes.push(None);
+        let i = self.dirs.len() - 1;
+        let mut opts = NodeOptions::new(&self.dirs[i]);
+        opts.timing = self.timing.clone();
+        self.nodes[i] = Some(Cluster::start(opts).await?);
+        Ok(i)
     }
 }

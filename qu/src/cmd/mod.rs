@@ -1,4 +1,9 @@
 //! One module per top-level command.
 
+pub mod check;
+pub mod enroll;
 pub mod init;
+pub mod node;
 pub mod serve;
+pub mod status;
+pub mod trust;

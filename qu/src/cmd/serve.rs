@@ -1,6 +1,7 @@
 //! `qu serve`: run the daemon until SIGINT or SIGTERM.
 
 use anyhow::{Context, Result};
+use quptime::control::ControlServer;
 use quptime::init::{InitOptions, init_node, is_initialised};
 use quptime::{Cluster, NodeOptions};
 use tokio::signal::unix::{SignalKind, signal};
@@ -45,6 +46,16 @@ async fn serve() -> Result<()> {
     let mut opts = NodeOptions::new(&dir);
     opts.env_overrides = true;
     let cluster = Cluster::start(opts).await?;
+    let socket = quptime::paths::socket_path();
+    let control =
+        match ControlServer::bind(&socket, quptime::api::control_router(cluster.clone())).await {
+            Ok(c) => c,
+            Err(e) => {
+                cluster.shutdown().await?;
+                return Err(e.into());
+            }
+        };
+    tracing::info!(socket = %socket.display(), "control socket ready");
     tracing::info!(
         node = %cluster.node_id(),
         fingerprint = %cluster.fingerprint(),
@@ -57,6 +68,7 @@ async fn serve() -> Result<()> {
         _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
         _ = int.recv() => tracing::info!("SIGINT: shutting down"),
     }
+    control.shutdown().await;
     cluster.shutdown().await?;
     Ok(())
 }

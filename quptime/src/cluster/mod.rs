@@ -8,35 +8,36 @@
 //! library installs no signal handler or runtime: the embedding program owns
 //! both.
 
+mod enroll;
 mod export;
 mod join;
 mod liveness;
+mod ops;
 mod pool;
+mod reconcile;
+mod routes;
 mod rpc;
 mod status;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{Mutex, watch};
 
 pub use join::NodePreview;
-pub use status::{PeerStatus, Status};
+pub use status::{CheckStatus, PeerStatus, Status};
 
-use crate::consensus::{Consensus, Faults, Member, Timing, WriteError, no_quorum};
-use crate::error::{Error, ErrorKind, Result};
+use crate::consensus::{Consensus, Faults, Member, Timing};
+use crate::error::{Error, Result};
 use crate::identity::{Fingerprint, Identity, NodeId};
 use crate::state::{ClusterState, Command, Mutation, Outcome, PeerRecord};
 use crate::store::NodeConfig;
-use crate::transport::{
-    Hello, Limits, NodeInfo, PROTOCOL_VERSION, Peer, Ping, Pong, Router, Server,
-};
+use crate::transport::{Limits, Server};
 use crate::trust::{TrustStore, now_rfc3339};
 use liveness::Liveness;
 use pool::Pool;
-use rpc::{AdmitRpc, EvictRpc, JoinInviteRpc, ProposeRpc};
 
 /// How to start a node.
 #[derive(Debug, Clone)]
@@ -159,7 +160,7 @@ impl Cluster {
             data_dir: opts.data_dir.clone(),
         });
         let router = crate::consensus::network::routes(
-            routes(&core),
+            routes::routes(&core),
             consensus.raft().clone(),
             opts.faults.clone(),
         );
@@ -210,7 +211,8 @@ impl Cluster {
                 .await?;
             tracing::info!(node = %me, "founded a new cluster");
         }
-        tasks.push(tokio::spawn(register_self(core.clone(), stop_rx)));
+        tasks.push(tokio::spawn(reconcile::run(core.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(ops::register_self(core.clone(), stop_rx)));
         tracing::info!(node = %me, addr = %local_addr, "node started");
         Ok(Cluster {
             core,
@@ -303,6 +305,28 @@ impl Cluster {
         self.core.evict(node_id.clone()).await
     }
 
+    /// Create a single-use enrollment token valid for `ttl`.
+    pub async fn create_enrollment(
+        &self,
+        name: Option<String>,
+        ttl: Duration,
+        auto_approve: bool,
+    ) -> Result<(crate::enroll::Token, crate::state::Enrollment)> {
+        self.core.create_enrollment(name, ttl, auto_approve).await
+    }
+
+    /// Approve the join request made with token `id`.
+    pub async fn approve_enrollment(&self, id: &str) -> Result<Outcome> {
+        self.propose(Mutation::ApproveEnrollment { id: id.to_string() })
+            .await
+    }
+
+    /// Delete token `id` (unused tokens can no longer be presented).
+    pub async fn revoke_enrollment(&self, id: &str) -> Result<Outcome> {
+        self.propose(Mutation::RevokeEnrollment { id: id.to_string() })
+            .await
+    }
+
     /// Status as `qu status` shows it.
     pub fn status(&self) -> Status {
         self.core.status()
@@ -345,261 +369,4 @@ impl Core {
             added_at: now_rfc3339(),
         }
     }
-
-    /// Commit `cmd` here if this node leads, else forward it to the leader;
-    /// retried (same request id, so never applied twice) until the
-    /// proposal timeout.
-    pub(crate) async fn submit(&self, cmd: Command) -> Result<Outcome> {
-        let deadline = Instant::now() + self.consensus.timing().propose_timeout;
-        loop {
-            let attempt = match self.consensus.write(cmd.clone()).await {
-                Ok(outcome) => return Ok(outcome),
-                Err(WriteError::Forward(leader, member)) => {
-                    self.forward(&leader, &member, &cmd).await
-                }
-                Err(WriteError::Failed(e)) => Err(e),
-            };
-            match attempt {
-                Ok(outcome) => return Ok(outcome),
-                Err(e) if retryable(&e) && Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(e) if retryable(&e) => {
-                    return Err(if e.kind() == ErrorKind::NoQuorum {
-                        e
-                    } else {
-                        no_quorum(format!("the master is unreachable ({e})"))
-                    });
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    async fn forward(&self, leader: &NodeId, member: &Member, cmd: &Command) -> Result<Outcome> {
-        let conn = self.pool.get(leader, member).await?;
-        let res = conn
-            .call_with_timeout::<ProposeRpc>(cmd, self.consensus.timing().propose_timeout)
-            .await;
-        if matches!(&res, Err(e) if e.kind() == ErrorKind::Transport) {
-            self.pool.drop_conn(leader);
-        }
-        res
-    }
-
-    /// Record `peer` as a member and make it a voter (on the master, or
-    /// forwarded there).
-    pub(crate) async fn admit(&self, peer: PeerRecord) -> Result<Outcome> {
-        if self.consensus.has_lease() {
-            return self.admit_here(peer).await;
-        }
-        let (leader, member) = self.leader()?;
-        let conn = self.pool.get(&leader, &member).await?;
-        conn.call_with_timeout::<AdmitRpc>(&peer, Duration::from_secs(60))
-            .await
-    }
-
-    async fn admit_here(&self, peer: PeerRecord) -> Result<Outcome> {
-        let member = Member {
-            addr: peer.advertise.clone(),
-            fingerprint: peer.fingerprint.clone(),
-        };
-        let id = peer.node_id.clone();
-        let outcome = self
-            .submit(Command::new(self.me().clone(), Mutation::AddPeer { peer }))
-            .await?;
-        self.consensus.add_voter(id.clone(), member).await?;
-        tracing::info!(node = %id, "admitted a new member");
-        Ok(outcome)
-    }
-
-    /// Remove `id` from the membership, then revoke its key everywhere.
-    pub(crate) async fn evict(&self, id: NodeId) -> Result<Outcome> {
-        if !self.state().peers.contains_key(&id) && !self.consensus.view().voters.contains_key(&id)
-        {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!("no node {id} in this cluster (list them with `qu node list`)"),
-            ));
-        }
-        if !self.consensus.has_lease() {
-            let (leader, member) = self.leader()?;
-            let conn = self.pool.get(&leader, &member).await?;
-            return conn
-                .call_with_timeout::<EvictRpc>(&id, Duration::from_secs(30))
-                .await;
-        }
-        self.consensus.remove_member(&id).await?;
-        let outcome = self
-            .submit(Command::new(
-                self.me().clone(),
-                Mutation::RemovePeer {
-                    node_id: id.clone(),
-                },
-            ))
-            .await?;
-        tracing::info!(node = %id, "removed a member");
-        Ok(outcome)
-    }
-
-    fn leader(&self) -> Result<(NodeId, Member)> {
-        let view = self.consensus.view();
-        let leader = view.leader.ok_or_else(|| {
-            no_quorum("no master is known (election in progress or too few members reachable)")
-        })?;
-        let member = view.voters.get(&leader).cloned().ok_or_else(|| {
-            no_quorum(format!(
-                "the master {leader} is not in this node's membership view"
-            ))
-        })?;
-        Ok((leader, member))
-    }
-
-    /// If this node leads, hand leadership to the lowest live voter and wait
-    /// briefly for it to take over.
-    async fn step_down(&self) {
-        if !self.consensus.has_lease() {
-            return;
-        }
-        let view = self.consensus.view();
-        let target = view
-            .voters
-            .keys()
-            .filter(|id| *id != self.me() && self.liveness.get(id).0)
-            .min()
-            .cloned();
-        let Some(target) = target else { return };
-        tracing::info!(%target, "shutting down: handing the master role over");
-        if self.consensus.transfer_leadership(&target).await.is_err() {
-            return;
-        }
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if self
-                .consensus
-                .view()
-                .leader
-                .as_ref()
-                .is_some_and(|l| l != self.me())
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-fn retryable(e: &Error) -> bool {
-    matches!(
-        e.kind(),
-        ErrorKind::NoQuorum | ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Shutdown
-    )
-}
-
-/// Make sure this node's own record is in the replicated peers table (the
-/// founder adds itself; joiners are added by the member that admitted them).
-async fn register_self(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
-    let mut master = core.master.clone();
-    loop {
-        if core.state().peers.contains_key(core.me()) {
-            return;
-        }
-        if *master.borrow_and_update() && core.consensus.view().voters.len() == 1 {
-            let peer = core.own_record();
-            match core
-                .submit(Command::new(core.me().clone(), Mutation::AddPeer { peer }))
-                .await
-            {
-                Ok(_) => return,
-                Err(e) => tracing::warn!(error = %e, "could not record this node as a member yet"),
-            }
-        }
-        tokio::select! {
-            _ = stop.changed() => return,
-            _ = master.changed() => {}
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
-}
-
-/// The methods this node answers (Raft's are added by the consensus module).
-fn routes(core: &Arc<Core>) -> Router {
-    let me = core.me().clone();
-    let info = NodeInfo {
-        node_id: me.clone(),
-        advertise: core.advertise.clone(),
-        version: crate::VERSION.to_string(),
-        protocol: PROTOCOL_VERSION,
-    };
-    let (c1, c2, c3, c4, c5) = (
-        core.clone(),
-        core.clone(),
-        core.clone(),
-        core.clone(),
-        core.clone(),
-    );
-    Router::new()
-        .route::<Ping, _, _>(move |peer: Peer, ()| {
-            let (me, core) = (me.clone(), c5.clone());
-            async move {
-                let id = peer.node_id()?;
-                if core.faults.is_cut(id) {
-                    return Err(Error::new(
-                        ErrorKind::Transport,
-                        "traffic from this peer is cut (fault injection)",
-                    ));
-                }
-                core.liveness.record_ok(id);
-                Ok(Pong {
-                    node_id: me,
-                    version: crate::VERSION.to_string(),
-                })
-            }
-        })
-        .route::<Hello, _, _>(move |_peer: Peer, ()| {
-            let info = info.clone();
-            async move { Ok(info) }
-        })
-        .route::<ProposeRpc, _, _>(move |peer: Peer, cmd: Command| {
-            let core = c1.clone();
-            async move {
-                if core.faults.is_cut(peer.node_id()?) {
-                    return Err(Error::new(
-                        ErrorKind::Transport,
-                        "traffic from this peer is cut (fault injection)",
-                    ));
-                }
-                match core.consensus.write(cmd).await {
-                    Ok(o) => Ok(o),
-                    Err(WriteError::Forward(leader, _)) => Err(no_quorum(format!(
-                        "this node is no longer the master ({leader} is)"
-                    ))),
-                    Err(WriteError::Failed(e)) => Err(e),
-                }
-            }
-        })
-        .route::<AdmitRpc, _, _>(move |peer: Peer, record: PeerRecord| {
-            let core = c2.clone();
-            async move {
-                peer.node_id()?;
-                if !core.consensus.has_lease() {
-                    return Err(no_quorum("this node is not the master"));
-                }
-                core.admit_here(record).await
-            }
-        })
-        .route::<EvictRpc, _, _>(move |peer: Peer, id: NodeId| {
-            let core = c3.clone();
-            async move {
-                peer.node_id()?;
-                if !core.consensus.has_lease() {
-                    return Err(no_quorum("this node is not the master"));
-                }
-                core.evict(id).await
-            }
-        })
-        .route::<JoinInviteRpc, _, _>(move |peer: Peer, invite| {
-            let core = c4.clone();
-            async move { core.accept_invite(peer, invite).await }
-        })
 }

@@ -23,6 +23,32 @@ pub struct PeerStatus {
     pub this_node: bool,
 }
 
+/// One check in a status report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckStatus {
+    /// Check id.
+    pub id: String,
+    /// Check name.
+    pub name: String,
+    /// Probe type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Target.
+    pub target: String,
+    /// `up`, `down` or `unknown`.
+    pub state: String,
+    /// Whether the check is disabled.
+    pub disabled: bool,
+    /// Members whose latest result is a success.
+    pub ok: usize,
+    /// Members with a fresh result.
+    pub total: usize,
+    /// Alert channel names; default channels end with `*`.
+    pub alerts: Vec<String>,
+    /// Short detail of the latest failure, if any.
+    pub detail: String,
+}
+
 /// A node's status report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
@@ -42,6 +68,8 @@ pub struct Status {
     pub is_master: bool,
     /// The members.
     pub peers: Vec<PeerStatus>,
+    /// The checks.
+    pub checks: Vec<CheckStatus>,
 }
 
 impl Core {
@@ -87,7 +115,34 @@ impl Core {
                 }
             })
             .collect();
+        let checks = state
+            .checks
+            .values()
+            .map(|c| {
+                let mut alerts: Vec<String> = c
+                    .alerts
+                    .iter()
+                    .filter_map(|a| state.alerts.get(a).map(|x| x.name.clone()))
+                    .collect();
+                for d in state.alerts.values().filter(|a| a.default) {
+                    alerts.push(format!("{}*", d.name));
+                }
+                CheckStatus {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    kind: c.kind.as_str().to_string(),
+                    target: c.target.clone(),
+                    state: "unknown".into(),
+                    disabled: c.disabled,
+                    ok: 0,
+                    total: 0,
+                    alerts,
+                    detail: String::new(),
+                }
+            })
+            .collect();
         Status {
+            checks,
             node_id: self.me().clone(),
             term: view.term,
             master: if quorum { view.leader.clone() } else { None },

@@ -1,10 +1,10 @@
-//! The Raft log's on-disk file: record format, crash recovery, and the
-//! positional writes, truncations and compactions the log store's writer
-//! thread performs.
+//! The disk side of the Raft log store: the log file's record format, crash
+//! recovery, the writes, truncations and compactions the store's writer
+//! thread performs, and the small JSON and lock files beside the log.
 //!
-//! It exists apart from [`super::log_store`] so that the byte-level rules
-//! (what a valid record is, what counts as a torn tail and what as
-//! corruption) live in one small place that can be reviewed on its own.
+//! It is apart from [`super`] (the async, openraft-facing side) so that the
+//! byte-level rules, what a valid record is and what counts as a torn tail
+//! or as corruption, sit in one place that can be reviewed on its own.
 //!
 //! # Format
 //!
@@ -18,7 +18,8 @@
 //! Records hold consecutive log indexes. Every append batch is written with
 //! one positional write and made durable with one `fdatasync` before the
 //! next write starts, so after a crash only the LAST batch can be partly on
-//! disk; its first record carries `FIRST_IN_BATCH`.
+//! disk; its first record carries `FIRST_IN_BATCH`. Compaction copies only
+//! durable records, so it sets the flag on each of them.
 //!
 //! # Recovery
 //!
@@ -32,15 +33,20 @@
 //! not decode was written whole by something else (a newer version), so it
 //! is never cut off either.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use openraft::RaftTypeConfig;
 use openraft::entry::RaftEntry;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::store::{read_file, write_atomic};
 
 /// File name of the log inside the store's directory.
 pub(super) const LOG_FILE: &str = "log.dat";
@@ -60,18 +66,21 @@ pub(super) const COMPACT_MIN_BYTES: u64 = 64 << 10;
 
 /// Append the record for `payload` to `out`.
 pub(super) fn encode_record(payload: &[u8], first_in_batch: bool, out: &mut Vec<u8>) {
+    out.extend_from_slice(&record_header(payload, first_in_batch));
+    out.extend_from_slice(payload);
+}
+
+fn record_header(payload: &[u8], first_in_batch: bool) -> [u8; RECORD_HEADER] {
     debug_assert!(!payload.is_empty() && payload.len() <= MAX_RECORD);
-    let mut word = payload.len() as u32;
-    if first_in_batch {
-        word |= FIRST_IN_BATCH;
-    }
-    let word = word.to_le_bytes();
+    let flag = if first_in_batch { FIRST_IN_BATCH } else { 0 };
+    let word = (payload.len() as u32 | flag).to_le_bytes();
     let mut crc = crc32fast::Hasher::new();
     crc.update(&word);
     crc.update(payload);
-    out.extend_from_slice(&word);
-    out.extend_from_slice(&crc.finalize().to_le_bytes());
-    out.extend_from_slice(payload);
+    let mut header = [0; RECORD_HEADER];
+    header[..4].copy_from_slice(&word);
+    header[4..].copy_from_slice(&crc.finalize().to_le_bytes());
+    header
 }
 
 /// A record that passed its checks: where it starts, and its payload.
@@ -123,16 +132,16 @@ fn next_valid(bytes: &[u8], from: usize) -> Option<usize> {
 
 /// What a scan of the record area found.
 #[derive(Debug)]
-pub(super) struct Scan<'a> {
+struct Scan<'a> {
     /// Offset and payload of every valid record before any damage.
-    pub records: Vec<(u64, &'a [u8])>,
+    records: Vec<(u64, &'a [u8])>,
     /// Where the torn tail starts and why, when there is one.
-    pub torn: Option<(u64, String)>,
+    torn: Option<(u64, String)>,
 }
 
 /// Scan `bytes` (a whole log file) and classify any damage; see the
 /// module docs. `path` is only for messages.
-pub(super) fn scan<'a>(path: &Path, bytes: &'a [u8]) -> Result<Scan<'a>> {
+fn scan<'a>(path: &Path, bytes: &'a [u8]) -> Result<Scan<'a>> {
     let mut records = Vec::new();
     let mut at = HEADER_LEN as usize;
     while at < bytes.len() {
@@ -161,17 +170,12 @@ fn check_only_torn(path: &Path, bytes: &[u8], bad: usize, reason: &str) -> Resul
     while let Some(at) = next_valid(bytes, from) {
         let rec = parse_record(bytes, at).expect("next_valid checked it");
         if rec.first_in_batch {
-            return Err(Error::new(
-                ErrorKind::Config,
-                format!(
-                    "Raft log {} is damaged at byte offset {bad} ({reason}), but a later \
-                     batch of valid records follows at offset {at}: this is not a torn write \
-                     but corruption of acknowledged entries, so the log is not opened. Restore \
-                     this node's data directory from a backup, or remove it and re-join the \
-                     node so that it copies the log from the cluster",
-                    path.display()
-                ),
-            ));
+            return Err(corrupt(format!(
+                "Raft log {} is damaged at byte offset {bad} ({reason}), but a later batch \
+                 of valid records follows at offset {at}: this is not a torn write but \
+                 corruption of acknowledged entries",
+                path.display()
+            )));
         }
         from = rec.end;
     }
@@ -193,11 +197,13 @@ pub(super) struct LogFile {
 }
 
 fn open_rw(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .mode(0o600)
-        .open(path)
+    OpenOptions::new().read(true).write(true).open(path)
+}
+
+fn open_rw_create(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    options.mode(0o600).open(path)
 }
 
 /// fsync a directory so that a rename or file creation in it is durable.
@@ -209,62 +215,61 @@ pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 impl LogFile {
-    /// Open (or create) the log in `dir`, cut off a torn tail, and return
-    /// the file with every entry it holds, in index order.
-    pub(super) fn open<C: RaftTypeConfig>(dir: &Path) -> Result<(LogFile, Vec<C::Entry>)> {
+    /// Open (or create) the log in `dir`, cut off a torn tail, and finish
+    /// an interrupted reclaim of entries at or below `purged`. Returns the
+    /// file and the live entries (above `purged`), which must be contiguous.
+    pub(super) fn open<C: RaftTypeConfig>(
+        dir: &Path,
+        purged: Option<u64>,
+    ) -> Result<(LogFile, BTreeMap<u64, C::Entry>)> {
         let path = dir.join(LOG_FILE);
-        let stale = dir.join(COMPACT_FILE);
-        match fs::remove_file(&stale) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                return Err(Error::io_at("remove", &stale, e));
-            }
-            _ => {}
-        }
+        // A compaction cut short; the next one would overwrite it anyway.
+        let _ = fs::remove_file(dir.join(COMPACT_FILE));
         if !path.exists() {
-            crate::store::write_atomic(&path, MAGIC, 0o600)?;
+            write_atomic(&path, MAGIC, 0o600)?;
         }
         let bytes = fs::read(&path).map_err(|e| Error::io_at("read", &path, e))?;
         check_magic(&path, &bytes)?;
         let scan = scan(&path, &bytes)?;
-        let mut entries: Vec<C::Entry> = Vec::with_capacity(scan.records.len());
+        let mut entries = BTreeMap::new();
         let mut offsets = Vec::with_capacity(scan.records.len());
+        let mut first_index = 0;
         for (offset, payload) in &scan.records {
             let entry: C::Entry = serde_json::from_slice(payload).map_err(|e| {
-                Error::new(
-                    ErrorKind::Incompatible,
-                    format!(
-                        "Raft log {}: the record at byte offset {offset} is intact but cannot \
-                         be decoded ({e}); was it written by a newer version of quptime?",
-                        path.display()
-                    ),
-                )
+                let msg = format!(
+                    "Raft log {}: the record at byte offset {offset} is intact but cannot be \
+                     decoded ({e}); was it written by a newer version of quptime?",
+                    path.display()
+                );
+                Error::new(ErrorKind::Incompatible, msg)
             })?;
-            if let Some(prev) = entries.last()
-                && entry.index() != prev.index() + 1
-            {
-                return Err(Error::new(
-                    ErrorKind::Config,
-                    format!(
-                        "Raft log {}: the record at byte offset {offset} holds index {} after \
-                         index {}: the log has a hole or is out of order",
-                        path.display(),
-                        entry.index(),
-                        prev.index()
-                    ),
-                ));
+            let index = entry.index();
+            match entries.keys().next_back() {
+                None => first_index = index,
+                Some(prev) if index != prev + 1 => {
+                    return Err(corrupt(format!(
+                        "Raft log {}: the record at byte offset {offset} holds index {index} \
+                         after index {prev}: the log has a hole or is out of order",
+                        path.display()
+                    )));
+                }
+                Some(_) => {}
             }
-            entries.push(entry);
+            entries.insert(index, entry);
             offsets.push(*offset);
         }
         let file = open_rw(&path).map_err(|e| Error::io_at("open", &path, e))?;
+        let len = bytes.len() as u64;
+        let dir = dir.to_path_buf();
         let mut log = LogFile {
-            dir: dir.to_path_buf(),
-            first_index: entries.first().map_or(0, |e| e.index()),
+            dir,
             path,
             file,
+            first_index,
             offsets,
-            len: bytes.len() as u64,
+            len,
         };
+        let io = |action, log: &LogFile, e| Error::io_at(action, &log.path, e);
         if let Some((offset, reason)) = scan.torn {
             tracing::warn!(
                 "Raft log {}: cutting off a torn tail of {} bytes at offset {offset} ({reason}); \
@@ -272,15 +277,25 @@ impl LogFile {
                 log.path.display(),
                 log.len - offset
             );
-            log.set_len(offset)
-                .map_err(|e| Error::io_at("truncate", &log.path, e))?;
+            log.set_len(offset).map_err(|e| io("truncate", &log, e))?;
         }
-        Ok((log, entries))
-    }
-
-    /// The path of the log file, for messages.
-    pub(super) fn path(&self) -> &Path {
-        &self.path
+        let Some(purged) = purged else {
+            return Ok((log, entries));
+        };
+        // A crash may have come between the purge mark and the reclaim.
+        log.reclaim(purged)
+            .map_err(|e| io("reclaim purged entries of", &log, e))?;
+        let live = entries.split_off(&(purged + 1));
+        if let Some(first) = live.keys().next()
+            && *first != purged + 1
+        {
+            return Err(corrupt(format!(
+                "Raft log {}: entries up to index {purged} are purged, but the log resumes \
+                 at index {first}: entries are missing",
+                log.path.display()
+            )));
+        }
+        Ok((log, live))
     }
 
     fn last_index(&self) -> Option<u64> {
@@ -368,18 +383,28 @@ impl LogFile {
         if dead_bytes < COMPACT_MIN_BYTES || dead_bytes < self.len - live_start {
             return Ok(());
         }
-        let mut live = vec![0; (self.len - live_start) as usize];
-        self.file.read_exact_at(&mut live, live_start)?;
+        let dead_at = live_start as usize - MAGIC.len();
+        let mut data = MAGIC.to_vec();
+        data.resize((HEADER_LEN + self.len - live_start) as usize, 0);
+        self.file
+            .read_exact_at(&mut data[MAGIC.len()..], live_start)?;
+        // Every record copied is durable, so each now follows a sync point;
+        // verifying them on the way keeps damage from being laundered.
+        let mut at = MAGIC.len();
+        while at < data.len() {
+            let rec = parse_record(&data, at).map_err(|reason| {
+                let msg = format!("record at offset {} is damaged ({reason})", at + dead_at);
+                io::Error::new(io::ErrorKind::InvalidData, msg)
+            })?;
+            let (end, header) = (rec.end, record_header(rec.payload, true));
+            data[at..at + RECORD_HEADER].copy_from_slice(&header);
+            at = end;
+        }
         let tmp = self.dir.join(COMPACT_FILE);
-        let mut out = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        let written = io::Write::write_all(&mut out, MAGIC)
-            .and_then(|()| io::Write::write_all(&mut out, &live))
+        let out = open_rw_create(&tmp)?;
+        let written = out
+            .set_len(0)
+            .and_then(|()| out.write_all_at(&data, 0))
             .and_then(|()| out.sync_all())
             .and_then(|()| fs::rename(&tmp, &self.path));
         if let Err(e) = written {
@@ -403,26 +428,74 @@ impl LogFile {
 }
 
 fn check_magic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let version = MAGIC.len() - 1;
     if bytes.starts_with(MAGIC) {
-        return Ok(());
-    }
-    if bytes.len() >= MAGIC.len() && bytes[..MAGIC.len() - 1] == MAGIC[..MAGIC.len() - 1] {
-        return Err(Error::new(
+        Ok(())
+    } else if bytes.len() > version && bytes[..version] == MAGIC[..version] {
+        Err(Error::new(
             ErrorKind::Incompatible,
             format!(
-                "Raft log {} has format version {}, but this build reads version {} only: \
+                "Raft log {} has format version {}, but this build reads version {}: \
                  upgrade quptime on this host",
                 path.display(),
-                bytes[MAGIC.len() - 1],
-                MAGIC[MAGIC.len() - 1]
+                bytes[version],
+                MAGIC[version]
             ),
-        ));
+        ))
+    } else {
+        Err(corrupt(format!(
+            "{} does not start with the Raft log header",
+            path.display()
+        )))
     }
-    Err(Error::new(
+}
+
+/// A damaged store: `detail`, plus what the operator can do about it.
+fn corrupt(detail: String) -> Error {
+    Error::new(
         ErrorKind::Config,
         format!(
-            "{} is not a quptime Raft log (its first bytes are not the log header): \
-             restore it from a backup or remove the node's Raft directory and re-join",
+            "{detail}. The log is not opened: restore this node's Raft directory from a \
+             backup, or remove it and re-join the node so that it copies the log from the \
+             cluster"
+        ),
+    )
+}
+
+/// Read the JSON of an `Option<T>` from `path`; `None` when it is absent.
+pub(super) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    let Some(text) = read_file(path)? else {
+        return Ok(None);
+    };
+    serde_json::from_str::<Option<T>>(&text)
+        .map_err(|e| corrupt(format!("cannot read {} ({e})", path.display())))
+}
+
+/// Replace `path` with the JSON of `value`, atomically and durably.
+pub(super) fn write_json<T: Serialize>(path: &Path, value: &Option<T>) -> io::Result<()> {
+    let bytes = serde_json::to_vec(value).map_err(io::Error::other)?;
+    write_atomic(path, &bytes, 0o600).map_err(io::Error::other)
+}
+
+/// Take an exclusive `flock` on `dir/lock`, held as long as the returned
+/// file is open, so that two stores never write one log.
+pub(super) fn lock_dir(dir: &Path) -> Result<File> {
+    let path = dir.join("lock");
+    let file = open_rw_create(&path).map_err(|e| Error::io_at("open", &path, e))?;
+    // SAFETY: flock on a descriptor that `file` owns for the whole call.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(file);
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+        return Err(Error::io_at("lock", &path, err));
+    }
+    Err(Error::new(
+        ErrorKind::Io,
+        format!(
+            "the Raft log in {} is already open (another process or store holds {}): stop \
+             the other quptime node that uses this data directory",
+            dir.display(),
             path.display()
         ),
     ))

@@ -11,13 +11,13 @@
 //!
 //! # Layout of the directory
 //!
-//! - `log.dat`: append-only log of entries; format and recovery rules in
-//!   [`log_file`] (length, CRC-32 and serde_json payload per record).
+//! - `log.dat`: the entries, one length + CRC-32 + JSON record each; format
+//!   and recovery rules in [`log_file`].
 //! - `vote.json`, `committed.json`, `purged.json`: JSON of an `Option` of
-//!   the vote, the committed log id and the last purged log id, each
-//!   replaced atomically with [`crate::store::write_atomic`].
-//! - `lock`: `flock`ed while a store is open, so two stores (or two
-//!   processes) never write one log.
+//!   the vote, committed log id and last purged log id ([`write_atomic`]).
+//! - `lock`: `flock`ed while a store is open, so no two write one log.
+//!
+//! [`write_atomic`]: crate::store::write_atomic
 //!
 //! # Concurrency
 //!
@@ -38,11 +38,9 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::ops::{Bound, RangeBounds};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -52,18 +50,15 @@ use openraft::entry::RaftEntry;
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::type_config::alias::{LogIdOf, VoteOf};
 use openraft::{OptionalSend, RaftTypeConfig};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::{ensure_dir, read_file, write_atomic};
-use log_file::{LogFile, MAX_RECORD};
+use crate::store::ensure_dir;
+use log_file::{LOG_FILE, LogFile, MAX_RECORD, lock_dir, read_json, sync_dir, write_json};
 
 const VOTE_FILE: &str = "vote.json";
 const COMMITTED_FILE: &str = "committed.json";
 const PURGED_FILE: &str = "purged.json";
-const LOCK_FILE: &str = "lock";
 
 /// What readers see: the log as submitted, plus the durable vote.
 struct Mem<C: RaftTypeConfig> {
@@ -103,15 +98,11 @@ pub struct LogStore<C: RaftTypeConfig> {
 
 /// A cheap-clone read handle on a [`LogStore`]: sees every appended entry
 /// and the last saved vote, also while the store writes.
-pub struct LogReader<C: RaftTypeConfig> {
-    mem: Shared<C>,
-}
+pub struct LogReader<C: RaftTypeConfig>(Shared<C>);
 
 impl<C: RaftTypeConfig> Clone for LogReader<C> {
     fn clone(&self) -> Self {
-        LogReader {
-            mem: self.mem.clone(),
-        }
+        LogReader(self.0.clone())
     }
 }
 
@@ -131,27 +122,17 @@ impl<C: RaftTypeConfig> fmt::Debug for LogReader<C> {
 
 /// One write, queued to the writer thread.
 enum Op<C: RaftTypeConfig> {
-    Append {
-        records: Vec<(u64, Vec<u8>)>,
-        callback: IOFlushed<C>,
-    },
-    Truncate {
-        after: Option<u64>,
-        done: oneshot::Sender<io::Result<()>>,
-    },
-    Purge {
-        upto: LogIdOf<C>,
-        done: oneshot::Sender<io::Result<()>>,
-    },
-    Vote {
-        vote: VoteOf<C>,
-        done: oneshot::Sender<io::Result<()>>,
-    },
-    Committed {
-        committed: Option<LogIdOf<C>>,
-        seq: u64,
-    },
+    /// `(index, serialized entry)` records, and the callback for when they are durable.
+    Append(Vec<(u64, Vec<u8>)>, IOFlushed<C>),
+    Truncate(Option<u64>, Done),
+    Purge(LogIdOf<C>, Done),
+    Vote(VoteOf<C>, Done),
+    /// The committed id and its `committed_seq`.
+    Committed(Option<LogIdOf<C>>, u64),
 }
+
+/// Where the writer reports that an operation is durable (or failed).
+type Done = oneshot::Sender<io::Result<()>>;
 
 impl<C: RaftTypeConfig> LogStore<C> {
     /// Open the log in `dir` (created with mode 0700 if missing), recover
@@ -160,41 +141,34 @@ impl<C: RaftTypeConfig> LogStore<C> {
     /// inside `spawn_blocking`.
     pub fn open(dir: &Path) -> Result<LogStore<C>> {
         ensure_dir(dir, 0o700)?;
+        // Make the directory's own entry durable: a vote must not vanish with it.
+        let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+        sync_dir(parent.unwrap_or(Path::new("."))).map_err(|e| Error::io_at("fsync", dir, e))?;
         let lock_file = lock_dir(dir)?;
         let vote: Option<VoteOf<C>> = read_json(&dir.join(VOTE_FILE))?;
         let committed: Option<LogIdOf<C>> = read_json(&dir.join(COMMITTED_FILE))?;
         let last_purged: Option<LogIdOf<C>> = read_json(&dir.join(PURGED_FILE))?;
-        let (mut file, loaded) = LogFile::open::<C>(dir)?;
-        let purged_index = last_purged.as_ref().map(|p| p.index());
-        if let Some(p) = purged_index {
-            // A crash may have come between the purge mark and the reclaim.
-            file.reclaim(p)
-                .map_err(|e| Error::io_at("reclaim purged entries of", file.path(), e))?;
-        }
-        let entries: BTreeMap<u64, C::Entry> = loaded
-            .into_iter()
-            .filter(|e| purged_index.is_none_or(|p| e.index() > p))
-            .map(|e| (e.index(), e))
-            .collect();
-        if let (Some(p), Some(first)) = (purged_index, entries.keys().next())
-            && *first != p + 1
-        {
+        let log_path = dir.join(LOG_FILE);
+        if (vote.is_some() || last_purged.is_some()) && !log_path.exists() {
             return Err(Error::new(
                 ErrorKind::Config,
                 format!(
-                    "Raft log {}: entries up to index {p} are purged, but the log resumes at \
-                     index {first}: entries are missing",
-                    file.path().display()
+                    "{} is missing although this node has voted: its acknowledged entries \
+                     are lost. Restore the directory from a backup, or empty it and re-join \
+                     the node",
+                    log_path.display()
                 ),
             ));
         }
-        let last = entries.keys().next_back().copied().or(purged_index);
+        let purged = last_purged.as_ref().map(|p| p.index());
+        let (file, entries) = LogFile::open::<C>(dir, purged)?;
+        let last = entries.keys().next_back().copied().or(purged);
         if let Some(c) = &committed
-            && last.is_none_or(|l| c.index() > l)
+            && last < Some(c.index())
         {
             tracing::warn!(
-                "Raft log in {}: committed id {c} is beyond the last log entry {last:?}",
-                dir.display()
+                "Raft log {}: committed {c} is beyond the log",
+                log_path.display()
             );
         }
         let mem = Arc::new(Mutex::new(Mem {
@@ -235,9 +209,7 @@ impl<C: RaftTypeConfig> LogStore<C> {
 
     /// A read handle, the same as `get_log_reader` gives openraft.
     pub fn reader(&self) -> LogReader<C> {
-        LogReader {
-            mem: self.mem.clone(),
-        }
+        LogReader(self.mem.clone())
     }
 
     fn send(&self, op: Op<C>) -> io::Result<()> {
@@ -248,10 +220,7 @@ impl<C: RaftTypeConfig> LogStore<C> {
     }
 
     /// Queue `op` (built around a reply channel) and wait for its result.
-    async fn request(
-        &self,
-        op: impl FnOnce(oneshot::Sender<io::Result<()>>) -> Op<C>,
-    ) -> io::Result<()> {
+    async fn request(&self, op: impl FnOnce(Done) -> Op<C>) -> io::Result<()> {
         lock(&self.mem).check()?;
         let (done, rx) = oneshot::channel();
         self.send(op(done))?;
@@ -277,57 +246,6 @@ impl<C: RaftTypeConfig> Drop for LogStore<C> {
 
 fn writer_gone() -> io::Error {
     io::Error::other("the Raft log writer thread has stopped")
-}
-
-/// `None` when `path` does not exist; an error names the file.
-fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
-    let Some(text) = read_file(path)? else {
-        return Ok(None);
-    };
-    serde_json::from_str::<Option<T>>(&text).map_err(|e| {
-        Error::new(
-            ErrorKind::Config,
-            format!(
-                "cannot read {} ({e}): restore the node's Raft directory from a backup, or \
-                 remove it and re-join the node",
-                path.display()
-            ),
-        )
-    })
-}
-
-fn write_json<T: Serialize>(path: &Path, value: &Option<T>) -> io::Result<()> {
-    let bytes = serde_json::to_vec(value).map_err(io::Error::other)?;
-    write_atomic(path, &bytes, 0o600).map_err(io::Error::other)
-}
-
-fn lock_dir(dir: &Path) -> Result<File> {
-    let path = dir.join(LOCK_FILE);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| Error::io_at("open", &path, e))?;
-    // SAFETY: flock on a descriptor that `file` owns for the whole call.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            return Err(Error::new(
-                ErrorKind::Io,
-                format!(
-                    "the Raft log in {} is already open (another process or store holds {}): \
-                     stop the other quptime node using this data directory",
-                    dir.display(),
-                    path.display()
-                ),
-            ));
-        }
-        return Err(Error::io_at("lock", &path, err));
-    }
-    Ok(file)
 }
 
 /// Normalize any range to `[lo, hi)` (`hi = None`: unbounded); `None` when
@@ -362,7 +280,7 @@ where
             return Ok(Vec::new());
         };
         let end = hi.map_or(Bound::Unbounded, Bound::Excluded);
-        let mem = lock(&self.mem);
+        let mem = lock(&self.0);
         Ok(mem
             .entries
             .range((Bound::Included(lo), end))
@@ -371,7 +289,7 @@ where
     }
 
     async fn read_vote(&mut self) -> io::Result<Option<VoteOf<C>>> {
-        Ok(lock(&self.mem).vote.clone())
+        Ok(lock(&self.0).vote.clone())
     }
 }
 
@@ -397,7 +315,7 @@ where
 
     async fn save_vote(&mut self, vote: &VoteOf<C>) -> io::Result<()> {
         let vote = vote.clone();
-        self.request(|done| Op::Vote { vote, done }).await
+        self.request(|done| Op::Vote(vote, done)).await
     }
 
     async fn save_committed(&mut self, committed: Option<LogIdOf<C>>) -> io::Result<()> {
@@ -408,7 +326,7 @@ where
             mem.committed_seq += 1;
             mem.committed_seq
         };
-        self.send(Op::Committed { committed, seq })
+        self.send(Op::Committed(committed, seq))
     }
 
     async fn read_committed(&mut self) -> io::Result<Option<LogIdOf<C>>> {
@@ -457,7 +375,7 @@ where
             mem.entries
                 .extend(entries.into_iter().map(|e| (e.index(), e)));
         }
-        self.send(Op::Append { records, callback })
+        self.send(Op::Append(records, callback))
     }
 
     async fn truncate_after(&mut self, after: Option<LogIdOf<C>>) -> io::Result<()> {
@@ -478,12 +396,11 @@ where
                 None => mem.entries.clear(),
             }
         }
-        self.request(|done| Op::Truncate { after: index, done })
-            .await
+        self.request(|done| Op::Truncate(index, done)).await
     }
 
     async fn purge(&mut self, upto: LogIdOf<C>) -> io::Result<()> {
-        self.request(|done| Op::Purge { upto, done }).await
+        self.request(|done| Op::Purge(upto, done)).await
     }
 }
 
@@ -503,15 +420,14 @@ impl<C: RaftTypeConfig> Writer<C> {
     fn run(mut self) {
         while let Some(op) = self.pending.take().or_else(|| self.rx.recv().ok()) {
             match op {
-                Op::Append { records, callback } => self.append(records, callback),
-                Op::Truncate { after, done } => {
-                    let result = self.guarded(|w| w.file.truncate_after(after));
-                    let _ = done.send(result);
+                Op::Append(records, callback) => self.append(records, callback),
+                Op::Truncate(after, done) => {
+                    let _ = done.send(self.guarded(|w| w.file.truncate_after(after)));
                 }
-                Op::Purge { upto, done } => {
+                Op::Purge(upto, done) => {
                     let _ = done.send(self.guarded(|w| w.purge(upto)));
                 }
-                Op::Vote { vote, done } => {
+                Op::Vote(vote, done) => {
                     let result = self.guarded(|w| {
                         write_json(&w.dir.join(VOTE_FILE), &Some(vote.clone()))?;
                         lock(&w.mem).vote = Some(vote);
@@ -519,7 +435,7 @@ impl<C: RaftTypeConfig> Writer<C> {
                     });
                     let _ = done.send(result);
                 }
-                Op::Committed { committed, seq } => {
+                Op::Committed(committed, seq) => {
                     if lock(&self.mem).committed_seq == seq {
                         let path = self.dir.join(COMMITTED_FILE);
                         let _ = self.guarded(|_| write_json(&path, &committed));
@@ -533,12 +449,11 @@ impl<C: RaftTypeConfig> Writer<C> {
     /// batch with one fsync (group commit), then report each.
     fn append(&mut self, mut records: Vec<(u64, Vec<u8>)>, callback: IOFlushed<C>) {
         let mut callbacks = vec![callback];
-        while let Ok(op) = self.rx.try_recv() {
+        while callbacks.len() < 1024
+            && let Ok(op) = self.rx.try_recv()
+        {
             match op {
-                Op::Append {
-                    records: more,
-                    callback,
-                } => {
+                Op::Append(more, callback) => {
                     records.extend(more);
                     callbacks.push(callback);
                 }

@@ -223,10 +223,17 @@ impl Consensus {
     /// than the time followers wait before electing someone else.
     pub fn has_lease(&self) -> bool {
         let m = self.raft.metrics().borrow_watched().clone();
-        m.state == ServerState::Leader
-            && m.current_leader.as_ref() == Some(&self.me)
-            && m.last_quorum_acked
-                .is_some_and(|t| t.elapsed() < self.timing.election_min)
+        if m.state != ServerState::Leader || m.current_leader.as_ref() != Some(&self.me) {
+            return false;
+        }
+        // A sole voter is its own quorum: nobody can be elected beside it.
+        let membership = m.membership_config.membership();
+        let mut voters = membership.voter_ids();
+        if voters.next().as_ref() == Some(&self.me) && voters.next().is_none() {
+            return true;
+        }
+        m.last_quorum_acked
+            .is_some_and(|t| t.elapsed() < self.timing.election_min)
     }
 
     /// Commit `cmd` if this node leads; otherwise say where to send it.
@@ -277,6 +284,40 @@ impl Consensus {
             .await
             .map_err(|e| membership_error("promote to voter", e))?;
         Ok(())
+    }
+
+    /// Add `id` as a learner without waiting for it to catch up.
+    pub async fn add_learner(&self, id: NodeId, member: Member) -> Result<()> {
+        self.raft
+            .add_learner(id, member, false)
+            .await
+            .map(|_| ())
+            .map_err(|e| membership_error("add learner", e))
+    }
+
+    /// Make learner `id` a voter.
+    pub async fn promote(&self, id: &NodeId) -> Result<()> {
+        self.raft
+            .change_membership(
+                ChangeMembers::AddVoterIds([id.clone()].into_iter().collect()),
+                false,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| membership_error("promote to voter", e))
+    }
+
+    /// How many entries `id` is behind the leader's log (leader only).
+    pub fn lag(&self, id: &NodeId) -> Option<u64> {
+        let m = self.raft.metrics().borrow_watched().clone();
+        let last = m.last_log_index?;
+        let matched = m
+            .replication
+            .as_ref()?
+            .get(id)?
+            .as_ref()
+            .map_or(0, |l| l.index);
+        Some(last.saturating_sub(matched))
     }
 
     /// Remove `id` from the voters and from the membership. Must run on the leader.

@@ -284,10 +284,13 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
     }
 }
 
+/// A snapshot being received: who sends it and the bytes so far.
+type Partial = (NodeId, Vec<u8>);
+
 /// Snapshots being received, by transfer id.
 #[derive(Debug, Default, Clone)]
 struct Inbox {
-    transfers: Arc<Mutex<HashMap<String, (NodeId, Vec<u8>)>>>,
+    transfers: Arc<Mutex<HashMap<String, Partial>>>,
 }
 
 fn fatal(e: impl std::fmt::Display) -> Error {

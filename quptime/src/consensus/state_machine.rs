@@ -171,6 +171,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     where
         S: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
     {
+        // Answers wait until the new state is published, so a proposer that
+        // reads the state after its write sees the write (read-your-writes).
+        let mut answers = Vec::new();
         while let Some(item) = entries.next().await {
             let (entry, responder) = item?;
             self.data.last_applied = Some(entry.log_id.clone());
@@ -199,10 +202,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 }
             };
             if let Some(r) = responder {
-                r.send(response);
+                answers.push((r, response));
             }
         }
         self.publish();
+        for (r, response) in answers {
+            r.send(response);
+        }
         Ok(())
     }
 

@@ -221,9 +221,17 @@ async fn serve_connection(
     if caller.uid != shared.euid && caller.uid != 0 {
         warn!(%caller, "control connection from another user refused");
         let who = socket::user_label(shared.euid);
+        let allowed = if shared.euid == 0 {
+            "only root".to_string()
+        } else {
+            format!("only {who} and root")
+        };
         let err = Error::new(
             ErrorKind::PermissionDenied,
-            format!("the qu daemon runs as {who}: only {who} and root may use its control socket"),
+            format!(
+                "the qu daemon runs as {who}: {allowed} may use its control socket; \
+                 run qu as that user"
+            ),
         );
         let _ = stream.try_write(&frame_bytes(&wire::response(0, Err(err))));
         return Ok(());

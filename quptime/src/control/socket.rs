@@ -176,38 +176,7 @@ pub(crate) fn user_label(uid: u32) -> String {
 }
 
 /// The login name of `uid` from the password database, if it has one.
-// Same lookup as the private `paths::passwd_name`; fold into it once that is
-// `pub(crate)`.
-pub(crate) fn user_name(uid: u32) -> Option<String> {
-    let mut buf = vec![0u8; 1024];
-    loop {
-        // SAFETY: an all-zero passwd is a valid value for an out-parameter.
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: every pointer refers to live, correctly sized storage that
-        // outlives the call; getpwuid_r writes only within `buf`.
-        let rc = unsafe {
-            libc::getpwuid_r(
-                uid,
-                &mut pwd,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut result,
-            )
-        };
-        if rc == libc::ERANGE && buf.len() < 1 << 20 {
-            buf.resize(buf.len() * 2, 0);
-            continue;
-        }
-        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
-            return None;
-        }
-        // SAFETY: on success pw_name points at a NUL-terminated string in `buf`.
-        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
-        let name = name.to_string_lossy().into_owned();
-        return (!name.is_empty()).then_some(name);
-    }
-}
+pub(crate) use crate::paths::passwd_name as user_name;
 
 #[cfg(test)]
 mod tests {

@@ -1,66 +1,12 @@
-//! The control socket's envelope: the node transport's JSON shape, kept
-//! byte-compatible so that one day both can share one definition.
-//!
-//! `transport::message::{Envelope, Body, WireError}` have exactly this shape
-//! but are private to the transport; this copy goes away once they are
-//! re-exported `pub(crate)`.
+//! The control socket's frames: the node transport's envelope (one JSON
+//! shape for both), with the control protocol's version. A response with id
+//! 0 is about the connection, not one request (sent before the server hangs
+//! up on a malformed frame).
 
-use serde::{Deserialize, Serialize};
+pub(crate) use crate::transport::{Body, Envelope, WireError};
 
 use crate::control::CONTROL_VERSION;
 use crate::error::{Error, ErrorKind, Result};
-
-/// One frame's content.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Envelope {
-    /// Protocol version of the sender.
-    pub v: u16,
-    /// Request id, echoed in the response. Id 0 in a response means "about
-    /// the connection, not one request" (sent before the server hangs up on
-    /// a malformed frame).
-    pub id: u64,
-    #[serde(flatten)]
-    pub body: Body,
-}
-
-/// A request or a response.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "t", rename_all = "snake_case")]
-pub(crate) enum Body {
-    Request {
-        method: String,
-        #[serde(default)]
-        params: serde_json::Value,
-    },
-    Response {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        result: Option<serde_json::Value>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error: Option<WireError>,
-    },
-}
-
-/// An error as it crosses the socket: the stable kind name and the text.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct WireError {
-    pub kind: String,
-    pub message: String,
-}
-
-impl From<&Error> for WireError {
-    fn from(e: &Error) -> WireError {
-        WireError {
-            kind: e.kind().as_str().to_string(),
-            message: e.message().to_string(),
-        }
-    }
-}
-
-impl From<WireError> for Error {
-    fn from(w: WireError) -> Error {
-        Error::new(ErrorKind::from_name(&w.kind), w.message)
-    }
-}
 
 /// Encode a request frame.
 pub(crate) fn request(id: u64, method: &str, params: serde_json::Value) -> Result<Vec<u8>> {

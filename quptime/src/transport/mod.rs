@@ -25,6 +25,7 @@ use std::time::Duration;
 
 pub use client::{Connection, Dialer};
 pub use frame::{HEADER_LEN, read_frame, write_frame};
+pub(crate) use message::{Body, Envelope, WireError};
 pub use message::{Hello, NodeInfo, PROTOCOL_VERSION, Ping, Pong, Rpc};
 pub use router::{Peer, Router};
 pub use server::Server;

@@ -139,3 +139,69 @@ async fn no_daemon_error_names_the_socket() {
         "{text}"
     );
 }
+
+/// Environment of [`child_probe`], set only when a test re-runs this binary
+/// as another user.
+const CHILD_SOCKET: &str = "QUPTIME_CONTROL_TEST_SOCKET";
+const CHILD_EXPECT: &str = "QUPTIME_CONTROL_TEST_EXPECT";
+
+/// Not a test on its own: [`other_users_are_kept_out`] runs it as `nobody`.
+#[test]
+fn child_probe() {
+    let (Ok(path), Ok(expect)) = (std::env::var(CHILD_SOCKET), std::env::var(CHILD_EXPECT)) else {
+        return;
+    };
+    let outcome = BlockingControlClient::connect(Path::new(&path))
+        .and_then(|client| client.call::<Echo>(&"x".into()));
+    let err = outcome.expect_err("another user must be kept out");
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert!(err.to_string().contains(&expect), "{err}");
+}
+
+/// Run `child_probe` as uid 65534 against `path`, off the runtime so that
+/// the server keeps running meanwhile.
+async fn probe_as_nobody(path: &Path, expect: &str) {
+    let (path, expect) = (path.to_path_buf(), expect.to_string());
+    tokio::task::spawn_blocking(move || probe_as_nobody_blocking(&path, &expect))
+        .await
+        .expect("probe");
+}
+
+fn probe_as_nobody_blocking(path: &Path, expect: &str) {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().expect("test binary");
+    let out = std::process::Command::new(exe)
+        .args(["--exact", "socket_file::child_probe", "--nocapture"])
+        .env(CHILD_SOCKET, path)
+        .env(CHILD_EXPECT, expect)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("run the probe");
+    assert!(
+        out.status.success(),
+        "probe as nobody failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn other_users_are_kept_out() {
+    if euid() != 0 {
+        return; // needs root to act as another user
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = dir.path().join("quptime.sock");
+    let server = ControlServer::bind(&path, router(Arc::new(Notify::new())))
+        .await
+        .expect("bind");
+    // The kernel refuses: the error says whose socket it is.
+    probe_as_nobody(&path, "the socket").await;
+    probe_as_nobody(&path, "belongs to root (uid 0)").await;
+    // Even if the mode is loosened, the daemon checks the caller's uid.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    probe_as_nobody(&path, "runs as root (uid 0): only root may use").await;
+    server.shutdown().await;
+}

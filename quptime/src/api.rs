@@ -1,0 +1,269 @@
+//! The control API: one typed method per `qu` command, served by a running
+//! node on its control socket ([`crate::control`]).
+//!
+//! These types are the stable, versioned contract between the daemon and
+//! local tools (`qu` is one of them); their JSON forms are what `--json`
+//! prints. [`control_router`] answers them from a [`Cluster`].
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::{Cluster, NodePreview, Status};
+use crate::control::ControlRouter;
+use crate::error::{Error, ErrorKind, Result};
+use crate::identity::{Fingerprint, NodeId};
+use crate::state::{Check, CheckType, Enrollment, Mutation, Outcome, duration};
+use crate::transport::Rpc;
+
+macro_rules! method {
+    ($(#[$doc:meta])* $name:ident, $method:literal, $req:ty, $resp:ty) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub enum $name {}
+        impl Rpc for $name {
+            const METHOD: &'static str = $method;
+            type Request = $req;
+            type Response = $resp;
+        }
+    };
+}
+
+method!(/// `qu status`.
+    GetStatus, "status", (), Status);
+method!(/// Who answers at an address (before `node add`).
+    PreviewNode, "node.preview", String, NodePreview);
+method!(/// `qu node add`.
+    AddNode, "node.add", AddNodeRequest, Outcome);
+method!(/// `qu node remove`.
+    RemoveNode, "node.remove", NodeId, Outcome);
+method!(/// `qu check add`.
+    AddCheck, "check.add", CheckSpec, Outcome);
+method!(/// `qu check list`.
+    ListChecks, "check.list", (), Vec<Check>);
+method!(/// `qu check remove`.
+    RemoveCheck, "check.remove", String, Outcome);
+method!(/// `qu enroll create`.
+    CreateEnrollment, "enroll.create", EnrollSpec, CreatedEnrollment);
+method!(/// `qu enroll list`.
+    ListEnrollments, "enroll.list", (), Vec<Enrollment>);
+method!(/// `qu enroll approve`.
+    ApproveEnrollment, "enroll.approve", String, Outcome);
+method!(/// `qu enroll revoke`.
+    RevokeEnrollment, "enroll.revoke", String, Outcome);
+method!(/// `qu trust list`.
+    ListTrust, "trust.list", (), Vec<TrustEntry>);
+method!(/// `qu trust remove`.
+    RemoveTrust, "trust.remove", NodeId, bool);
+
+/// Arguments of `node.add`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AddNodeRequest {
+    /// `host:port` of the new node.
+    pub addr: String,
+    /// The key the operator confirmed.
+    pub fingerprint: Fingerprint,
+}
+
+/// A check as the CLI describes it; the daemon assigns the id and resolves
+/// alert names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckSpec {
+    /// Unique name.
+    pub name: String,
+    /// Probe type.
+    #[serde(rename = "type")]
+    pub kind: CheckType,
+    /// What to probe.
+    pub target: String,
+    /// Probe interval (`30s`).
+    pub interval: Option<String>,
+    /// Probe timeout (`10s`).
+    pub timeout: Option<String>,
+    /// Expected HTTP status.
+    pub expect_status: Option<u16>,
+    /// Substring the body must contain.
+    pub body_match: Option<String>,
+    /// Alert channel names or ids.
+    #[serde(default)]
+    pub alerts: Vec<String>,
+}
+
+impl CheckSpec {
+    /// Turn the spec into a check with id `id`, validating every field.
+    pub fn into_check(self, id: String, alert_ids: Vec<String>) -> Result<Check> {
+        let dur = |field: &str, v: Option<String>, default: Duration| -> Result<Duration> {
+            match v {
+                Some(text) => duration::parse(&text)
+                    .map_err(|e| Error::invalid(format!("--{field}: {}", e.message()))),
+                None => Ok(default),
+            }
+        };
+        let check = Check {
+            id,
+            name: self.name,
+            kind: self.kind,
+            target: self.target,
+            interval: dur(
+                "interval",
+                self.interval,
+                crate::state::model::DEFAULT_INTERVAL,
+            )?,
+            timeout: dur(
+                "timeout",
+                self.timeout,
+                crate::state::model::DEFAULT_TIMEOUT,
+            )?,
+            expect_status: self.expect_status,
+            body_match: self.body_match,
+            alerts: alert_ids,
+            disabled: false,
+        };
+        check.validate()?;
+        Ok(check)
+    }
+}
+
+/// Arguments of `enroll.create`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnrollSpec {
+    /// Label.
+    pub name: Option<String>,
+    /// Validity (`1h`).
+    pub ttl: String,
+    /// Admit without approval.
+    pub auto_approve: bool,
+}
+
+/// Result of `enroll.create`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatedEnrollment {
+    /// The token text to give the new host.
+    pub token: String,
+    /// The replicated record.
+    pub record: Enrollment,
+}
+
+/// One trust store entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrustEntry {
+    /// The node.
+    pub node_id: NodeId,
+    /// Its address.
+    pub address: String,
+    /// Its pinned key.
+    pub fingerprint: Fingerprint,
+    /// When it was trusted.
+    pub added_at: String,
+}
+
+/// A short random id for new records.
+fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
+}
+
+/// Answer the control API from `cluster`.
+pub fn control_router(cluster: Cluster) -> ControlRouter {
+    let c = cluster;
+    let (c1, c2, c3, c4, c5, c6, c7) = (
+        c.clone(),
+        c.clone(),
+        c.clone(),
+        c.clone(),
+        c.clone(),
+        c.clone(),
+        c.clone(),
+    );
+    let (c8, c9, c10, c11, c12) = (c.clone(), c.clone(), c.clone(), c.clone(), c.clone());
+    ControlRouter::new()
+        .route::<GetStatus, _, _>(move |_, ()| {
+            let c = c1.clone();
+            async move { Ok(c.status()) }
+        })
+        .route::<PreviewNode, _, _>(move |_, addr: String| {
+            let c = c2.clone();
+            async move {
+                crate::store::node_file::check_host_port(&addr)?;
+                c.preview_node(&addr).await
+            }
+        })
+        .route::<AddNode, _, _>(move |_, req: AddNodeRequest| {
+            let c = c3.clone();
+            async move { c.add_node(&req.addr, &req.fingerprint).await }
+        })
+        .route::<RemoveNode, _, _>(move |_, id: NodeId| {
+            let c = c4.clone();
+            async move { c.remove_node(&id).await }
+        })
+        .route::<AddCheck, _, _>(move |_, spec: CheckSpec| {
+            let c = c5.clone();
+            async move {
+                let state = c.state();
+                let alert_ids = spec
+                    .alerts
+                    .iter()
+                    .map(|a| state.find_alert(a).map(|x| x.id.clone()))
+                    .collect::<Result<Vec<_>>>()?;
+                let check = spec.into_check(new_id(), alert_ids)?;
+                c.propose(Mutation::AddCheck { check }).await
+            }
+        })
+        .route::<ListChecks, _, _>(move |_, ()| {
+            let c = c6.clone();
+            async move { Ok(c.state().checks.values().cloned().collect()) }
+        })
+        .route::<RemoveCheck, _, _>(move |_, key: String| {
+            let c = c7.clone();
+            async move {
+                let id = c.state().find_check(&key)?.id.clone();
+                c.propose(Mutation::RemoveCheck { check: id }).await
+            }
+        })
+        .route::<CreateEnrollment, _, _>(move |_, spec: EnrollSpec| {
+            let c = c8.clone();
+            async move {
+                let ttl = duration::parse(&spec.ttl).map_err(|e| Error::invalid(format!("--ttl: {}", e.message())))?;
+                let (token, record) = c.create_enrollment(spec.name, ttl, spec.auto_approve).await?;
+                Ok(CreatedEnrollment { token: token.encode(), record })
+            }
+        })
+        .route::<ListEnrollments, _, _>(move |_, ()| {
+            let c = c9.clone();
+            async move { Ok(c.state().enrollments.values().cloned().collect()) }
+        })
+        .route::<ApproveEnrollment, _, _>(move |_, id: String| {
+            let c = c10.clone();
+            async move { c.approve_enrollment(&id).await }
+        })
+        .route::<RevokeEnrollment, _, _>(move |_, id: String| {
+            let c = c11.clone();
+            async move { c.revoke_enrollment(&id).await }
+        })
+        .route::<ListTrust, _, _>(move |_, ()| {
+            let c = c12.clone();
+            async move {
+                Ok(c.trust()
+                    .list()
+                    .into_iter()
+                    .map(|p| TrustEntry {
+                        node_id: p.node_id,
+                        address: p.address,
+                        fingerprint: p.fingerprint,
+                        added_at: p.added_at,
+                    })
+                    .collect())
+            }
+        })
+        .route::<RemoveTrust, _, _>(move |_, id: NodeId| {
+            let c = c.clone();
+            async move {
+                if c.state().peers.contains_key(&id) {
+                    return Err(Error::new(
+                        ErrorKind::InvalidInput,
+                        format!("{id} is a cluster member; remove it with `qu node remove {id}` (that revokes its trust on every node)"),
+                    ));
+                }
+                c.trust().remove(&id)
+            }
+        })
+}

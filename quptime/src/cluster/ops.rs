@@ -1,0 +1,192 @@
+//! What a node does to change the cluster: commit or forward proposals
+//! (retrying with the same request id, so a retry never applies twice),
+//! admit and evict members on the master, and step down before stopping.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::cluster::Core;
+use crate::cluster::rpc::{AdmitRpc, EvictRpc, ProposeRpc};
+use crate::consensus::{Member, WriteError, no_quorum};
+use crate::error::{Error, ErrorKind, Result};
+use crate::identity::NodeId;
+use crate::state::{Command, Mutation, Outcome, PeerRecord};
+
+impl Core {
+    /// Commit `cmd` here if this node leads, else forward it to the leader;
+    /// retried (same request id, so never applied twice) until the
+    /// proposal timeout.
+    pub(crate) async fn submit(&self, cmd: Command) -> Result<Outcome> {
+        let deadline = Instant::now() + self.consensus.timing().propose_timeout;
+        loop {
+            let attempt = match self.consensus.write(cmd.clone()).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(WriteError::Forward(leader, member)) => {
+                    self.forward(&leader, &member, &cmd).await
+                }
+                Err(WriteError::Failed(e)) => Err(e),
+            };
+            match attempt {
+                Ok(outcome) => return Ok(outcome),
+                Err(e) if retryable(&e) && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) if retryable(&e) => {
+                    return Err(if e.kind() == ErrorKind::NoQuorum {
+                        e
+                    } else {
+                        no_quorum(format!("the master is unreachable ({e})"))
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn forward(&self, leader: &NodeId, member: &Member, cmd: &Command) -> Result<Outcome> {
+        let conn = self.pool.get(leader, member).await?;
+        let res = conn
+            .call_with_timeout::<ProposeRpc>(cmd, self.consensus.timing().propose_timeout)
+            .await;
+        if matches!(&res, Err(e) if e.kind() == ErrorKind::Transport) {
+            self.pool.drop_conn(leader);
+        }
+        res
+    }
+
+    /// Record `peer` as a member and make it a voter (on the master, or
+    /// forwarded there).
+    pub(crate) async fn admit(&self, peer: PeerRecord) -> Result<Outcome> {
+        if self.consensus.has_lease() {
+            return self.admit_here(peer).await;
+        }
+        let (leader, member) = self.leader()?;
+        let conn = self.pool.get(&leader, &member).await?;
+        conn.call_with_timeout::<AdmitRpc>(&peer, Duration::from_secs(60))
+            .await
+    }
+
+    pub(crate) async fn admit_here(&self, peer: PeerRecord) -> Result<Outcome> {
+        let member = Member {
+            addr: peer.advertise.clone(),
+            fingerprint: peer.fingerprint.clone(),
+        };
+        let id = peer.node_id.clone();
+        let outcome = self
+            .submit(Command::new(self.me().clone(), Mutation::AddPeer { peer }))
+            .await?;
+        self.consensus.add_voter(id.clone(), member).await?;
+        tracing::info!(node = %id, "admitted a new member");
+        Ok(outcome)
+    }
+
+    /// Remove `id` from the membership, then revoke its key everywhere.
+    pub(crate) async fn evict(&self, id: NodeId) -> Result<Outcome> {
+        if !self.state().peers.contains_key(&id) && !self.consensus.view().voters.contains_key(&id)
+        {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no node {id} in this cluster (list them with `qu node list`)"),
+            ));
+        }
+        if !self.consensus.has_lease() {
+            let (leader, member) = self.leader()?;
+            let conn = self.pool.get(&leader, &member).await?;
+            return conn
+                .call_with_timeout::<EvictRpc>(&id, Duration::from_secs(30))
+                .await;
+        }
+        self.consensus.remove_member(&id).await?;
+        let outcome = self
+            .submit(Command::new(
+                self.me().clone(),
+                Mutation::RemovePeer {
+                    node_id: id.clone(),
+                },
+            ))
+            .await?;
+        tracing::info!(node = %id, "removed a member");
+        Ok(outcome)
+    }
+
+    fn leader(&self) -> Result<(NodeId, Member)> {
+        let view = self.consensus.view();
+        let leader = view.leader.ok_or_else(|| {
+            no_quorum("no master is known (election in progress or too few members reachable)")
+        })?;
+        let member = view.voters.get(&leader).cloned().ok_or_else(|| {
+            no_quorum(format!(
+                "the master {leader} is not in this node's membership view"
+            ))
+        })?;
+        Ok((leader, member))
+    }
+
+    /// If this node leads, hand leadership to the lowest live voter and wait
+    /// briefly for it to take over.
+    pub(crate) async fn step_down(&self) {
+        if !self.consensus.has_lease() {
+            return;
+        }
+        let view = self.consensus.view();
+        let target = view
+            .voters
+            .keys()
+            .filter(|id| *id != self.me() && self.liveness.get(id).0)
+            .min()
+            .cloned();
+        let Some(target) = target else { return };
+        tracing::info!(%target, "shutting down: handing the master role over");
+        if self.consensus.transfer_leadership(&target).await.is_err() {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if self
+                .consensus
+                .view()
+                .leader
+                .as_ref()
+                .is_some_and(|l| l != self.me())
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn retryable(e: &Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::NoQuorum | ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Shutdown
+    )
+}
+
+/// Make sure this node's own record is in the replicated peers table (the
+/// founder adds itself; joiners are added by the member that admitted them).
+pub(crate) async fn register_self(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
+    let mut master = core.master.clone();
+    loop {
+        if core.state().peers.contains_key(core.me()) {
+            return;
+        }
+        if *master.borrow_and_update() && core.consensus.view().voters.len() == 1 {
+            let peer = core.own_record();
+            match core
+                .submit(Command::new(core.me().clone(), Mutation::AddPeer { peer }))
+                .await
+            {
+                Ok(_) => return,
+                Err(e) => tracing::warn!(error = %e, "could not record this node as a member yet"),
+            }
+        }
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = master.changed() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
