@@ -23,10 +23,7 @@ fn tcp_check(name: &str) -> Mutation {
             target: "127.0.0.1:9".into(),
             interval: Duration::from_secs(30),
             timeout: Duration::from_secs(5),
-            expect_status: None,
-            body_match: None,
-            alerts: vec![],
-            disabled: false,
+            ..Check::blank(CheckType::Tcp)
         },
     }
 }

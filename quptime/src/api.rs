@@ -13,6 +13,7 @@ use crate::cluster::{Cluster, NodePreview, Status};
 use crate::control::ControlRouter;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{Fingerprint, NodeId};
+use crate::state::model::{DnsRecord, StatusSpec};
 use crate::state::{Check, CheckType, Enrollment, Mutation, Outcome, duration};
 use crate::transport::Rpc;
 
@@ -41,6 +42,10 @@ method!(/// `qu check add`.
     AddCheck, "check.add", CheckSpec, Outcome);
 method!(/// `qu check list`.
     ListChecks, "check.list", (), Vec<Check>);
+method!(/// `qu check edit`.
+    EditCheck, "check.edit", CheckEdit, Outcome);
+method!(/// `qu check enable|disable`: (id or name, enabled).
+    SetCheckEnabled, "check.set_enabled", (String, bool), Outcome);
 method!(/// `qu check remove`.
     RemoveCheck, "check.remove", String, Outcome);
 method!(/// `qu enroll create`.
@@ -80,10 +85,28 @@ pub struct CheckSpec {
     pub interval: Option<String>,
     /// Probe timeout (`10s`).
     pub timeout: Option<String>,
-    /// Expected HTTP status.
-    pub expect_status: Option<u16>,
+    /// Accepted HTTP statuses (`200`, `2xx`, `200,204`).
+    pub expect_status: Option<String>,
     /// Substring the body must contain.
     pub body_match: Option<String>,
+    /// Accept any TLS certificate (http).
+    #[serde(default)]
+    pub insecure: bool,
+    /// Redirects to follow (http).
+    pub max_redirects: Option<u8>,
+    /// Reuse connections between probes (http).
+    #[serde(default)]
+    pub keep_alive: bool,
+    /// Expiry warning in days (tls).
+    pub warn_days: Option<u32>,
+    /// Server name to send (tls).
+    pub sni: Option<String>,
+    /// Record type (dns): a, aaaa, cname, mx, txt, ns.
+    pub record: Option<String>,
+    /// Resolver address (dns).
+    pub resolver: Option<String>,
+    /// Substring an answer must contain (dns).
+    pub expect_answer: Option<String>,
     /// Alert channel names or ids.
     #[serde(default)]
     pub alerts: Vec<String>,
@@ -114,13 +137,130 @@ impl CheckSpec {
                 self.timeout,
                 crate::state::model::DEFAULT_TIMEOUT,
             )?,
-            expect_status: self.expect_status,
+            expect_status: self
+                .expect_status
+                .as_deref()
+                .map(StatusSpec::parse)
+                .transpose()?,
             body_match: self.body_match,
+            insecure: self.insecure,
+            max_redirects: self.max_redirects,
+            keep_alive: self.keep_alive,
+            warn_days: self.warn_days,
+            sni: self.sni,
+            record: self.record.as_deref().map(DnsRecord::parse).transpose()?,
+            resolver: self.resolver,
+            expect_answer: self.expect_answer,
             alerts: alert_ids,
             disabled: false,
         };
         check.validate()?;
         Ok(check)
+    }
+}
+
+/// Arguments of `check.edit`: which check, and the fields to change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckEdit {
+    /// Id or name.
+    pub check: String,
+    /// The changes.
+    pub patch: CheckPatch,
+}
+
+/// Fields to change in a check; `None` keeps the current value, an empty
+/// string clears an optional text field.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CheckPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New target.
+    pub target: Option<String>,
+    /// New interval.
+    pub interval: Option<String>,
+    /// New timeout.
+    pub timeout: Option<String>,
+    /// New accepted statuses.
+    pub expect_status: Option<String>,
+    /// New body substring.
+    pub body_match: Option<String>,
+    /// Accept any certificate.
+    pub insecure: Option<bool>,
+    /// Redirects to follow.
+    pub max_redirects: Option<u8>,
+    /// Reuse connections.
+    pub keep_alive: Option<bool>,
+    /// Expiry warning in days.
+    pub warn_days: Option<u32>,
+    /// Server name.
+    pub sni: Option<String>,
+    /// Record type.
+    pub record: Option<String>,
+    /// Resolver.
+    pub resolver: Option<String>,
+    /// Expected answer substring.
+    pub expect_answer: Option<String>,
+    /// Alert channels (names or ids), replacing the current list.
+    pub alerts: Option<Vec<String>>,
+}
+
+impl CheckPatch {
+    /// Apply to `check` and validate the result.
+    pub fn apply(self, check: &mut Check, alert_ids: Option<Vec<String>>) -> Result<()> {
+        let text = |v: Option<String>, slot: &mut Option<String>| {
+            if let Some(v) = v {
+                *slot = if v.is_empty() { None } else { Some(v) };
+            }
+        };
+        let dur = |field: &str, v: &str| {
+            duration::parse(v).map_err(|e| Error::invalid(format!("--{field}: {}", e.message())))
+        };
+        if let Some(v) = self.name {
+            check.name = v;
+        }
+        if let Some(v) = self.target {
+            check.target = v;
+        }
+        if let Some(v) = &self.interval {
+            check.interval = dur("interval", v)?;
+        }
+        if let Some(v) = &self.timeout {
+            check.timeout = dur("timeout", v)?;
+        }
+        if let Some(v) = self.expect_status {
+            check.expect_status = if v.is_empty() {
+                None
+            } else {
+                Some(StatusSpec::parse(&v)?)
+            };
+        }
+        text(self.body_match, &mut check.body_match);
+        if let Some(v) = self.insecure {
+            check.insecure = v;
+        }
+        if let Some(v) = self.max_redirects {
+            check.max_redirects = Some(v);
+        }
+        if let Some(v) = self.keep_alive {
+            check.keep_alive = v;
+        }
+        if let Some(v) = self.warn_days {
+            check.warn_days = Some(v);
+        }
+        text(self.sni, &mut check.sni);
+        if let Some(v) = self.record {
+            check.record = if v.is_empty() {
+                None
+            } else {
+                Some(DnsRecord::parse(&v)?)
+            };
+        }
+        text(self.resolver, &mut check.resolver);
+        text(self.expect_answer, &mut check.expect_answer);
+        if let Some(ids) = alert_ids {
+            check.alerts = ids;
+        }
+        check.validate()
     }
 }
 
@@ -178,7 +318,7 @@ pub fn control_router(cluster: Cluster) -> ControlRouter {
     ControlRouter::new()
         .route::<GetStatus, _, _>(move |_, ()| {
             let c = c1.clone();
-            async move { Ok(c.status()) }
+            async move { Ok(c.status_live().await) }
         })
         .route::<PreviewNode, _, _>(move |_, addr: String| {
             let c = c2.clone();
@@ -211,6 +351,38 @@ pub fn control_router(cluster: Cluster) -> ControlRouter {
         .route::<ListChecks, _, _>(move |_, ()| {
             let c = c6.clone();
             async move { Ok(c.state().checks.values().cloned().collect()) }
+        })
+        .route::<EditCheck, _, _>({
+            let c = c.clone();
+            move |_, edit: CheckEdit| {
+                let c = c.clone();
+                async move {
+                    let state = c.state();
+                    let mut check = state.find_check(&edit.check)?.clone();
+                    let alert_ids = match &edit.patch.alerts {
+                        Some(names) => Some(
+                            names
+                                .iter()
+                                .map(|a| state.find_alert(a).map(|x| x.id.clone()))
+                                .collect::<Result<Vec<_>>>()?,
+                        ),
+                        None => None,
+                    };
+                    edit.patch.apply(&mut check, alert_ids)?;
+                    c.propose(Mutation::UpdateCheck { check }).await
+                }
+            }
+        })
+        .route::<SetCheckEnabled, _, _>({
+            let c = c.clone();
+            move |_, (key, enabled): (String, bool)| {
+                let c = c.clone();
+                async move {
+                    let mut check = c.state().find_check(&key)?.clone();
+                    check.disabled = !enabled;
+                    c.propose(Mutation::UpdateCheck { check }).await
+                }
+            }
         })
         .route::<RemoveCheck, _, _>(move |_, key: String| {
             let c = c7.clone();

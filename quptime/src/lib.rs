@@ -22,6 +22,7 @@
 //! - [`paths`]: where the data directory and the control socket live.
 //! - [`init`]: creating a node's identity and `node.yaml` (`qu init`).
 
+pub mod aggregate;
 pub mod api;
 pub mod cluster;
 pub mod consensus;
@@ -31,6 +32,8 @@ pub mod error;
 pub mod identity;
 pub mod init;
 pub mod paths;
+pub mod probe;
+pub mod schedule;
 pub mod state;
 pub mod store;
 pub mod transport;

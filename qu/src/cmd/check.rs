@@ -1,10 +1,12 @@
-//! `qu check add|list|remove`.
+//! `qu check add|list|edit|enable|disable|remove`.
 
 use anyhow::Result;
-use quptime::api::{AddCheck, CheckSpec, ListChecks, RemoveCheck};
-use quptime::state::{CheckType, duration};
+use quptime::api::{
+    AddCheck, CheckEdit, CheckPatch, CheckSpec, EditCheck, ListChecks, RemoveCheck, SetCheckEnabled,
+};
+use quptime::state::{Check, CheckType, duration};
 
-use crate::cli::{CheckAdd, CheckCmd, CheckCommon};
+use crate::cli::{CheckAdd, CheckCmd, CheckCommon, HttpOpts};
 use crate::output::{json, table};
 
 pub fn run(cmd: CheckCmd) -> Result<()> {
@@ -28,35 +30,47 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
             if args.json {
                 return json(&checks);
             }
-            let rows: Vec<Vec<String>> = checks
-                .iter()
-                .map(|c| {
-                    vec![
-                        c.id.clone(),
-                        c.name.clone(),
-                        c.kind.as_str().into(),
-                        c.target.clone(),
-                        duration::format(c.interval),
-                        duration::format(c.timeout),
-                        if c.disabled {
-                            "no".into()
-                        } else {
-                            "yes".into()
-                        },
-                    ]
-                })
-                .collect();
-            println!(
-                "{}",
-                table(
-                    &[
-                        "ID", "NAME", "TYPE", "TARGET", "INTERVAL", "TIMEOUT", "ENABLED"
-                    ],
-                    &rows
-                )
-            );
+            println!("{}", list_table(&checks));
             Ok(())
         }
+        CheckCmd::Edit {
+            check,
+            name,
+            target,
+            common,
+            http,
+            warn_days,
+            sni,
+            record,
+            resolver,
+            expect_answer,
+        } => {
+            let patch = CheckPatch {
+                name,
+                target,
+                interval: common.interval,
+                timeout: common.timeout,
+                expect_status: http.expect,
+                body_match: http.body_match,
+                insecure: http.insecure.then_some(true),
+                max_redirects: http.max_redirects,
+                keep_alive: http.keep_alive.then_some(true),
+                warn_days,
+                sni,
+                record,
+                resolver,
+                expect_answer,
+                alerts: common.alerts,
+            };
+            let outcome = crate::client::call::<EditCheck>(&CheckEdit {
+                check: check.clone(),
+                patch,
+            })?;
+            println!("updated check {check} (config ver {})", outcome.version);
+            Ok(())
+        }
+        CheckCmd::Enable { check } => toggle(check, true),
+        CheckCmd::Disable { check } => toggle(check, false),
         CheckCmd::Remove { check } => {
             let outcome = crate::client::call::<RemoveCheck>(&check)?;
             println!("removed check {check} (config ver {})", outcome.version);
@@ -65,30 +79,115 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
     }
 }
 
-fn spec(add: CheckAdd) -> CheckSpec {
-    let (kind, name, target, expect, body, common): (_, _, _, _, _, CheckCommon) = match add {
-        CheckAdd::Http {
-            name,
-            url,
-            expect,
-            body_match,
-            common,
-        } => (CheckType::Http, name, url, expect, body_match, common),
-        CheckAdd::Tcp {
-            name,
-            target,
-            common,
-        } => (CheckType::Tcp, name, target, None, None, common),
-        CheckAdd::Icmp { name, host, common } => (CheckType::Icmp, name, host, None, None, common),
-    };
+fn toggle(check: String, enabled: bool) -> Result<()> {
+    let outcome = crate::client::call::<SetCheckEnabled>(&(check.clone(), enabled))?;
+    let what = if enabled { "enabled" } else { "disabled" };
+    println!("{what} check {check} (config ver {})", outcome.version);
+    Ok(())
+}
+
+/// The `check list` table (tested against golden output).
+pub fn list_table(checks: &[Check]) -> String {
+    let rows: Vec<Vec<String>> = checks
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.clone(),
+                c.name.clone(),
+                c.kind.as_str().into(),
+                c.target.clone(),
+                duration::format(c.interval),
+                duration::format(c.timeout),
+                if c.disabled {
+                    "no".into()
+                } else {
+                    "yes".into()
+                },
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "ID", "NAME", "TYPE", "TARGET", "INTERVAL", "TIMEOUT", "ENABLED",
+        ],
+        &rows,
+    )
+}
+
+fn blank(kind: CheckType, name: String, target: String, common: CheckCommon) -> CheckSpec {
     CheckSpec {
         name,
         kind,
         target,
         interval: common.interval,
         timeout: common.timeout,
-        expect_status: expect,
-        body_match: body,
-        alerts: common.alerts,
+        expect_status: None,
+        body_match: None,
+        alerts: common.alerts.unwrap_or_default(),
+        insecure: false,
+        max_redirects: None,
+        keep_alive: false,
+        warn_days: None,
+        sni: None,
+        record: None,
+        resolver: None,
+        expect_answer: None,
+    }
+}
+
+fn spec(add: CheckAdd) -> CheckSpec {
+    match add {
+        CheckAdd::Http {
+            name,
+            url,
+            http,
+            common,
+        } => {
+            let HttpOpts {
+                expect,
+                body_match,
+                insecure,
+                max_redirects,
+                keep_alive,
+            } = http;
+            CheckSpec {
+                expect_status: expect,
+                body_match,
+                insecure,
+                max_redirects,
+                keep_alive,
+                ..blank(CheckType::Http, name, url, common)
+            }
+        }
+        CheckAdd::Tcp {
+            name,
+            target,
+            common,
+        } => blank(CheckType::Tcp, name, target, common),
+        CheckAdd::Icmp { name, host, common } => blank(CheckType::Icmp, name, host, common),
+        CheckAdd::Tls {
+            name,
+            target,
+            warn_days,
+            sni,
+            common,
+        } => CheckSpec {
+            warn_days,
+            sni,
+            ..blank(CheckType::Tls, name, target, common)
+        },
+        CheckAdd::Dns {
+            name,
+            host,
+            record,
+            resolver,
+            expect,
+            common,
+        } => CheckSpec {
+            record,
+            resolver,
+            expect_answer: expect,
+            ..blank(CheckType::Dns, name, host, common)
+        },
     }
 }

@@ -1,8 +1,10 @@
 //! `qu serve`: run the daemon until SIGINT or SIGTERM.
 
 use anyhow::{Context, Result};
+use quptime::consensus::Timing;
 use quptime::control::ControlServer;
 use quptime::init::{InitOptions, init_node, is_initialised};
+use quptime::state::duration;
 use quptime::{Cluster, NodeOptions};
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -15,10 +17,35 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .thread_name("qu-worker")
         .build()
         .context("start the async runtime")?;
-    runtime.block_on(serve())
+    let timing = timing(&args)?;
+    runtime.block_on(serve(timing))
 }
 
-async fn serve() -> Result<()> {
+/// Raft timings from the flags, validated before anything starts.
+fn timing(args: &ServeArgs) -> Result<Timing> {
+    let parse = |flag: &str, v: &str| {
+        duration::parse(v).map_err(|e| anyhow::anyhow!("--{flag}: {}", e.message()))
+    };
+    let heartbeat = parse("heartbeat", &args.heartbeat)?;
+    let election = parse("election-timeout", &args.election_timeout)?;
+    if election <= heartbeat * 2 {
+        anyhow::bail!(
+            "--election-timeout ({}) must be more than twice --heartbeat ({}): followers would \
+             start elections between heartbeats",
+            args.election_timeout,
+            args.heartbeat
+        );
+    }
+    Ok(Timing {
+        heartbeat,
+        election_min: election,
+        election_max: election * 2,
+        master_cooldown: parse("master-cooldown", &args.master_cooldown)?,
+        ..Timing::default()
+    })
+}
+
+async fn serve(timing: Timing) -> Result<()> {
     let dir = quptime::paths::data_dir();
     if !is_initialised(&dir) {
         // First start of a provisioned host: initialise from QUPTIME_* (the
@@ -45,6 +72,7 @@ async fn serve() -> Result<()> {
     }
     let mut opts = NodeOptions::new(&dir);
     opts.env_overrides = true;
+    opts.timing = timing;
     let cluster = Cluster::start(opts).await?;
     let socket = quptime::paths::socket_path();
     let control =

@@ -18,6 +18,8 @@ mod reconcile;
 mod routes;
 mod rpc;
 mod status;
+mod subscribe;
+mod verdict;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -28,6 +30,8 @@ use tokio::sync::{Mutex, watch};
 
 pub use join::NodePreview;
 pub use status::{CheckStatus, PeerStatus, Status};
+pub use subscribe::Subscription;
+pub use verdict::Summary;
 
 use crate::consensus::{Consensus, Faults, Member, Timing};
 use crate::error::{Error, Result};
@@ -57,6 +61,8 @@ pub struct NodeOptions {
     pub timing: Timing,
     /// Fault injection (for partition tests and chaos drills).
     pub faults: Faults,
+    /// Probe scheduling bounds.
+    pub schedule: crate::schedule::ScheduleOptions,
 }
 
 impl NodeOptions {
@@ -69,6 +75,7 @@ impl NodeOptions {
             limits: Limits::default(),
             timing: Timing::default(),
             faults: Faults::new(),
+            schedule: crate::schedule::ScheduleOptions::default(),
         }
     }
 }
@@ -86,6 +93,7 @@ pub(crate) struct Core {
     faults: Faults,
     master: watch::Receiver<bool>,
     data_dir: PathBuf,
+    verdicts: std::sync::Mutex<Option<verdict::Active>>,
 }
 
 /// A running node. Clone freely; all clones control the same node.
@@ -98,6 +106,7 @@ pub struct Cluster {
 
 #[derive(Debug)]
 struct Running {
+    scheduler: crate::schedule::Scheduler,
     server: Server,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -158,6 +167,7 @@ impl Cluster {
             faults: opts.faults.clone(),
             master: duty_rx,
             data_dir: opts.data_dir.clone(),
+            verdicts: std::sync::Mutex::new(None),
         });
         let router = crate::consensus::network::routes(
             routes::routes(&core),
@@ -212,12 +222,29 @@ impl Cluster {
             tracing::info!(node = %me, "founded a new cluster");
         }
         tasks.push(tokio::spawn(reconcile::run(core.clone(), stop_rx.clone())));
+        let probers = crate::probe::Probers::new()?;
+        let (scheduler, observations) = crate::schedule::Scheduler::start(
+            probers,
+            consensus.watch_state(),
+            opts.faults.clone(),
+            opts.schedule.clone(),
+        );
+        tasks.push(tokio::spawn(verdict::run_reporter(
+            core.clone(),
+            observations,
+            stop_rx.clone(),
+        )));
+        tasks.push(tokio::spawn(verdict::run_evaluator(
+            core.clone(),
+            stop_rx.clone(),
+        )));
         tasks.push(tokio::spawn(ops::register_self(core.clone(), stop_rx)));
         tracing::info!(node = %me, addr = %local_addr, "node started");
         Ok(Cluster {
             core,
             local_addr,
             running: Arc::new(Mutex::new(Some(Running {
+                scheduler,
                 server,
                 stop,
                 tasks,
@@ -327,9 +354,24 @@ impl Cluster {
             .await
     }
 
-    /// Status as `qu status` shows it.
+    /// Status as `qu status` shows it. Per-check tallies (OK/TOTAL,
+    /// DETAIL) are filled in on the master; see [`Cluster::status_live`].
     pub fn status(&self) -> Status {
-        self.core.status()
+        self.core
+            .status(self.core.local_summaries().unwrap_or_default())
+    }
+
+    /// Status with the master's live per-check tallies, asked from the
+    /// master when this node is not it.
+    pub async fn status_live(&self) -> Status {
+        let summaries = self.core.summaries().await;
+        self.core.status(summaries)
+    }
+
+    /// Committed check state transitions from now on, in order. Every node
+    /// yields the same sequence.
+    pub fn subscribe(&self) -> Subscription {
+        Subscription::new(self.core.consensus.watch_state())
     }
 
     /// Stop the node: hand leadership to another live member if this node
@@ -339,6 +381,7 @@ impl Cluster {
             return Ok(());
         };
         self.core.step_down().await;
+        drop(running.scheduler);
         let _ = running.stop.send(true);
         self.core.consensus.shutdown().await;
         running.server.shutdown().await;

@@ -111,7 +111,7 @@ impl Core {
         Ok(outcome)
     }
 
-    fn leader(&self) -> Result<(NodeId, Member)> {
+    pub(crate) fn leader(&self) -> Result<(NodeId, Member)> {
         let view = self.consensus.view();
         let leader = view.leader.ok_or_else(|| {
             no_quorum("no master is known (election in progress or too few members reachable)")

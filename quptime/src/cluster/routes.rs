@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::cluster::Core;
 use crate::cluster::rpc::{AdmitRpc, EvictRpc, JoinInviteRpc, ProposeRpc};
+use crate::cluster::verdict::{ReportRpc, SummaryRpc};
 use crate::consensus::{WriteError, no_quorum};
 use crate::error::{Error, ErrorKind};
 use crate::identity::NodeId;
@@ -28,6 +29,7 @@ pub(crate) fn routes(core: &Arc<Core>) -> Router {
         core.clone(),
         core.clone(),
     );
+    let (c7, c8) = (core.clone(), core.clone());
     Router::new()
         .route::<Ping, _, _>(move |peer: Peer, ()| {
             let (me, core) = (me.clone(), c5.clone());
@@ -95,5 +97,26 @@ pub(crate) fn routes(core: &Arc<Core>) -> Router {
         .route::<crate::enroll::EnrollRpc, _, _>(move |peer: Peer, req| {
             let core = c6.clone();
             async move { core.handle_enroll(peer, req).await }
+        })
+        .route::<ReportRpc, _, _>(move |peer: Peer, batch| {
+            let core = c7.clone();
+            async move {
+                let from = peer.node_id()?.clone();
+                if core.faults.is_cut(&from) {
+                    return Err(Error::new(
+                        ErrorKind::Transport,
+                        "traffic from this peer is cut (fault injection)",
+                    ));
+                }
+                core.record_results(&from, batch)
+            }
+        })
+        .route::<SummaryRpc, _, _>(move |peer: Peer, ()| {
+            let core = c8.clone();
+            async move {
+                peer.node_id()?;
+                core.local_summaries()
+                    .ok_or_else(|| no_quorum("this node is not the master"))
+            }
         })
 }

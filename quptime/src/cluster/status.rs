@@ -73,7 +73,10 @@ pub struct Status {
 }
 
 impl Core {
-    pub(crate) fn status(&self) -> Status {
+    pub(crate) fn status(
+        &self,
+        live: std::collections::HashMap<String, crate::cluster::Summary>,
+    ) -> Status {
         let view = self.consensus.view();
         let state = self.state();
         let is_master = *self.master.borrow();
@@ -127,17 +130,22 @@ impl Core {
                 for d in state.alerts.values().filter(|a| a.default) {
                     alerts.push(format!("{}*", d.name));
                 }
+                let tally = live.get(&c.id).cloned().unwrap_or_default();
                 CheckStatus {
                     id: c.id.clone(),
                     name: c.name.clone(),
                     kind: c.kind.as_str().to_string(),
                     target: c.target.clone(),
-                    state: "unknown".into(),
+                    state: state
+                        .check_states
+                        .get(&c.id)
+                        .map_or("unknown", |r| r.state.as_str())
+                        .to_string(),
                     disabled: c.disabled,
-                    ok: 0,
-                    total: 0,
+                    ok: tally.ok,
+                    total: tally.total,
                     alerts,
-                    detail: String::new(),
+                    detail: tally.detail,
                 }
             })
             .collect();

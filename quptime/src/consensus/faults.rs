@@ -1,5 +1,6 @@
 //! Fault injection for partition tests and chaos drills: cut this node off
-//! from chosen peers at the application layer, in both directions.
+//! from chosen peers at the application layer, in both directions, or make
+//! this node's probes of chosen checks fail (one node's broken uplink).
 //!
 //! A cut peer's Raft RPCs, liveness pings and forwarded proposals fail as
 //! if the network dropped them (outgoing calls fail fast as unreachable;
@@ -16,6 +17,7 @@ use crate::identity::NodeId;
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     cut: Arc<RwLock<HashSet<NodeId>>>,
+    probes: Arc<RwLock<HashSet<String>>>,
 }
 
 impl Faults {
@@ -35,6 +37,29 @@ impl Faults {
     /// Restore traffic with every peer.
     pub fn heal(&self) {
         self.cut.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Make this node's probes of the check named `check` (or `*` for every
+    /// check) fail with the detail `injected fault`.
+    pub fn fail_probes(&self, check: &str) {
+        self.probes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(check.to_string());
+    }
+
+    /// Let this node's probes run for real again.
+    pub fn heal_probes(&self) {
+        self.probes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// The injected failure detail for `check`, if its probes must fail.
+    pub fn probe_fault(&self, check: &crate::state::Check) -> Option<String> {
+        let p = self.probes.read().unwrap_or_else(|p| p.into_inner());
+        (p.contains("*") || p.contains(&check.name)).then(|| "injected fault".to_string())
     }
 
     /// Whether traffic with `peer` is dropped.

@@ -11,6 +11,7 @@
 pub mod duration;
 pub mod model;
 pub mod mutation;
+pub mod transition;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -18,8 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::NodeId;
-pub use model::{AlertChannel, Check, CheckType, Enrollment, PeerRecord};
+pub use model::{AlertChannel, Check, CheckType, DnsRecord, Enrollment, PeerRecord, StatusSpec};
 pub use mutation::{Applied, Command, Mutation, Outcome, Rejected};
+pub use transition::{CheckRuntime, CheckState, Evidence, TransitionRecord};
 
 /// How many recent request ids are remembered to answer retries.
 const DEDUP_WINDOW: usize = 4096;
@@ -50,6 +52,15 @@ pub struct ClusterState {
     /// Enrollment tokens, by id.
     #[serde(default)]
     pub enrollments: BTreeMap<String, Enrollment>,
+    /// Each check's agreed state.
+    #[serde(default)]
+    pub check_states: BTreeMap<String, CheckRuntime>,
+    /// The most recent transitions, oldest first.
+    #[serde(default)]
+    pub transitions: VecDeque<TransitionRecord>,
+    /// Sequence number of the last transition recorded.
+    #[serde(default)]
+    pub last_seq: u64,
     /// Results of recent commands by request id, for retried proposals.
     #[serde(default)]
     pub recent: VecDeque<(String, Applied)>,
@@ -65,14 +76,15 @@ impl ClusterState {
         }
         // `mutate` validates everything before it changes anything, so a
         // rejected mutation leaves the state exactly as it was.
-        let result = match self.mutate(&cmd.mutation) {
+        let result = match self.mutate(&cmd.mutation, cmd) {
             Ok(id) => {
-                self.version += 1;
-                self.updated_at = humantime::format_rfc3339_seconds(
-                    std::time::UNIX_EPOCH + std::time::Duration::from_millis(cmd.at_ms),
-                )
-                .to_string();
-                self.updated_by = Some(cmd.proposer.clone());
+                // Transitions are runtime state, not configuration: the
+                // config version counts configuration changes only.
+                if !matches!(cmd.mutation, Mutation::RecordTransition { .. }) {
+                    self.version += 1;
+                    self.updated_at = rfc3339_ms(cmd.at_ms);
+                    self.updated_by = Some(cmd.proposer.clone());
+                }
                 Ok(Outcome {
                     version: self.version,
                     id,
@@ -88,7 +100,7 @@ impl ClusterState {
         result
     }
 
-    fn mutate(&mut self, m: &Mutation) -> Result<Option<String>> {
+    fn mutate(&mut self, m: &Mutation, cmd: &Command) -> Result<Option<String>> {
         match m {
             Mutation::AddPeer { peer } => {
                 if self.removed.contains(&peer.node_id) {
@@ -155,7 +167,58 @@ impl ClusterState {
             Mutation::RemoveCheck { check } => {
                 let id = self.find_check(check)?.id.clone();
                 self.checks.remove(&id);
+                self.check_states.remove(&id);
                 Ok(Some(id))
+            }
+            Mutation::RecordTransition {
+                check_id,
+                from,
+                to,
+                term,
+                evidence,
+            } => {
+                let check = self
+                    .checks
+                    .get(check_id)
+                    .ok_or_else(|| not_found("check", check_id))?;
+                let current = self
+                    .check_states
+                    .get(check_id)
+                    .map_or(CheckState::Unknown, |r| r.state);
+                if current != *from || from == to {
+                    return Err(Error::new(
+                        ErrorKind::InvalidInput,
+                        format!(
+                            "stale transition of check {}: it is {current}, not {from}",
+                            check.name
+                        ),
+                    ));
+                }
+                let at = rfc3339_ms(cmd.at_ms);
+                self.last_seq += 1;
+                self.transitions.push_back(TransitionRecord {
+                    seq: self.last_seq,
+                    check_id: check_id.clone(),
+                    check_name: check.name.clone(),
+                    target: check.target.clone(),
+                    from: *from,
+                    to: *to,
+                    at: at.clone(),
+                    master: cmd.proposer.clone(),
+                    term: *term,
+                    evidence: evidence.clone(),
+                });
+                while self.transitions.len() > transition::KEEP_TRANSITIONS {
+                    self.transitions.pop_front();
+                }
+                self.check_states.insert(
+                    check_id.clone(),
+                    CheckRuntime {
+                        state: *to,
+                        since: at,
+                    },
+                );
+                Ok(Some(self.last_seq.to_string()))
             }
             Mutation::AddAlert { alert } => {
                 alert.validate()?;
@@ -277,6 +340,12 @@ impl ClusterState {
             .or_else(|| self.alerts.values().find(|a| a.name == key))
             .ok_or_else(|| not_found("alert", key))
     }
+}
+
+/// Milliseconds since the epoch as RFC 3339 UTC (seconds precision).
+fn rfc3339_ms(ms: u64) -> String {
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
+        .to_string()
 }
 
 fn not_found(what: &str, key: &str) -> Error {

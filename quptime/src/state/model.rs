@@ -90,12 +90,39 @@ pub struct Check {
     /// Per-probe timeout.
     #[serde(with = "duration")]
     pub timeout: Duration,
-    /// Expected HTTP status (http only); default 200.
+    /// Accepted HTTP statuses (http only): `200`, `2xx`, `200,204,3xx`;
+    /// default 200.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expect_status: Option<u16>,
-    /// Substring the HTTP body must contain (http only).
+    pub expect_status: Option<StatusSpec>,
+    /// Substring the HTTP body must contain (http only, first 1 MiB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_match: Option<String>,
+    /// Accept any TLS certificate (http only; for self-signed targets).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+    /// Redirects followed (http only); default 10, 0 to not follow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_redirects: Option<u8>,
+    /// Reuse connections between probes (http only). Off by default, so
+    /// every probe measures what a new visitor gets (DNS, TCP, TLS).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_alive: bool,
+    /// Down when the certificate expires within this many days (tls only);
+    /// default 14.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_days: Option<u32>,
+    /// Server name sent in the handshake (tls only); default: the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    /// Record type looked up (dns only); default A.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<DnsRecord>,
+    /// Resolver to ask, `ip` or `ip:port` (dns only); default: the system's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<String>,
+    /// Substring one answer must contain (dns only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_answer: Option<String>,
     /// Alert channel ids notified for this check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<String>,
@@ -110,6 +137,31 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Check {
+    /// A check of `kind` with every optional field unset and default
+    /// interval and timeout (set id, name and target before use).
+    pub fn blank(kind: CheckType) -> Check {
+        Check {
+            id: String::new(),
+            name: String::new(),
+            kind,
+            target: String::new(),
+            interval: DEFAULT_INTERVAL,
+            timeout: DEFAULT_TIMEOUT,
+            expect_status: None,
+            body_match: None,
+            insecure: false,
+            max_redirects: None,
+            keep_alive: false,
+            warn_days: None,
+            sni: None,
+            record: None,
+            resolver: None,
+            expect_answer: None,
+            alerts: Vec::new(),
+            disabled: false,
+        }
+    }
+
     /// Check every field; the error names the field and the accepted form.
     pub fn validate(&self) -> Result<()> {
         validate_name("check name", &self.name)?;
@@ -132,21 +184,135 @@ impl Check {
                 duration::format(self.timeout)
             )));
         }
-        if let Some(code) = self.expect_status
-            && !(100..=599).contains(&code)
-        {
-            return Err(Error::invalid(format!(
-                "expected status {code}: use an HTTP status code from 100 to 599"
-            )));
-        }
-        if self.kind != CheckType::Http
-            && (self.expect_status.is_some() || self.body_match.is_some())
-        {
+        let http_only = self.expect_status.is_some()
+            || self.body_match.is_some()
+            || self.insecure
+            || self.max_redirects.is_some()
+            || self.keep_alive;
+        if self.kind != CheckType::Http && http_only {
             return Err(Error::invalid(
-                "--expect and --body-match apply to http checks only",
+                "--expect, --body-match, --insecure, --max-redirects and --keep-alive apply to http checks only",
             ));
         }
+        if self.kind != CheckType::Tls && (self.warn_days.is_some() || self.sni.is_some()) {
+            return Err(Error::invalid(
+                "--warn-days and --sni apply to tls checks only",
+            ));
+        }
+        if self.kind != CheckType::Dns
+            && (self.record.is_some() || self.resolver.is_some() || self.expect_answer.is_some())
+        {
+            return Err(Error::invalid(
+                "--record, --resolver and --expect-answer apply to dns checks only",
+            ));
+        }
+        if let Some(r) = &self.resolver {
+            let ok =
+                r.parse::<std::net::IpAddr>().is_ok() || r.parse::<std::net::SocketAddr>().is_ok();
+            if !ok {
+                return Err(Error::invalid(format!(
+                    "resolver {r:?}: use an IP address, optionally with a port (9.9.9.9, [2620:fe::fe]:53)"
+                )));
+            }
+        }
+        if let Some(sni) = &self.sni {
+            validate_host(sni)
+                .map_err(|_| Error::invalid(format!("sni {sni:?}: use a host name")))?;
+        }
         Ok(())
+    }
+}
+
+/// Accepted HTTP statuses: codes and classes, comma-separated
+/// (`200`, `2xx`, `200,204,3xx`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct StatusSpec(String);
+
+impl StatusSpec {
+    /// Parse and validate a spec.
+    pub fn parse(s: &str) -> Result<StatusSpec> {
+        let bad = || {
+            Error::invalid(format!(
+                "expected status {s:?}: use codes from 100 to 599 and classes like 2xx, \
+                 comma-separated (200, 2xx, 200,204,3xx)"
+            ))
+        };
+        if s.trim().is_empty() {
+            return Err(bad());
+        }
+        for part in s.split(',') {
+            let p = part.trim().to_ascii_lowercase();
+            let ok = match p.strip_suffix("xx") {
+                Some(d) => d.len() == 1 && matches!(d.as_bytes()[0], b'1'..=b'5'),
+                None => p.parse::<u16>().is_ok_and(|c| (100..=599).contains(&c)),
+            };
+            if !ok {
+                return Err(bad());
+            }
+        }
+        Ok(StatusSpec(s.replace(' ', "").to_ascii_lowercase()))
+    }
+
+    /// Whether `code` is accepted.
+    pub fn matches(&self, code: u16) -> bool {
+        self.0.split(',').any(|p| match p.strip_suffix("xx") {
+            Some(d) => d.parse::<u16>().is_ok_and(|d| code / 100 == d),
+            None => p.parse::<u16>() == Ok(code),
+        })
+    }
+
+    /// The spec text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for StatusSpec {
+    type Error = Error;
+    fn try_from(s: String) -> Result<StatusSpec> {
+        StatusSpec::parse(&s)
+    }
+}
+
+impl From<StatusSpec> for String {
+    fn from(s: StatusSpec) -> String {
+        s.0
+    }
+}
+
+/// DNS record types a dns check can look up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DnsRecord {
+    /// IPv4 address.
+    A,
+    /// IPv6 address.
+    Aaaa,
+    /// Canonical name.
+    Cname,
+    /// Mail exchanger.
+    Mx,
+    /// Text.
+    Txt,
+    /// Name server.
+    Ns,
+}
+
+impl DnsRecord {
+    /// Parse `a|aaaa|cname|mx|txt|ns` (any case).
+    pub fn parse(s: &str) -> Result<DnsRecord> {
+        match s.to_ascii_lowercase().as_str() {
+            "a" => Ok(DnsRecord::A),
+            "aaaa" => Ok(DnsRecord::Aaaa),
+            "cname" => Ok(DnsRecord::Cname),
+            "mx" => Ok(DnsRecord::Mx),
+            "txt" => Ok(DnsRecord::Txt),
+            "ns" => Ok(DnsRecord::Ns),
+            _ => Err(Error::invalid(format!(
+                "record type {s:?}: use one of a, aaaa, cname, mx, txt, ns"
+            ))),
+        }
     }
 }
 
@@ -279,10 +445,17 @@ mod tests {
             target: target.into(),
             interval: DEFAULT_INTERVAL,
             timeout: DEFAULT_TIMEOUT,
-            expect_status: None,
-            body_match: None,
-            alerts: vec![],
-            disabled: false,
+            ..Check::blank(CheckType::Http)
+        }
+    }
+
+    #[test]
+    fn status_specs() {
+        let s = StatusSpec::parse("200, 2xx,301").expect("spec");
+        assert!(s.matches(200) && s.matches(204) && s.matches(301));
+        assert!(!s.matches(302) && !s.matches(500));
+        for bad in ["", "99", "600", "6xx", "2x", "abc", "200,"] {
+            assert!(StatusSpec::parse(bad).is_err(), "{bad}");
         }
     }
 
@@ -313,9 +486,16 @@ mod tests {
                 .to_string()
                 .contains("interval")
         );
-        let mut c = http("http://x");
-        c.expect_status = Some(42);
-        assert!(c.validate().is_err());
+        assert!(StatusSpec::parse("42").is_err());
+        let mut c = http("db:5432");
+        c.kind = CheckType::Tcp;
+        c.insecure = true;
+        assert!(
+            c.validate()
+                .expect_err("http-only flag")
+                .to_string()
+                .contains("http checks only")
+        );
         let mut c = http("db:5432");
         c.kind = CheckType::Tcp;
         assert!(c.validate().is_ok());

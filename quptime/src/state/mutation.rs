@@ -82,6 +82,19 @@ pub enum Mutation {
         /// Token id.
         id: String,
     },
+    /// The master decided that a check changed state.
+    RecordTransition {
+        /// The check's id.
+        check_id: String,
+        /// The state it leaves (must be the agreed current state).
+        from: crate::aggregate::CheckState,
+        /// The state it enters.
+        to: crate::aggregate::CheckState,
+        /// The term of the deciding master.
+        term: u64,
+        /// What each member saw.
+        evidence: Vec<crate::aggregate::Evidence>,
+    },
 }
 
 impl Mutation {
@@ -105,6 +118,11 @@ impl Mutation {
             Mutation::ApproveEnrollment { id } => format!("approve enrollment {id}"),
             Mutation::RevokeEnrollment { id } => format!("revoke enrollment {id}"),
             Mutation::ConsumeEnrollment { id } => format!("consume enrollment {id}"),
+            Mutation::RecordTransition {
+                check_id, from, to, ..
+            } => {
+                format!("check {check_id} {from} -> {to}")
+            }
         }
     }
 }

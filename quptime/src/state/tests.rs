@@ -21,10 +21,7 @@ fn check(id: &str, name: &str) -> Check {
         target: "db.internal:5432".into(),
         interval: Duration::from_secs(15),
         timeout: Duration::from_secs(5),
-        expect_status: None,
-        body_match: None,
-        alerts: vec![],
-        disabled: false,
+        ..Check::blank(CheckType::Tcp)
     }
 }
 
@@ -139,4 +136,43 @@ fn removing_an_alert_detaches_it_from_checks() {
         s.find_check("nope").expect_err("missing").kind(),
         ErrorKind::NotFound
     );
+}
+
+#[test]
+fn transitions_are_ordered_checked_against_the_agreed_state_and_not_config_changes() {
+    let mut s = ClusterState::default();
+    s.apply(&cmd(Mutation::AddCheck {
+        check: check("c1", "db"),
+    }))
+    .expect("add");
+    let t = |from, to| {
+        cmd(Mutation::RecordTransition {
+            check_id: "c1".into(),
+            from,
+            to,
+            term: 3,
+            evidence: vec![],
+        })
+    };
+    s.apply(&t(CheckState::Unknown, CheckState::Up))
+        .expect("unknown -> up");
+    s.apply(&t(CheckState::Up, CheckState::Down))
+        .expect("up -> down");
+    // A deposed master proposing from an old view is rejected.
+    let stale = s.apply(&t(CheckState::Up, CheckState::Down));
+    assert!(
+        stale
+            .expect_err("stale")
+            .message
+            .contains("stale transition")
+    );
+    assert_eq!(s.version, 1, "transitions are not configuration changes");
+    assert_eq!(s.check_states["c1"].state, CheckState::Down);
+    let seqs: Vec<u64> = s.transitions.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, vec![1, 2]);
+    assert_eq!(s.transitions[1].master, node("a"));
+    // Removing the check forgets its state.
+    s.apply(&cmd(Mutation::RemoveCheck { check: "db".into() }))
+        .expect("remove");
+    assert!(!s.check_states.contains_key("c1"));
 }

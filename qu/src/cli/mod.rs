@@ -1,7 +1,11 @@
 //! The command-line surface, declared with clap. Every command carries help
-//! text and an example.
+//! text and an example; `check` lives in its own file.
+
+mod check;
 
 use clap::{Args, Parser, Subcommand};
+
+pub use check::{CheckAdd, CheckCmd, CheckCommon, HttpOpts};
 
 /// quptime: a quorum-based uptime monitor.
 ///
@@ -94,6 +98,30 @@ pub struct ServeArgs {
     /// Log format: human text, or one JSON object per line (for journald)
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Raft heartbeat interval
+    #[arg(
+        long,
+        env = "QUPTIME_HEARTBEAT",
+        default_value = "500ms",
+        value_name = "DURATION"
+    )]
+    pub heartbeat: String,
+    /// Minimum election timeout (the maximum is twice this); raise it for slow links
+    #[arg(
+        long,
+        env = "QUPTIME_ELECTION_TIMEOUT",
+        default_value = "1s",
+        value_name = "DURATION"
+    )]
+    pub election_timeout: String,
+    /// How long a lower NodeID must be continuously live before it takes the master role back
+    #[arg(
+        long,
+        env = "QUPTIME_MASTER_COOLDOWN",
+        default_value = "2m",
+        value_name = "DURATION"
+    )]
+    pub master_cooldown: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -129,81 +157,6 @@ pub enum NodeCmd {
     Remove {
         /// The member's NodeID
         node_id: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum CheckCmd {
-    /// Add a check.
-    #[command(subcommand)]
-    Add(CheckAdd),
-    /// List checks.
-    ///
-    /// Example: qu check list --json
-    List(JsonArg),
-    /// Remove a check by id or name.
-    ///
-    /// Example: qu check remove homepage
-    Remove {
-        /// Id or name
-        check: String,
-    },
-}
-
-#[derive(Debug, Args)]
-pub struct CheckCommon {
-    /// Time between probes (Go syntax: 5s, 1m30s, 2h)
-    #[arg(long, value_name = "DURATION")]
-    pub interval: Option<String>,
-    /// Per-probe timeout
-    #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
-    /// Alert channels to notify (names or ids, comma-separated)
-    #[arg(long, value_delimiter = ',', value_name = "A,B")]
-    pub alerts: Vec<String>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum CheckAdd {
-    /// HTTP(S) GET; up when the status matches.
-    ///
-    /// Example: qu check add http homepage https://example.com --expect 200 --alerts oncall
-    Http {
-        /// Unique name
-        name: String,
-        /// http:// or https:// URL
-        url: String,
-        /// Expected status code
-        #[arg(long, value_name = "CODE")]
-        expect: Option<u16>,
-        /// Substring the body must contain
-        #[arg(long, value_name = "TEXT")]
-        body_match: Option<String>,
-        #[command(flatten)]
-        common: CheckCommon,
-    },
-    /// TCP connect.
-    ///
-    /// Example: qu check add tcp db db.internal:5432 --interval 15s
-    Tcp {
-        /// Unique name
-        name: String,
-        /// host:port
-        #[arg(value_name = "HOST:PORT")]
-        target: String,
-        #[command(flatten)]
-        common: CheckCommon,
-    },
-    /// ICMP echo.
-    ///
-    /// Example: qu check add icmp gateway 10.0.0.1 --interval 5s
-    Icmp {
-        /// Unique name
-        name: String,
-        /// Host name or IP address
-        host: String,
-        #[command(flatten)]
-        common: CheckCommon,
     },
 }
 

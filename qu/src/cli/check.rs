@@ -1,0 +1,175 @@
+//! `qu check …`: the check commands and their flags.
+
+use clap::{Args, Subcommand};
+
+use crate::cli::JsonArg;
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCmd {
+    /// Add a check.
+    #[command(subcommand)]
+    Add(CheckAdd),
+    /// List checks.
+    ///
+    /// Example: qu check list --json
+    List(JsonArg),
+    /// Change a check's settings (only the flags given change).
+    ///
+    /// Example: qu check edit homepage --interval 1m --expect 2xx
+    Edit {
+        /// Id or name
+        check: String,
+        /// Rename the check
+        #[arg(long)]
+        name: Option<String>,
+        /// New target (URL, host:port or host)
+        #[arg(long)]
+        target: Option<String>,
+        #[command(flatten)]
+        common: CheckCommon,
+        #[command(flatten)]
+        http: HttpOpts,
+        /// Expiry warning in days (tls)
+        #[arg(long, value_name = "DAYS")]
+        warn_days: Option<u32>,
+        /// Server name for the handshake (tls)
+        #[arg(long)]
+        sni: Option<String>,
+        /// Record type (dns): a, aaaa, cname, mx, txt, ns
+        #[arg(long)]
+        record: Option<String>,
+        /// Resolver address (dns)
+        #[arg(long, value_name = "IP[:PORT]")]
+        resolver: Option<String>,
+        /// Substring an answer must contain (dns)
+        #[arg(long = "expect-answer", value_name = "TEXT")]
+        expect_answer: Option<String>,
+    },
+    /// Probe a check again (enable it).
+    Enable {
+        /// Id or name
+        check: String,
+    },
+    /// Stop probing a check but keep it (disable it).
+    Disable {
+        /// Id or name
+        check: String,
+    },
+    /// Remove a check by id or name.
+    ///
+    /// Example: qu check remove homepage
+    Remove {
+        /// Id or name
+        check: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CheckCommon {
+    /// Time between probes (Go syntax: 5s, 1m30s, 2h) [default: 30s]
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
+    /// Per-probe timeout [default: 10s]
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Alert channels to notify (names or ids, comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub alerts: Option<Vec<String>>,
+}
+
+#[derive(Debug, Args)]
+pub struct HttpOpts {
+    /// Accepted statuses: a code, a class, or a list (200, 2xx, 200,204,3xx) [default: 200]
+    #[arg(long, value_name = "STATUS")]
+    pub expect: Option<String>,
+    /// Substring the body must contain (first 1 MiB)
+    #[arg(long, value_name = "TEXT")]
+    pub body_match: Option<String>,
+    /// Accept any TLS certificate (self-signed targets)
+    #[arg(long)]
+    pub insecure: bool,
+    /// Redirects to follow (0 = none) [default: 10]
+    #[arg(long, value_name = "N")]
+    pub max_redirects: Option<u8>,
+    /// Reuse connections between probes (default: a fresh connection per probe)
+    #[arg(long)]
+    pub keep_alive: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckAdd {
+    /// HTTP(S) GET; up when the status matches (and the body, if asked).
+    ///
+    /// Example: qu check add http homepage https://example.com --expect 2xx --alerts oncall
+    Http {
+        /// Unique name
+        name: String,
+        /// http:// or https:// URL
+        url: String,
+        #[command(flatten)]
+        http: HttpOpts,
+        #[command(flatten)]
+        common: CheckCommon,
+    },
+    /// TCP connect.
+    ///
+    /// Example: qu check add tcp db db.internal:5432 --interval 15s
+    Tcp {
+        /// Unique name
+        name: String,
+        /// host:port
+        #[arg(value_name = "HOST:PORT")]
+        target: String,
+        #[command(flatten)]
+        common: CheckCommon,
+    },
+    /// ICMP echo.
+    ///
+    /// Example: qu check add icmp gateway 10.0.0.1 --interval 5s
+    Icmp {
+        /// Unique name
+        name: String,
+        /// Host name or IP address
+        host: String,
+        #[command(flatten)]
+        common: CheckCommon,
+    },
+    /// TLS handshake; down when the certificate expires within --warn-days.
+    ///
+    /// Example: qu check add tls api-cert api.example.com:443 --warn-days 21
+    Tls {
+        /// Unique name
+        name: String,
+        /// host or host:port (default port 443)
+        #[arg(value_name = "HOST[:PORT]")]
+        target: String,
+        /// Down when the certificate expires within this many days [default: 14]
+        #[arg(long, value_name = "DAYS")]
+        warn_days: Option<u32>,
+        /// Server name for the handshake [default: the host]
+        #[arg(long)]
+        sni: Option<String>,
+        #[command(flatten)]
+        common: CheckCommon,
+    },
+    /// DNS lookup; up when there is an answer (containing --expect).
+    ///
+    /// Example: qu check add dns www-a www.example.com --record a --resolver 9.9.9.9 --expect 93.184.
+    Dns {
+        /// Unique name
+        name: String,
+        /// Name to look up
+        host: String,
+        /// Record type: a, aaaa, cname, mx, txt, ns [default: a]
+        #[arg(long)]
+        record: Option<String>,
+        /// Resolver address [default: the system's]
+        #[arg(long, value_name = "IP[:PORT]")]
+        resolver: Option<String>,
+        /// Substring one answer must contain
+        #[arg(long, value_name = "TEXT")]
+        expect: Option<String>,
+        #[command(flatten)]
+        common: CheckCommon,
+    },
+}

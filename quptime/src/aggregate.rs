@@ -1,0 +1,285 @@
+//! Verdicts: from the members' probe results to a check's state.
+//!
+//! Pure: no I/O, no clock reads (time is passed in), so every rule is
+//! unit-tested in microseconds. The master feeds it each member's latest
+//! result (stamped with the master's clock at arrival) and evaluates each
+//! check once per interval on a timer:
+//!
+//! - a result counts only if it comes from a current member and is fresh
+//!   (arrived within the freshness window);
+//! - DOWN when failures ≥ quorum of the cluster's members, UP when
+//!   successes ≥ quorum; UNKNOWN when fewer than a quorum of fresh results
+//!   exist; otherwise (a split, a tie) no verdict and the state holds;
+//! - the state changes only after the same verdict in `hysteresis`
+//!   consecutive evaluation rounds (default 2). Rounds are counted, not
+//!   message arrivals, and the timer runs even when results stop, so stale
+//!   checks go UNKNOWN (both were defects of the original).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity::NodeId;
+
+/// A check's agreed state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckState {
+    /// A majority sees it working.
+    Up,
+    /// A majority sees it failing.
+    Down,
+    /// Not enough fresh results to say.
+    Unknown,
+}
+
+impl CheckState {
+    /// `up`, `down`, `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckState::Up => "up",
+            CheckState::Down => "down",
+            CheckState::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for CheckState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One member's latest result for one check, as the master received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Whether the probe succeeded.
+    pub ok: bool,
+    /// Probe latency.
+    pub latency: Duration,
+    /// Short human detail.
+    pub detail: String,
+    /// Arrival on the master's clock.
+    pub at: Instant,
+}
+
+/// What one node saw, kept with a transition as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The member.
+    pub node: NodeId,
+    /// Its result.
+    pub ok: bool,
+    /// Its detail.
+    pub detail: String,
+    /// Its latency in milliseconds.
+    pub latency_ms: u64,
+}
+
+/// A state change decided by an evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Previous state.
+    pub from: CheckState,
+    /// New state.
+    pub to: CheckState,
+    /// The fresh results that decided it.
+    pub evidence: Vec<Evidence>,
+}
+
+/// The fresh-result tally of one evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tally {
+    /// Fresh successes from members.
+    pub ok: usize,
+    /// Fresh results from members.
+    pub total: usize,
+}
+
+#[derive(Debug, Default)]
+struct PerCheck {
+    latest: BTreeMap<NodeId, Report>,
+    state: Option<CheckState>,
+    streak: Option<(CheckState, u32)>,
+}
+
+/// The master's aggregation state for every check.
+#[derive(Debug)]
+pub struct Aggregator {
+    hysteresis: u32,
+    checks: HashMap<String, PerCheck>,
+}
+
+impl Aggregator {
+    /// An aggregator changing state after `hysteresis` equal verdicts (≥ 1).
+    pub fn new(hysteresis: u32) -> Aggregator {
+        Aggregator {
+            hysteresis: hysteresis.max(1),
+            checks: HashMap::new(),
+        }
+    }
+
+    /// Start `check` from a known state (what the replicated state says), so
+    /// a new master continues where the old one stopped.
+    pub fn seed(&mut self, check: &str, state: CheckState) {
+        let c = self.checks.entry(check.to_string()).or_default();
+        if c.state.is_none() {
+            c.state = Some(state);
+        }
+    }
+
+    /// Align `check` with the agreed state (after a commit failed, or when
+    /// another master decided); a different state restarts the streak.
+    pub fn set_state(&mut self, check: &str, state: CheckState) {
+        let c = self.checks.entry(check.to_string()).or_default();
+        if c.state != Some(state) {
+            c.state = Some(state);
+            c.streak = None;
+        }
+    }
+
+    /// Record `node`'s latest result for `check`.
+    pub fn record(&mut self, check: &str, node: NodeId, report: Report) {
+        self.checks
+            .entry(check.to_string())
+            .or_default()
+            .latest
+            .insert(node, report);
+    }
+
+    /// Forget checks that no longer exist.
+    pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        self.checks.retain(|id, _| keep(id));
+    }
+
+    /// The current state of `check` as this aggregator knows it.
+    pub fn state(&self, check: &str) -> CheckState {
+        self.checks
+            .get(check)
+            .and_then(|c| c.state)
+            .unwrap_or(CheckState::Unknown)
+    }
+
+    /// Fresh results from members for `check`.
+    pub fn tally(
+        &self,
+        check: &str,
+        members: &BTreeSet<NodeId>,
+        freshness: Duration,
+        now: Instant,
+    ) -> Tally {
+        let Some(c) = self.checks.get(check) else {
+            return Tally::default();
+        };
+        let fresh = fresh(c, members, freshness, now);
+        Tally {
+            ok: fresh.iter().filter(|(_, r)| r.ok).count(),
+            total: fresh.len(),
+        }
+    }
+
+    /// The latest failure detail among fresh results, for status output.
+    pub fn failure_detail(
+        &self,
+        check: &str,
+        members: &BTreeSet<NodeId>,
+        freshness: Duration,
+        now: Instant,
+    ) -> String {
+        let Some(c) = self.checks.get(check) else {
+            return String::new();
+        };
+        fresh(c, members, freshness, now)
+            .into_iter()
+            .filter(|(_, r)| !r.ok)
+            .map(|(n, r)| format!("{}={}", n.short(), r.detail))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// One evaluation round of `check`: returns a change once the same
+    /// verdict held for `hysteresis` consecutive rounds.
+    pub fn evaluate(
+        &mut self,
+        check: &str,
+        members: &BTreeSet<NodeId>,
+        freshness: Duration,
+        now: Instant,
+    ) -> Option<Change> {
+        let hysteresis = self.hysteresis;
+        let c = self.checks.entry(check.to_string()).or_default();
+        let current = c.state.unwrap_or(CheckState::Unknown);
+        let quorum = members.len() / 2 + 1;
+        let fresh = fresh(c, members, freshness, now);
+        let failures = fresh.iter().filter(|(_, r)| !r.ok).count();
+        let successes = fresh.len() - failures;
+        let verdict = if fresh.len() < quorum {
+            Some(CheckState::Unknown)
+        } else if failures >= quorum {
+            Some(CheckState::Down)
+        } else if successes >= quorum {
+            Some(CheckState::Up)
+        } else {
+            None
+        };
+        let evidence: Vec<Evidence> = fresh
+            .iter()
+            .map(|(n, r)| Evidence {
+                node: (*n).clone(),
+                ok: r.ok,
+                detail: r.detail.clone(),
+                latency_ms: r.latency.as_millis() as u64,
+            })
+            .collect();
+        match verdict {
+            None => {
+                c.streak = None;
+                None
+            }
+            Some(v) if v == current => {
+                c.streak = None;
+                None
+            }
+            Some(v) => {
+                let count = match c.streak {
+                    Some((s, n)) if s == v => n + 1,
+                    _ => 1,
+                };
+                if count >= hysteresis {
+                    c.streak = None;
+                    c.state = Some(v);
+                    Some(Change {
+                        from: current,
+                        to: v,
+                        evidence,
+                    })
+                } else {
+                    c.streak = Some((v, count));
+                    None
+                }
+            }
+        }
+    }
+}
+
+fn fresh<'a>(
+    c: &'a PerCheck,
+    members: &BTreeSet<NodeId>,
+    freshness: Duration,
+    now: Instant,
+) -> Vec<(&'a NodeId, &'a Report)> {
+    c.latest
+        .iter()
+        .filter(|(n, r)| members.contains(*n) && now.saturating_duration_since(r.at) <= freshness)
+        .collect()
+}
+
+/// The freshness window for a check probed every `interval`:
+/// max(3 × interval, 30 s).
+pub fn freshness(interval: Duration) -> Duration {
+    (interval * 3).max(Duration::from_secs(30))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,80 @@
+//! [`Subscription`]: the committed check transitions, in order, on any node.
+//!
+//! Transitions are replicated records with a cluster-wide sequence number,
+//! so every node yields the same transitions in the same order, whichever
+//! node decided them and across master failovers.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::state::{ClusterState, TransitionRecord};
+
+/// A stream of committed transitions, starting after the moment of
+/// subscribing.
+#[derive(Debug)]
+pub struct Subscription {
+    rx: watch::Receiver<Arc<ClusterState>>,
+    next_seq: u64,
+    ready: VecDeque<TransitionRecord>,
+    missed: u64,
+}
+
+impl Subscription {
+    pub(crate) fn new(rx: watch::Receiver<Arc<ClusterState>>) -> Subscription {
+        let next_seq = rx.borrow().last_seq + 1;
+        Subscription {
+            rx,
+            next_seq,
+            ready: VecDeque::new(),
+            missed: 0,
+        }
+    }
+
+    fn collect(&mut self) {
+        let state = self.rx.borrow_and_update().clone();
+        if let Some(first) = state.transitions.front()
+            && first.seq > self.next_seq
+        {
+            // The subscriber fell behind the retained history.
+            self.missed += first.seq - self.next_seq;
+            self.next_seq = first.seq;
+        }
+        let from = self.next_seq;
+        for t in state.transitions.iter().filter(|t| t.seq >= from) {
+            self.ready.push_back(t.clone());
+            self.next_seq = t.seq + 1;
+        }
+    }
+
+    /// The next transition; `None` once the node has stopped.
+    pub async fn next(&mut self) -> Option<TransitionRecord> {
+        loop {
+            if let Some(t) = self.ready.pop_front() {
+                return Some(t);
+            }
+            self.collect();
+            if let Some(t) = self.ready.pop_front() {
+                return Some(t);
+            }
+            if self.rx.changed().await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    /// The next transition if one is already committed, without waiting.
+    pub fn try_next(&mut self) -> Option<TransitionRecord> {
+        if self.ready.is_empty() {
+            self.collect();
+        }
+        self.ready.pop_front()
+    }
+
+    /// How many transitions were skipped because this subscriber fell more
+    /// than the retained history behind.
+    pub fn missed(&self) -> u64 {
+        self.missed
+    }
+}

@@ -1,0 +1,299 @@
+//! Master duty for checks: gather every member's probe results, evaluate
+//! each check once per interval, and commit the state changes.
+//!
+//! Every node runs the [`crate::schedule`] scheduler; the reporter batches
+//! its observations and streams them to the master (tagged with the term it
+//! believes in; the master drops results of another term and of
+//! non-members, and names the sender from its TLS key, never from the
+//! message). The evaluator runs only while this node holds master duty. A
+//! new master starts from the replicated check states and waits one
+//! interval for fresh results before judging a check, so a failover never
+//! flips checks to unknown on its own.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch};
+
+use crate::aggregate::{Aggregator, CheckState, Report, freshness};
+use crate::cluster::Core;
+use crate::consensus::no_quorum;
+use crate::error::{Error, ErrorKind, Result};
+use crate::identity::NodeId;
+use crate::probe::ProbeResult;
+use crate::schedule::Observation;
+use crate::state::Mutation;
+use crate::transport::Rpc;
+
+/// Equal verdicts needed before a state changes.
+pub(crate) const HYSTERESIS: u32 = 2;
+/// How often the evaluator looks for due checks.
+const TICK: Duration = Duration::from_millis(200);
+/// How long results are gathered before a batch is sent.
+const BATCH_WINDOW: Duration = Duration::from_millis(100);
+
+/// A node sends its latest results to the master.
+#[derive(Debug)]
+pub enum ReportRpc {}
+impl Rpc for ReportRpc {
+    const METHOD: &'static str = "checks.report";
+    type Request = ReportBatch;
+    type Response = ();
+}
+
+/// Results of one node, for one term.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportBatch {
+    /// The term of the master the sender reports to.
+    pub term: u64,
+    /// `(check id, result)`.
+    pub results: Vec<(String, ProbeResult)>,
+}
+
+/// A follower asks the master for the live per-check tallies (for status).
+#[derive(Debug)]
+pub enum SummaryRpc {}
+impl Rpc for SummaryRpc {
+    const METHOD: &'static str = "checks.summary";
+    type Request = ();
+    type Response = HashMap<String, Summary>;
+}
+
+/// The master's view of one check right now.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Summary {
+    /// Fresh successes.
+    pub ok: usize,
+    /// Fresh results.
+    pub total: usize,
+    /// Failing members' details.
+    pub detail: String,
+}
+
+/// The aggregation state while this node is master.
+#[derive(Debug)]
+pub(crate) struct Active {
+    agg: Aggregator,
+    since: Instant,
+    term: u64,
+    next_eval: HashMap<String, Instant>,
+}
+
+impl Core {
+    /// Record `from`'s results (master only).
+    pub(crate) fn record_results(&self, from: &NodeId, batch: ReportBatch) -> Result<()> {
+        if !self.consensus.has_lease() {
+            return Err(no_quorum("this node is not the master"));
+        }
+        if !self.consensus.view().voters.contains_key(from) {
+            return Ok(());
+        }
+        let mut guard = self
+            .verdicts
+            .lock()
+            .map_err(|_| Error::internal("verdict lock"))?;
+        let Some(active) = guard.as_mut() else {
+            return Err(no_quorum("this node is not the master yet"));
+        };
+        if batch.term != active.term {
+            return Ok(());
+        }
+        let now = Instant::now();
+        for (check, r) in batch.results {
+            active.agg.record(
+                &check,
+                from.clone(),
+                Report {
+                    ok: r.ok,
+                    latency: r.latency,
+                    detail: r.detail,
+                    at: now,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Live tallies per check: from the local aggregator on the master,
+    /// else asked from the master (empty if it cannot be reached quickly).
+    pub(crate) async fn summaries(&self) -> HashMap<String, Summary> {
+        if let Some(s) = self.local_summaries() {
+            return s;
+        }
+        let Ok((leader, member)) = self.leader() else {
+            return HashMap::new();
+        };
+        let ask = async {
+            let conn = self.pool.get(&leader, &member).await?;
+            conn.call_with_timeout::<SummaryRpc>(&(), Duration::from_millis(500))
+                .await
+        };
+        tokio::time::timeout(Duration::from_secs(1), ask)
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn local_summaries(&self) -> Option<HashMap<String, Summary>> {
+        let guard = self.verdicts.lock().ok()?;
+        let active = guard.as_ref()?;
+        let state = self.state();
+        let members: BTreeSet<NodeId> = self.consensus.view().voters.into_keys().collect();
+        let now = Instant::now();
+        Some(
+            state
+                .checks
+                .values()
+                .map(|c| {
+                    let fresh = freshness(c.interval);
+                    let t = active.agg.tally(&c.id, &members, fresh, now);
+                    let summary = Summary {
+                        ok: t.ok,
+                        total: t.total,
+                        detail: active.agg.failure_detail(&c.id, &members, fresh, now),
+                    };
+                    (c.id.clone(), summary)
+                })
+                .collect(),
+        )
+    }
+
+    /// One evaluator pass while master: returns the transitions to commit.
+    fn evaluate_due(&self) -> Vec<Mutation> {
+        let state = self.state();
+        let view = self.consensus.view();
+        let members: BTreeSet<NodeId> = view.voters.keys().cloned().collect();
+        let Ok(mut guard) = self.verdicts.lock() else {
+            return Vec::new();
+        };
+        let active = guard.get_or_insert_with(|| {
+            tracing::info!(term = view.term, "master duty: evaluating checks");
+            Active {
+                agg: Aggregator::new(HYSTERESIS),
+                since: Instant::now(),
+                term: view.term,
+                next_eval: HashMap::new(),
+            }
+        });
+        let now = Instant::now();
+        let mut out = Vec::new();
+        active.agg.retain(|id| state.checks.contains_key(id));
+        active
+            .next_eval
+            .retain(|id, _| state.checks.contains_key(id));
+        for check in state.checks.values().filter(|c| !c.disabled) {
+            // Follow the agreed state (a commit may have failed, or another
+            // master may have decided before us).
+            let agreed = state
+                .check_states
+                .get(&check.id)
+                .map_or(CheckState::Unknown, |r| r.state);
+            active.agg.set_state(&check.id, agreed);
+            let warm_up = check.interval + Duration::from_secs(1);
+            if now.duration_since(active.since) < warm_up {
+                continue;
+            }
+            let due = active.next_eval.entry(check.id.clone()).or_insert(now);
+            if now < *due {
+                continue;
+            }
+            *due = now + check.interval;
+            if let Some(change) =
+                active
+                    .agg
+                    .evaluate(&check.id, &members, freshness(check.interval), now)
+            {
+                out.push(Mutation::RecordTransition {
+                    check_id: check.id.clone(),
+                    from: change.from,
+                    to: change.to,
+                    term: active.term,
+                    evidence: change.evidence,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Evaluate checks while this node is master; commit what changes.
+pub(crate) async fn run_evaluator(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(TICK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = ticker.tick() => {}
+        }
+        if !*core.master.borrow() {
+            if let Ok(mut g) = core.verdicts.lock()
+                && g.take().is_some()
+            {
+                tracing::info!("master duty ended: stopped evaluating checks");
+            }
+            continue;
+        }
+        for m in core.evaluate_due() {
+            let what = m.describe();
+            match core.submit(core.command(m)).await {
+                Ok(_) => tracing::info!("{what}"),
+                Err(e) => tracing::warn!(error = %e, "could not commit {what}"),
+            }
+        }
+    }
+}
+
+/// Stream this node's observations to the master in small batches.
+pub(crate) async fn run_reporter(
+    core: Arc<Core>,
+    mut rx: mpsc::Receiver<Observation>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let first = tokio::select! {
+            _ = stop.changed() => return,
+            o = rx.recv() => match o { Some(o) => o, None => return },
+        };
+        let mut results = vec![(first.check_id, first.result)];
+        let window = tokio::time::sleep(BATCH_WINDOW);
+        tokio::pin!(window);
+        while results.len() < 1000 {
+            tokio::select! {
+                _ = &mut window => break,
+                o = rx.recv() => match o {
+                    Some(o) => results.push((o.check_id, o.result)),
+                    None => break,
+                },
+            }
+        }
+        let term = core.consensus.view().term;
+        let batch = ReportBatch { term, results };
+        if let Err(e) = deliver(&core, batch).await {
+            tracing::debug!(error = %e, "results not delivered to the master");
+        }
+    }
+}
+
+async fn deliver(core: &Core, batch: ReportBatch) -> Result<()> {
+    if *core.master.borrow() {
+        return core.record_results(core.me(), batch);
+    }
+    let (leader, member) = core.leader()?;
+    if leader == *core.me() {
+        return Err(Error::new(
+            ErrorKind::NoQuorum,
+            "this node leads but holds no lease",
+        ));
+    }
+    let conn = core.pool.get(&leader, &member).await?;
+    let res = conn
+        .call_with_timeout::<ReportRpc>(&batch, Duration::from_secs(2))
+        .await;
+    if res.is_err() {
+        core.pool.drop_conn(&leader);
+    }
+    res
+}

@@ -1,0 +1,246 @@
+//! The http prober: `GET` the URL, follow redirects (up to `max_redirects`,
+//! default 10; 0 judges the redirect itself), read the first 1 MiB of the
+//! body, and compare the status with `expect_status` (default 200) and the
+//! body with `body_match` (case-sensitive substring).
+//!
+//! By default every probe opens a fresh connection, so it measures what a
+//! new visitor waits for: DNS, TCP, TLS, response. Checks with `keep_alive`
+//! use a pooled client instead. Four clients are built once per node
+//! (verified or insecure, fresh or pooled); redirects are followed here, not
+//! by the client, so the limit can be per check.
+
+use std::error::Error as StdError;
+use std::io;
+use std::time::Instant;
+
+use reqwest::header::LOCATION;
+use reqwest::{Client, StatusCode, Url, redirect};
+
+use super::tls_config::{TlsConfigs, tls_detail};
+use super::{Probe, ProbeResult, io_detail};
+use crate::error::{Error, ErrorKind, Result};
+use crate::state::{Check, CheckType};
+
+/// Redirects followed when a check sets no limit.
+pub(crate) const DEFAULT_MAX_REDIRECTS: u8 = 10;
+/// How much of the body is read and searched.
+pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
+const USER_AGENT: &str = concat!("quptime/", env!("CARGO_PKG_VERSION"));
+
+/// The four HTTP clients, built once.
+#[derive(Debug)]
+pub(crate) struct HttpProber {
+    fresh: Client,
+    pooled: Client,
+    fresh_insecure: Client,
+    pooled_insecure: Client,
+}
+
+impl HttpProber {
+    pub(crate) fn new(tls: &TlsConfigs) -> Result<HttpProber> {
+        let client = |config: &rustls::ClientConfig, pooled: bool| -> Result<Client> {
+            let mut builder = Client::builder()
+                .tls_backend_preconfigured(config.clone())
+                .user_agent(USER_AGENT)
+                .redirect(redirect::Policy::none())
+                .no_proxy();
+            if !pooled {
+                builder = builder.pool_max_idle_per_host(0);
+            }
+            builder.build().map_err(|e| {
+                Error::new(ErrorKind::Tls, format!("build the HTTP probe client: {e}"))
+                    .with_source(e)
+            })
+        };
+        Ok(HttpProber {
+            fresh: client(&tls.http_verified, false)?,
+            pooled: client(&tls.http_verified, true)?,
+            fresh_insecure: client(&tls.http_insecure, false)?,
+            pooled_insecure: client(&tls.http_insecure, true)?,
+        })
+    }
+
+    fn client(&self, check: &Check) -> &Client {
+        match (check.insecure, check.keep_alive) {
+            (false, false) => &self.fresh,
+            (false, true) => &self.pooled,
+            (true, false) => &self.fresh_insecure,
+            (true, true) => &self.pooled_insecure,
+        }
+    }
+}
+
+impl Probe for HttpProber {
+    const KIND: CheckType = CheckType::Http;
+
+    async fn probe(&self, check: &Check) -> ProbeResult {
+        let start = Instant::now();
+        let client = self.client(check);
+        let max = check.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS);
+        let mut url = match Url::parse(&check.target) {
+            Ok(u) => u,
+            Err(e) => return ProbeResult::down(start.elapsed(), format!("bad URL: {e}")),
+        };
+        let mut followed = 0u8;
+        loop {
+            let mut response = match client.get(url.clone()).send().await {
+                Ok(r) => r,
+                Err(e) => return ProbeResult::down(start.elapsed(), describe(&e)),
+            };
+            let status = response.status();
+            if max > 0 && is_followed(status) {
+                if let Some(next) = redirect_target(&response) {
+                    if followed == max {
+                        return ProbeResult::down(
+                            start.elapsed(),
+                            format!("too many redirects (more than {max})"),
+                        );
+                    }
+                    followed += 1;
+                    url = next;
+                    continue;
+                }
+            }
+            let body = match read_body(&mut response).await {
+                Ok(b) => b,
+                Err(e) => return ProbeResult::down(start.elapsed(), describe(&e)),
+            };
+            let latency = start.elapsed();
+            let code = status.as_u16();
+            let status_ok = match &check.expect_status {
+                Some(spec) => spec.matches(code),
+                None => code == 200,
+            };
+            if !status_ok {
+                return ProbeResult::down(latency, status_detail(status));
+            }
+            if let Some(needle) = &check.body_match
+                && !contains(&body, needle.as_bytes())
+            {
+                return ProbeResult::down(latency, "body match miss");
+            }
+            return ProbeResult::up(latency, status_detail(status));
+        }
+    }
+}
+
+/// Redirects a browser follows with a new request.
+fn is_followed(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+/// The `Location` of a redirect, resolved against the response's URL.
+fn redirect_target(response: &reqwest::Response) -> Option<Url> {
+    let location = response.headers().get(LOCATION)?.to_str().ok()?;
+    response.url().join(location).ok()
+}
+
+/// Up to [`BODY_LIMIT`] bytes of the body; the rest is left unread.
+async fn read_body(response: &mut reqwest::Response) -> reqwest::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while body.len() < BODY_LIMIT {
+        match response.chunk().await? {
+            Some(chunk) => {
+                let room = BODY_LIMIT - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            None => break,
+        }
+    }
+    Ok(body)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// `status 503 Service Unavailable`, or `status 599` for a code without a
+/// standard reason.
+fn status_detail(status: StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => format!("status {} {reason}", status.as_u16()),
+        None => format!("status {}", status.as_u16()),
+    }
+}
+
+/// A reqwest failure as a probe detail, from the most telling cause in its
+/// chain: a TLS error (`tls: handshake failed: …`, `cert expired 2d ago`),
+/// a name lookup (`dns: …`) or an I/O error (`connect: connection
+/// refused`).
+fn describe(err: &reqwest::Error) -> String {
+    let stage = if err.is_connect() {
+        "connect"
+    } else if err.is_body() || err.is_decode() {
+        "read body"
+    } else {
+        "request"
+    };
+    let mut dns = false;
+    let mut source: Option<&(dyn StdError + 'static)> = err.source();
+    while let Some(e) = source {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return tls_detail(tls);
+        }
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                return tls_detail(tls);
+            }
+            if dns {
+                return format!("dns: {}", io_detail(io));
+            }
+            return format!("{stage}: {}", io_detail(io));
+        }
+        dns |= e.to_string().starts_with("dns error");
+        source = e.source();
+    }
+    let mut innermost = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        innermost = e.to_string();
+        source = e.source();
+    }
+    if dns {
+        format!("dns: {innermost}")
+    } else {
+        format!("{stage}: {innermost}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_details() {
+        assert_eq!(status_detail(StatusCode::OK), "status 200 OK");
+        assert_eq!(
+            status_detail(StatusCode::SERVICE_UNAVAILABLE),
+            "status 503 Service Unavailable"
+        );
+        let odd = StatusCode::from_u16(599).expect("code");
+        assert_eq!(status_detail(odd), "status 599");
+    }
+
+    #[test]
+    fn body_search_is_case_sensitive() {
+        assert!(contains(b"all systems go", b"systems"));
+        assert!(!contains(b"all systems go", b"Systems"));
+        assert!(contains(b"x", b""));
+        assert!(!contains(b"", b"x"));
+    }
+
+    #[test]
+    fn only_real_redirects_are_followed() {
+        for code in [301, 302, 303, 307, 308] {
+            assert!(is_followed(StatusCode::from_u16(code).expect("code")));
+        }
+        for code in [300, 304, 305, 200] {
+            assert!(!is_followed(StatusCode::from_u16(code).expect("code")));
+        }
+    }
+
+    #[test]
+    fn user_agent_names_the_version() {
+        assert_eq!(USER_AGENT, format!("quptime/{}", crate::VERSION));
+    }
+}

@@ -1,0 +1,69 @@
+//! Check state transitions as replicated records.
+//!
+//! The master commits every state change it decides as a Raft entry, so a
+//! new master continues from the agreed state (a check that is down stays
+//! down, and its recovery is still announced), and every node publishes the
+//! same transitions in the same order to its subscribers. A transition names
+//! the state it leaves: one proposed by a deposed master whose view is
+//! stale no longer matches and is rejected instead of applied twice.
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::aggregate::{CheckState, Evidence};
+use crate::identity::NodeId;
+
+/// How many transitions the replicated state keeps (oldest dropped first).
+pub const KEEP_TRANSITIONS: usize = 1000;
+
+/// A check's agreed state and since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRuntime {
+    /// The state.
+    pub state: CheckState,
+    /// When it was entered (RFC 3339 UTC).
+    pub since: String,
+}
+
+/// One committed state change of one check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionRecord {
+    /// Position in the cluster-wide sequence of transitions (from 1).
+    pub seq: u64,
+    /// The check's id.
+    pub check_id: String,
+    /// The check's name at the time.
+    pub check_name: String,
+    /// The check's target at the time.
+    pub target: String,
+    /// The state left.
+    pub from: CheckState,
+    /// The state entered.
+    pub to: CheckState,
+    /// When the master decided it (RFC 3339 UTC).
+    pub at: String,
+    /// The master that decided it.
+    pub master: NodeId,
+    /// The Raft term it was decided in.
+    pub term: u64,
+    /// What each member saw.
+    pub evidence: Vec<Evidence>,
+}
+
+impl TransitionRecord {
+    /// `2/3 failing: b=timeout after 10s, c=status 503`.
+    pub fn evidence_summary(&self) -> String {
+        let failing: Vec<&Evidence> = self.evidence.iter().filter(|e| !e.ok).collect();
+        let mut s = format!("{}/{} failing", failing.len(), self.evidence.len());
+        if !failing.is_empty() {
+            s.push_str(": ");
+            s.push_str(
+                &failing
+                    .iter()
+                    .map(|e| format!("{}={}", e.node, e.detail))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+        }
+        s
+    }
+}

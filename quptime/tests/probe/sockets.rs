@@ -1,0 +1,94 @@
+//! tcp and icmp prober tests: open, refused and unanswered ports; echo to
+//! the loopback address through whichever ICMP socket this host allows.
+
+use std::time::Duration;
+
+use quptime::state::CheckType;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+use crate::{assert_down, assert_up, check, closed_port, probers};
+
+#[tokio::test]
+async fn tcp_open_closed_and_unanswered() {
+    let p = probers();
+    let open = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = open.local_addr().expect("addr").to_string();
+    assert_up(&p.probe(&check(CheckType::Tcp, addr)).await, "connected");
+    let port = closed_port().await;
+    let r = p.probe(&check(CheckType::Tcp, format!("127.0.0.1:{port}"))).await;
+    assert_down(&r, "connect: connection refused");
+
+    // A listener whose accept queue is full drops new SYNs: connect hangs.
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
+    let full = socket.listen(0).expect("listen");
+    let addr = full.local_addr().expect("addr");
+    let mut fillers = Vec::new();
+    for _ in 0..2 {
+        if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_millis(300), TcpStream::connect(addr)).await {
+            fillers.push(s);
+        }
+    }
+    let mut c = check(CheckType::Tcp, addr.to_string());
+    c.timeout = Duration::from_millis(400);
+    let r = p.probe(&c).await;
+    assert_down(&r, "timeout after 400ms");
+}
+
+// ---- icmp ----
+
+/// Which ICMP socket this host lets us open, asked of the kernel directly.
+fn icmp_socket_allowed() -> Option<&'static str> {
+    for (ty, name) in [(libc::SOCK_DGRAM, "datagram (unprivileged)"), (libc::SOCK_RAW, "raw")] {
+        // SAFETY: socket() has no memory preconditions; a valid fd is closed at once.
+        let fd = unsafe { libc::socket(libc::AF_INET, ty, libc::IPPROTO_ICMP) };
+        if fd >= 0 {
+            // SAFETY: fd was just opened by us and is not used elsewhere.
+            unsafe { libc::close(fd) };
+            return Some(name);
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn icmp_echo_to_loopback_or_a_clear_refusal() {
+    let p = probers();
+    let mut c = check(CheckType::Icmp, "127.0.0.1");
+    c.timeout = Duration::from_secs(2);
+    let r = p.probe(&c).await;
+    match icmp_socket_allowed() {
+        Some(path) => {
+            println!("icmp path: {path} socket; probe gave {r:?}");
+            assert_up(&r, "reply from 127.0.0.1");
+            assert!(r.latency < Duration::from_secs(1), "{r:?}");
+            // Host names are resolved first (from /etc/hosts here).
+            c.target = "localhost".into();
+            let r = p.probe(&c).await;
+            assert!(r.ok && r.detail.starts_with("reply from "), "{r:?}");
+            // Many probes at once share the socket and keep their replies apart.
+            c.target = "127.0.0.1".into();
+            let runs = (0..20).map(|_| p.probe(&c));
+            for r in futures_util::future::join_all(runs).await {
+                assert_up(&r, "reply from 127.0.0.1");
+            }
+        }
+        None => {
+            println!("icmp path: none allowed; probe gave {r:?}");
+            assert!(!r.ok, "{r:?}");
+            assert!(r.detail.starts_with("icmp: not permitted: "), "{r:?}");
+            assert!(
+                r.detail.contains("net.ipv4.ping_group_range=\"0 2147483647\"")
+                    && r.detail.contains("CAP_NET_RAW"),
+                "{r:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn icmp_down_when_the_echo_cannot_be_sent() {
+    let r = probers().probe(&check(CheckType::Icmp, "255.255.255.255")).await;
+    println!("icmp to broadcast: {r:?}");
+    assert!(!r.ok && r.detail.starts_with("icmp: "), "{r:?}");
+}
