@@ -21,6 +21,7 @@ fn main() {
         cli::Command::Status(args) => cmd::status::run(args),
         cli::Command::Node(c) => cmd::node::run(c),
         cli::Command::Check(c) => cmd::check::run(c),
+        cli::Command::Alert(c) => cmd::alert::run(c),
         cli::Command::Enroll(c) => cmd::enroll::run(c),
         cli::Command::Trust(c) => cmd::trust::run(c),
     };

@@ -149,6 +149,7 @@ fn concurrent_adds_survive_master_and_full_restarts() {
 
     // 3 clients, each starting 30 `qu check add` at once, spread over the
     // three sockets.
+    let t0 = Instant::now();
     let outputs: Vec<(String, std::process::Output)> = thread::scope(|s| {
         let clients: Vec<_> = (0..3)
             .map(|client| {
@@ -193,6 +194,10 @@ fn concurrent_adds_survive_master_and_full_restarts() {
         expected.insert(name.clone());
     }
     let max_ver = versions.iter().copied().max().expect("versions");
+    eprintln!(
+        "90 concurrent adds done in {:?} (versions up to {max_ver})",
+        t0.elapsed()
+    );
     let a = c.wait_agreement(&ALL, max_ver, Duration::from_secs(10));
     c.assert_checks(&ALL, &expected);
 
@@ -201,7 +206,8 @@ fn concurrent_adds_survive_master_and_full_restarts() {
     let st = c.nodes[m].terminate();
     assert!(st.success(), "master exited with {st}");
     c.nodes[m].start_ready();
-    c.wait_agreement(&ALL, max_ver, Duration::from_secs(20));
+    let b = c.wait_agreement(&ALL, max_ver, Duration::from_secs(20));
+    eprintln!("master {} restarted; master now {}", a.master, b.master);
     c.assert_checks(&ALL, &expected);
 
     // Graceful stop of all three at once, then start them again.

@@ -31,6 +31,7 @@ pub mod enroll;
 pub mod error;
 pub mod identity;
 pub mod init;
+pub mod notify;
 pub mod paths;
 pub mod probe;
 pub mod schedule;

@@ -3,6 +3,7 @@
 //! client for poking servers with malformed traffic.
 
 pub mod cluster;
+pub mod receiver;
 pub mod target;
 
 use std::net::SocketAddr;

@@ -55,6 +55,16 @@ pub enum CheckCmd {
         /// Id or name
         check: String,
     },
+    /// Fire a synthetic transition through the check's alert channels (nothing is recorded).
+    ///
+    /// Example: qu check test homepage --state down
+    Test {
+        /// Id or name
+        check: String,
+        /// down, up or recovered
+        #[arg(long, default_value = "down", value_parser = ["down", "up", "recovered"])]
+        state: String,
+    },
     /// Remove a check by id or name.
     ///
     /// Example: qu check remove homepage

@@ -1,10 +1,12 @@
 //! The command-line surface, declared with clap. Every command carries help
 //! text and an example; `check` lives in its own file.
 
+mod alert;
 mod check;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use alert::{AlertAdd, AlertCmd, AlertCommon};
 pub use check::{CheckAdd, CheckCmd, CheckCommon, HttpOpts};
 
 /// quptime: a quorum-based uptime monitor.
@@ -47,6 +49,9 @@ pub enum Command {
     /// Manage checks.
     #[command(subcommand)]
     Check(CheckCmd),
+    /// Manage alert channels (SMTP, Discord, webhooks).
+    #[command(subcommand)]
+    Alert(AlertCmd),
     /// Join nodes with single-use enrollment tokens.
     #[command(subcommand)]
     Enroll(EnrollCmd),

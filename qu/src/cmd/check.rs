@@ -1,10 +1,11 @@
 //! `qu check add|list|edit|enable|disable|remove`.
 
 use anyhow::Result;
+use quptime::api::TestCheck;
 use quptime::api::{
     AddCheck, CheckEdit, CheckPatch, CheckSpec, EditCheck, ListChecks, RemoveCheck, SetCheckEnabled,
 };
-use quptime::state::{Check, CheckType, duration};
+use quptime::state::{Check, CheckState, CheckType, duration};
 
 use crate::cli::{CheckAdd, CheckCmd, CheckCommon, HttpOpts};
 use crate::output::{json, table};
@@ -67,6 +68,30 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
                 patch,
             })?;
             println!("updated check {check} (config ver {})", outcome.version);
+            Ok(())
+        }
+        CheckCmd::Test { check, state } => {
+            let to = if state == "down" {
+                CheckState::Down
+            } else {
+                CheckState::Up
+            };
+            let results = crate::client::call_slow::<TestCheck>(&(check, to))?;
+            let mut failed = 0;
+            for r in &results {
+                if r.ok {
+                    println!(
+                        "{}: delivered in {} ms: {}",
+                        r.channel, r.elapsed_ms, r.message
+                    );
+                } else {
+                    failed += 1;
+                    eprintln!("{}: failed: {}", r.channel, r.message);
+                }
+            }
+            if failed > 0 {
+                anyhow::bail!("{failed} of {} channels failed", results.len());
+            }
             Ok(())
         }
         CheckCmd::Enable { check } => toggle(check, true),

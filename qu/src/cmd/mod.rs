@@ -1,5 +1,6 @@
 //! One module per top-level command.
 
+pub mod alert;
 pub mod check;
 pub mod enroll;
 pub mod init;

@@ -263,6 +263,10 @@ impl Node {
         let _ = writeln!(log, "==== qu serve {}", self.serve_args.join(" "));
         let log_err = log.try_clone().expect("clone log");
         let mut cmd = self.command(&["serve"]);
+        // QUPTIME_TEST_LOG=debug (say) raises the daemons' log level.
+        if let Ok(filter) = std::env::var("QUPTIME_TEST_LOG") {
+            cmd.env("QUPTIME_LOG", filter);
+        }
         cmd.args(&self.serve_args)
             .stdin(Stdio::null())
             .stdout(log)
@@ -610,6 +614,11 @@ impl Drop for Cluster {
             let mut stderr = std::io::stderr().lock();
             for n in &self.nodes {
                 let _ = writeln!(stderr, "{}", n.log_tail(40));
+            }
+            // QUPTIME_TEST_KEEP=1 keeps the data dirs and full logs.
+            if std::env::var_os("QUPTIME_TEST_KEEP").is_some() {
+                self.tmp.disable_cleanup(true);
+                let _ = writeln!(stderr, "kept {}", self.tmp.path().display());
             }
         }
     }

@@ -8,6 +8,7 @@
 //! library installs no signal handler or runtime: the embedding program owns
 //! both.
 
+mod dispatch;
 mod enroll;
 mod export;
 mod join;
@@ -63,6 +64,9 @@ pub struct NodeOptions {
     pub faults: Faults,
     /// Probe scheduling bounds.
     pub schedule: crate::schedule::ScheduleOptions,
+    /// The notifiers to use (for private CAs or plain-HTTP test receivers);
+    /// built with defaults when `None`.
+    pub notifiers: Option<crate::notify::Notifiers>,
 }
 
 impl NodeOptions {
@@ -76,6 +80,7 @@ impl NodeOptions {
             timing: Timing::default(),
             faults: Faults::new(),
             schedule: crate::schedule::ScheduleOptions::default(),
+            notifiers: None,
         }
     }
 }
@@ -94,6 +99,7 @@ pub(crate) struct Core {
     master: watch::Receiver<bool>,
     data_dir: PathBuf,
     verdicts: std::sync::Mutex<Option<verdict::Active>>,
+    notifiers: crate::notify::Notifiers,
 }
 
 /// A running node. Clone freely; all clones control the same node.
@@ -156,6 +162,10 @@ impl Cluster {
         )
         .await?;
         let (duty_tx, duty_rx) = watch::channel(false);
+        let notifiers = opts
+            .notifiers
+            .clone()
+            .map_or_else(crate::notify::Notifiers::new, Ok)?;
         let core = Arc::new(Core {
             pool: Pool::new(dialer, opts.faults.clone()),
             liveness: Liveness::new(me.clone()),
@@ -168,6 +178,7 @@ impl Cluster {
             master: duty_rx,
             data_dir: opts.data_dir.clone(),
             verdicts: std::sync::Mutex::new(None),
+            notifiers: notifiers.clone(),
         });
         let router = crate::consensus::network::routes(
             routes::routes(&core),
@@ -236,6 +247,11 @@ impl Cluster {
         )));
         tasks.push(tokio::spawn(verdict::run_evaluator(
             core.clone(),
+            stop_rx.clone(),
+        )));
+        tasks.push(tokio::spawn(dispatch::run(
+            core.clone(),
+            notifiers,
             stop_rx.clone(),
         )));
         tasks.push(tokio::spawn(ops::register_self(core.clone(), stop_rx)));
@@ -366,6 +382,58 @@ impl Cluster {
     pub async fn status_live(&self) -> Status {
         let summaries = self.core.summaries().await;
         self.core.status(summaries)
+    }
+
+    /// Send the test alert through channel `name` (id or name) from this
+    /// node, and report the receiver's answer.
+    pub async fn test_alert(&self, name: &str) -> Result<crate::notify::Delivery> {
+        let channel = self.state().find_alert(name)?.clone();
+        self.core
+            .notifiers
+            .send(&channel, &crate::notify::Notification::test(self.node_id()))
+            .await
+    }
+
+    /// Fire a synthetic `to` transition of check `name` through its
+    /// channels from this node (nothing is recorded); one result per channel.
+    pub async fn test_check(
+        &self,
+        name: &str,
+        to: crate::state::CheckState,
+    ) -> Result<Vec<(String, Result<crate::notify::Delivery>)>> {
+        use crate::state::CheckState;
+        let state = self.state();
+        let check = state.find_check(name)?.clone();
+        let from = if to == CheckState::Up {
+            CheckState::Down
+        } else {
+            CheckState::Up
+        };
+        let record = crate::state::TransitionRecord {
+            seq: 0,
+            check_id: check.id.clone(),
+            check_name: check.name.clone(),
+            target: check.target.clone(),
+            from,
+            to,
+            at: crate::trust::now_rfc3339(),
+            master: self.node_id().clone(),
+            term: 0,
+            evidence: Vec::new(),
+        };
+        let n = crate::notify::Notification::from_transition(
+            &record,
+            check.kind,
+            crate::notify::expectation(&check),
+        )
+        .ok_or_else(|| Error::invalid("--state: use down or recovered (up)"))?;
+        let mut out = Vec::new();
+        for id in crate::state::outbox::channels_for(&state, &check) {
+            if let Some(ch) = state.alerts.get(&id) {
+                out.push((ch.name.clone(), self.core.notifiers.send(ch, &n).await));
+            }
+        }
+        Ok(out)
     }
 
     /// Committed check state transitions from now on, in order. Every node

@@ -88,18 +88,19 @@ impl Probe for HttpProber {
                 Err(e) => return ProbeResult::down(start.elapsed(), describe(&e)),
             };
             let status = response.status();
-            if max > 0 && is_followed(status) {
-                if let Some(next) = redirect_target(&response) {
-                    if followed == max {
-                        return ProbeResult::down(
-                            start.elapsed(),
-                            format!("too many redirects (more than {max})"),
-                        );
-                    }
-                    followed += 1;
-                    url = next;
-                    continue;
+            if max > 0
+                && is_followed(status)
+                && let Some(next) = redirect_target(&response)
+            {
+                if followed == max {
+                    return ProbeResult::down(
+                        start.elapsed(),
+                        format!("too many redirects (more than {max})"),
+                    );
                 }
+                followed += 1;
+                url = next;
+                continue;
             }
             let body = match read_body(&mut response).await {
                 Ok(b) => b,
@@ -175,35 +176,43 @@ fn describe(err: &reqwest::Error) -> String {
     } else {
         "request"
     };
-    let mut dns = false;
-    let mut source: Option<&(dyn StdError + 'static)> = err.source();
-    while let Some(e) = source {
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return tls_detail(tls);
-        }
-        if let Some(io) = e.downcast_ref::<io::Error>() {
-            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return tls_detail(tls);
-            }
-            if dns {
-                return format!("dns: {}", io_detail(io));
-            }
-            return format!("{stage}: {}", io_detail(io));
-        }
-        dns |= e.to_string().starts_with("dns error");
-        source = e.source();
+    let chain = causes(err);
+    if let Some(tls) = chain.iter().find_map(|e| e.downcast_ref::<rustls::Error>()) {
+        return tls_detail(tls);
     }
-    let mut innermost = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        innermost = e.to_string();
-        source = e.source();
-    }
+    let dns = chain.iter().any(|e| e.to_string().starts_with("dns error"));
+    let last = chain
+        .iter()
+        .rev()
+        .find_map(|e| e.downcast_ref::<io::Error>());
+    let reason = match (last, chain.last()) {
+        (Some(io), _) => io_detail(io),
+        (None, Some(e)) => e.to_string(),
+        (None, None) => err.to_string(),
+    };
     if dns {
-        format!("dns: {innermost}")
+        format!("dns: {reason}")
     } else {
-        format!("{stage}: {innermost}")
+        format!("{stage}: {reason}")
     }
+}
+
+/// Every cause of `err`, outermost first, looking inside I/O errors too
+/// (their `source()` skips the error they wrap).
+fn causes(err: &reqwest::Error) -> Vec<&(dyn StdError + 'static)> {
+    let mut out: Vec<&(dyn StdError + 'static)> = Vec::new();
+    let mut next = err.source();
+    while let Some(e) = next {
+        if out.len() > 16 {
+            break;
+        }
+        out.push(e);
+        next = match e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
+    }
+    out
 }
 
 #[cfg(test)]

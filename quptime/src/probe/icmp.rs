@@ -114,7 +114,7 @@ impl Probe for IcmpProber {
             },
             Err(SurgeError::Timeout { .. }) => ProbeResult::timeout(start.elapsed(), check.timeout),
             Err(SurgeError::IOError(e)) => {
-                ProbeResult::down(start.elapsed(), format!("icmp: {}", io_detail(&e)))
+                ProbeResult::down(start.elapsed(), format!("icmp: send: {}", io_detail(&e)))
             }
             Err(e) => ProbeResult::down(start.elapsed(), format!("icmp: {e}")),
         }

@@ -2,7 +2,7 @@
 //! latency and a short human detail.
 //!
 //! Each kind of check has its prober in its own file, all with the same
-//! shape (the [`Probe`] trait): `http`, `tcp`, `icmp`, `tls`, `dns`. They are
+//! shape (the `Probe` trait): `http`, `tcp`, `icmp`, `tls`, `dns`. They are
 //! registered in one place, [`Probers`], which a node builds once: the HTTP
 //! clients, the TLS configurations, the root store and the system resolver
 //! are made there and shared, so a probe costs only its own network work.
@@ -91,6 +91,10 @@ pub(crate) trait Probe: Send + Sync + fmt::Debug {
 
 /// Every prober a node has, built once and shared: cheap to clone (one
 /// `Arc`), safe to call from many tasks at once.
+///
+/// Build it anywhere; probe from inside a Tokio runtime. The ICMP sockets
+/// are opened at the first icmp probe and read by a task on that runtime,
+/// so keep one `Probers` per runtime (as a node does).
 #[derive(Clone)]
 pub struct Probers {
     inner: Arc<Registry>,

@@ -11,6 +11,7 @@
 pub mod duration;
 pub mod model;
 pub mod mutation;
+pub mod outbox;
 pub mod transition;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -21,6 +22,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::identity::NodeId;
 pub use model::{AlertChannel, Check, CheckType, DnsRecord, Enrollment, PeerRecord, StatusSpec};
 pub use mutation::{Applied, Command, Mutation, Outcome, Rejected};
+pub use outbox::{AlertKind, OutboxEntry};
 pub use transition::{CheckRuntime, CheckState, Evidence, TransitionRecord};
 
 /// How many recent request ids are remembered to answer retries.
@@ -61,6 +63,12 @@ pub struct ClusterState {
     /// Sequence number of the last transition recorded.
     #[serde(default)]
     pub last_seq: u64,
+    /// Notifications to send and their delivery, by id.
+    #[serde(default)]
+    pub outbox: BTreeMap<u64, OutboxEntry>,
+    /// Id of the last outbox entry.
+    #[serde(default)]
+    pub last_outbox: u64,
     /// Results of recent commands by request id, for retried proposals.
     #[serde(default)]
     pub recent: VecDeque<(String, Applied)>,
@@ -80,7 +88,10 @@ impl ClusterState {
             Ok(id) => {
                 // Transitions are runtime state, not configuration: the
                 // config version counts configuration changes only.
-                if !matches!(cmd.mutation, Mutation::RecordTransition { .. }) {
+                if !matches!(
+                    cmd.mutation,
+                    Mutation::RecordTransition { .. } | Mutation::MarkDelivered { .. }
+                ) {
                     self.version += 1;
                     self.updated_at = rfc3339_ms(cmd.at_ms);
                     self.updated_by = Some(cmd.proposer.clone());
@@ -170,6 +181,21 @@ impl ClusterState {
                 self.check_states.remove(&id);
                 Ok(Some(id))
             }
+            Mutation::MarkDelivered { id, failed } => {
+                let at = rfc3339_ms(cmd.at_ms);
+                let e = self
+                    .outbox
+                    .get_mut(id)
+                    .ok_or_else(|| not_found("outbox entry", &id.to_string()))?;
+                if e.pending() {
+                    match failed {
+                        None => e.delivered_at = Some(at),
+                        Some(why) => e.failed = Some(why.clone()),
+                    }
+                }
+                self.prune_outbox();
+                Ok(Some(id.to_string()))
+            }
             Mutation::RecordTransition {
                 check_id,
                 from,
@@ -211,6 +237,9 @@ impl ClusterState {
                 while self.transitions.len() > transition::KEEP_TRANSITIONS {
                     self.transitions.pop_front();
                 }
+                if let Some(record) = self.transitions.back().cloned() {
+                    self.queue_alerts(&record);
+                }
                 self.check_states.insert(
                     check_id.clone(),
                     CheckRuntime {
@@ -251,6 +280,7 @@ impl ClusterState {
                 self.alerts.remove(&id);
                 for check in self.checks.values_mut() {
                     check.alerts.retain(|a| *a != id);
+                    check.suppress_alerts.retain(|a| *a != id);
                 }
                 Ok(Some(id))
             }

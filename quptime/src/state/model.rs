@@ -123,9 +123,12 @@ pub struct Check {
     /// Substring one answer must contain (dns only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect_answer: Option<String>,
-    /// Alert channel ids notified for this check.
+    /// Alert channel ids notified for this check (besides default channels).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<String>,
+    /// Default channels this check does not notify.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppress_alerts: Vec<String>,
     /// A disabled check is kept but not probed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
@@ -158,6 +161,7 @@ impl Check {
             resolver: None,
             expect_answer: None,
             alerts: Vec::new(),
+            suppress_alerts: Vec::new(),
             disabled: false,
         }
     }
@@ -339,11 +343,11 @@ pub struct AlertChannel {
 }
 
 impl AlertChannel {
-    /// Check the name and type.
+    /// Check the name, the type and the type's settings.
     pub fn validate(&self) -> Result<()> {
         validate_name("alert name", &self.name)?;
         match self.kind.as_str() {
-            "smtp" | "discord" | "webhook" => Ok(()),
+            "smtp" | "discord" | "webhook" => crate::notify::validate(self),
             other => Err(Error::invalid(format!(
                 "unknown alert type {other:?}: use one of smtp, discord, webhook"
             ))),

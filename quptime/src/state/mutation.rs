@@ -82,6 +82,13 @@ pub enum Mutation {
         /// Token id.
         id: String,
     },
+    /// An outbox entry was delivered (`failed: None`) or given up on.
+    MarkDelivered {
+        /// Outbox entry id.
+        id: u64,
+        /// Why delivery was abandoned, if it was.
+        failed: Option<String>,
+    },
     /// The master decided that a check changed state.
     RecordTransition {
         /// The check's id.
@@ -118,6 +125,11 @@ impl Mutation {
             Mutation::ApproveEnrollment { id } => format!("approve enrollment {id}"),
             Mutation::RevokeEnrollment { id } => format!("revoke enrollment {id}"),
             Mutation::ConsumeEnrollment { id } => format!("consume enrollment {id}"),
+            Mutation::MarkDelivered { id, failed: None } => format!("alert {id} delivered"),
+            Mutation::MarkDelivered {
+                id,
+                failed: Some(_),
+            } => format!("alert {id} abandoned"),
             Mutation::RecordTransition {
                 check_id, from, to, ..
             } => {

@@ -176,3 +176,73 @@ fn transitions_are_ordered_checked_against_the_agreed_state_and_not_config_chang
         .expect("remove");
     assert!(!s.check_states.contains_key("c1"));
 }
+
+#[test]
+fn down_and_recovered_queue_one_alert_per_channel_and_deliveries_are_recorded() {
+    let mut s = ClusterState::default();
+    let alert = |id: &str, default: bool, disabled: bool| AlertChannel {
+        id: id.into(),
+        name: format!("n-{id}"),
+        kind: "webhook".into(),
+        default,
+        disabled,
+        settings: Default::default(),
+    };
+    for a in [
+        alert("own", false, false),
+        alert("dflt", true, false),
+        alert("off", true, true),
+        alert("muted", true, false),
+    ] {
+        s.apply(&cmd(Mutation::AddAlert { alert: a }))
+            .expect("alert");
+    }
+    let mut c = check("c1", "db");
+    c.alerts = vec!["own".into()];
+    c.suppress_alerts = vec!["muted".into()];
+    s.apply(&cmd(Mutation::AddCheck { check: c }))
+        .expect("check");
+    let t = |from, to| {
+        cmd(Mutation::RecordTransition {
+            check_id: "c1".into(),
+            from,
+            to,
+            term: 1,
+            evidence: vec![],
+        })
+    };
+    s.apply(&t(CheckState::Unknown, CheckState::Up))
+        .expect("silent");
+    assert!(s.outbox.is_empty(), "unknown -> up is silent");
+    s.apply(&t(CheckState::Up, CheckState::Down)).expect("down");
+    let channels: Vec<&str> = s.outbox.values().map(|e| e.channel.as_str()).collect();
+    assert_eq!(
+        channels,
+        vec!["own", "dflt"],
+        "own + default, not disabled or suppressed"
+    );
+    assert!(
+        s.outbox
+            .values()
+            .all(|e| e.kind == AlertKind::Down && e.pending())
+    );
+    s.apply(&cmd(Mutation::MarkDelivered {
+        id: 1,
+        failed: None,
+    }))
+    .expect("delivered");
+    assert!(!s.outbox[&1].pending() && s.outbox[&2].pending());
+    s.apply(&t(CheckState::Down, CheckState::Up))
+        .expect("recovered");
+    assert_eq!(
+        s.outbox
+            .values()
+            .filter(|e| e.kind == AlertKind::Recovered)
+            .count(),
+        2
+    );
+    assert_eq!(
+        s.version, 5,
+        "4 alerts + 1 check; deliveries and transitions are not config changes"
+    );
+}

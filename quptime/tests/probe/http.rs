@@ -49,7 +49,10 @@ async fn http_redirects_follow_the_limit() {
     let p = probers();
     let c = check(CheckType::Http, web.url("/redirect/3"));
     assert_up(&p.probe(&c).await, "status 200 OK");
-    assert_up(&p.probe(&check(CheckType::Http, web.url("/absolute"))).await, "status 200 OK");
+    assert_up(
+        &p.probe(&check(CheckType::Http, web.url("/absolute"))).await,
+        "status 200 OK",
+    );
     let c = check(CheckType::Http, web.url("/redirect/11"));
     assert_down(&p.probe(&c).await, "too many redirects (more than 10)");
     let mut c = check(CheckType::Http, web.url("/redirect/3"));
@@ -108,7 +111,9 @@ async fn http_refused_and_slow() {
 #[tokio::test]
 async fn https_verifies_against_extra_roots() {
     let ca = TestCa::new();
-    let web = WebServer::https(ca.server(&["localhost", "127.0.0.1"], DAY, Validity::For(30 * DAY))).await;
+    let web =
+        WebServer::https(ca.server(&["localhost", "127.0.0.1"], DAY, Validity::For(30 * DAY)))
+            .await;
     let trusted = Probers::with_extra_roots(vec![ca.cert.clone()]).expect("probers");
     let c = check(CheckType::Http, web.https_url("127.0.0.1", "/ok"));
     assert_up(&trusted.probe(&c).await, "status 200 OK");
@@ -116,7 +121,10 @@ async fn https_verifies_against_extra_roots() {
     assert_up(&trusted.probe(&c).await, "status 200 OK");
     // Without the private CA the same server is not trusted.
     let r = probers().probe(&c).await;
-    assert_down(&r, "tls: handshake failed: invalid peer certificate: UnknownIssuer");
+    assert_down(
+        &r,
+        "tls: handshake failed: invalid peer certificate: UnknownIssuer",
+    );
 }
 
 #[tokio::test]
@@ -125,7 +133,10 @@ async fn https_insecure_accepts_self_signed() {
     let p = probers();
     let mut c = check(CheckType::Http, web.https_url("127.0.0.1", "/ok"));
     let r = p.probe(&c).await;
-    assert!(!r.ok && r.detail.starts_with("tls: handshake failed: "), "{r:?}");
+    assert!(
+        !r.ok && r.detail.starts_with("tls: handshake failed: "),
+        "{r:?}"
+    );
     c.insecure = true;
     assert_up(&p.probe(&c).await, "status 200 OK");
 }
@@ -133,10 +144,15 @@ async fn https_insecure_accepts_self_signed() {
 #[tokio::test]
 async fn https_expired_certificate_says_when() {
     let ca = TestCa::new();
-    let config = ca.server(&["127.0.0.1"], 30 * DAY, Validity::ExpiredAgo(2 * DAY + Duration::from_secs(60)));
+    let config = ca.server(
+        &["127.0.0.1"],
+        30 * DAY,
+        Validity::ExpiredAgo(2 * DAY + Duration::from_secs(60)),
+    );
     let web = WebServer::https(config).await;
     let p = Probers::with_extra_roots(vec![ca.cert.clone()]).expect("probers");
-    let r = p.probe(&check(CheckType::Http, web.https_url("127.0.0.1", "/ok"))).await;
+    let r = p
+        .probe(&check(CheckType::Http, web.https_url("127.0.0.1", "/ok")))
+        .await;
     assert_down(&r, "cert expired 2d ago");
 }
-

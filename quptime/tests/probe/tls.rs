@@ -15,7 +15,7 @@ use crate::{assert_down, check, closed_port, probers};
 /// A TLS server signed by a fresh CA, and probers that trust that CA.
 async fn server(names: &[&str], until: Validity) -> (WebServer, Probers) {
     let ca = TestCa::new();
-    let web = WebServer::https(ca.server(names, DAY, until)).await;
+    let web = WebServer::https(ca.server(names, 30 * DAY, until)).await;
     let p = Probers::with_extra_roots(vec![ca.cert.clone()]).expect("probers");
     (web, p)
 }
@@ -32,7 +32,9 @@ fn days(detail: &str, prefix: &str) -> u32 {
 #[tokio::test]
 async fn tls_valid_certificate_is_up() {
     let (web, p) = server(&["127.0.0.1"], Validity::For(90 * DAY)).await;
-    let r = p.probe(&check(CheckType::Tls, format!("127.0.0.1:{}", web.port))).await;
+    let r = p
+        .probe(&check(CheckType::Tls, format!("127.0.0.1:{}", web.port)))
+        .await;
     assert!(r.ok, "{r:?}");
     // 90 days less the seconds since the certificate was made: 89 whole days.
     assert!((89..=90).contains(&days(&r.detail, "cert valid ")), "{r:?}");
@@ -45,7 +47,10 @@ async fn tls_expiring_within_the_warning_is_down() {
     let mut c = check(CheckType::Tls, format!("127.0.0.1:{}", web.port));
     let r = p.probe(&c).await;
     assert!(!r.ok, "{r:?}");
-    assert!((4..=5).contains(&days(&r.detail, "cert expires in ")), "{r:?}");
+    assert!(
+        (4..=5).contains(&days(&r.detail, "cert expires in ")),
+        "{r:?}"
+    );
     // A shorter warning makes the same certificate fine.
     c.warn_days = Some(3);
     let r = p.probe(&c).await;
@@ -57,7 +62,9 @@ async fn tls_expiring_within_the_warning_is_down() {
 async fn tls_expired_certificate_is_down() {
     let ago = 3 * DAY + Duration::from_secs(600);
     let (web, p) = server(&["127.0.0.1"], Validity::ExpiredAgo(ago)).await;
-    let r = p.probe(&check(CheckType::Tls, format!("127.0.0.1:{}", web.port))).await;
+    let r = p
+        .probe(&check(CheckType::Tls, format!("127.0.0.1:{}", web.port)))
+        .await;
     assert_down(&r, "cert expired 3d ago");
 }
 
@@ -67,7 +74,10 @@ async fn tls_untrusted_chain_is_down_with_the_reason() {
     let r = probers()
         .probe(&check(CheckType::Tls, format!("127.0.0.1:{}", web.port)))
         .await;
-    assert_down(&r, "tls: handshake failed: invalid peer certificate: UnknownIssuer");
+    assert_down(
+        &r,
+        "tls: handshake failed: invalid peer certificate: UnknownIssuer",
+    );
 }
 
 #[tokio::test]
@@ -77,7 +87,9 @@ async fn tls_sni_overrides_the_host() {
     let r = p.probe(&c).await;
     assert!(!r.ok, "{r:?}");
     assert!(
-        r.detail.starts_with("tls: handshake failed: invalid peer certificate: certificate not valid for name"),
+        r.detail.starts_with(
+            "tls: handshake failed: invalid peer certificate: certificate not valid for name"
+        ),
         "{r:?}"
     );
     c.sni = Some("status.example.test".into());
@@ -89,7 +101,9 @@ async fn tls_sni_overrides_the_host() {
 async fn tls_refused_and_stalled() {
     let p = probers();
     let port = closed_port().await;
-    let r = p.probe(&check(CheckType::Tls, format!("127.0.0.1:{port}"))).await;
+    let r = p
+        .probe(&check(CheckType::Tls, format!("127.0.0.1:{port}")))
+        .await;
     assert_down(&r, "connect: connection refused");
 
     // Accepts TCP, never answers the ClientHello.

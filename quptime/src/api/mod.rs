@@ -5,7 +5,14 @@
 //! local tools (`qu` is one of them); their JSON forms are what `--json`
 //! prints. [`control_router`] answers them from a [`Cluster`].
 
+mod alerts;
+
 use std::time::Duration;
+
+pub use alerts::{
+    AddAlert, AlertSpec, AlertView, EditAlert, ListAlerts, RemoveAlert, SetAlertDefault,
+    SetAlertEnabled, TestAlert, TestCheck, TestDelivery,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -152,6 +159,7 @@ impl CheckSpec {
             resolver: self.resolver,
             expect_answer: self.expect_answer,
             alerts: alert_ids,
+            suppress_alerts: Vec::new(),
             disabled: false,
         };
         check.validate()?;
@@ -305,6 +313,7 @@ fn new_id() -> String {
 /// Answer the control API from `cluster`.
 pub fn control_router(cluster: Cluster) -> ControlRouter {
     let c = cluster;
+    let router = alerts::routes(ControlRouter::new(), &c);
     let (c1, c2, c3, c4, c5, c6, c7) = (
         c.clone(),
         c.clone(),
@@ -315,7 +324,7 @@ pub fn control_router(cluster: Cluster) -> ControlRouter {
         c.clone(),
     );
     let (c8, c9, c10, c11, c12) = (c.clone(), c.clone(), c.clone(), c.clone(), c.clone());
-    ControlRouter::new()
+    router
         .route::<GetStatus, _, _>(move |_, ()| {
             let c = c1.clone();
             async move { Ok(c.status_live().await) }

@@ -1,0 +1,139 @@
+//! `qu alert …`: alert channel commands and their flags.
+
+use clap::{Args, Subcommand};
+
+use crate::cli::JsonArg;
+
+#[derive(Debug, Subcommand)]
+pub enum AlertCmd {
+    /// Add an alert channel.
+    #[command(subcommand)]
+    Add(AlertAdd),
+    /// List channels (passwords, secrets and webhook paths masked).
+    List(JsonArg),
+    /// Change settings of a channel: --set key=value (empty value removes it).
+    ///
+    /// Example: qu alert edit ops --set port=465 --set tls=tls
+    Edit {
+        /// Id or name
+        alert: String,
+        /// key=value (repeatable)
+        #[arg(long = "set", value_name = "KEY=VALUE", required = true)]
+        set: Vec<String>,
+    },
+    /// Send again through a channel.
+    Enable {
+        /// Id or name
+        alert: String,
+    },
+    /// Stop sending through a channel, keeping it.
+    Disable {
+        /// Id or name
+        alert: String,
+    },
+    /// Attach (on) or detach (off) a channel to every check.
+    ///
+    /// Example: qu alert default oncall on
+    Default {
+        /// Id or name
+        alert: String,
+        /// on or off
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
+    /// Remove a channel (checks stop referring to it).
+    Remove {
+        /// Id or name
+        alert: String,
+    },
+    /// Send `[quptime] test alert` through a channel and report the receiver's answer.
+    ///
+    /// Example: qu alert test oncall
+    Test {
+        /// Id or name
+        alert: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AlertCommon {
+    /// Attach this channel to every check
+    #[arg(long)]
+    pub default: bool,
+    /// Subject template ({check} {target} {state} {from} {evidence} {master} {time} {type} {detail})
+    #[arg(long, value_name = "TEMPLATE")]
+    pub subject_template: Option<String>,
+    /// Body template (same placeholders)
+    #[arg(long, value_name = "TEMPLATE")]
+    pub body_template: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertAdd {
+    /// E-mail through an SMTP server.
+    ///
+    /// Example: qu alert add smtp ops --host smtp.example.com --port 587 --from monitor@example.com --to ops@example.com --user bot --password '****' --starttls
+    Smtp {
+        /// Unique name
+        name: String,
+        /// Mail server
+        #[arg(long)]
+        host: String,
+        /// Port (587 for STARTTLS, 465 for implicit TLS, 25 for local relays)
+        #[arg(long)]
+        port: u16,
+        /// Sender address
+        #[arg(long)]
+        from: String,
+        /// Recipients, comma-separated
+        #[arg(long)]
+        to: String,
+        /// Login user (PLAIN/LOGIN auth)
+        #[arg(long)]
+        user: Option<String>,
+        /// Login password
+        #[arg(long)]
+        password: Option<String>,
+        /// Transport security: starttls, tls (implicit) or none (local relays only)
+        #[arg(long, value_parser = ["starttls", "tls", "none"], default_value = "starttls")]
+        tls: String,
+        /// Same as --tls starttls (the original qu's flag)
+        #[arg(long, conflicts_with = "tls")]
+        starttls: bool,
+        #[command(flatten)]
+        common: AlertCommon,
+    },
+    /// A Discord channel webhook.
+    ///
+    /// Example: qu alert add discord oncall --webhook https://discord.com/api/webhooks/…
+    Discord {
+        /// Unique name
+        name: String,
+        /// The channel's webhook URL
+        #[arg(long)]
+        webhook: String,
+        #[command(flatten)]
+        common: AlertCommon,
+    },
+    /// A JSON webhook (documented body; optional HMAC-SHA256 signature).
+    ///
+    /// Example: qu alert add webhook pager --url https://hooks.example.com/qu --header 'Authorization: Bearer x' --secret s3cret
+    Webhook {
+        /// Unique name
+        name: String,
+        /// Receiver URL
+        #[arg(long)]
+        url: String,
+        /// HTTP method: POST, PUT or PATCH
+        #[arg(long, default_value = "POST")]
+        method: String,
+        /// Extra header `Name: value` (repeatable)
+        #[arg(long = "header", value_name = "NAME: VALUE")]
+        headers: Vec<String>,
+        /// Shared secret: adds X-Quptime-Signature: sha256=<HMAC of the body>
+        #[arg(long)]
+        secret: Option<String>,
+        #[command(flatten)]
+        common: AlertCommon,
+    },
+}

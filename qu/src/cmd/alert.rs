@@ -1,0 +1,209 @@
+//! `qu alert add|list|edit|enable|disable|default|remove|test`.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+use quptime::api::{
+    AddAlert, AlertSpec, EditAlert, ListAlerts, RemoveAlert, SetAlertDefault, SetAlertEnabled,
+    TestAlert,
+};
+
+use crate::cli::{AlertAdd, AlertCmd, AlertCommon};
+use crate::output::{json, table};
+
+pub fn run(cmd: AlertCmd) -> Result<()> {
+    match cmd {
+        AlertCmd::Add(add) => {
+            let spec = spec(add)?;
+            let name = spec.name.clone();
+            let o = crate::client::call::<AddAlert>(&spec)?;
+            println!(
+                "added alert {name} (id {}, config ver {})",
+                o.id.unwrap_or_default(),
+                o.version
+            );
+            Ok(())
+        }
+        AlertCmd::List(args) => {
+            let list = crate::client::call::<ListAlerts>(&())?;
+            if args.json {
+                return json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|a| {
+                    let settings = a
+                        .settings
+                        .iter()
+                        .filter(|(k, _)| !k.ends_with("_template"))
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    vec![
+                        a.id.clone(),
+                        if a.default {
+                            format!("{}*", a.name)
+                        } else {
+                            a.name.clone()
+                        },
+                        a.kind.clone(),
+                        if a.disabled {
+                            "no".into()
+                        } else {
+                            "yes".into()
+                        },
+                        settings,
+                    ]
+                })
+                .collect();
+            println!(
+                "{}",
+                table(&["ID", "NAME", "TYPE", "ENABLED", "SETTINGS"], &rows)
+            );
+            println!("(* = default: attached to every check)");
+            Ok(())
+        }
+        AlertCmd::Edit { alert, set } => {
+            let mut settings = BTreeMap::new();
+            for kv in set {
+                let Some((k, v)) = kv.split_once('=') else {
+                    bail!("--set {kv:?}: use key=value (an empty value removes the setting)");
+                };
+                settings.insert(k.trim().to_string(), v.to_string());
+            }
+            let o = crate::client::call::<EditAlert>(&(alert.clone(), settings))?;
+            println!("updated alert {alert} (config ver {})", o.version);
+            Ok(())
+        }
+        AlertCmd::Enable { alert } => toggle::<SetAlertEnabled>(alert, true, "enabled"),
+        AlertCmd::Disable { alert } => toggle::<SetAlertEnabled>(alert, false, "disabled"),
+        AlertCmd::Default { alert, state } => {
+            let on = state == "on";
+            toggle::<SetAlertDefault>(
+                alert,
+                on,
+                if on {
+                    "made default"
+                } else {
+                    "no longer default"
+                },
+            )
+        }
+        AlertCmd::Remove { alert } => {
+            let o = crate::client::call::<RemoveAlert>(&alert)?;
+            println!("removed alert {alert} (config ver {})", o.version);
+            Ok(())
+        }
+        AlertCmd::Test { alert } => {
+            let d = crate::client::call_slow::<TestAlert>(&alert)?;
+            println!(
+                "delivered through {} in {} ms: {}",
+                d.channel, d.elapsed_ms, d.message
+            );
+            Ok(())
+        }
+    }
+}
+
+fn toggle<R>(alert: String, on: bool, what: &str) -> Result<()>
+where
+    R: quptime::transport::Rpc<Request = (String, bool), Response = quptime::state::Outcome>,
+{
+    let o = crate::client::call::<R>(&(alert.clone(), on))?;
+    println!("{what} alert {alert} (config ver {})", o.version);
+    Ok(())
+}
+
+fn common(settings: &mut BTreeMap<String, String>, c: AlertCommon) -> bool {
+    if let Some(t) = c.subject_template {
+        settings.insert("subject_template".into(), t);
+    }
+    if let Some(t) = c.body_template {
+        settings.insert("body_template".into(), t);
+    }
+    c.default
+}
+
+fn spec(add: AlertAdd) -> Result<AlertSpec> {
+    let mut s = BTreeMap::new();
+    let (name, kind, default) = match add {
+        AlertAdd::Smtp {
+            name,
+            host,
+            port,
+            from,
+            to,
+            user,
+            password,
+            tls,
+            starttls,
+            common: c,
+        } => {
+            s.insert("host".into(), host);
+            s.insert("port".into(), port.to_string());
+            s.insert("from".into(), from);
+            s.insert("to".into(), to);
+            if let Some(u) = user {
+                s.insert("user".into(), u);
+            }
+            if let Some(p) = password {
+                s.insert("password".into(), p);
+            }
+            s.insert("tls".into(), if starttls { "starttls".into() } else { tls });
+            let d = common(&mut s, c);
+            (name, "smtp", d)
+        }
+        AlertAdd::Discord {
+            name,
+            webhook,
+            common: c,
+        } => {
+            s.insert("webhook".into(), webhook);
+            let d = common(&mut s, c);
+            (name, "discord", d)
+        }
+        AlertAdd::Webhook {
+            name,
+            url,
+            method,
+            headers,
+            secret,
+            common: c,
+        } => {
+            s.insert("url".into(), url);
+            s.insert("method".into(), method);
+            if !headers.is_empty() {
+                let mut map = BTreeMap::new();
+                for h in headers {
+                    let Some((k, v)) = h.split_once(':') else {
+                        bail!("--header {h:?}: use 'Name: value'");
+                    };
+                    map.insert(k.trim().to_string(), v.trim().to_string());
+                }
+                s.insert("headers".into(), serde_json::to_string(&map)?);
+            }
+            if let Some(secret) = secret {
+                s.insert("secret".into(), secret);
+            }
+            let d = common(&mut s, c);
+            (name, "webhook", d)
+        }
+    };
+    let spec = AlertSpec {
+        name,
+        kind: kind.into(),
+        default,
+        settings: s,
+    };
+    // Refuse bad settings before contacting the daemon (checked again at apply).
+    quptime::state::AlertChannel {
+        id: "local".into(),
+        name: spec.name.clone(),
+        kind: spec.kind.clone(),
+        default: spec.default,
+        disabled: false,
+        settings: spec.settings.clone(),
+    }
+    .validate()?;
+    Ok(spec)
+}

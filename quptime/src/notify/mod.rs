@@ -1,0 +1,229 @@
+//! Notifiers: telling people that a check went down or came back, by mail
+//! (SMTP), Discord or a generic webhook.
+//!
+//! What to say is a [`Notification`], built from a committed transition by
+//! [`Notification::from_transition`] (which also decides whether the
+//! transition deserves an alert at all) or by [`Notification::test`].
+//! How it reads is [`message`]: a default subject and body, optionally
+//! reshaped per channel by templates. Where it goes is an
+//! [`AlertChannel`]; each channel type has its notifier in its own file,
+//! all with the same shape (the `Notifier` trait), registered in one
+//! place, [`Notifiers`], which a node builds once: the HTTP client and the
+//! TLS configurations are made there and shared.
+//!
+//! Settings per channel type (all values are strings; every type also
+//! takes `timeout`, default 30s, and `subject_template` / `body_template`):
+//! - `smtp`: `host`, `port`, `from`, `to` (comma-separated) required;
+//!   `tls` = `starttls` (default) | `tls` | `none`; `user` + `password`;
+//!   `hello` (the EHLO name).
+//! - `discord`: `webhook` (an `https://` URL).
+//! - `webhook`: `url`; `method` = `POST` (default) | `PUT` | `PATCH`;
+//!   `headers` (a JSON object); `secret` (HMAC-SHA256 signature header).
+//!
+//! A failed send says what the receiver answered (`smtp: 535 5.7.8
+//! Authentication credentials invalid`, `discord: 429 rate limited, retry
+//! after 2s`, `webhook: 500 Internal Server Error`) and whether trying
+//! again can help ([`is_retryable`], [`retry_after`]). Retrying, queueing
+//! and the master-only gate belong to the dispatcher, not here. Secrets in
+//! settings are shown only through [`masked_settings`].
+
+mod discord;
+mod failure;
+mod http;
+pub mod message;
+mod notification;
+mod settings;
+mod smtp;
+mod template;
+mod tls;
+mod webhook;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::CertificateDer;
+
+use crate::error::{Error, Result};
+use crate::state::AlertChannel;
+
+pub use discord::CONTENT_LIMIT as DISCORD_CONTENT_LIMIT;
+pub use failure::{MAX_RETRY_AFTER, is_retryable, retry_after};
+pub use message::Message;
+pub use notification::{Notification, NotificationKind, expectation};
+pub use settings::{DEFAULT_TIMEOUT, MASK, masked_settings};
+pub use template::PLACEHOLDERS;
+pub use webhook::{BODY_VERSION as WEBHOOK_BODY_VERSION, SIGNATURE_HEADER, signature};
+
+use self::settings::Settings;
+
+/// The channel types there are notifiers for.
+pub const CHANNEL_TYPES: [&str; 3] = ["smtp", "discord", "webhook"];
+
+/// A successful delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The channel's name.
+    pub channel: String,
+    /// Its type: `smtp`, `discord`, `webhook`.
+    pub kind: &'static str,
+    /// What the receiver answered: `250 2.0.0 Ok: queued`, `204 No Content`.
+    pub answer: String,
+    /// How long the delivery took.
+    pub elapsed: Duration,
+}
+
+/// What a node's notifiers accept beyond the strict defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Policy {
+    /// Accept `http://` Discord webhook URLs (tests against a local
+    /// receiver); never for real Discord.
+    pub allow_plain_http: bool,
+}
+
+/// The shape every notifier has. A notifier is built once per node and
+/// shared; `config` parses and checks a channel's settings (the same code
+/// validates a channel when it is added and before every send), `send`
+/// delivers one rendered message and returns the receiver's answer or a
+/// classified failure (see [`failure`]).
+pub(crate) trait Notifier: Send + Sync + fmt::Debug {
+    /// The channel type served.
+    const KIND: &'static str;
+    /// The settings it reads (besides `timeout` and the templates).
+    const KEYS: &'static [&'static str];
+    /// A channel's settings, parsed.
+    type Config: Send + Sync;
+
+    /// Parse `settings`; errors name the setting and the accepted form.
+    fn config(settings: Settings<'_>, policy: Policy) -> Result<Self::Config>;
+
+    /// Deliver `message` (the rendering of `n` for this channel).
+    fn send(
+        &self,
+        config: &Self::Config,
+        n: &Notification,
+        message: &Message,
+    ) -> impl Future<Output = Result<String>> + Send;
+}
+
+/// Every notifier a node has, built once and shared: cheap to clone (one
+/// `Arc`), safe to call from many tasks at once.
+#[derive(Clone)]
+pub struct Notifiers {
+    inner: Arc<Registry>,
+    policy: Policy,
+}
+
+/// The registry: one notifier per channel type.
+#[derive(Debug)]
+struct Registry {
+    smtp: smtp::SmtpNotifier,
+    discord: discord::DiscordNotifier,
+    webhook: webhook::WebhookNotifier,
+}
+
+impl fmt::Debug for Notifiers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Notifiers")
+            .field("types", &CHANNEL_TYPES)
+            .field("allow_plain_http", &self.policy.allow_plain_http)
+            .finish()
+    }
+}
+
+impl Notifiers {
+    /// Build the notifiers, trusting the system's root certificates.
+    pub fn new() -> Result<Notifiers> {
+        Notifiers::with_extra_roots(Vec::new())
+    }
+
+    /// Like [`Notifiers::new`], and also trust `roots` (DER certificates)
+    /// for SMTP, Discord and webhook servers: for receivers whose
+    /// certificates come from a private CA. A root that cannot be parsed
+    /// is an `InvalidInput` error.
+    pub fn with_extra_roots(roots: Vec<CertificateDer<'static>>) -> Result<Notifiers> {
+        let tls = Arc::new(tls::NotifyTls::new(roots)?);
+        let http = Arc::new(http::HttpSender::new(&tls)?);
+        let registry = Registry {
+            smtp: smtp::SmtpNotifier::new(tls),
+            discord: discord::DiscordNotifier::new(http.clone()),
+            webhook: webhook::WebhookNotifier::new(http),
+        };
+        Ok(Notifiers {
+            inner: Arc::new(registry),
+            policy: Policy::default(),
+        })
+    }
+
+    /// Accept `http://` Discord webhook URLs, for tests against a local
+    /// receiver. [`validate`] still refuses them.
+    pub fn allow_plain_http(mut self) -> Notifiers {
+        self.policy.allow_plain_http = true;
+        self
+    }
+
+    /// Send `n` through `channel`, rendered with the channel's templates.
+    /// Whether the channel is disabled is the caller's business (`qu alert
+    /// test` may test a disabled channel). Invalid settings fail at once,
+    /// as a permanent error.
+    pub async fn send(&self, channel: &AlertChannel, n: &Notification) -> Result<Delivery> {
+        let r = &self.inner;
+        match channel.kind.as_str() {
+            "smtp" => self.run(&r.smtp, channel, n).await,
+            "discord" => self.run(&r.discord, channel, n).await,
+            "webhook" => self.run(&r.webhook, channel, n).await,
+            _ => Err(failure::invalid_config(unknown_type(channel))),
+        }
+    }
+
+    async fn run<N: Notifier>(
+        &self,
+        notifier: &N,
+        channel: &AlertChannel,
+        n: &Notification,
+    ) -> Result<Delivery> {
+        let start = Instant::now();
+        let settings = Settings::new(N::KIND, &channel.settings);
+        let config = N::config(settings, self.policy).map_err(failure::invalid_config)?;
+        let message = message::render_for(channel, n);
+        let answer = notifier.send(&config, n, &message).await?;
+        Ok(Delivery {
+            channel: channel.name.clone(),
+            kind: N::KIND,
+            answer,
+            elapsed: start.elapsed(),
+        })
+    }
+}
+
+/// Check `channel`'s type and settings: everything a send needs is there
+/// and well-formed (addresses, ports, URLs, methods, headers, templates),
+/// and no setting is unknown (a typo such as `passwrod` is caught here).
+/// Errors name the setting and the accepted form: `smtp setting port:
+/// missing: set it to a port number such as 587 …`. Nothing is contacted.
+pub fn validate(channel: &AlertChannel) -> Result<()> {
+    match channel.kind.as_str() {
+        "smtp" => check::<smtp::SmtpNotifier>(channel),
+        "discord" => check::<discord::DiscordNotifier>(channel),
+        "webhook" => check::<webhook::WebhookNotifier>(channel),
+        _ => Err(unknown_type(channel)),
+    }
+}
+
+/// [`validate`] for one notifier: known keys, valid templates, and
+/// settings its `config` accepts under the strict policy.
+fn check<N: Notifier>(channel: &AlertChannel) -> Result<()> {
+    let settings = Settings::new(N::KIND, &channel.settings);
+    settings.only(N::KEYS)?;
+    settings.templates()?;
+    N::config(settings, Policy::default()).map(drop)
+}
+
+fn unknown_type(channel: &AlertChannel) -> Error {
+    Error::invalid(format!(
+        "unknown alert type {:?}: use one of {}",
+        channel.kind,
+        CHANNEL_TYPES.join(", ")
+    ))
+}

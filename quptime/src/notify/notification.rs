@@ -1,0 +1,340 @@
+//! What an alert is about, independent of where it goes: the
+//! [`Notification`] that every channel renders and sends, and the rules
+//! that decide which committed transitions deserve one.
+//!
+//! The rules (the original `qu`'s, kept): `up → down` and `unknown → down`
+//! page (DOWN); `down → up` announces a recovery (RECOVERED); a check that
+//! merely becomes `unknown` (too few fresh results), or that comes up from
+//! `unknown` (a fresh start, a new master), pages nobody.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use crate::identity::NodeId;
+use crate::state::{Check, CheckState, CheckType, Evidence, TransitionRecord, duration};
+
+/// Why an alert is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotificationKind {
+    /// A check went down (`up → down` or `unknown → down`).
+    Down,
+    /// A check that was down is up again (`down → up`).
+    Recovered,
+    /// A check is still down (a repeat of an earlier DOWN).
+    Reminder,
+    /// `qu alert test`: proves the channel works; about no check.
+    Test,
+}
+
+impl NotificationKind {
+    /// `down`, `recovered`, `reminder`, `test`: the webhook's `kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::Down => "down",
+            NotificationKind::Recovered => "recovered",
+            NotificationKind::Reminder => "reminder",
+            NotificationKind::Test => "test",
+        }
+    }
+
+    /// What a subject line says: `DOWN`, `RECOVERED`, `STILL DOWN`, `TEST`.
+    pub fn label(self) -> &'static str {
+        match self {
+            NotificationKind::Down => "DOWN",
+            NotificationKind::Recovered => "RECOVERED",
+            NotificationKind::Reminder => "STILL DOWN",
+            NotificationKind::Test => "TEST",
+        }
+    }
+}
+
+impl std::fmt::Display for NotificationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One alert to send: everything a channel needs to tell a person what
+/// happened, where, and who decided it. Built by
+/// [`Notification::from_transition`] or [`Notification::test`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Notification {
+    /// Why it is sent.
+    pub kind: NotificationKind,
+    /// The check's name (empty for a test alert).
+    pub check: String,
+    /// The check's type (`None` for a test alert).
+    pub check_type: Option<CheckType>,
+    /// The check's target (empty for a test alert).
+    pub target: String,
+    /// The state the check left (`None` for a test alert).
+    pub from: Option<CheckState>,
+    /// The state the check entered (`None` for a test alert).
+    pub to: Option<CheckState>,
+    /// What each member saw when the decision was taken.
+    pub evidence: Vec<Evidence>,
+    /// What the check expects, in words (`status 200`), if known.
+    pub expectation: Option<String>,
+    /// The master that decided the transition; for a test alert, the node
+    /// that sends it.
+    pub master: NodeId,
+    /// When it happened (RFC 3339, UTC): the transition's time, or the
+    /// sending time for tests and reminders.
+    pub time: String,
+    /// For a reminder: when the check went down.
+    pub since: Option<String>,
+}
+
+impl Notification {
+    /// The alert a committed transition calls for, or `None` when it calls
+    /// for none (`→ unknown`, `unknown → up`). `check_type` and
+    /// `expectation` come from the check's current definition (see
+    /// [`expectation`]).
+    pub fn from_transition(
+        record: &TransitionRecord,
+        check_type: CheckType,
+        expectation: Option<String>,
+    ) -> Option<Notification> {
+        let kind = match (record.from, record.to) {
+            (CheckState::Up | CheckState::Unknown, CheckState::Down) => NotificationKind::Down,
+            (CheckState::Down, CheckState::Up) => NotificationKind::Recovered,
+            _ => return None,
+        };
+        Some(Notification {
+            kind,
+            check: record.check_name.clone(),
+            check_type: Some(check_type),
+            target: record.target.clone(),
+            from: Some(record.from),
+            to: Some(record.to),
+            evidence: record.evidence.clone(),
+            expectation,
+            master: record.master.clone(),
+            time: record.at.clone(),
+            since: None,
+        })
+    }
+
+    /// The test alert `node` sends for `qu alert test`, dated now.
+    pub fn test(node: &NodeId) -> Notification {
+        Notification {
+            kind: NotificationKind::Test,
+            check: String::new(),
+            check_type: None,
+            target: String::new(),
+            from: None,
+            to: None,
+            evidence: Vec::new(),
+            expectation: None,
+            master: node.clone(),
+            time: now_rfc3339(),
+            since: None,
+        }
+    }
+
+    /// A reminder, sent at `time` (RFC 3339 UTC), that the check this DOWN
+    /// alert was about is still down.
+    pub fn reminder(&self, time: impl Into<String>) -> Notification {
+        Notification {
+            kind: NotificationKind::Reminder,
+            since: Some(self.since.clone().unwrap_or_else(|| self.time.clone())),
+            time: time.into(),
+            ..self.clone()
+        }
+    }
+
+    /// Members whose probe succeeded.
+    pub fn ok_count(&self) -> usize {
+        self.evidence.iter().filter(|e| e.ok).count()
+    }
+
+    /// Members whose probe failed.
+    pub fn failing_count(&self) -> usize {
+        self.evidence.len() - self.ok_count()
+    }
+
+    /// `2/3 failing: b=timeout after 10s, c=status 503` (the same text as
+    /// [`TransitionRecord::evidence_summary`]).
+    pub fn evidence_summary(&self) -> String {
+        let failing: Vec<&Evidence> = self.evidence.iter().filter(|e| !e.ok).collect();
+        let mut s = format!("{}/{} failing", failing.len(), self.evidence.len());
+        if !failing.is_empty() {
+            let list: Vec<String> = failing
+                .iter()
+                .map(|e| format!("{}={}", e.node, e.detail))
+                .collect();
+            s.push_str(": ");
+            s.push_str(&list.join(", "));
+        }
+        s
+    }
+
+    /// `1/3 OK, 2 failing`.
+    pub fn reporters(&self) -> String {
+        format!(
+            "{}/{} OK, {} failing",
+            self.ok_count(),
+            self.evidence.len(),
+            self.failing_count()
+        )
+    }
+
+    /// The detail most members on the deciding side reported (failures for
+    /// DOWN and reminders, successes for RECOVERED); ties go to the first
+    /// seen. Empty when there is no evidence.
+    pub fn detail(&self) -> String {
+        let want_ok = self.to == Some(CheckState::Up);
+        let mut counts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        for (i, e) in self.evidence.iter().enumerate() {
+            if e.ok == want_ok {
+                counts.entry(e.detail.as_str()).or_insert((0, i)).0 += 1;
+            }
+        }
+        counts
+            .into_iter()
+            .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.1.cmp(&a.1.1)))
+            .map(|(detail, _)| detail.to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// What `check` expects, in words, for the alert body: `status 200`,
+/// `status 2xx, body contains "ok"`, `TCP connect`, `echo reply`,
+/// `certificate valid for more than 14 days`, `A answer containing "1.2.3.4"`.
+pub fn expectation(check: &Check) -> Option<String> {
+    let text = match check.kind {
+        CheckType::Http => {
+            let status = check.expect_status.as_ref().map_or("200", |s| s.as_str());
+            let mut s = format!("status {status}");
+            if let Some(needle) = &check.body_match {
+                s.push_str(&format!(", body contains {needle:?}"));
+            }
+            s
+        }
+        CheckType::Tcp => "TCP connect".to_string(),
+        CheckType::Icmp => "echo reply".to_string(),
+        CheckType::Tls => format!(
+            "certificate valid for more than {} days",
+            check.warn_days.unwrap_or(14)
+        ),
+        CheckType::Dns => {
+            let record = check
+                .record
+                .map(|r| format!("{r:?}").to_ascii_uppercase())
+                .unwrap_or_else(|| "A".to_string());
+            match &check.expect_answer {
+                Some(want) => format!("{record} answer containing {want:?}"),
+                None => format!("{record} answer"),
+            }
+        }
+    };
+    Some(text)
+}
+
+/// Now, as RFC 3339 UTC to the second.
+pub(crate) fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// `10s`, `1500ms`: durations in the words of the rest of quptime.
+pub(crate) fn words(d: std::time::Duration) -> String {
+    duration::format(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(from: CheckState, to: CheckState) -> TransitionRecord {
+        let ev = |node: &str, ok: bool, detail: &str| Evidence {
+            node: NodeId::new(node).expect("id"),
+            ok,
+            detail: detail.into(),
+            latency_ms: 5,
+        };
+        TransitionRecord {
+            seq: 1,
+            check_id: "c1".into(),
+            check_name: "api".into(),
+            target: "https://api.test/health".into(),
+            from,
+            to,
+            at: "2025-01-02T03:04:05Z".into(),
+            master: NodeId::new("a").expect("id"),
+            term: 3,
+            evidence: vec![
+                ev("a", true, "status 200 OK"),
+                ev("b", false, "timeout after 10s"),
+                ev("c", false, "status 503 Service Unavailable"),
+            ],
+        }
+    }
+
+    #[test]
+    fn only_the_documented_transitions_alert() {
+        use CheckState::*;
+        let kind = |f, t| {
+            Notification::from_transition(&record(f, t), CheckType::Http, None).map(|n| n.kind)
+        };
+        assert_eq!(kind(Up, Down), Some(NotificationKind::Down));
+        assert_eq!(kind(Unknown, Down), Some(NotificationKind::Down));
+        assert_eq!(kind(Down, Up), Some(NotificationKind::Recovered));
+        assert_eq!(kind(Up, Unknown), None);
+        assert_eq!(kind(Down, Unknown), None);
+        assert_eq!(kind(Unknown, Up), None);
+    }
+
+    #[test]
+    fn evidence_reads_like_the_transition_record() {
+        let r = record(CheckState::Up, CheckState::Down);
+        let n = Notification::from_transition(&r, CheckType::Http, None).expect("down");
+        assert_eq!(n.evidence_summary(), r.evidence_summary());
+        assert_eq!(n.reporters(), "1/3 OK, 2 failing");
+        assert_eq!(n.detail(), "timeout after 10s");
+        let up = Notification::from_transition(
+            &record(CheckState::Down, CheckState::Up),
+            CheckType::Http,
+            None,
+        )
+        .expect("recovered");
+        assert_eq!(up.detail(), "status 200 OK");
+    }
+
+    #[test]
+    fn reminders_remember_when_it_went_down() {
+        let r = record(CheckState::Up, CheckState::Down);
+        let n = Notification::from_transition(&r, CheckType::Http, None).expect("down");
+        let again = n
+            .reminder("2025-01-02T04:04:05Z")
+            .reminder("2025-01-02T05:04:05Z");
+        assert_eq!(again.kind, NotificationKind::Reminder);
+        assert_eq!(again.since.as_deref(), Some("2025-01-02T03:04:05Z"));
+        assert_eq!(again.time, "2025-01-02T05:04:05Z");
+    }
+
+    #[test]
+    fn expectations_in_words() {
+        let mut c = Check::blank(CheckType::Http);
+        assert_eq!(expectation(&c).as_deref(), Some("status 200"));
+        c.body_match = Some("ok".into());
+        assert_eq!(
+            expectation(&c).as_deref(),
+            Some("status 200, body contains \"ok\"")
+        );
+        let mut d = Check::blank(CheckType::Dns);
+        d.expect_answer = Some("1.2.3.4".into());
+        assert_eq!(
+            expectation(&d).as_deref(),
+            Some("A answer containing \"1.2.3.4\"")
+        );
+    }
+
+    #[test]
+    fn test_alerts_are_dated_now_in_utc() {
+        let n = Notification::test(&NodeId::new("a").expect("id"));
+        assert_eq!(n.kind, NotificationKind::Test);
+        assert!(humantime::parse_rfc3339(&n.time).is_ok(), "{}", n.time);
+        assert!(n.time.ends_with('Z'));
+    }
+}

@@ -1,0 +1,218 @@
+//! The generic webhook notifier: a documented, versioned JSON document per
+//! alert, optionally signed, for receivers we do not know in advance
+//! (chat bridges, paging services, home-made scripts).
+//!
+//! Settings: `url` (required, `http://` or `https://`), `method` (`POST`,
+//! the default, `PUT` or `PATCH`), `headers` (a JSON object of header
+//! names to values, such as `{"Authorization": "Bearer abc"}`), `secret`
+//! (signs the body: `X-Quptime-Signature: sha256=<hex HMAC-SHA256 of the
+//! exact body bytes, keyed with the secret>`), and the common `timeout`,
+//! `subject_template`, `body_template`.
+//!
+//! The body (`Content-Type: application/json`), version 1:
+//!
+//! ```json
+//! {"version": 1, "kind": "down",
+//!  "check": {"name": "api", "type": "http", "target": "https://api.example.com/health"},
+//!  "from": "up", "to": "down",
+//!  "evidence": [{"node": "b", "ok": false, "detail": "timeout after 10s", "latency_ms": 10000}],
+//!  "expectation": "status 200", "since": null,
+//!  "master": "a", "time": "2025-01-02T03:04:05Z",
+//!  "subject": "[quptime] HTTP DOWN — api (…)", "text": "The HTTP check api is DOWN. …"}
+//! ```
+//!
+//! `kind` is `down`, `recovered`, `reminder` or `test`; for `test`,
+//! `check`, `from` and `to` are `null` and `master` is the sending node.
+//! `subject` and `text` are the channel's rendering (templates applied).
+//! Version 1 only ever gains keys; receivers must ignore unknown ones.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, Url};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::error::{ErrorKind, Result};
+
+use super::failure::permanent;
+use super::http::{HttpSender, Request};
+use super::message::Message;
+use super::notification::Notification;
+use super::settings::Settings;
+use super::{Notifier, Policy};
+
+/// Settings of a webhook channel (besides the common ones).
+const KEYS: [&str; 4] = ["url", "method", "headers", "secret"];
+/// The header carrying the body's signature.
+pub const SIGNATURE_HEADER: &str = "X-Quptime-Signature";
+/// The version of the JSON document.
+pub const BODY_VERSION: u32 = 1;
+
+/// Headers a channel may not set: the client owns them.
+const RESERVED: [&str; 5] = [
+    "content-length",
+    "host",
+    "transfer-encoding",
+    "connection",
+    "x-quptime-signature",
+];
+
+/// A parsed webhook channel.
+#[derive(Debug)]
+pub(crate) struct WebhookConfig {
+    url: Url,
+    method: Method,
+    headers: HeaderMap,
+    secret: Option<String>,
+    timeout: Duration,
+}
+
+/// Sends webhook documents through the shared HTTP client.
+#[derive(Debug)]
+pub(crate) struct WebhookNotifier {
+    http: std::sync::Arc<HttpSender>,
+}
+
+impl WebhookNotifier {
+    pub(crate) fn new(http: std::sync::Arc<HttpSender>) -> WebhookNotifier {
+        WebhookNotifier { http }
+    }
+}
+
+impl Notifier for WebhookNotifier {
+    const KIND: &'static str = "webhook";
+    const KEYS: &'static [&'static str] = &KEYS;
+    type Config = WebhookConfig;
+
+    fn config(s: Settings<'_>, _policy: Policy) -> Result<WebhookConfig> {
+        let form = "an http:// or https:// URL";
+        let text = s.required("url", form)?;
+        let url = Url::parse(text)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| s.error("url", format!("not {form}")))?;
+        let method = match s
+            .get("method")
+            .unwrap_or("POST")
+            .to_ascii_uppercase()
+            .as_str()
+        {
+            "POST" => Method::POST,
+            "PUT" => Method::PUT,
+            "PATCH" => Method::PATCH,
+            other => return Err(s.error("method", format!("{other:?}: use POST, PUT or PATCH"))),
+        };
+        let mut headers = HeaderMap::new();
+        if let Some(text) = s.get("headers") {
+            let form = r#"a JSON object such as {"Authorization": "Bearer abc"}"#;
+            let map: BTreeMap<String, String> = serde_json::from_str(text)
+                .map_err(|e| s.error("headers", format!("{e}: use {form}")))?;
+            for (name, value) in map {
+                let key = HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| s.error("headers", format!("{name:?} is not a header name")))?;
+                if RESERVED.contains(&key.as_str()) {
+                    return Err(s.error("headers", format!("{name} is set by quptime itself")));
+                }
+                let value = HeaderValue::from_str(&value).map_err(|_| {
+                    s.error(
+                        "headers",
+                        format!("the value of {name} has characters not allowed in a header"),
+                    )
+                })?;
+                headers.insert(key, value);
+            }
+        }
+        let secret = s
+            .raw("secret")
+            .filter(|v| !v.is_empty())
+            .map(str::to_string);
+        Ok(WebhookConfig {
+            url,
+            method,
+            headers,
+            secret,
+            timeout: s.timeout()?,
+        })
+    }
+
+    async fn send(&self, c: &WebhookConfig, n: &Notification, m: &Message) -> Result<String> {
+        let body = document(n, m).to_string().into_bytes();
+        let mut headers = c.headers.clone();
+        if !headers.contains_key(CONTENT_TYPE) {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        if let Some(secret) = &c.secret {
+            let value =
+                HeaderValue::from_str(&signature(secret.as_bytes(), &body)).map_err(|e| {
+                    permanent(
+                        ErrorKind::Internal,
+                        format!("webhook: signature header: {e}"),
+                    )
+                })?;
+            headers.insert(HeaderName::from_static("x-quptime-signature"), value);
+        }
+        let req = Request {
+            method: c.method.clone(),
+            url: c.url.clone(),
+            headers,
+            body,
+            timeout: c.timeout,
+        };
+        self.http.send(Self::KIND, req).await
+    }
+}
+
+/// `sha256=<hex HMAC-SHA256 of body keyed with secret>`.
+pub fn signature(secret: &[u8], body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(body);
+    let tag = mac.finalize().into_bytes();
+    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+/// The version-1 JSON document for `n` rendered as `m`.
+pub(crate) fn document(n: &Notification, m: &Message) -> Value {
+    let check = match n.check_type {
+        Some(t) => json!({ "name": n.check, "type": t.as_str(), "target": n.target }),
+        None => Value::Null,
+    };
+    let evidence: Vec<Value> = n
+        .evidence
+        .iter()
+        .map(|e| {
+            json!({ "node": e.node.to_string(), "ok": e.ok, "detail": e.detail, "latency_ms": e.latency_ms })
+        })
+        .collect();
+    json!({
+        "version": BODY_VERSION,
+        "kind": n.kind.as_str(),
+        "check": check,
+        "from": n.from.map(|s| s.as_str()),
+        "to": n.to.map(|s| s.as_str()),
+        "evidence": evidence,
+        "expectation": n.expectation,
+        "since": n.since,
+        "master": n.master.to_string(),
+        "time": n.time,
+        "subject": m.subject,
+        "text": m.body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_matches_rfc4231_case_2() {
+        // RFC 4231 test case 2: key "Jefe".
+        assert_eq!(
+            signature(b"Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}

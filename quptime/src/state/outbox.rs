@@ -1,0 +1,143 @@
+//! The alert outbox: notifications to send, as replicated records.
+//!
+//! Applying a DOWN or RECOVERED transition queues one entry per channel of
+//! the check, in the same log entry, so "decided" and "to be announced" can
+//! never disagree. The master sends pending entries off the request path
+//! and commits each delivery; a new master resends only what is not marked
+//! delivered, so a failover neither duplicates a delivered DOWN nor loses a
+//! RECOVERED. (A master that delivers and dies before committing the mark
+//! can cause one duplicate: delivery is at least once.)
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::CheckState;
+use crate::state::{Check, ClusterState, TransitionRecord};
+
+/// Delivered entries kept for inspection (oldest dropped first).
+pub const KEEP_DELIVERED: usize = 1000;
+
+/// Why a notification is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertKind {
+    /// up→down or unknown→down.
+    Down,
+    /// down→up.
+    Recovered,
+}
+
+impl AlertKind {
+    /// The alert a transition deserves, if any: DOWN on up→down and
+    /// unknown→down, RECOVERED on down→up, nothing on →unknown or
+    /// unknown→up.
+    pub fn for_transition(from: CheckState, to: CheckState) -> Option<AlertKind> {
+        match (from, to) {
+            (CheckState::Up | CheckState::Unknown, CheckState::Down) => Some(AlertKind::Down),
+            (CheckState::Down, CheckState::Up) => Some(AlertKind::Recovered),
+            _ => None,
+        }
+    }
+}
+
+/// One notification to one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Position in the outbox sequence.
+    pub id: u64,
+    /// The transition announced.
+    pub transition: u64,
+    /// DOWN or RECOVERED.
+    pub kind: AlertKind,
+    /// The channel's id.
+    pub channel: String,
+    /// Delivery time (RFC 3339 UTC) once delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<String>,
+    /// The last failure, if delivery failed for good.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+}
+
+impl OutboxEntry {
+    /// Still to be sent.
+    pub fn pending(&self) -> bool {
+        self.delivered_at.is_none() && self.failed.is_none()
+    }
+}
+
+/// The channels a check notifies: its own plus the default ones, minus
+/// disabled and suppressed channels.
+pub fn channels_for(state: &ClusterState, check: &Check) -> Vec<String> {
+    let mut ids: Vec<String> = check.alerts.clone();
+    for a in state.alerts.values().filter(|a| a.default) {
+        if !ids.contains(&a.id) && !check.suppress_alerts.contains(&a.id) {
+            ids.push(a.id.clone());
+        }
+    }
+    ids.retain(|id| state.alerts.get(id).is_some_and(|a| !a.disabled));
+    ids
+}
+
+impl ClusterState {
+    /// Queue the notifications `t` deserves (called when `t` is applied).
+    pub(crate) fn queue_alerts(&mut self, t: &TransitionRecord) {
+        let Some(kind) = AlertKind::for_transition(t.from, t.to) else {
+            return;
+        };
+        let Some(check) = self.checks.get(&t.check_id) else {
+            return;
+        };
+        for channel in channels_for(self, check) {
+            self.last_outbox += 1;
+            let id = self.last_outbox;
+            self.outbox.insert(
+                id,
+                OutboxEntry {
+                    id,
+                    transition: t.seq,
+                    kind,
+                    channel,
+                    delivered_at: None,
+                    failed: None,
+                },
+            );
+        }
+    }
+
+    /// Drop the oldest finished entries beyond [`KEEP_DELIVERED`].
+    pub(crate) fn prune_outbox(&mut self) {
+        let done: Vec<u64> = self
+            .outbox
+            .values()
+            .filter(|e| !e.pending())
+            .map(|e| e.id)
+            .collect();
+        if done.len() > KEEP_DELIVERED {
+            for id in &done[..done.len() - KEEP_DELIVERED] {
+                self.outbox.remove(id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_rules() {
+        use CheckState::*;
+        assert_eq!(AlertKind::for_transition(Up, Down), Some(AlertKind::Down));
+        assert_eq!(
+            AlertKind::for_transition(Unknown, Down),
+            Some(AlertKind::Down)
+        );
+        assert_eq!(
+            AlertKind::for_transition(Down, Up),
+            Some(AlertKind::Recovered)
+        );
+        assert_eq!(AlertKind::for_transition(Unknown, Up), None);
+        assert_eq!(AlertKind::for_transition(Up, Unknown), None);
+        assert_eq!(AlertKind::for_transition(Down, Unknown), None);
+    }
+}

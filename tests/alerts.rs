@@ -1,0 +1,186 @@
+//! Alert dispatch end to end: exactly one alert per transition per
+//! channel, across a master failover and a receiver outage.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use quptime::state::{AlertChannel, Check, CheckType, Mutation};
+use quptime_tests::cluster::{TestCluster, fast_timing, wait_for};
+use quptime_tests::receiver::Receiver;
+use quptime_tests::target::HttpTarget;
+
+fn webhook(url: &str) -> AlertChannel {
+    let mut settings = BTreeMap::new();
+    settings.insert("url".to_string(), url.to_string());
+    AlertChannel {
+        id: "hook".into(),
+        name: "hook".into(),
+        kind: "webhook".into(),
+        default: false,
+        disabled: false,
+        settings,
+    }
+}
+
+fn check(url: &str) -> Check {
+    Check {
+        id: "web".into(),
+        name: "web".into(),
+        target: url.into(),
+        interval: Duration::from_secs(1),
+        timeout: Duration::from_millis(800),
+        alerts: vec!["hook".into()],
+        ..Check::blank(CheckType::Http)
+    }
+}
+
+fn kinds(r: &Receiver) -> Vec<String> {
+    r.received()
+        .iter()
+        .map(|x| x.json()["kind"].as_str().unwrap_or("?").to_string())
+        .collect()
+}
+
+async fn expect_kinds(r: &Receiver, want: &[&str], within: Duration) {
+    let deadline = Instant::now() + within;
+    while kinds(r) != want {
+        assert!(
+            Instant::now() < deadline,
+            "receiver got {:?}, expected {want:?}",
+            kinds(r)
+        );
+        assert!(
+            kinds(r).len() <= want.len(),
+            "receiver got {:?}, expected {want:?}",
+            kinds(r)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // And nothing more arrives.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(kinds(r), want, "no duplicate alerts");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_down_and_one_recovered_per_transition_across_a_failover() {
+    let mut tc = TestCluster::form(&["n1", "n2", "n3"], fast_timing()).await;
+    let target = HttpTarget::start().await;
+    let receiver = Receiver::start().await;
+    let node = tc.node(0).clone();
+    node.propose(Mutation::AddAlert {
+        alert: webhook(&receiver.url()),
+    })
+    .await
+    .expect("alert");
+    node.propose(Mutation::AddCheck {
+        check: check(&target.url()),
+    })
+    .await
+    .expect("check");
+    wait_for("the check to be up", Duration::from_secs(15), || {
+        node.state()
+            .check_states
+            .get("web")
+            .is_some_and(|s| s.state.as_str() == "up")
+    })
+    .await;
+    assert!(receiver.received().is_empty(), "unknown -> up is silent");
+
+    target.set_status(503);
+    let down_at = Instant::now();
+    expect_kinds(&receiver, &["down"], Duration::from_secs(15)).await;
+    eprintln!(
+        "DOWN reached the receiver about {:?} after the target failed",
+        down_at.elapsed()
+    );
+    let body = receiver.received()[0].json();
+    assert_eq!(body["check"]["name"], "web");
+    assert_eq!(body["from"], "up");
+    assert_eq!(body["to"], "down");
+    assert!(
+        body["evidence"].as_array().is_some_and(|e| e.len() >= 2),
+        "{body}"
+    );
+
+    // The master dies while the check is down: no second DOWN.
+    let master = tc.master(Duration::from_secs(5)).await;
+    tc.stop(master).await;
+    tc.master(Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(kinds(&receiver), vec!["down"]);
+
+    // It recovers: exactly one RECOVERED, sent by the new master.
+    target.set_status(200);
+    expect_kinds(&receiver, &["down", "recovered"], Duration::from_secs(20)).await;
+    // Every delivery is recorded in the replicated outbox.
+    let survivor = tc.running()[0].clone();
+    wait_for("deliveries recorded", Duration::from_secs(5), || {
+        let s = survivor.state();
+        s.outbox.len() == 2 && s.outbox.values().all(|e| e.delivered_at.is_some())
+    })
+    .await;
+    tc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_waits_out_a_receiver_outage_and_arrives_once() {
+    let tc = TestCluster::form(&["n1", "n2", "n3"], fast_timing()).await;
+    let target = HttpTarget::start().await;
+    let receiver = Receiver::start().await;
+    let node = tc.node(1).clone();
+    node.propose(Mutation::AddAlert {
+        alert: webhook(&receiver.url()),
+    })
+    .await
+    .expect("alert");
+    node.propose(Mutation::AddCheck {
+        check: check(&target.url()),
+    })
+    .await
+    .expect("check");
+    wait_for("up", Duration::from_secs(15), || {
+        node.state()
+            .check_states
+            .get("web")
+            .is_some_and(|s| s.state.as_str() == "up")
+    })
+    .await;
+    // The receiver fails for 30 s, right when the check goes down.
+    receiver.answer(500);
+    target.set_status(503);
+    wait_for("the DOWN to be decided", Duration::from_secs(15), || {
+        node.state()
+            .check_states
+            .get("web")
+            .is_some_and(|s| s.state.as_str() == "down")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert!(receiver.received().is_empty());
+    assert!(
+        node.state().outbox.values().all(|e| e.pending()),
+        "still pending while the receiver fails"
+    );
+    receiver.answer(204);
+    expect_kinds(&receiver, &["down"], Duration::from_secs(40)).await;
+    tc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_test_reports_the_receivers_answer() {
+    let tc = TestCluster::form(&["n1"], fast_timing()).await;
+    let receiver = Receiver::start().await;
+    let node = tc.node(0).clone();
+    node.propose(Mutation::AddAlert {
+        alert: webhook(&receiver.url()),
+    })
+    .await
+    .expect("alert");
+    let ok = node.test_alert("hook").await.expect("delivered");
+    assert!(ok.answer.contains("204"), "{ok:?}");
+    assert_eq!(kinds(&receiver), vec!["test"]);
+    receiver.answer(500);
+    let err = node.test_alert("hook").await.expect_err("receiver fails");
+    assert!(err.to_string().contains("500"), "{err}");
+    tc.shutdown().await;
+}
