@@ -169,7 +169,12 @@ async fn the_lowest_node_takes_the_master_role_back_only_after_the_cooldown() {
     )
     .await;
     let took = back.elapsed();
-    assert!(took >= Duration::from_secs(3), "took over after {took:?}");
+    // The master starts the cooldown when it first reaches n1, which can be
+    // a few milliseconds before `restart` returns here.
+    assert!(
+        took >= Duration::from_millis(2900),
+        "took over after {took:?}"
+    );
     eprintln!("n1 took the master role back {took:?} after its restart");
     tc.shutdown().await;
 }

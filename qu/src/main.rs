@@ -24,6 +24,9 @@ fn main() {
         cli::Command::Alert(c) => cmd::alert::run(c),
         cli::Command::Enroll(c) => cmd::enroll::run(c),
         cli::Command::Trust(c) => cmd::trust::run(c),
+        cli::Command::Demo(args) => cmd::demo::run(args),
+        cli::Command::Completion { shell } => cmd::generate::completion(shell),
+        cli::Command::Man { command } => cmd::generate::man(&command),
     };
     if let Err(err) = outcome {
         eprintln!("error: {}", render(&err));

@@ -146,3 +146,16 @@ async fn unknown_channel_types_are_permanent_errors() {
     assert!(!is_retryable(&err));
     assert!(err.to_string().contains("smtp, discord, webhook"), "{err}");
 }
+
+/// A dispatcher spawns sends on a multi-threaded runtime: the future and
+/// the registry must be `Send`, the registry `Sync` and cheap to clone.
+#[test]
+fn sends_can_be_spawned() {
+    fn send<T: Send>(_: &T) {}
+    fn sync<T: Send + Sync + Clone>(_: &T) {}
+    let n = Notifiers::new().expect("notifiers");
+    sync(&n);
+    let c = channel("webhook", &[("url", "http://127.0.0.1:9/")]);
+    let note = down("api");
+    send(&n.send(&c, &note));
+}

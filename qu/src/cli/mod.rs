@@ -58,6 +58,57 @@ pub enum Command {
     /// Inspect this node's trust store.
     #[command(subcommand)]
     Trust(TrustCmd),
+    /// Try quptime: a 3-node cluster in this process, watching a flapping target.
+    ///
+    /// Starts three nodes on loopback (temporary data directories, free
+    /// ports, real mutual TLS), a local web server that flips between 200
+    /// and 503 every --flip, an HTTP check on it and an alert channel that
+    /// prints to this terminal. Shows the status and every transition until
+    /// Ctrl-C (or --duration), then stops the nodes and removes the
+    /// directories. Touches nothing outside its temporary directory.
+    ///
+    /// Example: qu demo --flip 20s
+    Demo(DemoArgs),
+    /// Print a shell completion script.
+    ///
+    /// bash: qu completion bash > /etc/bash_completion.d/qu;
+    /// zsh: qu completion zsh > "${fpath[1]}/_qu";
+    /// fish: qu completion fish > ~/.config/fish/completions/qu.fish
+    ///
+    /// Example: source <(qu completion bash)
+    Completion {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the manual page (roff) of qu or of one of its commands.
+    ///
+    /// Example: qu man check add | man -l -
+    Man {
+        /// A command path, such as `check add` [default: qu itself]
+        command: Vec<String>,
+    },
+}
+
+/// Shells `qu completion` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How often the demo target flips between healthy (200) and failing (503)
+    #[arg(long, default_value = "20s", value_name = "DURATION")]
+    pub flip: String,
+    /// Stop by itself after this long (for scripted runs) [default: run until Ctrl-C]
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// How often to print the status table
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub status_every: String,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,9 @@
 
 pub mod alert;
 pub mod check;
+pub mod demo;
 pub mod enroll;
+pub mod generate;
 pub mod init;
 pub mod node;
 pub mod serve;

@@ -28,9 +28,9 @@ fn timing(args: &ServeArgs) -> Result<Timing> {
     };
     let heartbeat = parse("heartbeat", &args.heartbeat)?;
     let election = parse("election-timeout", &args.election_timeout)?;
-    if election <= heartbeat * 2 {
+    if election < heartbeat * 2 {
         anyhow::bail!(
-            "--election-timeout ({}) must be more than twice --heartbeat ({}): followers would \
+            "--election-timeout ({}) must be at least twice --heartbeat ({}): followers would \
              start elections between heartbeats",
             args.election_timeout,
             args.heartbeat
@@ -46,6 +46,9 @@ fn timing(args: &ServeArgs) -> Result<Timing> {
 }
 
 async fn serve(timing: Timing) -> Result<()> {
+    // First, so a signal during start-up is a clean shutdown, not a kill.
+    let mut term = signal(SignalKind::terminate()).context("install SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("install SIGINT handler")?;
     let dir = quptime::paths::data_dir();
     if !is_initialised(&dir) {
         // First start of a provisioned host: initialise from QUPTIME_* (the
@@ -90,8 +93,6 @@ async fn serve(timing: Timing) -> Result<()> {
         advertise = %cluster.advertise(),
         "qu serve running"
     );
-    let mut term = signal(SignalKind::terminate()).context("install SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("install SIGINT handler")?;
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
         _ = int.recv() => tracing::info!("SIGINT: shutting down"),

@@ -40,7 +40,13 @@ fn notification_for(state: &ClusterState, entry: &OutboxEntry) -> Result<Notific
         .ok_or("the transition is no longer retained")?;
     let check = state.checks.get(&record.check_id);
     let kind = check.map_or(crate::state::CheckType::Http, |c| c.kind);
-    Notification::from_transition(record, kind, check.and_then(expectation))
+    // A RECOVERED queued for down → unknown → up announces the way back
+    // from the DOWN that went out.
+    let mut record = record.clone();
+    if entry.kind == crate::state::AlertKind::Recovered {
+        record.from = crate::state::CheckState::Down;
+    }
+    Notification::from_transition(&record, kind, check.and_then(expectation))
         .ok_or_else(|| "the transition calls for no alert".to_string())
 }
 

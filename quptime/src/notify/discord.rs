@@ -17,7 +17,7 @@ use crate::error::Result;
 use super::http::{HttpSender, Request};
 use super::message::Message;
 use super::notification::Notification;
-use super::settings::Settings;
+use super::settings::{Settings, mask_url};
 use super::{Notifier, Policy};
 
 /// Settings of a Discord channel (besides the common ones).
@@ -31,10 +31,19 @@ const FENCE_CLOSE: &str = "\n```";
 const TRUNCATED: &str = "\n… (truncated)";
 
 /// A parsed Discord channel.
-#[derive(Debug)]
 pub(crate) struct DiscordConfig {
+    /// Carries the webhook's token: never shown unmasked.
     url: Url,
     timeout: Duration,
+}
+
+impl std::fmt::Debug for DiscordConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiscordConfig")
+            .field("url", &mask_url(self.url.as_str()))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// Posts to Discord webhooks through the shared HTTP client.

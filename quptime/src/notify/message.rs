@@ -1,7 +1,8 @@
 //! The words of an alert: a subject line and a plain-text body, the same
 //! for every channel (SMTP sends them as they are, Discord puts the body in
 //! a code block, the webhook adds them to its JSON), optionally shaped per
-//! channel by templates (see [`super::template`]).
+//! channel by the `subject_template` and `body_template` settings (see
+//! [`PLACEHOLDERS`](super::PLACEHOLDERS)).
 //!
 //! The default subject is `[quptime] HTTP DOWN — api (https://…)` so that
 //! mail filters and phone notifications show type, verdict and check

@@ -227,3 +227,58 @@ fn unknown_type(channel: &AlertChannel) -> Error {
         CHANNEL_TYPES.join(", ")
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn parsed_configs_never_show_secrets() {
+        let smtp = settings(&[
+            ("host", "mail.test"),
+            ("port", "587"),
+            ("from", "a@b.test"),
+            ("to", "c@d.test"),
+            ("user", "bot"),
+            ("password", "hunter2"),
+        ]);
+        let discord = settings(&[("webhook", "https://discord.com/api/webhooks/1/TOKEN")]);
+        let webhook = settings(&[
+            ("url", "https://h.test/x?token=TOKEN"),
+            ("headers", r#"{"Authorization": "Bearer TOKEN"}"#),
+            ("secret", "hunter2"),
+        ]);
+        let p = Policy::default();
+        let shown = [
+            format!(
+                "{:?}",
+                smtp::SmtpNotifier::config(Settings::new("smtp", &smtp), p).expect("smtp")
+            ),
+            format!(
+                "{:?}",
+                discord::DiscordNotifier::config(Settings::new("discord", &discord), p)
+                    .expect("discord")
+            ),
+            format!(
+                "{:?}",
+                webhook::WebhookNotifier::config(Settings::new("webhook", &webhook), p)
+                    .expect("webhook")
+            ),
+        ];
+        for text in shown {
+            assert!(
+                !text.contains("hunter2") && !text.contains("TOKEN"),
+                "{text}"
+            );
+        }
+    }
+}

@@ -23,6 +23,16 @@ pub(crate) const COMMON_KEYS: [&str; 3] = [SUBJECT_TEMPLATE, BODY_TEMPLATE, "tim
 /// What masked secrets look like.
 pub const MASK: &str = "****";
 
+/// A secret setting's value: usable, never shown by `Debug`.
+#[derive(Clone)]
+pub(crate) struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
 /// A channel's settings, read on behalf of the notifier of type `kind`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Settings<'a> {

@@ -32,7 +32,7 @@ use super::failure::{Retry, fail, permanent};
 use super::http::{causes, io_reason, tls_failure};
 use super::message::Message;
 use super::notification::{Notification, words};
-use super::settings::Settings;
+use super::settings::{Secret, Settings};
 use super::tls::{NotifyTls, describe_chain};
 use super::{Notifier, Policy};
 
@@ -58,7 +58,7 @@ pub(crate) struct SmtpConfig {
     port: u16,
     from: Mailbox,
     to: Vec<Mailbox>,
-    credentials: Option<(String, String)>,
+    credentials: Option<(String, Secret)>,
     security: Security,
     hello: Option<String>,
     timeout: Duration,
@@ -104,7 +104,7 @@ impl Notifier for SmtpNotifier {
         // The password is taken as it is: spaces may be part of it.
         let password = s.raw("password").filter(|p| !p.is_empty());
         let credentials = match (s.get("user"), password) {
-            (Some(u), Some(p)) => Some((u.to_string(), p.to_string())),
+            (Some(u), Some(p)) => Some((u.to_string(), Secret(p.to_string()))),
             (None, None) => None,
             _ => {
                 return Err(s.error(
@@ -170,7 +170,7 @@ impl Notifier for SmtpNotifier {
         }
         if let Some((user, password)) = &c.credentials {
             transport = transport
-                .credentials(Credentials::new(user.clone(), password.clone()))
+                .credentials(Credentials::new(user.clone(), password.0.clone()))
                 .authentication(vec![Mechanism::Plain, Mechanism::Login]);
         }
         let transport = transport.build();

@@ -17,7 +17,16 @@ use std::fmt;
 
 use super::notification::Notification;
 
-/// Every placeholder a template may use.
+/// Every placeholder a `subject_template` or `body_template` may use:
+/// `{check}`, `{target}`, `{type}` (`http`), `{kind}` (`DOWN`,
+/// `RECOVERED`, `STILL DOWN`, `TEST`), `{state}` (the state entered, `down`
+/// or `up`; `test` for test alerts), `{from}` (the state left), `{detail}`,
+/// `{evidence}` (`2/3 failing: b=…, c=…`), `{reporters}` (`1/3 OK, 2
+/// failing`), `{expectation}`, `{master}`, `{time}`, `{since}` (reminders),
+/// and `{subject}` / `{body}` (the default texts). `{{` and `}}` write
+/// literal braces. A malformed template or an unknown placeholder is
+/// refused by [`validate`](super::validate); at send time it falls back to
+/// the default text (and logs a warning), never failing the alert.
 pub const PLACEHOLDERS: [&str; 15] = [
     "check",
     "target",

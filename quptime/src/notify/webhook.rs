@@ -41,7 +41,7 @@ use super::failure::permanent;
 use super::http::{HttpSender, Request};
 use super::message::Message;
 use super::notification::Notification;
-use super::settings::Settings;
+use super::settings::{Secret, Settings, mask_url};
 use super::{Notifier, Policy};
 
 /// Settings of a webhook channel (besides the common ones).
@@ -60,14 +60,25 @@ const RESERVED: [&str; 5] = [
     "x-quptime-signature",
 ];
 
-/// A parsed webhook channel.
-#[derive(Debug)]
+/// A parsed webhook channel (its URL may carry a token too).
 pub(crate) struct WebhookConfig {
     url: Url,
     method: Method,
     headers: HeaderMap,
-    secret: Option<String>,
+    secret: Option<Secret>,
     timeout: Duration,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &mask_url(self.url.as_str()))
+            .field("method", &self.method)
+            .field("headers", &self.headers)
+            .field("secret", &self.secret)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// Sends webhook documents through the shared HTTP client.
@@ -116,19 +127,21 @@ impl Notifier for WebhookNotifier {
                 if RESERVED.contains(&key.as_str()) {
                     return Err(s.error("headers", format!("{name} is set by quptime itself")));
                 }
-                let value = HeaderValue::from_str(&value).map_err(|_| {
+                let mut value = HeaderValue::from_str(&value).map_err(|_| {
                     s.error(
                         "headers",
                         format!("the value of {name} has characters not allowed in a header"),
                     )
                 })?;
+                // Header values may be credentials: keep them out of Debug.
+                value.set_sensitive(true);
                 headers.insert(key, value);
             }
         }
         let secret = s
             .raw("secret")
             .filter(|v| !v.is_empty())
-            .map(str::to_string);
+            .map(|v| Secret(v.to_string()));
         Ok(WebhookConfig {
             url,
             method,
@@ -146,7 +159,7 @@ impl Notifier for WebhookNotifier {
         }
         if let Some(secret) = &c.secret {
             let value =
-                HeaderValue::from_str(&signature(secret.as_bytes(), &body)).map_err(|e| {
+                HeaderValue::from_str(&signature(secret.0.as_bytes(), &body)).map_err(|e| {
                     permanent(
                         ErrorKind::Internal,
                         format!("webhook: signature header: {e}"),

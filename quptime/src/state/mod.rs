@@ -237,14 +237,20 @@ impl ClusterState {
                 while self.transitions.len() > transition::KEEP_TRANSITIONS {
                     self.transitions.pop_front();
                 }
-                if let Some(record) = self.transitions.back().cloned() {
-                    self.queue_alerts(&record);
-                }
+                let was_alerted = self
+                    .check_states
+                    .get(check_id)
+                    .is_some_and(|r| r.alerted_down);
+                let alerted_down = match self.transitions.back().cloned() {
+                    Some(record) => self.queue_alerts(&record, was_alerted),
+                    None => was_alerted,
+                };
                 self.check_states.insert(
                     check_id.clone(),
                     CheckRuntime {
                         state: *to,
                         since: at,
+                        alerted_down,
                     },
                 );
                 Ok(Some(self.last_seq.to_string()))

@@ -79,13 +79,19 @@ pub fn channels_for(state: &ClusterState, check: &Check) -> Vec<String> {
 }
 
 impl ClusterState {
-    /// Queue the notifications `t` deserves (called when `t` is applied).
-    pub(crate) fn queue_alerts(&mut self, t: &TransitionRecord) {
-        let Some(kind) = AlertKind::for_transition(t.from, t.to) else {
-            return;
+    /// Queue the notifications `t` deserves (called when `t` is applied);
+    /// `alerted_down` says whether a DOWN is outstanding. Returns the new
+    /// value of that flag.
+    pub(crate) fn queue_alerts(&mut self, t: &TransitionRecord, alerted_down: bool) -> bool {
+        let kind = match (AlertKind::for_transition(t.from, t.to), t.to) {
+            (Some(AlertKind::Down), _) if alerted_down => return true,
+            (Some(k), _) => k,
+            // down → unknown → up: the DOWN that went out deserves its RECOVERED.
+            (None, CheckState::Up) if alerted_down => AlertKind::Recovered,
+            _ => return alerted_down,
         };
         let Some(check) = self.checks.get(&t.check_id) else {
-            return;
+            return alerted_down;
         };
         for channel in channels_for(self, check) {
             self.last_outbox += 1;
@@ -102,6 +108,7 @@ impl ClusterState {
                 },
             );
         }
+        kind == AlertKind::Down
     }
 
     /// Drop the oldest finished entries beyond [`KEEP_DELIVERED`].

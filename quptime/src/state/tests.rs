@@ -119,7 +119,9 @@ fn removing_an_alert_detaches_it_from_checks() {
         kind: "webhook".into(),
         default: false,
         disabled: false,
-        settings: Default::default(),
+        settings: [("url".to_string(), "http://127.0.0.1:9/x".to_string())]
+            .into_iter()
+            .collect(),
     };
     s.apply(&cmd(Mutation::AddAlert { alert })).expect("alert");
     let mut c = check("c1", "db");
@@ -186,7 +188,9 @@ fn down_and_recovered_queue_one_alert_per_channel_and_deliveries_are_recorded() 
         kind: "webhook".into(),
         default,
         disabled,
-        settings: Default::default(),
+        settings: [("url".to_string(), "http://127.0.0.1:9/x".to_string())]
+            .into_iter()
+            .collect(),
     };
     for a in [
         alert("own", false, false),
@@ -245,4 +249,46 @@ fn down_and_recovered_queue_one_alert_per_channel_and_deliveries_are_recorded() 
         s.version, 5,
         "4 alerts + 1 check; deliveries and transitions are not config changes"
     );
+}
+
+#[test]
+fn a_down_that_went_out_gets_its_recovered_whatever_the_path() {
+    let mut s = ClusterState::default();
+    let a = AlertChannel {
+        id: "a".into(),
+        name: "a".into(),
+        kind: "webhook".into(),
+        default: true,
+        disabled: false,
+        settings: [("url".to_string(), "http://127.0.0.1:9/x".to_string())]
+            .into_iter()
+            .collect(),
+    };
+    s.apply(&cmd(Mutation::AddAlert { alert: a }))
+        .expect("alert");
+    s.apply(&cmd(Mutation::AddCheck {
+        check: check("c1", "db"),
+    }))
+    .expect("check");
+    let mut go = |from, to| {
+        s.apply(&cmd(Mutation::RecordTransition {
+            check_id: "c1".into(),
+            from,
+            to,
+            term: 1,
+            evidence: vec![],
+        }))
+        .expect("transition");
+    };
+    use CheckState::*;
+    go(Unknown, Up);
+    go(Up, Down);
+    go(Down, Unknown);
+    go(Unknown, Down); // still the same outage: no second DOWN
+    go(Down, Unknown);
+    go(Unknown, Up); // back: RECOVERED
+    go(Up, Unknown);
+    go(Unknown, Up); // nothing was down: silent
+    let kinds: Vec<AlertKind> = s.outbox.values().map(|e| e.kind).collect();
+    assert_eq!(kinds, vec![AlertKind::Down, AlertKind::Recovered]);
 }

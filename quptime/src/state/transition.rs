@@ -22,6 +22,11 @@ pub struct CheckRuntime {
     pub state: CheckState,
     /// When it was entered (RFC 3339 UTC).
     pub since: String,
+    /// A DOWN was announced and no RECOVERED yet: the next return to up is
+    /// announced whatever path it takes (down → unknown → up too), and a
+    /// return to down is not announced twice.
+    #[serde(default)]
+    pub alerted_down: bool,
 }
 
 /// One committed state change of one check.
