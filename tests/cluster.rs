@@ -3,16 +3,12 @@
 //! behaviour, removal and catch-up.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use quptime::ErrorKind;
 use quptime::identity::NodeId;
 use quptime::state::{Check, CheckType, Mutation};
-use quptime_tests::cluster::{TestCluster, fast_timing, wait_for};
-
-/// One node's stretch of master duty: (node, from, until).
-type DutySpan = (usize, Instant, Option<Instant>);
+use quptime_tests::cluster::{DutyLog, TestCluster, fast_timing, wait_for};
 
 fn tcp_check(name: &str) -> Mutation {
     Mutation::AddCheck {
@@ -170,35 +166,9 @@ async fn without_quorum_mutations_fail_fast_and_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_most_one_master_when_the_master_is_partitioned() {
     let tc = TestCluster::form(&["n1", "n2", "n3"], fast_timing()).await;
-    // Record every interval of master duty, per node, on one clock.
-    let log: Arc<Mutex<Vec<DutySpan>>> = Arc::default();
-    let mut watchers = Vec::new();
-    for (i, n) in tc.running().into_iter().enumerate() {
-        let log = log.clone();
-        let mut rx = n.watch_master();
-        watchers.push(tokio::spawn(async move {
-            let mut open: Option<usize> = None;
-            loop {
-                let duty = *rx.borrow_and_update();
-                {
-                    let mut l = log.lock().expect("lock");
-                    match (duty, open) {
-                        (true, None) => {
-                            l.push((i, Instant::now(), None));
-                            open = Some(l.len() - 1);
-                        }
-                        (false, Some(k)) => {
-                            l[k].2 = Some(Instant::now());
-                            open = None;
-                        }
-                        _ => {}
-                    }
-                }
-                if rx.changed().await.is_err() {
-                    return;
-                }
-            }
-        }));
+    let mut duty = DutyLog::default();
+    for n in tc.running() {
+        duty.watch(&n);
     }
     let old = tc.master(Duration::from_secs(5)).await;
     let old_id = tc.node(old).node_id().clone();
@@ -253,26 +223,12 @@ async fn at_most_one_master_when_the_master_is_partitioned() {
         || tc.node(old).state().find_check("majority").is_ok(),
     )
     .await;
-    // No two duty intervals overlap.
-    let now = Instant::now();
-    let l = log.lock().expect("lock").clone();
-    for (a, x) in l.iter().enumerate() {
-        for y in &l[a + 1..] {
-            if x.0 == y.0 {
-                continue;
-            }
-            let (xs, xe) = (x.1, x.2.unwrap_or(now));
-            let (ys, ye) = (y.1, y.2.unwrap_or(now));
-            assert!(
-                xe <= ys || ye <= xs,
-                "master duty overlapped: {x:?} and {y:?}"
-            );
-        }
-    }
-    assert!(l.len() >= 2, "expected a hand-over, got {l:?}");
-    for w in watchers {
-        w.abort();
-    }
+    duty.assert_no_overlap();
+    assert!(
+        duty.spans().len() >= 2,
+        "expected a hand-over, got {:?}",
+        duty.spans()
+    );
     tc.shutdown().await;
 }
 
@@ -339,5 +295,35 @@ async fn a_node_that_was_down_catches_up_within_seconds() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     eprintln!("caught up in {:?}", started.elapsed());
+    tc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staggered_start_never_has_two_masters() {
+    let mut tc = TestCluster::form(&["n1", "n2", "n3"], fast_timing()).await;
+    tc.node(0)
+        .propose(tcp_check("before"))
+        .await
+        .expect("propose");
+    for i in 0..3 {
+        tc.stop(i).await;
+    }
+    let mut duty = DutyLog::default();
+    // Highest id first, the preferred node last, 700 ms apart.
+    for i in [2, 1, 0] {
+        tc.restart(i).await;
+        duty.watch(tc.node(i));
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    tc.master(Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    duty.assert_no_overlap();
+    assert!(!duty.spans().is_empty());
+    // The cluster works and kept its state.
+    tc.node(1)
+        .propose(tcp_check("after"))
+        .await
+        .expect("propose after restart");
+    assert!(tc.node(2).state().find_check("before").is_ok());
     tc.shutdown().await;
 }

@@ -83,66 +83,12 @@ fn node_add_forms_a_cluster_that_converges_within_2s_of_a_follower_write() {
 fn enrollment_tokens_form_a_cluster_of_voters() {
     let mut c = Cluster::start(1, FAST);
     // Workaround for a known bug: a token used before the founder has
-    // recorded itself in the peers table (its first mutation, config ver 1,
-    // committed some 100 ms after start) admits the joiner with a trust store
-    // holding only itself, and the joiner then never becomes a member.
-    // Wait for that first mutation.
-    wait_for(
-        Duration::from_secs(10),
-        Duration::from_millis(20),
-        "founder records itself (config ver 1)",
-        || {
-            c.nodes[0]
-                .status()
-                .filter(|s| s["config_version"].as_u64() >= Some(1))
-        },
-    );
-    for (k, name) in ["n2", "n3"].into_iter().enumerate() {
-        // The second token is created through the first joiner, a follower.
-        let issuer = &c.nodes[k];
-        let token = issuer.qu_ok(&["enroll", "create", "--auto-approve", "--ttl", "1h"]);
-        let token = token.trim().to_string();
-        assert!(
-            !token.is_empty() && !token.contains(char::is_whitespace),
-            "token output from {}: {token:?}",
-            issuer.name
-        );
-        let mut node = Node::new(c.root(), name, FAST);
-        let (port, addr) = (node.port.to_string(), node.addr());
-        let out = node.qu_ok(&[
-            "enroll",
-            "join",
-            &token,
-            "-y",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--advertise",
-            &addr,
-        ]);
-        node.id = out
-            .lines()
-            .find_map(|l| l.strip_prefix("joined as node "))
-            .and_then(|l| l.split_whitespace().next())
-            .unwrap_or_else(|| panic!("enroll join output: {out}"))
-            .to_string();
-        node.start_ready();
-        let id = node.id.clone();
-        c.nodes.push(node);
-        wait_for(
-            Duration::from_secs(20),
-            Duration::from_millis(100),
-            &format!("{name} ({id}) becomes a live voter"),
-            || {
-                c.nodes[0]
-                    .members()
-                    .iter()
-                    .any(|m| m.0 == id && m.1 && m.2)
-                    .then_some(())
-            },
-        );
-    }
+    // recorded itself in the peers table admits the joiner with a trust
+    // store holding only itself, and the joiner never becomes a member.
+    c.wait_founded();
+    // The second token is created through the first joiner, a follower.
+    enroll(&mut c, 0, "n2");
+    enroll(&mut c, 1, "n3");
     c.wait_agreement(&ALL, 0, Duration::from_secs(20));
     let ids: HashSet<String> = c.nodes.iter().map(|n| n.id.clone()).collect();
     for n in &c.nodes {
@@ -458,4 +404,74 @@ fn removed_member_disappears_and_is_cut_off() {
     let expected: HashSet<String> = ["after-remove".to_string()].into();
     c.assert_checks(&rest, &expected);
     assert!(!removed.check_names().contains(&"after-remove".to_string()));
+}
+
+/// Enroll a new node `name` with a token from `issuer`, start it, and wait
+/// (bounded) until `issuer` lists it as a live voter.
+fn enroll(c: &mut Cluster, issuer: usize, name: &str) {
+    let token = c.nodes[issuer].qu_ok(&["enroll", "create", "--auto-approve", "--ttl", "1h"]);
+    let token = token.trim().to_string();
+    assert!(
+        !token.is_empty() && !token.contains(char::is_whitespace),
+        "token output from {}: {token:?}",
+        c.nodes[issuer].name
+    );
+    let mut node = Node::new(c.root(), name, FAST);
+    let (port, addr) = (node.port.to_string(), node.addr());
+    let out = node.qu_ok(&[
+        "enroll",
+        "join",
+        &token,
+        "-y",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--advertise",
+        &addr,
+    ]);
+    node.id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("joined as node "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("enroll join output: {out}"))
+        .to_string();
+    node.start_ready();
+    let id = node.id.clone();
+    c.nodes.push(node);
+    wait_for(
+        Duration::from_secs(20),
+        Duration::from_millis(100),
+        &format!("{name} ({id}) becomes a live voter; enroll join said: {out}"),
+        || {
+            c.nodes[issuer]
+                .members()
+                .iter()
+                .any(|m| m.0 == id && m.1 && m.2)
+                .then_some(())
+        },
+    );
+}
+
+/// Regression test for a start-up race (see the report that came with
+/// these tests): `qu node add` issued as soon as a new founder answers on
+/// its socket either fails with "no master is known", or commits before
+/// the founder has recorded itself in the replicated peers table, and the
+/// founder is then never recorded (its register step only runs while it is
+/// the sole voter). A node enrolled later is told only about the recorded
+/// peers, does not trust the founder, and never becomes a member.
+#[test]
+#[ignore = "known bug: founder missing from the peers table after an early `qu node add`"]
+fn founder_stays_a_member_when_node_add_comes_first() {
+    let mut c = Cluster::start(2, FAST);
+    let addr = c.nodes[1].addr();
+    let out = c.nodes[0].qu(&["node", "add", &addr, "-y"]);
+    assert!(
+        out.status.success(),
+        "node add right after start: {}",
+        text(&out.stderr)
+    );
+    c.wait_agreement(&[0, 1], 0, Duration::from_secs(10));
+    enroll(&mut c, 0, "n3");
+    c.wait_agreement(&ALL, 0, Duration::from_secs(10));
 }

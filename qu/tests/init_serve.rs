@@ -230,6 +230,20 @@ async fn serve_answers_trusted_pings_and_stops_on_sigterm() {
     let err = conn.call::<Ping>(&()).await.expect_err("stranger ping");
     assert_eq!(err.kind(), ErrorKind::NotTrusted);
 
+    // SIGHUP: nothing to reopen (logs go to stderr); the daemon keeps serving.
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(daemon.0.id() as i32, libc::SIGHUP) };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        daemon.0.try_wait().expect("wait").is_none(),
+        "SIGHUP must not stop qu serve"
+    );
+    let conn = Dialer::new(&friend, Limits::default())
+        .connect(&addr, Some(served.fingerprint()))
+        .await
+        .expect("reconnect after SIGHUP");
+    conn.call::<Ping>(&()).await.expect("ping after SIGHUP");
+
     // SIGTERM: a clean, prompt exit.
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(daemon.0.id() as i32, libc::SIGTERM) };

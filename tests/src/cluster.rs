@@ -226,3 +226,81 @@ impl TestCluster {
         Ok(i)
     }
 }
+
+/// Records every stretch of master duty of the nodes it watches, on one
+/// clock, to prove that no two nodes ever acted as master at once.
+#[derive(Debug, Default)]
+pub struct DutyLog {
+    spans: std::sync::Arc<std::sync::Mutex<Vec<DutySpan>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// One node's stretch of master duty: (node, from, until).
+pub type DutySpan = (String, Instant, Option<Instant>);
+
+impl DutyLog {
+    /// Start recording `node`'s duty (call again for a restarted node).
+    pub fn watch(&mut self, node: &Cluster) {
+        let spans = self.spans.clone();
+        let name = node.node_id().to_string();
+        let mut rx = node.watch_master();
+        self.tasks.push(tokio::spawn(async move {
+            let mut open: Option<usize> = None;
+            loop {
+                let duty = *rx.borrow_and_update();
+                {
+                    let mut l = spans.lock().expect("lock");
+                    match (duty, open) {
+                        (true, None) => {
+                            l.push((name.clone(), Instant::now(), None));
+                            open = Some(l.len() - 1);
+                        }
+                        (false, Some(k)) => {
+                            l[k].2 = Some(Instant::now());
+                            open = None;
+                        }
+                        _ => {}
+                    }
+                }
+                if rx.changed().await.is_err() {
+                    if let Some(k) = open {
+                        spans.lock().expect("lock")[k].2 = Some(Instant::now());
+                    }
+                    return;
+                }
+            }
+        }));
+    }
+
+    /// Every recorded span so far.
+    pub fn spans(&self) -> Vec<DutySpan> {
+        self.spans.lock().expect("lock").clone()
+    }
+
+    /// Fail the test if two different nodes' spans overlap.
+    pub fn assert_no_overlap(&self) {
+        let now = Instant::now();
+        let l = self.spans();
+        for (a, x) in l.iter().enumerate() {
+            for y in &l[a + 1..] {
+                if x.0 == y.0 {
+                    continue;
+                }
+                let (xs, xe) = (x.1, x.2.unwrap_or(now));
+                let (ys, ye) = (y.1, y.2.unwrap_or(now));
+                assert!(
+                    xe <= ys || ye <= xs,
+                    "master duty overlapped: {x:?} and {y:?}"
+                );
+            }
+        }
+    }
+}
+
+impl Drop for DutyLog {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}

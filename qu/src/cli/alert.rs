@@ -6,10 +6,14 @@ use crate::cli::JsonArg;
 
 #[derive(Debug, Subcommand)]
 pub enum AlertCmd {
-    /// Add an alert channel.
+    /// Add an alert channel (smtp, discord or webhook).
+    ///
+    /// Example: qu alert add webhook pager --url https://hooks.example.com/qu
     #[command(subcommand)]
     Add(AlertAdd),
     /// List channels (passwords, secrets and webhook paths masked).
+    ///
+    /// Example: qu alert list --json
     List(JsonArg),
     /// Change settings of a channel: --set key=value (empty value removes it).
     ///
@@ -22,11 +26,15 @@ pub enum AlertCmd {
         set: Vec<String>,
     },
     /// Send again through a channel.
+    ///
+    /// Example: qu alert enable oncall
     Enable {
         /// Id or name
         alert: String,
     },
     /// Stop sending through a channel, keeping it.
+    ///
+    /// Example: qu alert disable oncall
     Disable {
         /// Id or name
         alert: String,
@@ -42,6 +50,8 @@ pub enum AlertCmd {
         state: String,
     },
     /// Remove a channel (checks stop referring to it).
+    ///
+    /// Example: qu alert remove oncall
     Remove {
         /// Id or name
         alert: String,

@@ -6,7 +6,9 @@ use crate::cli::JsonArg;
 
 #[derive(Debug, Subcommand)]
 pub enum CheckCmd {
-    /// Add a check.
+    /// Add a check (http, tcp, icmp, tls or dns).
+    ///
+    /// Example: qu check add tcp db db.internal:5432 --interval 15s
     #[command(subcommand)]
     Add(CheckAdd),
     /// List checks.
@@ -46,11 +48,15 @@ pub enum CheckCmd {
         expect_answer: Option<String>,
     },
     /// Probe a check again (enable it).
+    ///
+    /// Example: qu check enable db
     Enable {
         /// Id or name
         check: String,
     },
     /// Stop probing a check but keep it (disable it).
+    ///
+    /// Example: qu check disable db
     Disable {
         /// Id or name
         check: String,

@@ -44,18 +44,28 @@ pub enum Command {
     /// Example: qu status --json
     Status(JsonArg),
     /// Manage cluster members.
+    ///
+    /// Example: qu node add bravo.example.com:9901
     #[command(subcommand)]
     Node(NodeCmd),
     /// Manage checks.
+    ///
+    /// Example: qu check add http homepage https://example.com --expect 2xx
     #[command(subcommand)]
     Check(CheckCmd),
     /// Manage alert channels (SMTP, Discord, webhooks).
+    ///
+    /// Example: qu alert add discord oncall --webhook https://discord.com/api/webhooks/…
     #[command(subcommand)]
     Alert(AlertCmd),
     /// Join nodes with single-use enrollment tokens.
+    ///
+    /// Example: qu enroll create --auto-approve
     #[command(subcommand)]
     Enroll(EnrollCmd),
     /// Inspect this node's trust store.
+    ///
+    /// Example: qu trust list
     #[command(subcommand)]
     Trust(TrustCmd),
     /// Try quptime: a 3-node cluster in this process, watching a flapping target.
@@ -255,13 +265,19 @@ pub enum EnrollCmd {
         wait: String,
     },
     /// List tokens and join requests.
+    ///
+    /// Example: qu enroll list --json
     List(JsonArg),
     /// Approve the join request made with a token.
+    ///
+    /// Example: qu enroll approve 3f2a9c1e
     Approve {
         /// Token id
         id: String,
     },
     /// Revoke a token.
+    ///
+    /// Example: qu enroll revoke 3f2a9c1e
     Revoke {
         /// Token id
         id: String,
@@ -271,8 +287,12 @@ pub enum EnrollCmd {
 #[derive(Debug, Subcommand)]
 pub enum TrustCmd {
     /// List trusted keys.
+    ///
+    /// Example: qu trust list --json
     List(JsonArg),
     /// Stop trusting a node that is not a member.
+    ///
+    /// Example: qu trust remove c0d4e5f6-…
     Remove {
         /// NodeID
         node_id: String,

@@ -49,6 +49,7 @@ async fn serve(timing: Timing) -> Result<()> {
     // First, so a signal during start-up is a clean shutdown, not a kill.
     let mut term = signal(SignalKind::terminate()).context("install SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("install SIGINT handler")?;
+    let mut hup = signal(SignalKind::hangup()).context("install SIGHUP handler")?;
     let dir = quptime::paths::data_dir();
     if !is_initialised(&dir) {
         // First start of a provisioned host: initialise from QUPTIME_* (the
@@ -93,9 +94,14 @@ async fn serve(timing: Timing) -> Result<()> {
         advertise = %cluster.advertise(),
         "qu serve running"
     );
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    loop {
+        tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break }
+            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break }
+            // Logs go to stderr (journald under systemd): there is no file
+            // to reopen, and a hangup must not stop the monitor.
+            _ = hup.recv() => tracing::info!("SIGHUP: logs go to stderr, nothing to reopen"),
+        }
     }
     control.shutdown().await;
     cluster.shutdown().await?;

@@ -1,0 +1,411 @@
+//! Bad input through real `qu` processes: each case checks the exit code
+//! (1 for errors, 2 for usage errors), the message on stderr, and that
+//! nothing changed (no files created, the daemon's state untouched).
+//!
+//! Every process runs with a cleared environment and its own
+//! QUPTIME_DIR/QUPTIME_SOCKET inside a 0700 temporary directory; the one
+//! daemon is killed when the test ends, even when it fails.
+
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const QU: &str = env!("CARGO_BIN_EXE_qu");
+/// Longest any one CLI call may take.
+const CALL_LIMIT: Duration = Duration::from_secs(20);
+/// The unprivileged user for the permission case (`nobody`).
+const NOBODY: u32 = 65534;
+
+/// A 0700 home for one node: data dir, socket and log inside.
+struct Home {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Home {
+    fn new() -> Home {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("home");
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .expect("home");
+        Home { _tmp: tmp, dir }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.join("qu.sock")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(QU);
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("QUPTIME_DIR", self.data())
+            .env("QUPTIME_SOCKET", self.socket());
+        cmd
+    }
+
+    fn qu(&self, args: &[&str]) -> Output {
+        run(self.command(args), &args.join(" "))
+    }
+}
+
+/// Run `cmd` to completion, killing it (and failing) past [`CALL_LIMIT`].
+fn run(mut cmd: Command, what: &str) -> Output {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn qu {what}: {e}"));
+    let pid = child.id() as i32;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(CALL_LIMIT) {
+        Ok(out) => out.expect("wait for qu"),
+        Err(_) => {
+            // SAFETY: plain kill(2) of our own child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("qu {what} did not finish within {CALL_LIMIT:?}");
+        }
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Assert exit `code` and that stderr contains every piece of `want`.
+fn expect_failure(out: &Output, code: i32, want: &[&str]) -> String {
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "exit code; stdout: {} stderr: {err}",
+        text(&out.stdout)
+    );
+    assert!(err.starts_with("error: "), "{err}");
+    for w in want {
+        assert!(err.contains(w), "stderr lacks {w:?}: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.stdout.is_empty(), "stdout: {}", text(&out.stdout));
+    err
+}
+
+/// A `qu serve` daemon with fast timings; SIGKILLed on drop.
+struct Daemon {
+    child: Child,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// `qu init` + `qu serve` in `home`; returns once `qu status` answers.
+fn start_daemon(home: &Home) -> Daemon {
+    let port = free_port().to_string();
+    let init = home.qu(&[
+        "init",
+        "--node-id",
+        "errors-1",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        &port,
+    ]);
+    assert!(init.status.success(), "init: {}", text(&init.stderr));
+    let log = std::fs::File::create(home.dir.join("serve.log")).expect("log");
+    let mut cmd = home.command(&[
+        "serve",
+        "--heartbeat",
+        "100ms",
+        "--election-timeout",
+        "500ms",
+    ]);
+    cmd.stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log);
+    // SAFETY: prctl only asks the kernel to kill the daemon when the
+    // forking thread dies, so a killed test never leaks it.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut daemon = Daemon {
+        child: cmd.spawn().expect("spawn qu serve"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(Some(st)) = daemon.child.try_wait() {
+            panic!("qu serve exited ({st}): {}", log_of(home));
+        }
+        if home.qu(&["status", "--json"]).status.success() {
+            return daemon;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "daemon not ready: {}",
+            log_of(home)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn log_of(home: &Home) -> String {
+    std::fs::read_to_string(home.dir.join("serve.log")).unwrap_or_default()
+}
+
+/// What the daemon holds: config version, checks and alerts.
+fn state(home: &Home) -> (Value, Value, Value) {
+    let json = |args: &[&str]| -> Value {
+        let out = home.qu(args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let status = json(&["status", "--json"]);
+    (
+        status["config_version"].clone(),
+        json(&["check", "list", "--json"]),
+        json(&["alert", "list", "--json"]),
+    )
+}
+
+#[test]
+fn bad_input_to_a_running_daemon_is_refused_and_changes_nothing() {
+    let home = Home::new();
+    let _daemon = start_daemon(&home);
+    // Something to refer to, so "unknown name" is not just "empty list".
+    let added = home.qu(&[
+        "check",
+        "add",
+        "tcp",
+        "db",
+        "127.0.0.1:9",
+        "--interval",
+        "15s",
+    ]);
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let before = state(&home);
+    assert_eq!(before.1.as_array().map(Vec::len), Some(1));
+
+    // Unknown check type: a usage error from clap.
+    let out = home.qu(&["check", "add", "smtp", "x", "y"]);
+    expect_failure(
+        &out,
+        2,
+        &["unrecognized subcommand 'smtp'", "Usage: qu check add"],
+    );
+
+    // Malformed duration: names the flag and the accepted form.
+    let out = home.qu(&[
+        "check",
+        "add",
+        "http",
+        "web",
+        "http://127.0.0.1:9/",
+        "--interval",
+        "5 parsecs",
+    ]);
+    expect_failure(
+        &out,
+        1,
+        &["--interval", "\"5 parsecs\" is not a duration", "1m30s"],
+    );
+    let out = home.qu(&["check", "edit", "db", "--timeout", "soon"]);
+    expect_failure(&out, 1, &["--timeout", "\"soon\"", "1m30s"]);
+
+    // Malformed host:port for tcp: names the form.
+    for (bad, form) in [
+        ("db.internal", "use host:port"),
+        ("tcp://db:5432", "use host:port"),
+        ("db.internal:http", "use an integer from 1 to 65535"),
+        ("db:99999", "use an integer from 1 to 65535"),
+    ] {
+        let out = home.qu(&["check", "add", "tcp", "db2", bad]);
+        expect_failure(&out, 1, &["tcp target", form]);
+    }
+
+    // Unknown check or alert name: says what is missing and where to look.
+    let out = home.qu(&["check", "remove", "nope"]);
+    expect_failure(&out, 1, &["no check \"nope\"", "qu check list"]);
+    for args in [
+        &["check", "disable", "nope"][..],
+        &["check", "edit", "nope", "--interval", "1m"],
+    ] {
+        expect_failure(&home.qu(args), 1, &["no check \"nope\""]);
+    }
+    let out = home.qu(&["alert", "remove", "nope"]);
+    expect_failure(&out, 1, &["no alert \"nope\"", "qu alert list"]);
+    let out = home.qu(&[
+        "check",
+        "add",
+        "tcp",
+        "db3",
+        "127.0.0.1:9",
+        "--alerts",
+        "nope",
+    ]);
+    expect_failure(&out, 1, &["no alert \"nope\""]);
+
+    // Missing required flags: a usage error naming them.
+    let out = home.qu(&["alert", "add", "smtp", "ops", "--host", "h"]);
+    expect_failure(
+        &out,
+        2,
+        &[
+            "required arguments were not provided",
+            "--port",
+            "--from",
+            "--to",
+        ],
+    );
+    let out = home.qu(&["alert", "add", "discord", "oncall"]);
+    expect_failure(&out, 2, &["--webhook"]);
+
+    assert_eq!(
+        state(&home),
+        before,
+        "a refused command changed the cluster"
+    );
+}
+
+#[test]
+fn no_daemon_names_the_socket_it_tried() {
+    let home = Home::new();
+    for args in [
+        &["status"][..],
+        &["check", "list"],
+        &["check", "add", "tcp", "db", "127.0.0.1:9"],
+        &["node", "list", "--json"],
+    ] {
+        let out = home.qu(args);
+        let socket = home.socket().display().to_string();
+        expect_failure(
+            &out,
+            1,
+            &["cannot reach the qu daemon", &socket, "qu serve"],
+        );
+    }
+    assert!(!home.data().exists(), "a failed call created the data dir");
+    assert_eq!(std::fs::read_dir(&home.dir).expect("home").count(), 0);
+}
+
+#[test]
+fn usage_errors_need_no_daemon_and_touch_nothing() {
+    let home = Home::new();
+    expect_failure(
+        &home.qu(&["check", "add", "smtp", "x", "y"]),
+        2,
+        &["'smtp'"],
+    );
+    expect_failure(&home.qu(&["frobnicate"]), 2, &["unrecognized subcommand"]);
+    expect_failure(&home.qu(&["init", "--port", "0"]), 2, &["--port"]);
+    expect_failure(&home.qu(&["init", "--port", "http"]), 2, &["--port"]);
+    expect_failure(&home.qu(&["serve", "--log-format", "xml"]), 2, &["xml"]);
+    expect_failure(&home.qu(&["alert", "default", "x", "maybe"]), 2, &["maybe"]);
+    expect_failure(
+        &home.qu(&["serve", "--heartbeat", "fast"]),
+        1,
+        &["--heartbeat", "\"fast\""],
+    );
+    expect_failure(
+        &home.qu(&["demo", "--flip", "often"]),
+        1,
+        &["--flip", "\"often\""],
+    );
+    assert_eq!(std::fs::read_dir(&home.dir).expect("home").count(), 0);
+}
+
+/// Give `path` to `nobody` with `mode` (only root can; otherwise it stays ours).
+fn own(path: &Path, mode: u32) {
+    if is_root() {
+        std::os::unix::fs::chown(path, Some(NOBODY), Some(NOBODY)).expect("chown");
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Run as `nobody` when root (root ignores file modes); as is otherwise.
+fn as_nobody(cmd: &mut Command) {
+    if !is_root() {
+        return;
+    }
+    // SAFETY: setgroups/setgid/setuid are async-signal-safe and only change
+    // the child's credentials between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(NOBODY) != 0
+                || libc::setuid(NOBODY) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn an_unwritable_data_dir_is_refused_with_a_permission_message() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // nobody must reach the directory below the tempdir.
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let parent = tmp.path().join("ro");
+    std::fs::create_dir(&parent).expect("mkdir");
+    own(&parent, 0o500);
+    let data = parent.join("data");
+
+    let mut cmd = Command::new(QU);
+    cmd.args(["init", "--bind", "127.0.0.1", "--port", "9901"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("QUPTIME_DIR", &data)
+        .env("QUPTIME_SOCKET", tmp.path().join("qu.sock"));
+    as_nobody(&mut cmd);
+    let out = run(cmd, "init (as nobody)");
+    let err = expect_failure(
+        &out,
+        1,
+        &["Permission denied", &data.display().to_string(), "chown"],
+    );
+    assert!(
+        err.contains("mode 500") || err.contains("mode 0500"),
+        "{err}"
+    );
+    // Nothing was created: the read-only directory is still empty.
+    std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    assert_eq!(std::fs::read_dir(&parent).expect("ro").count(), 0);
+}
