@@ -59,6 +59,11 @@ impl Home {
     fn qu(&self, args: &[&str]) -> Output {
         run(self.command(args), &args.join(" "))
     }
+
+    /// `qu` with `line` split at spaces.
+    fn qu_line(&self, line: &str) -> Output {
+        self.qu(&line.split(' ').collect::<Vec<_>>())
+    }
 }
 
 /// Run `cmd` to completion, killing it (and failing) past [`CALL_LIMIT`].
@@ -126,7 +131,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// `qu init` + `qu serve` in `home`; returns once `qu status` answers.
+/// `qu init` + `qu serve` in `home`; returns once the node is ready.
 fn start_daemon(home: &Home) -> Daemon {
     let port = free_port().to_string();
     let init = home.qu(&[
@@ -168,8 +173,14 @@ fn start_daemon(home: &Home) -> Daemon {
         if let Ok(Some(st)) = daemon.child.try_wait() {
             panic!("qu serve exited ({st}): {}", log_of(home));
         }
-        if home.qu(&["status", "--json"]).status.success() {
-            return daemon;
+        // Ready = the control socket answers, the node is master and its
+        // own membership is committed (config_version 1).
+        let out = home.qu_line("status --json");
+        if out.status.success() {
+            let s: Value = serde_json::from_slice(&out.stdout).expect("status json");
+            if s["quorum"] == true && s["config_version"].as_u64() >= Some(1) {
+                return daemon;
+            }
         }
         assert!(
             Instant::now() < deadline,
@@ -204,21 +215,13 @@ fn bad_input_to_a_running_daemon_is_refused_and_changes_nothing() {
     let home = Home::new();
     let _daemon = start_daemon(&home);
     // Something to refer to, so "unknown name" is not just "empty list".
-    let added = home.qu(&[
-        "check",
-        "add",
-        "tcp",
-        "db",
-        "127.0.0.1:9",
-        "--interval",
-        "15s",
-    ]);
+    let added = home.qu_line("check add tcp db 127.0.0.1:9 --interval 15s");
     assert!(added.status.success(), "{}", text(&added.stderr));
     let before = state(&home);
     assert_eq!(before.1.as_array().map(Vec::len), Some(1));
 
     // Unknown check type: a usage error from clap.
-    let out = home.qu(&["check", "add", "smtp", "x", "y"]);
+    let out = home.qu_line("check add smtp x y");
     expect_failure(
         &out,
         2,
@@ -240,7 +243,7 @@ fn bad_input_to_a_running_daemon_is_refused_and_changes_nothing() {
         1,
         &["--interval", "\"5 parsecs\" is not a duration", "1m30s"],
     );
-    let out = home.qu(&["check", "edit", "db", "--timeout", "soon"]);
+    let out = home.qu_line("check edit db --timeout soon");
     expect_failure(&out, 1, &["--timeout", "\"soon\"", "1m30s"]);
 
     // Malformed host:port for tcp: names the form.
@@ -255,7 +258,7 @@ fn bad_input_to_a_running_daemon_is_refused_and_changes_nothing() {
     }
 
     // Unknown check or alert name: says what is missing and where to look.
-    let out = home.qu(&["check", "remove", "nope"]);
+    let out = home.qu_line("check remove nope");
     expect_failure(&out, 1, &["no check \"nope\"", "qu check list"]);
     for args in [
         &["check", "disable", "nope"][..],
@@ -263,21 +266,13 @@ fn bad_input_to_a_running_daemon_is_refused_and_changes_nothing() {
     ] {
         expect_failure(&home.qu(args), 1, &["no check \"nope\""]);
     }
-    let out = home.qu(&["alert", "remove", "nope"]);
+    let out = home.qu_line("alert remove nope");
     expect_failure(&out, 1, &["no alert \"nope\"", "qu alert list"]);
-    let out = home.qu(&[
-        "check",
-        "add",
-        "tcp",
-        "db3",
-        "127.0.0.1:9",
-        "--alerts",
-        "nope",
-    ]);
+    let out = home.qu_line("check add tcp db3 127.0.0.1:9 --alerts nope");
     expect_failure(&out, 1, &["no alert \"nope\""]);
 
     // Missing required flags: a usage error naming them.
-    let out = home.qu(&["alert", "add", "smtp", "ops", "--host", "h"]);
+    let out = home.qu_line("alert add smtp ops --host h");
     expect_failure(
         &out,
         2,
@@ -288,7 +283,7 @@ fn bad_input_to_a_running_daemon_is_refused_and_changes_nothing() {
             "--to",
         ],
     );
-    let out = home.qu(&["alert", "add", "discord", "oncall"]);
+    let out = home.qu_line("alert add discord oncall");
     expect_failure(&out, 2, &["--webhook"]);
 
     assert_eq!(
@@ -322,23 +317,19 @@ fn no_daemon_names_the_socket_it_tried() {
 #[test]
 fn usage_errors_need_no_daemon_and_touch_nothing() {
     let home = Home::new();
+    expect_failure(&home.qu_line("check add smtp x y"), 2, &["'smtp'"]);
+    expect_failure(&home.qu_line("frobnicate"), 2, &["unrecognized subcommand"]);
+    expect_failure(&home.qu_line("init --port 0"), 2, &["--port"]);
+    expect_failure(&home.qu_line("init --port http"), 2, &["--port"]);
+    expect_failure(&home.qu_line("serve --log-format xml"), 2, &["xml"]);
+    expect_failure(&home.qu_line("alert default x maybe"), 2, &["maybe"]);
     expect_failure(
-        &home.qu(&["check", "add", "smtp", "x", "y"]),
-        2,
-        &["'smtp'"],
-    );
-    expect_failure(&home.qu(&["frobnicate"]), 2, &["unrecognized subcommand"]);
-    expect_failure(&home.qu(&["init", "--port", "0"]), 2, &["--port"]);
-    expect_failure(&home.qu(&["init", "--port", "http"]), 2, &["--port"]);
-    expect_failure(&home.qu(&["serve", "--log-format", "xml"]), 2, &["xml"]);
-    expect_failure(&home.qu(&["alert", "default", "x", "maybe"]), 2, &["maybe"]);
-    expect_failure(
-        &home.qu(&["serve", "--heartbeat", "fast"]),
+        &home.qu_line("serve --heartbeat fast"),
         1,
         &["--heartbeat", "\"fast\""],
     );
     expect_failure(
-        &home.qu(&["demo", "--flip", "often"]),
+        &home.qu_line("demo --flip often"),
         1,
         &["--flip", "\"often\""],
     );

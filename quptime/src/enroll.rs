@@ -186,7 +186,7 @@ pub async fn join(
             token.id
         )));
     }
-    if is_initialised(dir) {
+    if is_initialised(dir)? {
         return Err(Error::new(
             ErrorKind::AlreadyExists,
             format!(

@@ -51,14 +51,27 @@ pub fn generate_secret() -> String {
     )
 }
 
-/// Whether `dir` already holds a node (a `node.yaml` or keys).
-pub fn is_initialised(dir: &Path) -> bool {
-    dir.join(NODE_FILE).exists() || Identity::exists(dir)
+/// Whether `dir` already holds a node (a `node.yaml` or keys). A directory
+/// this process may not look into is an error (naming the owner and mode),
+/// not "no node": nothing must be created over an identity it cannot see.
+pub fn is_initialised(dir: &Path) -> Result<bool> {
+    for p in [
+        dir.join(NODE_FILE),
+        dir.join(KEYS_DIR).join(crate::paths::PRIVATE_KEY_FILE),
+        dir.join(KEYS_DIR).join(crate::paths::CERT_FILE),
+    ] {
+        match p.try_exists() {
+            Ok(true) => return Ok(true),
+            Ok(false) => {}
+            Err(e) => return Err(Error::io_at("look for an identity in", &p, e)),
+        }
+    }
+    Ok(false)
 }
 
 /// Create the identity and `node.yaml` in `dir`.
 pub fn init_node(dir: &Path, opts: InitOptions) -> Result<Initialised> {
-    if is_initialised(dir) {
+    if is_initialised(dir)? {
         let who = NodeConfig::load(dir)
             .map(|c| format!("node {}", c.node_id))
             .unwrap_or_else(|_| "an identity".to_string());

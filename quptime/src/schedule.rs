@@ -2,9 +2,11 @@
 //!
 //! One lightweight task per check, so a slow target delays nothing but
 //! itself; a semaphore caps how many probes run at once. The first probe of
-//! a check fires within interval/10 (random jitter, so a thousand checks
-//! added together do not fire together), then every interval; a probe that
-//! overruns its slot skips the missed ticks instead of bursting. The check
+//! a check fires within interval/10 (a quick first verdict); the second
+//! comes at a random point of the following interval, and from then on
+//! every interval. Checks added together therefore spread evenly over the
+//! interval instead of firing in one burst each round. A probe that overruns
+//! its slot skips the missed ticks instead of bursting. The check
 //! list comes from the replicated state: an added, edited, enabled,
 //! disabled or removed check takes effect as soon as the change is applied,
 //! and only that check's task is started, restarted or stopped.
@@ -150,6 +152,7 @@ async fn check_loop(
     slots: Arc<Semaphore>,
 ) {
     let mut due = Instant::now() + jitter(check.interval / 10);
+    let mut first = true;
     loop {
         tokio::time::sleep_until(due).await;
         let Ok(permit) = slots.acquire().await else {
@@ -174,7 +177,14 @@ async fn check_loop(
         if tx.try_send(obs).is_err() && tx.is_closed() {
             return;
         }
-        due += check.interval;
+        due += if first {
+            // Settle on a random phase within the interval (at least a tenth
+            // of it after the first probe).
+            first = false;
+            jitter(check.interval).max(check.interval / 10)
+        } else {
+            check.interval
+        };
         let now = Instant::now();
         if due < now {
             // Overran: skip the missed slots rather than burst.

@@ -51,7 +51,7 @@ async fn serve(timing: Timing) -> Result<()> {
     let mut int = signal(SignalKind::interrupt()).context("install SIGINT handler")?;
     let mut hup = signal(SignalKind::hangup()).context("install SIGHUP handler")?;
     let dir = quptime::paths::data_dir();
-    if !is_initialised(&dir) {
+    if !is_initialised(&dir)? {
         // First start of a provisioned host: initialise from QUPTIME_* (the
         // same variables `qu init` reads), as the original did.
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());

@@ -54,10 +54,14 @@ pub(crate) async fn run(core: Arc<Core>, notifiers: Notifiers, mut stop: watch::
     let book = Arc::new(Mutex::new(Book::default()));
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut changes = core.consensus.watch_state();
     loop {
+        // Wake when the outbox may have grown (a transition was applied),
+        // and on a tick for retries that came due.
         tokio::select! {
             _ = stop.changed() => return,
             _ = ticker.tick() => {}
+            r = changes.changed() => if r.is_err() { return },
         }
         if !*core.master.borrow() {
             if let Ok(mut b) = book.lock() {

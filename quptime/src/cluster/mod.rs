@@ -450,12 +450,18 @@ impl Cluster {
         };
         self.core.step_down().await;
         drop(running.scheduler);
+        // Stop the node's own tasks first and let in-flight proposals
+        // finish (Raft and the listener still run), so a clean stop logs
+        // no errors; a task that does not finish in time is aborted.
         let _ = running.stop.send(true);
+        for t in running.tasks {
+            let abort = t.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(4), t).await.is_err() {
+                abort.abort();
+            }
+        }
         self.core.consensus.shutdown().await;
         running.server.shutdown().await;
-        for t in running.tasks {
-            let _ = t.await;
-        }
         tracing::info!(node = %self.node_id(), "node stopped");
         Ok(())
     }
