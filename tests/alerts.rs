@@ -194,3 +194,42 @@ async fn alert_test_reports_the_receivers_answer() {
     assert!(err.to_string().contains("500"), "{err}");
     tc.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_repeat_the_alert_while_the_check_stays_down() {
+    let tc = TestCluster::form(&["n1"], fast_timing()).await;
+    let target = HttpTarget::start().await;
+    let receiver = Receiver::start().await;
+    let node = tc.node(0).clone();
+    node.propose(Mutation::AddAlert {
+        alert: webhook(&receiver.url()),
+    })
+    .await
+    .expect("alert");
+    let mut c = check(&target.url());
+    c.remind = Some(Duration::from_secs(2));
+    node.propose(Mutation::AddCheck { check: c })
+        .await
+        .expect("check");
+    wait_for("up", Duration::from_secs(15), || {
+        node.state()
+            .check_states
+            .get("web")
+            .is_some_and(|s| s.state.as_str() == "up")
+    })
+    .await;
+    target.set_status(503);
+    wait_for("a DOWN and two reminders", Duration::from_secs(20), || {
+        kinds(&receiver) == ["down", "reminder", "reminder"]
+    })
+    .await;
+    target.set_status(200);
+    wait_for("the recovery", Duration::from_secs(15), || {
+        kinds(&receiver).last().is_some_and(|k| k == "recovered")
+    })
+    .await;
+    let n = kinds(&receiver).len();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(kinds(&receiver).len(), n, "no reminders once recovered");
+    tc.shutdown().await;
+}

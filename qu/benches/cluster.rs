@@ -41,7 +41,9 @@ fn main() {
     row("  kill -> a survivor reports a new master", &failover.first);
     row("  kill -> both survivors agree", &failover.both);
     println!();
-    println!("control-socket and CLI latency (follower node)");
+    println!(
+        "control-socket and CLI latency (follower node; the status calls run with the {ADDS} checks in place)"
+    );
     println!("  {:<44} {:>9} {:>9} {:>9}", "", "p50", "p99", "max");
     pct_row(
         &format!("  check add via socket ({ADDS} sequential)"),

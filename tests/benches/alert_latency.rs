@@ -32,7 +32,7 @@ fn stats(mut v: Vec<Duration>) -> String {
     v.sort();
     let med = v[v.len() / 2];
     format!(
-        "median {:>7.0?}  min {:>7.0?}  max {:>7.0?}",
+        "median {:>8.2?}  min {:>8.2?}  max {:>8.2?}",
         med,
         v[0],
         v[v.len() - 1]

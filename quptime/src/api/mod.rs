@@ -117,6 +117,9 @@ pub struct CheckSpec {
     /// Alert channel names or ids.
     #[serde(default)]
     pub alerts: Vec<String>,
+    /// Repeat the alert this often while the check stays down (`1h`).
+    #[serde(default)]
+    pub remind: Option<String>,
 }
 
 impl CheckSpec {
@@ -160,6 +163,10 @@ impl CheckSpec {
             expect_answer: self.expect_answer,
             alerts: alert_ids,
             suppress_alerts: Vec::new(),
+            remind: match self.remind {
+                Some(text) => Some(dur("remind", Some(text), Duration::ZERO)?),
+                None => None,
+            },
             disabled: false,
         };
         check.validate()?;
@@ -210,6 +217,9 @@ pub struct CheckPatch {
     pub expect_answer: Option<String>,
     /// Alert channels (names or ids), replacing the current list.
     pub alerts: Option<Vec<String>>,
+    /// Reminder interval while down (empty turns reminders off).
+    #[serde(default)]
+    pub remind: Option<String>,
 }
 
 impl CheckPatch {
@@ -267,6 +277,13 @@ impl CheckPatch {
         text(self.expect_answer, &mut check.expect_answer);
         if let Some(ids) = alert_ids {
             check.alerts = ids;
+        }
+        if let Some(v) = &self.remind {
+            check.remind = if v.is_empty() {
+                None
+            } else {
+                Some(dur("remind", v)?)
+            };
         }
         check.validate()
     }

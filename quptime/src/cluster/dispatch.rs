@@ -46,8 +46,34 @@ fn notification_for(state: &ClusterState, entry: &OutboxEntry) -> Result<Notific
     if entry.kind == crate::state::AlertKind::Recovered {
         record.from = crate::state::CheckState::Down;
     }
-    Notification::from_transition(&record, kind, check.and_then(expectation))
-        .ok_or_else(|| "the transition calls for no alert".to_string())
+    let n = Notification::from_transition(&record, kind, check.and_then(expectation))
+        .ok_or_else(|| "the transition calls for no alert".to_string())?;
+    Ok(match entry.kind {
+        // A reminder repeats the DOWN it follows, dated now.
+        crate::state::AlertKind::Reminder => n.reminder(crate::trust::now_rfc3339()),
+        _ => n,
+    })
+}
+
+/// Propose a reminder for every check that stays down past its interval.
+async fn queue_due_reminders(core: &Core, state: &ClusterState) {
+    let now_ms = crate::state::mutation::now_ms();
+    for check in state.checks.values() {
+        let (Some(remind), Some(rt)) = (check.remind, state.check_states.get(&check.id)) else {
+            continue;
+        };
+        let due = rt.state == crate::state::CheckState::Down
+            && rt.alerted_down
+            && now_ms.saturating_sub(rt.last_alert_ms) >= remind.as_millis() as u64;
+        if due {
+            let cmd = core.command(Mutation::QueueReminder {
+                check_id: check.id.clone(),
+            });
+            if let Err(e) = core.submit(cmd).await {
+                tracing::debug!(check = %check.name, error = %e, "reminder not queued");
+            }
+        }
+    }
 }
 
 pub(crate) async fn run(core: Arc<Core>, notifiers: Notifiers, mut stop: watch::Receiver<bool>) {
@@ -69,6 +95,8 @@ pub(crate) async fn run(core: Arc<Core>, notifiers: Notifiers, mut stop: watch::
             }
             continue;
         }
+        let state = core.state();
+        queue_due_reminders(&core, &state).await;
         let state = core.state();
         let now = Instant::now();
         for entry in state.outbox.values().filter(|e| e.pending()) {

@@ -456,7 +456,10 @@ impl Cluster {
         let _ = running.stop.send(true);
         for t in running.tasks {
             let abort = t.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(4), t).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(4), t)
+                .await
+                .is_err()
+            {
                 abort.abort();
             }
         }

@@ -90,7 +90,9 @@ impl ClusterState {
                 // config version counts configuration changes only.
                 if !matches!(
                     cmd.mutation,
-                    Mutation::RecordTransition { .. } | Mutation::MarkDelivered { .. }
+                    Mutation::RecordTransition { .. }
+                        | Mutation::MarkDelivered { .. }
+                        | Mutation::QueueReminder { .. }
                 ) {
                     self.version += 1;
                     self.updated_at = rfc3339_ms(cmd.at_ms);
@@ -181,6 +183,38 @@ impl ClusterState {
                 self.check_states.remove(&id);
                 Ok(Some(id))
             }
+            Mutation::QueueReminder { check_id } => {
+                let check = self
+                    .checks
+                    .get(check_id)
+                    .ok_or_else(|| not_found("check", check_id))?;
+                let remind = check.remind.ok_or_else(|| {
+                    Error::invalid(format!("check {} has no reminder interval", check.name))
+                })?;
+                let rt = self.check_states.get(check_id).cloned();
+                let due = rt.as_ref().is_some_and(|r| {
+                    r.state == CheckState::Down
+                        && r.alerted_down
+                        && cmd.at_ms.saturating_sub(r.last_alert_ms) >= remind.as_millis() as u64
+                });
+                let seq = self
+                    .transitions
+                    .iter()
+                    .rev()
+                    .find(|t| t.check_id == *check_id && t.to == CheckState::Down)
+                    .map(|t| t.seq);
+                let (true, Some(seq)) = (due, seq) else {
+                    return Err(Error::invalid(format!(
+                        "no reminder due for check {}",
+                        check.name
+                    )));
+                };
+                self.queue_for(check_id, seq, AlertKind::Reminder);
+                if let Some(r) = self.check_states.get_mut(check_id) {
+                    r.last_alert_ms = cmd.at_ms;
+                }
+                Ok(Some(check_id.clone()))
+            }
             Mutation::MarkDelivered { id, failed } => {
                 let at = rfc3339_ms(cmd.at_ms);
                 let e = self
@@ -237,6 +271,10 @@ impl ClusterState {
                 while self.transitions.len() > transition::KEEP_TRANSITIONS {
                     self.transitions.pop_front();
                 }
+                let previous_alert_ms = self
+                    .check_states
+                    .get(check_id)
+                    .map_or(0, |r| r.last_alert_ms);
                 let was_alerted = self
                     .check_states
                     .get(check_id)
@@ -251,6 +289,11 @@ impl ClusterState {
                         state: *to,
                         since: at,
                         alerted_down,
+                        last_alert_ms: if alerted_down && !was_alerted {
+                            cmd.at_ms
+                        } else {
+                            previous_alert_ms
+                        },
                     },
                 );
                 Ok(Some(self.last_seq.to_string()))

@@ -126,6 +126,14 @@ pub struct Check {
     /// Alert channel ids notified for this check (besides default channels).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<String>,
+    /// While the check stays down, repeat the alert this often (off when
+    /// unset).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "duration::opt"
+    )]
+    pub remind: Option<Duration>,
     /// Default channels this check does not notify.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppress_alerts: Vec<String>,
@@ -162,6 +170,7 @@ impl Check {
             expect_answer: None,
             alerts: Vec::new(),
             suppress_alerts: Vec::new(),
+            remind: None,
             disabled: false,
         }
     }
@@ -186,6 +195,14 @@ impl Check {
             return Err(Error::invalid(format!(
                 "timeout {}: use a duration from 100ms to 5m, such as 10s",
                 duration::format(self.timeout)
+            )));
+        }
+        if let Some(r) = self.remind
+            && r < Duration::from_secs(1)
+        {
+            return Err(Error::invalid(format!(
+                "remind {}: use a duration of at least 1s, such as 1h",
+                duration::format(r)
             )));
         }
         let http_only = self.expect_status.is_some()

@@ -89,6 +89,11 @@ pub enum Mutation {
         /// Why delivery was abandoned, if it was.
         failed: Option<String>,
     },
+    /// A down check's reminder is due: queue it on the check's channels.
+    QueueReminder {
+        /// The check's id.
+        check_id: String,
+    },
     /// The master decided that a check changed state.
     RecordTransition {
         /// The check's id.
@@ -130,6 +135,7 @@ impl Mutation {
                 id,
                 failed: Some(_),
             } => format!("alert {id} abandoned"),
+            Mutation::QueueReminder { check_id } => format!("reminder for check {check_id}"),
             Mutation::RecordTransition {
                 check_id, from, to, ..
             } => {

@@ -24,6 +24,8 @@ pub enum AlertKind {
     Down,
     /// down→up.
     Recovered,
+    /// Still down, after the check's reminder interval.
+    Reminder,
 }
 
 impl AlertKind {
@@ -90,8 +92,15 @@ impl ClusterState {
             (None, CheckState::Up) if alerted_down => AlertKind::Recovered,
             _ => return alerted_down,
         };
-        let Some(check) = self.checks.get(&t.check_id) else {
-            return alerted_down;
+        self.queue_for(&t.check_id, t.seq, kind);
+        kind == AlertKind::Down
+    }
+
+    /// Queue a `kind` entry announcing transition `seq` of `check_id` on
+    /// every channel of the check.
+    pub(crate) fn queue_for(&mut self, check_id: &str, seq: u64, kind: AlertKind) {
+        let Some(check) = self.checks.get(check_id) else {
+            return;
         };
         for channel in channels_for(self, check) {
             self.last_outbox += 1;
@@ -100,7 +109,7 @@ impl ClusterState {
                 id,
                 OutboxEntry {
                     id,
-                    transition: t.seq,
+                    transition: seq,
                     kind,
                     channel,
                     delivered_at: None,
@@ -108,7 +117,6 @@ impl ClusterState {
                 },
             );
         }
-        kind == AlertKind::Down
     }
 
     /// Drop the oldest finished entries beyond [`KEEP_DELIVERED`].

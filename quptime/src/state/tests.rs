@@ -292,3 +292,71 @@ fn a_down_that_went_out_gets_its_recovered_whatever_the_path() {
     let kinds: Vec<AlertKind> = s.outbox.values().map(|e| e.kind).collect();
     assert_eq!(kinds, vec![AlertKind::Down, AlertKind::Recovered]);
 }
+
+#[test]
+fn reminders_repeat_a_down_only_when_due() {
+    let mut s = ClusterState::default();
+    let a = AlertChannel {
+        id: "a".into(),
+        name: "a".into(),
+        kind: "webhook".into(),
+        default: true,
+        disabled: false,
+        settings: [("url".to_string(), "http://127.0.0.1:9/x".to_string())]
+            .into_iter()
+            .collect(),
+    };
+    s.apply(&cmd(Mutation::AddAlert { alert: a }))
+        .expect("alert");
+    let mut c = check("c1", "db");
+    c.remind = Some(Duration::from_secs(3600));
+    s.apply(&cmd(Mutation::AddCheck { check: c }))
+        .expect("check");
+    let at = |ms: u64, m: Mutation| Command {
+        at_ms: ms,
+        ..cmd(m)
+    };
+    let t = |from, to| Mutation::RecordTransition {
+        check_id: "c1".into(),
+        from,
+        to,
+        term: 1,
+        evidence: vec![],
+    };
+    let remind = || Mutation::QueueReminder {
+        check_id: "c1".into(),
+    };
+    let hour = 3_600_000;
+    s.apply(&at(1000, t(CheckState::Unknown, CheckState::Down)))
+        .expect("down");
+    assert!(
+        s.apply(&at(1000 + hour / 2, remind())).is_err(),
+        "not due yet"
+    );
+    s.apply(&at(1000 + hour, remind()))
+        .expect("due after an hour");
+    assert!(
+        s.apply(&at(1000 + hour + 5, remind())).is_err(),
+        "once per interval"
+    );
+    s.apply(&at(1000 + 2 * hour, remind())).expect("and again");
+    s.apply(&at(
+        1000 + 2 * hour + 1,
+        t(CheckState::Down, CheckState::Up),
+    ))
+    .expect("up");
+    assert!(
+        s.apply(&at(1000 + 4 * hour, remind())).is_err(),
+        "no reminders once up"
+    );
+    let kinds: Vec<AlertKind> = s.outbox.values().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            AlertKind::Down,
+            AlertKind::Reminder,
+            AlertKind::Reminder,
+            AlertKind::Recovered
+        ]
+    );
+}

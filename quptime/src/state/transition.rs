@@ -27,6 +27,10 @@ pub struct CheckRuntime {
     /// return to down is not announced twice.
     #[serde(default)]
     pub alerted_down: bool,
+    /// When the last DOWN or reminder was queued (ms since the epoch, the
+    /// proposer's clock), for reminders.
+    #[serde(default)]
+    pub last_alert_ms: u64,
 }
 
 /// One committed state change of one check.
