@@ -1,7 +1,7 @@
 //! Cluster figures with real `qu serve` processes on loopback:
 //!
 //! - failover time after `kill -9` of the master, with the DEFAULT Raft
-//!   timings (heartbeat 500ms, election timeout 1–2 s), over 10 runs;
+//!   timings (heartbeat 400ms, election timeout 0.8–1.6 s), over 10 runs;
 //! - `check add` latency through a follower's control socket;
 //! - `qu status` latency through the socket and as a real CLI process.
 //!
@@ -35,7 +35,7 @@ fn main() {
     println!("quptime cluster bench: 3 nodes, loopback, release build of `qu`");
     println!();
     println!(
-        "failover after kill -9 of the master (default timings: heartbeat 500ms, election timeout 1s-2s), {FAILOVER_RUNS} runs"
+        "failover after kill -9 of the master (default timings: heartbeat 400ms, election timeout 0.8s-1.6s), {FAILOVER_RUNS} runs"
     );
     println!("  {:<44} {:>9} {:>9} {:>9}", "", "median", "min", "max");
     row("  kill -> a survivor reports a new master", &failover.first);

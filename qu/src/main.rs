@@ -15,6 +15,13 @@ use clap::Parser;
 
 fn main() {
     let cli = cli::Cli::parse();
+    if !matches!(cli.command, cli::Command::Serve(_) | cli::Command::Demo(..)) {
+        // A CLI whose output is cut short (`qu status | head -1`) should
+        // just stop, as other Unix tools do, not panic on EPIPE. The daemons
+        // keep ignoring SIGPIPE: their sockets report it as an error.
+        // SAFETY: setting a signal disposition before any thread starts.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     let outcome = match cli.command {
         cli::Command::Init(args) => cmd::init::run(args),
         cli::Command::Serve(args) => cmd::serve::run(args),

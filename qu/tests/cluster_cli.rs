@@ -478,15 +478,15 @@ fn enroll(c: &mut Cluster, issuer: usize, name: &str) {
     );
 }
 
-/// Regression test for a start-up race (see the report that came with
-/// these tests): `qu node add` issued as soon as a new founder answers on
-/// its socket either fails with "no master is known", or commits before
-/// the founder has recorded itself in the replicated peers table, and the
-/// founder is then never recorded (its register step only runs while it is
-/// the sole voter). A node enrolled later is told only about the recorded
-/// peers, does not trust the founder, and never becomes a member.
+/// Regression test for a start-up race: `qu node add` issued as soon as a
+/// new founder answers on its socket used to fail with "no master is
+/// known", or to commit before the founder had recorded itself in the
+/// replicated peers table, after which the founder was never recorded (its
+/// register step ran only while it was the sole voter) and a node enrolled
+/// later did not trust it. Now admission waits for a master, the founder
+/// records itself whenever it is master, and joiners always learn the
+/// master's own record.
 #[test]
-#[ignore = "known bug: founder missing from the peers table after an early `qu node add`"]
 fn founder_stays_a_member_when_node_add_comes_first() {
     let mut c = Cluster::empty();
     for name in ["n1", "n2"] {

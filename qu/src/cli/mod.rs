@@ -168,7 +168,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "QUPTIME_HEARTBEAT",
-        default_value = "500ms",
+        default_value = "400ms",
         value_name = "DURATION"
     )]
     pub heartbeat: String,
@@ -176,7 +176,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "QUPTIME_ELECTION_TIMEOUT",
-        default_value = "1s",
+        default_value = "800ms",
         value_name = "DURATION"
     )]
     pub election_timeout: String,

@@ -42,7 +42,7 @@ impl Core {
         }))
         .await?;
         let mut peers: Vec<PeerRecord> = self.state().peers.values().cloned().collect();
-        if peers.is_empty() {
+        if !peers.iter().any(|p| p.node_id == *self.me()) {
             peers.push(self.own_record());
         }
         let token = Token {
@@ -125,8 +125,13 @@ impl Core {
     }
 
     fn admitted(&self) -> EnrollReply {
+        let mut members: Vec<PeerRecord> = self.state().peers.values().cloned().collect();
+        if !members.iter().any(|m| m.node_id == *self.me()) {
+            // The founder's own record may still be on its way to the log.
+            members.push(self.own_record());
+        }
         EnrollReply::Admitted {
-            members: self.state().peers.values().cloned().collect(),
+            members,
             secret: self.config.secret.clone(),
         }
     }

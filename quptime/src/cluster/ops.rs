@@ -59,13 +59,27 @@ impl Core {
     /// Record `peer` as a member and make it a voter (on the master, or
     /// forwarded there).
     pub(crate) async fn admit(&self, peer: PeerRecord) -> Result<Outcome> {
-        if self.consensus.has_lease() {
-            return self.admit_here(peer).await;
+        // Right after start-up no master may be known yet: wait for one as
+        // proposals do, then admit there.
+        let deadline = Instant::now() + self.consensus.timing().propose_timeout;
+        loop {
+            if self.consensus.has_lease() {
+                return self.admit_here(peer).await;
+            }
+            match self.leader() {
+                Ok((leader, member)) if leader != *self.me() => {
+                    let conn = self.pool.get(&leader, &member).await?;
+                    return conn
+                        .call_with_timeout::<AdmitRpc>(&peer, Duration::from_secs(60))
+                        .await;
+                }
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                _ if Instant::now() >= deadline => {
+                    return Err(no_quorum("this node leads but holds no lease"));
+                }
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
         }
-        let (leader, member) = self.leader()?;
-        let conn = self.pool.get(&leader, &member).await?;
-        conn.call_with_timeout::<AdmitRpc>(&peer, Duration::from_secs(60))
-            .await
     }
 
     pub(crate) async fn admit_here(&self, peer: PeerRecord) -> Result<Outcome> {
@@ -165,15 +179,17 @@ fn retryable(e: &Error) -> bool {
     )
 }
 
-/// Make sure this node's own record is in the replicated peers table (the
-/// founder adds itself; joiners are added by the member that admitted them).
+/// Make sure this node's own record is in the replicated peers table: the
+/// founder adds itself as soon as it is master, whatever joined meanwhile
+/// (joiners are recorded by the member that admitted them). A removed node
+/// cannot re-add itself: its id is a tombstone.
 pub(crate) async fn register_self(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
     let mut master = core.master.clone();
     loop {
         if core.state().peers.contains_key(core.me()) {
             return;
         }
-        if *master.borrow_and_update() && core.consensus.view().voters.len() == 1 {
+        if *master.borrow_and_update() {
             let peer = core.own_record();
             match core
                 .submit(Command::new(core.me().clone(), Mutation::AddPeer { peer }))

@@ -40,10 +40,10 @@ use crate::trust::TrustStore;
 /// Raft timings and policies. The defaults suit nodes in different networks.
 #[derive(Debug, Clone)]
 pub struct Timing {
-    /// Leader heartbeat (default 500 ms).
+    /// Leader heartbeat (default 400 ms).
     pub heartbeat: Duration,
-    /// Election timeout range (default 1–2 s); the upper bound is the
-    /// leader lease.
+    /// Election timeout range (default 0.8–1.6 s); the upper bound is the
+    /// leader lease, so failover takes about 1.6–2.4 s after a master dies.
     pub election_min: Duration,
     /// See `election_min`.
     pub election_max: Duration,
@@ -60,9 +60,9 @@ pub struct Timing {
 impl Default for Timing {
     fn default() -> Timing {
         Timing {
-            heartbeat: Duration::from_millis(500),
-            election_min: Duration::from_millis(1000),
-            election_max: Duration::from_millis(2000),
+            heartbeat: Duration::from_millis(400),
+            election_min: Duration::from_millis(800),
+            election_max: Duration::from_millis(1600),
             master_cooldown: Duration::from_secs(120),
             propose_timeout: Duration::from_secs(3),
             snapshot_every: 1000,
