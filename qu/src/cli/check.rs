@@ -91,6 +91,9 @@ pub struct CheckCommon {
     /// Alert channels to notify (names or ids, comma-separated)
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     pub alerts: Option<Vec<String>>,
+    /// Default alert channels this check must not notify (names, comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub suppress: Option<Vec<String>>,
     /// Repeat the alert this often while the check stays down (off by default)
     #[arg(long, value_name = "DURATION")]
     pub remind: Option<String>,

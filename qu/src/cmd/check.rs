@@ -62,6 +62,7 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
                 resolver,
                 expect_answer,
                 alerts: common.alerts,
+                suppress: common.suppress,
                 remind: common.remind,
             };
             let outcome = crate::client::call::<EditCheck>(&CheckEdit {
@@ -150,6 +151,7 @@ fn blank(kind: CheckType, name: String, target: String, common: CheckCommon) -> 
         expect_status: None,
         body_match: None,
         alerts: common.alerts.unwrap_or_default(),
+        suppress: common.suppress.unwrap_or_default(),
         remind: common.remind,
         insecure: false,
         max_redirects: None,

@@ -117,6 +117,9 @@ pub struct CheckSpec {
     /// Alert channel names or ids.
     #[serde(default)]
     pub alerts: Vec<String>,
+    /// Default channels (names or ids) this check must not notify.
+    #[serde(default)]
+    pub suppress: Vec<String>,
     /// Repeat the alert this often while the check stays down (`1h`).
     #[serde(default)]
     pub remind: Option<String>,
@@ -217,6 +220,9 @@ pub struct CheckPatch {
     pub expect_answer: Option<String>,
     /// Alert channels (names or ids), replacing the current list.
     pub alerts: Option<Vec<String>>,
+    /// Default channels not to notify, replacing the current list.
+    #[serde(default)]
+    pub suppress: Option<Vec<String>>,
     /// Reminder interval while down (empty turns reminders off).
     #[serde(default)]
     pub remind: Option<String>,
@@ -370,7 +376,13 @@ pub fn control_router(cluster: Cluster) -> ControlRouter {
                     .iter()
                     .map(|a| state.find_alert(a).map(|x| x.id.clone()))
                     .collect::<Result<Vec<_>>>()?;
-                let check = spec.into_check(new_id(), alert_ids)?;
+                let suppress = spec
+                    .suppress
+                    .iter()
+                    .map(|a| state.find_alert(a).map(|x| x.id.clone()))
+                    .collect::<Result<Vec<_>>>()?;
+                let mut check = spec.into_check(new_id(), alert_ids)?;
+                check.suppress_alerts = suppress;
                 c.propose(Mutation::AddCheck { check }).await
             }
         })
@@ -394,6 +406,12 @@ pub fn control_router(cluster: Cluster) -> ControlRouter {
                         ),
                         None => None,
                     };
+                    if let Some(names) = &edit.patch.suppress {
+                        check.suppress_alerts = names
+                            .iter()
+                            .map(|a| state.find_alert(a).map(|x| x.id.clone()))
+                            .collect::<Result<Vec<_>>>()?;
+                    }
                     edit.patch.apply(&mut check, alert_ids)?;
                     c.propose(Mutation::UpdateCheck { check }).await
                 }

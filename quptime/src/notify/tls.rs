@@ -14,10 +14,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use lettre::transport::smtp::client::{Certificate, TlsParameters, TlsParametersBuilder};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, Error as TlsError};
+use rustls::ClientConfig;
+use rustls::pki_types::CertificateDer;
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -45,26 +43,11 @@ impl NotifyTls {
     /// system's. A root that cannot be parsed is an `InvalidInput` error.
     pub(crate) fn new(extra_roots: Vec<CertificateDer<'static>>) -> Result<NotifyTls> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut check = rustls::RootCertStore::empty();
-        for (i, root) in extra_roots.iter().enumerate() {
-            check.add(root.clone()).map_err(|e| {
-                Error::invalid(format!("extra root certificate #{}: {e}", i + 1)).with_source(e)
-            })?;
-        }
-        let verifier: Arc<dyn ServerCertVerifier> =
-            match rustls_platform_verifier::Verifier::new_with_extra_roots(
-                extra_roots.clone(),
-                provider.clone(),
-            ) {
-                Ok(v) => Arc::new(v),
-                Err(e) => {
-                    tracing::warn!(error = %e, "no CA certificates: https alert deliveries will fail");
-                    Arc::new(NoRoots {
-                        reason: no_roots_reason(&e.to_string()),
-                        provider: provider.clone(),
-                    })
-                }
-            };
+        let verifier = crate::probe::tls_config::system_verifier(
+            &extra_roots,
+            &provider,
+            "https alert deliveries",
+        )?;
         let mut http = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| Error::new(ErrorKind::Tls, format!("notifier TLS config: {e}")))?
@@ -131,53 +114,6 @@ pub(crate) fn describe_chain(err: &dyn std::error::Error) -> String {
         next = e.source();
     }
     s
-}
-
-/// Stands in for the platform verifier when the host has no CA bundle:
-/// every verified handshake fails, saying what to install.
-#[derive(Debug)]
-struct NoRoots {
-    reason: String,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for NoRoots {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, TlsError> {
-        Err(TlsError::General(self.reason.clone()))
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, TlsError> {
-        let algs = &self.provider.signature_verification_algorithms;
-        verify_tls12_signature(message, cert, dss, algs)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, TlsError> {
-        let algs = &self.provider.signature_verification_algorithms;
-        verify_tls13_signature(message, cert, dss, algs)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 #[cfg(test)]

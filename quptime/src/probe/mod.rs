@@ -20,7 +20,7 @@ mod icmp;
 mod target;
 mod tcp;
 mod tls;
-mod tls_config;
+pub(crate) mod tls_config;
 mod x509;
 
 use std::fmt;

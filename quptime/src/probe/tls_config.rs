@@ -42,23 +42,7 @@ impl TlsConfigs {
     /// Build the configurations, trusting `extra_roots` on top of the system's.
     pub(crate) fn new(extra_roots: Vec<CertificateDer<'static>>) -> Result<TlsConfigs> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut check = rustls::RootCertStore::empty();
-        for (i, root) in extra_roots.iter().enumerate() {
-            check.add(root.clone()).map_err(|e| {
-                Error::invalid(format!("extra root certificate #{}: {e}", i + 1)).with_source(e)
-            })?;
-        }
-        let verifier: Arc<dyn ServerCertVerifier> =
-            match rustls_platform_verifier::Verifier::new_with_extra_roots(
-                extra_roots,
-                provider.clone(),
-            ) {
-                Ok(v) => Arc::new(v),
-                Err(e) => {
-                    tracing::warn!(error = %e, "no CA certificates: https and tls checks will fail");
-                    Arc::new(NoRoots::new(&e, provider.clone()))
-                }
-            };
+        let verifier = system_verifier(&extra_roots, &provider, "https and tls checks")?;
         let build = |verifier: Arc<dyn ServerCertVerifier>, alpn: bool| -> Result<ClientConfig> {
             let mut config = ClientConfig::builder_with_provider(provider.clone())
                 .with_safe_default_protocol_versions()
@@ -79,6 +63,36 @@ impl TlsConfigs {
             tls_verified: Arc::new(build(verifier, false)?),
         })
     }
+}
+
+/// The system's roots plus `extra_roots` (each checked: a root that cannot
+/// be parsed is an `InvalidInput` error); on a host without a CA bundle, a
+/// verifier that fails every handshake saying what to install, so the
+/// node still starts. Shared by the probers and the notifiers; `users`
+/// names who will fail, for the warning.
+pub(crate) fn system_verifier(
+    extra_roots: &[CertificateDer<'static>],
+    provider: &Arc<CryptoProvider>,
+    users: &str,
+) -> Result<Arc<dyn ServerCertVerifier>> {
+    let mut check = rustls::RootCertStore::empty();
+    for (i, root) in extra_roots.iter().enumerate() {
+        check.add(root.clone()).map_err(|e| {
+            Error::invalid(format!("extra root certificate #{}: {e}", i + 1)).with_source(e)
+        })?;
+    }
+    Ok(
+        match rustls_platform_verifier::Verifier::new_with_extra_roots(
+            extra_roots.to_vec(),
+            provider.clone(),
+        ) {
+            Ok(v) => Arc::new(v),
+            Err(e) => {
+                tracing::warn!(error = %e, "no CA certificates: {users} will fail");
+                Arc::new(NoRoots::new(&e, provider.clone()))
+            }
+        },
+    )
 }
 
 /// A TLS failure as a probe detail. Expiry reads like the tls prober's
