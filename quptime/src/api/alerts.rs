@@ -10,19 +10,6 @@ use crate::error::{Error, Result};
 use crate::state::{AlertChannel, CheckState, Mutation, Outcome};
 use crate::transport::Rpc;
 
-macro_rules! method {
-    ($(#[$doc:meta])* $name:ident, $method:literal, $req:ty, $resp:ty) => {
-        $(#[$doc])*
-        #[derive(Debug)]
-        pub enum $name {}
-        impl Rpc for $name {
-            const METHOD: &'static str = $method;
-            type Request = $req;
-            type Response = $resp;
-        }
-    };
-}
-
 method!(/// `qu alert add`.
     AddAlert, "alert.add", AlertSpec, Outcome);
 method!(/// `qu alert list` (secrets masked).

@@ -5,6 +5,20 @@
 //! local tools (`qu` is one of them); their JSON forms are what `--json`
 //! prints. [`control_router`] answers them from a [`Cluster`].
 
+/// Declare a control method: its wire name, request and response types.
+macro_rules! method {
+    ($(#[$doc:meta])* $name:ident, $method:literal, $req:ty, $resp:ty) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub enum $name {}
+        impl Rpc for $name {
+            const METHOD: &'static str = $method;
+            type Request = $req;
+            type Response = $resp;
+        }
+    };
+}
+
 mod alerts;
 
 use std::time::Duration;
@@ -23,19 +37,6 @@ use crate::identity::{Fingerprint, NodeId};
 use crate::state::model::{DnsRecord, StatusSpec};
 use crate::state::{Check, CheckType, Enrollment, Mutation, Outcome, duration};
 use crate::transport::Rpc;
-
-macro_rules! method {
-    ($(#[$doc:meta])* $name:ident, $method:literal, $req:ty, $resp:ty) => {
-        $(#[$doc])*
-        #[derive(Debug)]
-        pub enum $name {}
-        impl Rpc for $name {
-            const METHOD: &'static str = $method;
-            type Request = $req;
-            type Response = $resp;
-        }
-    };
-}
 
 method!(/// `qu status`.
     GetStatus, "status", (), Status);
