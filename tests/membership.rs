@@ -155,8 +155,9 @@ async fn the_lowest_node_takes_the_master_role_back_only_after_the_cooldown() {
     tc.stop(0).await;
     let other = tc.master(Duration::from_secs(10)).await;
     assert_ne!(other, 0);
-    tc.restart(0).await;
+    // The cooldown cannot start before the restart does.
     let back = Instant::now();
+    tc.restart(0).await;
     // …and n1 does not reclaim the role before the cooldown has passed.
     while back.elapsed() < Duration::from_secs(2) {
         assert!(!tc.node(0).is_master(), "n1 took over before the cooldown");
@@ -169,12 +170,8 @@ async fn the_lowest_node_takes_the_master_role_back_only_after_the_cooldown() {
     )
     .await;
     let took = back.elapsed();
-    // The master starts the cooldown when it first reaches n1, which can be
-    // a few milliseconds before `restart` returns here.
-    assert!(
-        took >= Duration::from_millis(2900),
-        "took over after {took:?}"
-    );
+    // Measured from before the restart, so this is a strict lower bound.
+    assert!(took >= Duration::from_secs(3), "took over after {took:?}");
     eprintln!("n1 took the master role back {took:?} after its restart");
     tc.shutdown().await;
 }
