@@ -87,9 +87,7 @@ pub struct TestDelivery {
     pub elapsed_ms: u64,
 }
 
-fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
-}
+use super::new_id;
 
 async fn update(c: &Cluster, key: &str, change: impl FnOnce(&mut AlertChannel)) -> Result<Outcome> {
     let mut alert = c.state().find_alert(key)?.clone();

@@ -23,16 +23,7 @@ pub(crate) fn request(id: u64, method: &str, params: serde_json::Value) -> Resul
 
 /// Encode the response to request `id`.
 pub(crate) fn response(id: u64, outcome: Result<serde_json::Value>) -> Vec<u8> {
-    let body = match outcome {
-        Ok(result) => Body::Response {
-            result: Some(result),
-            error: None,
-        },
-        Err(e) => Body::Response {
-            result: None,
-            error: Some(WireError::from(&e)),
-        },
-    };
+    let body = Body::response(outcome);
     let envelope = Envelope {
         v: CONTROL_VERSION,
         id,

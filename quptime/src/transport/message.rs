@@ -50,6 +50,23 @@ pub(crate) enum Body {
     },
 }
 
+impl Body {
+    /// The response carrying `outcome`: its value, or the error's kind and
+    /// text.
+    pub(crate) fn response(outcome: crate::error::Result<serde_json::Value>) -> Body {
+        match outcome {
+            Ok(result) => Body::Response {
+                result: Some(result),
+                error: None,
+            },
+            Err(e) => Body::Response {
+                result: None,
+                error: Some(WireError::from(&e)),
+            },
+        }
+    }
+}
+
 /// An error as it crosses the wire: the stable kind name and the text.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct WireError {

@@ -20,7 +20,7 @@ use tracing::{debug, warn};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{Fingerprint, Identity};
 use crate::transport::frame::{read_frame, write_frame};
-use crate::transport::message::{Body, Envelope, PROTOCOL_VERSION, WireError};
+use crate::transport::message::{Body, Envelope, PROTOCOL_VERSION};
 use crate::transport::router::{Peer, Router};
 use crate::transport::{Limits, tls};
 use crate::trust::Authorizer;
@@ -245,16 +245,7 @@ async fn serve_connection(
                     .dispatch(shared.authorizer.as_ref(), peer, &method, params)
                     .await
             };
-            let body = match outcome {
-                Ok(result) => Body::Response {
-                    result: Some(result),
-                    error: None,
-                },
-                Err(e) => Body::Response {
-                    result: None,
-                    error: Some(WireError::from(&e)),
-                },
-            };
+            let body = Body::response(outcome);
             let reply = Envelope {
                 v: PROTOCOL_VERSION,
                 id,
