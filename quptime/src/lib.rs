@@ -21,9 +21,11 @@
 //!   `trust.yaml` files.
 //! - [`paths`]: where the data directory and the control socket live.
 //! - [`init`]: creating a node's identity and `node.yaml` (`qu init`).
+//! - [`blocking`]: a synchronous facade for the C ABI and the Python module.
 
 pub mod aggregate;
 pub mod api;
+pub mod blocking;
 pub mod cluster;
 pub mod consensus;
 pub mod control;

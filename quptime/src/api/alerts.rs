@@ -89,6 +89,27 @@ pub struct TestDelivery {
 
 use super::new_id;
 
+/// Add the channel `spec` describes, after validating its settings.
+pub async fn add_alert(c: &Cluster, spec: AlertSpec) -> Result<Outcome> {
+    let alert = AlertChannel {
+        id: new_id(),
+        name: spec.name,
+        kind: spec.kind,
+        default: spec.default,
+        disabled: false,
+        settings: spec.settings,
+    };
+    alert.validate()?;
+    crate::notify::validate(&alert)?;
+    c.propose(Mutation::AddAlert { alert }).await
+}
+
+/// Remove the channel with this id or name.
+pub async fn remove_alert(c: &Cluster, key: &str) -> Result<Outcome> {
+    let id = c.state().find_alert(key)?.id.clone();
+    c.propose(Mutation::RemoveAlert { alert: id }).await
+}
+
 async fn update(c: &Cluster, key: &str, change: impl FnOnce(&mut AlertChannel)) -> Result<Outcome> {
     let mut alert = c.state().find_alert(key)?.clone();
     change(&mut alert);
@@ -112,19 +133,7 @@ pub(crate) fn routes(router: ControlRouter, cluster: &Cluster) -> ControlRouter 
     router
         .route::<AddAlert, _, _>(move |_, spec: AlertSpec| {
             let c = c1.clone();
-            async move {
-                let alert = AlertChannel {
-                    id: new_id(),
-                    name: spec.name,
-                    kind: spec.kind,
-                    default: spec.default,
-                    disabled: false,
-                    settings: spec.settings,
-                };
-                alert.validate()?;
-                crate::notify::validate(&alert)?;
-                c.propose(Mutation::AddAlert { alert }).await
-            }
+            async move { add_alert(&c, spec).await }
         })
         .route::<ListAlerts, _, _>(move |_, ()| {
             let c = c2.clone();
@@ -155,10 +164,7 @@ pub(crate) fn routes(router: ControlRouter, cluster: &Cluster) -> ControlRouter 
         })
         .route::<RemoveAlert, _, _>(move |_, key: String| {
             let c = c6.clone();
-            async move {
-                let id = c.state().find_alert(&key)?.id.clone();
-                c.propose(Mutation::RemoveAlert { alert: id }).await
-            }
+            async move { remove_alert(&c, &key).await }
         })
         .route::<TestAlert, _, _>(move |_, key: String| {
             let c = c7.clone();

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 pub use alerts::{
     AddAlert, AlertSpec, AlertView, EditAlert, ListAlerts, RemoveAlert, SetAlertDefault,
-    SetAlertEnabled, TestAlert, TestCheck, TestDelivery,
+    SetAlertEnabled, TestAlert, TestCheck, TestDelivery, add_alert, remove_alert,
 };
 
 use serde::{Deserialize, Serialize};
@@ -329,6 +329,29 @@ pub struct TrustEntry {
     pub added_at: String,
 }
 
+/// Add the check `spec` describes: resolve its alert names, validate every
+/// field, and propose it. Used by the control socket and the embedding APIs.
+pub async fn add_check(c: &Cluster, spec: CheckSpec) -> Result<Outcome> {
+    let state = c.state();
+    let ids = |names: &[String]| -> Result<Vec<String>> {
+        names
+            .iter()
+            .map(|a| state.find_alert(a).map(|x| x.id.clone()))
+            .collect()
+    };
+    let alert_ids = ids(&spec.alerts)?;
+    let suppress = ids(&spec.suppress)?;
+    let mut check = spec.into_check(new_id(), alert_ids)?;
+    check.suppress_alerts = suppress;
+    c.propose(Mutation::AddCheck { check }).await
+}
+
+/// Remove the check with this id or name.
+pub async fn remove_check(c: &Cluster, key: &str) -> Result<Outcome> {
+    let id = c.state().find_check(key)?.id.clone();
+    c.propose(Mutation::RemoveCheck { check: id }).await
+}
+
 /// A short random id for new records.
 fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
@@ -370,22 +393,7 @@ pub fn control_router(cluster: Cluster) -> ControlRouter {
         })
         .route::<AddCheck, _, _>(move |_, spec: CheckSpec| {
             let c = c5.clone();
-            async move {
-                let state = c.state();
-                let alert_ids = spec
-                    .alerts
-                    .iter()
-                    .map(|a| state.find_alert(a).map(|x| x.id.clone()))
-                    .collect::<Result<Vec<_>>>()?;
-                let suppress = spec
-                    .suppress
-                    .iter()
-                    .map(|a| state.find_alert(a).map(|x| x.id.clone()))
-                    .collect::<Result<Vec<_>>>()?;
-                let mut check = spec.into_check(new_id(), alert_ids)?;
-                check.suppress_alerts = suppress;
-                c.propose(Mutation::AddCheck { check }).await
-            }
+            async move { add_check(&c, spec).await }
         })
         .route::<ListChecks, _, _>(move |_, ()| {
             let c = c6.clone();
@@ -431,10 +439,7 @@ pub fn control_router(cluster: Cluster) -> ControlRouter {
         })
         .route::<RemoveCheck, _, _>(move |_, key: String| {
             let c = c7.clone();
-            async move {
-                let id = c.state().find_check(&key)?.id.clone();
-                c.propose(Mutation::RemoveCheck { check: id }).await
-            }
+            async move { remove_check(&c, &key).await }
         })
         .route::<CreateEnrollment, _, _>(move |_, spec: EnrollSpec| {
             let c = c8.clone();

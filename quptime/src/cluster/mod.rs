@@ -108,6 +108,8 @@ pub struct Cluster {
     core: Arc<Core>,
     local_addr: SocketAddr,
     running: Arc<Mutex<Option<Running>>>,
+    /// Closed (sender dropped) once the node has shut down.
+    stopped: watch::Receiver<bool>,
 }
 
 #[derive(Debug)]
@@ -254,11 +256,13 @@ impl Cluster {
             notifiers,
             stop_rx.clone(),
         )));
+        let stop_rx_for_subs = stop_rx.clone();
         tasks.push(tokio::spawn(ops::register_self(core.clone(), stop_rx)));
         tracing::info!(node = %me, addr = %local_addr, "node started");
         Ok(Cluster {
             core,
             local_addr,
+            stopped: stop_rx_for_subs,
             running: Arc::new(Mutex::new(Some(Running {
                 scheduler,
                 server,
@@ -439,7 +443,12 @@ impl Cluster {
     /// Committed check state transitions from now on, in order. Every node
     /// yields the same sequence.
     pub fn subscribe(&self) -> Subscription {
-        Subscription::new(self.core.consensus.watch_state())
+        Subscription::new(self.core.consensus.watch_state(), self.stopped.clone())
+    }
+
+    /// Whether [`Cluster::shutdown`] has been called (on any clone).
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.has_changed().is_err() || *self.stopped.borrow()
     }
 
     /// Stop the node: hand leadership to another live member if this node

@@ -16,16 +16,21 @@ use crate::state::{ClusterState, TransitionRecord};
 #[derive(Debug)]
 pub struct Subscription {
     rx: watch::Receiver<Arc<ClusterState>>,
+    stopped: watch::Receiver<bool>,
     next_seq: u64,
     ready: VecDeque<TransitionRecord>,
     missed: u64,
 }
 
 impl Subscription {
-    pub(crate) fn new(rx: watch::Receiver<Arc<ClusterState>>) -> Subscription {
+    pub(crate) fn new(
+        rx: watch::Receiver<Arc<ClusterState>>,
+        stopped: watch::Receiver<bool>,
+    ) -> Subscription {
         let next_seq = rx.borrow().last_seq + 1;
         Subscription {
             rx,
+            stopped,
             next_seq,
             ready: VecDeque::new(),
             missed: 0,
@@ -48,7 +53,8 @@ impl Subscription {
         }
     }
 
-    /// The next transition; `None` once the node has stopped.
+    /// The next transition; `None` once the node has stopped and every
+    /// transition committed before is taken.
     pub async fn next(&mut self) -> Option<TransitionRecord> {
         loop {
             if let Some(t) = self.ready.pop_front() {
@@ -58,8 +64,16 @@ impl Subscription {
             if let Some(t) = self.ready.pop_front() {
                 return Some(t);
             }
-            if self.rx.changed().await.is_err() {
+            if self.is_closed() {
                 return None;
+            }
+            tokio::select! {
+                changed = self.rx.changed() => {
+                    if changed.is_err() {
+                        return None;
+                    }
+                }
+                _ = self.stopped.changed() => {}
             }
         }
     }
@@ -70,6 +84,12 @@ impl Subscription {
             self.collect();
         }
         self.ready.pop_front()
+    }
+
+    /// Whether the node has stopped (no more transitions will come once
+    /// the already-committed ones are taken).
+    pub fn is_closed(&self) -> bool {
+        self.stopped.has_changed().is_err() || *self.stopped.borrow()
     }
 
     /// How many transitions were skipped because this subscriber fell more
