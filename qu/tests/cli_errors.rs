@@ -286,10 +286,39 @@ fn bad_input_to_a_running_daemon_is_refused_and_changes_nothing() {
     let out = home.qu_line("alert add discord oncall");
     expect_failure(&out, 2, &["--webhook"]);
 
+    // Cluster-wide resolvers: a bad or repeated address is named.
+    let out = home.qu_line("resolvers set 9.9.9.9 dns.example");
+    expect_failure(&out, 1, &["bad resolver \"dns.example\"", "ip:port"]);
+    let out = home.qu_line("resolvers set 1.1.1.1 1.1.1.1:53");
+    expect_failure(&out, 1, &["1.1.1.1:53 is listed twice"]);
+    expect_failure(&home.qu_line("resolvers set"), 2, &["IP[:PORT]"]);
+
     assert_eq!(
         state(&home),
         before,
         "a refused command changed the cluster"
+    );
+
+    // And a good list is replicated, canonical, and can be cleared.
+    let listed = |home: &Home| -> Value {
+        let out = home.qu_line("resolvers list --json");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let out = home.qu_line("resolvers set 127.0.0.1:5353 9.9.9.9");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("127.0.0.1:5353, 9.9.9.9:53"));
+    assert_eq!(
+        listed(&home),
+        serde_json::json!(["127.0.0.1:5353", "9.9.9.9:53"])
+    );
+    assert!(home.qu_line("resolvers clear").status.success());
+    assert_eq!(listed(&home), serde_json::json!([]));
+    let out = home.qu_line("resolvers list");
+    assert!(
+        text(&out.stdout).starts_with("system"),
+        "{}",
+        text(&out.stdout)
     );
 }
 

@@ -104,6 +104,7 @@ async fn supervise(
     let mut running: HashMap<String, Running> = HashMap::new();
     loop {
         let current = state.borrow_and_update().clone();
+        probers.set_dns_resolvers(&current.dns_resolvers);
         running.retain(|id, r| {
             current
                 .checks

@@ -2,10 +2,12 @@
 //! text and an example; `check` lives in its own file.
 
 mod alert;
+mod backup;
 mod check;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use backup::{BackupCmd, RecoverArgs};
 pub use alert::{AlertAdd, AlertCmd, AlertCommon};
 pub use check::{CheckAdd, CheckCmd, CheckCommon, HttpOpts};
 
@@ -68,6 +70,28 @@ pub enum Command {
     /// Example: qu trust list
     #[command(subcommand)]
     Trust(TrustCmd),
+    /// Cluster-wide DNS resolvers for dns checks without --resolver.
+    ///
+    /// Every node then asks the same servers instead of its own system
+    /// configuration, so a node's local resolver cannot make it disagree.
+    ///
+    /// Example: qu resolvers set 9.9.9.9 1.1.1.1
+    #[command(subcommand)]
+    Resolvers(ResolversCmd),
+    /// Back up this node (checks, alert channels, identity) or restore a backup.
+    ///
+    /// Example: qu backup create /var/backups/quptime.json
+    #[command(subcommand)]
+    Backup(BackupCmd),
+    /// Disaster recovery: re-found this node alone after a majority is lost for good.
+    ///
+    /// With the daemon stopped, reads the latest state in this node's Raft
+    /// storage and makes the node the only voter of a new cluster that keeps
+    /// every check and alert channel. The other members rejoin as new
+    /// members. Asks for the node id unless --yes.
+    ///
+    /// Example: qu recover --force-new-cluster
+    Recover(RecoverArgs),
     /// Try quptime: a 3-node cluster in this process, watching a flapping target.
     ///
     /// Starts three nodes on loopback (temporary data directories, free
@@ -188,6 +212,9 @@ pub struct ServeArgs {
         value_name = "DURATION"
     )]
     pub master_cooldown: String,
+    /// Serve Prometheus metrics, /healthz and /readyz over plain HTTP at IP:PORT (off by default)
+    #[arg(long, env = "QUPTIME_METRICS_ADDR", value_name = "IP:PORT")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -282,6 +309,26 @@ pub enum EnrollCmd {
         /// Token id
         id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResolversCmd {
+    /// Show the cluster-wide DNS resolvers ("system" when none are set).
+    ///
+    /// Example: qu resolvers list --json
+    List(JsonArg),
+    /// Replace the cluster-wide DNS resolvers (asked in the order given).
+    ///
+    /// Example: qu resolvers set 9.9.9.9 [2620:fe::fe]:53
+    Set {
+        /// ip or ip:port of each server (port 53 by default; at most 8)
+        #[arg(required = true, value_name = "IP[:PORT]")]
+        servers: Vec<String>,
+    },
+    /// Go back to each node's system resolver configuration.
+    ///
+    /// Example: qu resolvers clear
+    Clear,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,12 +1,14 @@
 //! One module per top-level command.
 
 pub mod alert;
+pub mod backup;
 pub mod check;
 pub mod demo;
 pub mod enroll;
 pub mod generate;
 pub mod init;
 pub mod node;
+pub mod resolvers;
 pub mod serve;
 pub mod status;
 pub mod trust;

@@ -1,17 +1,18 @@
 //! The dns prober: look up one record type (A unless the check says AAAA,
 //! CNAME, MX, TXT or NS) for the target name, from the system's resolvers
-//! or the check's `resolver` (`ip` or `ip:port`, UDP then TCP). Up when
+//! the check's `resolver` (`ip` or `ip:port`, UDP then TCP) or, for checks
+//! without one, the cluster-wide resolvers (`qu resolvers set`). Up when
 //! there is at least one answer of that type and, with `expect_answer`,
 //! one answer's text contains it.
 //!
 //! The name is always asked as given (a trailing dot is added, so search
 //! domains never apply), `/etc/hosts` is not consulted, and nothing is
 //! cached: each probe asks the server. The system resolver is built once;
-//! one resolver per distinct `resolver` address is built on first use and
-//! kept.
+//! one resolver per distinct set of server addresses is built on first use
+//! and kept.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -30,10 +31,13 @@ const SHOWN: usize = 3;
 /// Characters of one answer shown in a detail.
 const ANSWER_CHARS: usize = 60;
 
-/// The resolvers: the system's, and one per `resolver` address in use.
+/// The resolvers: the system's, and one per set of server addresses in use
+/// (a check's own `resolver`, or the cluster-wide list).
 pub(crate) struct DnsProber {
     system: Result<TokioResolver, String>,
-    custom: Mutex<HashMap<SocketAddr, TokioResolver>>,
+    /// The cluster-wide resolvers; empty: the system's.
+    defaults: Mutex<Vec<SocketAddr>>,
+    custom: Mutex<HashMap<Vec<SocketAddr>, TokioResolver>>,
 }
 
 impl std::fmt::Debug for DnsProber {
@@ -63,44 +67,66 @@ impl DnsProber {
             });
         DnsProber {
             system,
+            defaults: Mutex::new(Vec::new()),
             custom: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Use `servers` for checks without a resolver of their own (the
+    /// cluster-wide setting); invalid entries are skipped (the replicated
+    /// state only holds validated ones).
+    pub(crate) fn set_defaults(&self, servers: &[String]) {
+        let parsed: Vec<SocketAddr> = servers
+            .iter()
+            .filter_map(|s| crate::state::resolvers::parse(s).ok())
+            .collect();
+        let mut defaults = self.defaults.lock().unwrap_or_else(|e| e.into_inner());
+        if *defaults != parsed {
+            *defaults = parsed;
         }
     }
 
     /// The resolver for `check`, or a probe detail saying why there is none.
     fn resolver(&self, check: &Check) -> Result<TokioResolver, String> {
-        let Some(spec) = &check.resolver else {
-            return self.system.clone();
+        let servers = match &check.resolver {
+            Some(spec) => {
+                vec![crate::state::resolvers::parse(spec).map_err(|e| format!("dns: {e}"))?]
+            }
+            None => self
+                .defaults
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         };
-        let addr = parse_resolver(spec)?;
+        if servers.is_empty() {
+            return self.system.clone();
+        }
         let mut custom = self.custom.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(r) = custom.get(&addr) {
+        if let Some(r) = custom.get(&servers) {
             return Ok(r.clone());
         }
-        let mut server = NameServerConfig::udp_and_tcp(addr.ip());
-        for conn in &mut server.connections {
-            conn.port = addr.port();
-        }
+        let configs = servers
+            .iter()
+            .map(|addr| {
+                let mut server = NameServerConfig::udp_and_tcp(addr.ip());
+                for conn in &mut server.connections {
+                    conn.port = addr.port();
+                }
+                server
+            })
+            .collect();
         let mut builder = Resolver::builder_with_config(
-            ResolverConfig::from_name_servers(vec![server]),
+            ResolverConfig::from_name_servers(configs),
             TokioRuntimeProvider::default(),
         );
         tune(builder.options_mut());
-        let resolver = builder
-            .build()
-            .map_err(|e| format!("dns: resolver {addr}: {e}"))?;
-        custom.insert(addr, resolver.clone());
+        let resolver = builder.build().map_err(|e| {
+            let list: Vec<String> = servers.iter().map(|a| a.to_string()).collect();
+            format!("dns: resolver {}: {e}", list.join(","))
+        })?;
+        custom.insert(servers, resolver.clone());
         Ok(resolver)
     }
-}
-
-/// `ip` or `ip:port` (IPv6 with a port in brackets); port 53 by default.
-fn parse_resolver(spec: &str) -> Result<SocketAddr, String> {
-    if let Ok(ip) = spec.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, 53));
-    }
-    spec.parse::<SocketAddr>()
-        .map_err(|_| format!("dns: bad resolver {spec:?}: use ip or ip:port"))
 }
 
 fn record_type(record: Option<DnsRecord>) -> RecordType {
@@ -191,27 +217,6 @@ fn lookup_error(err: &NetError, rtype: RecordType, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn resolver_addresses() {
-        assert_eq!(
-            parse_resolver("9.9.9.9"),
-            Ok("9.9.9.9:53".parse().expect("a"))
-        );
-        assert_eq!(
-            parse_resolver("127.0.0.1:5353"),
-            Ok("127.0.0.1:5353".parse().expect("a"))
-        );
-        assert_eq!(
-            parse_resolver("[2620:fe::fe]:53"),
-            Ok("[2620:fe::fe]:53".parse().expect("a"))
-        );
-        assert_eq!(
-            parse_resolver("2620:fe::fe"),
-            Ok("[2620:fe::fe]:53".parse().expect("a"))
-        );
-        assert!(parse_resolver("dns.example").is_err());
-    }
 
     #[test]
     fn answers_are_listed_briefly() {

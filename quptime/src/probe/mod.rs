@@ -137,6 +137,12 @@ impl Probers {
         })
     }
 
+    /// Use `servers` (`ip:port`) for dns checks without a resolver of their
+    /// own: the cluster-wide setting. Empty: the system's configuration.
+    pub fn set_dns_resolvers(&self, servers: &[String]) {
+        self.inner.dns.set_defaults(servers);
+    }
+
     /// Probe `check` once, within `check.timeout`.
     pub async fn probe(&self, check: &Check) -> ProbeResult {
         let start = Instant::now();

@@ -360,3 +360,22 @@ fn reminders_repeat_a_down_only_when_due() {
         ]
     );
 }
+
+#[test]
+fn dns_resolvers_are_validated_as_a_whole() {
+    let mut s = ClusterState::default();
+    let set = |list: &[&str]| {
+        cmd(Mutation::SetDnsResolvers {
+            resolvers: list.iter().map(|x| x.to_string()).collect(),
+        })
+    };
+    assert!(s.apply(&set(&["9.9.9.9", "[::1]:5353"])).is_ok());
+    assert_eq!(s.dns_resolvers, vec!["9.9.9.9:53", "[::1]:5353"]);
+    let before = s.clone();
+    let refused = s.apply(&set(&["1.1.1.1", "not-an-ip"]));
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(s.dns_resolvers, before.dns_resolvers);
+    assert_eq!(s.version, before.version);
+    assert!(s.apply(&set(&[])).is_ok());
+    assert!(s.dns_resolvers.is_empty());
+}

@@ -71,3 +71,20 @@ async fn dns_silent_resolver_times_out() {
     assert_down(&r, "timeout after 700ms");
     assert!(r.latency < Duration::from_secs(2), "{r:?}");
 }
+
+#[tokio::test]
+async fn dns_checks_without_a_resolver_use_the_cluster_wide_ones() {
+    let first = zone().await;
+    let second =
+        dns_server::start(Zone::default().a("web.test", Ipv4Addr::new(127, 0, 0, 20))).await;
+    let p = probers();
+    let own = check(CheckType::Dns, "web.test");
+    assert!(own.resolver.is_none());
+    p.set_dns_resolvers(std::slice::from_ref(&first));
+    assert_up(&p.probe(&own).await, "A 127.0.0.10, 127.0.0.11");
+    // A check's own resolver wins over the cluster-wide list.
+    assert_up(&p.probe(&dns("web.test", &second)).await, "A 127.0.0.20");
+    // A new list takes effect for the next probe.
+    p.set_dns_resolvers(std::slice::from_ref(&second));
+    assert_up(&p.probe(&own).await, "A 127.0.0.20");
+}
