@@ -25,6 +25,7 @@
 
 pub mod aggregate;
 pub mod api;
+pub mod backup;
 pub mod blocking;
 pub mod cluster;
 pub mod consensus;

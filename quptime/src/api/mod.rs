@@ -20,8 +20,11 @@ macro_rules! method {
 }
 
 mod alerts;
+mod backup;
 
 use std::time::Duration;
+
+pub use backup::CreateBackup;
 
 pub use alerts::{
     AddAlert, AlertSpec, AlertView, EditAlert, ListAlerts, RemoveAlert, SetAlertDefault,
@@ -361,6 +364,7 @@ fn new_id() -> String {
 pub fn control_router(cluster: Cluster) -> ControlRouter {
     let c = cluster;
     let router = alerts::routes(ControlRouter::new(), &c);
+    let router = backup::routes(router, &c);
     let (c1, c2, c3, c4, c5, c6, c7) = (
         c.clone(),
         c.clone(),

@@ -11,6 +11,7 @@
 mod dispatch;
 mod enroll;
 mod export;
+mod import;
 mod join;
 mod liveness;
 mod ops;
@@ -154,8 +155,12 @@ impl Cluster {
         };
 
         let dialer = crate::transport::Dialer::new(&identity, opts.limits.clone());
+        // A restore or a forced recovery left an import: this node founds a
+        // new cluster and commits it before anything else runs.
+        let raft_dir = opts.data_dir.join("raft");
+        let pending = crate::consensus::offline::PendingImport::load(&raft_dir)?;
         let consensus = Consensus::open(
-            &opts.data_dir.join("raft"),
+            &raft_dir,
             me.clone(),
             dialer.clone(),
             trust.clone(),
@@ -225,7 +230,7 @@ impl Cluster {
             consensus.watch_state(),
             stop_rx.clone(),
         )));
-        if core.config.bootstrap && !consensus.is_initialized().await? {
+        if (core.config.bootstrap || pending.is_some()) && !consensus.is_initialized().await? {
             consensus
                 .bootstrap(Member {
                     addr: core.advertise.clone(),
@@ -233,6 +238,13 @@ impl Cluster {
                 })
                 .await?;
             tracing::info!(node = %me, "founded a new cluster");
+        }
+        if let Some(import) = pending
+            && let Err(e) = core.commit_import(&raft_dir, import).await
+        {
+            let _ = stop.send(true);
+            consensus.shutdown().await;
+            return Err(e);
         }
         tasks.push(tokio::spawn(reconcile::run(core.clone(), stop_rx.clone())));
         let probers = crate::probe::Probers::new()?;

@@ -15,6 +15,7 @@ pub mod controller;
 pub mod faults;
 pub mod log_store;
 pub mod network;
+pub mod offline;
 pub mod state_machine;
 pub mod types;
 

@@ -9,6 +9,7 @@
 //! replication mechanism.
 
 pub mod duration;
+mod import;
 pub mod model;
 pub mod mutation;
 pub mod outbox;
@@ -230,6 +231,7 @@ impl ClusterState {
                 self.prune_outbox();
                 Ok(Some(id.to_string()))
             }
+            Mutation::ImportConfig { checks, alerts } => self.import_config(checks, alerts),
             Mutation::RecordTransition {
                 check_id,
                 from,

@@ -107,6 +107,15 @@ pub enum Mutation {
         /// What each member saw.
         evidence: Vec<crate::aggregate::Evidence>,
     },
+    /// Bring checks and alert channels into a freshly founded cluster
+    /// (`qu backup restore`, `qu recover --force-new-cluster`): all of
+    /// them or, when any is invalid or clashes, none.
+    ImportConfig {
+        /// The checks, with their ids.
+        checks: Vec<Check>,
+        /// The alert channels, with their ids.
+        alerts: Vec<AlertChannel>,
+    },
 }
 
 impl Mutation {
@@ -141,6 +150,11 @@ impl Mutation {
             } => {
                 format!("check {check_id} {from} -> {to}")
             }
+            Mutation::ImportConfig { checks, alerts } => format!(
+                "import {} checks and {} alert channels",
+                checks.len(),
+                alerts.len()
+            ),
         }
     }
 }
