@@ -32,11 +32,10 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: quptime::Error) -> PyErr {
     let kind = err.kind();
     let build = || -> PyResult<PyErr> {
         let errors = py.import("quptime.errors")?;
-        let exc = errors.getattr("_from_native")?.call1((
-            kind as u32,
-            kind.as_str(),
-            err.message(),
-        ))?;
+        let exc =
+            errors
+                .getattr("_from_native")?
+                .call1((kind as u32, kind.as_str(), err.message()))?;
         Ok(PyErr::from_value(exc))
     };
     build().unwrap_or_else(|e| {

@@ -17,7 +17,9 @@ use pyo3::prelude::*;
 use quptime::blocking::{self, Node as BlockingNode};
 use quptime::consensus::Timing;
 use quptime::enroll::JoinOptions;
-use quptime::init::{InitOptions, init_node as lib_init_node, is_initialised as lib_is_initialised};
+use quptime::init::{
+    InitOptions, init_node as lib_init_node, is_initialised as lib_is_initialised,
+};
 use quptime::store::NodeConfig;
 use quptime::{Error, NodeOptions};
 
@@ -35,7 +37,11 @@ fn port_of(port: Option<i64>, allow_zero: bool) -> quptime::Result<Option<u16>> 
         Ok(v) if i64::from(v) >= low => Ok(Some(v)),
         _ => Err(Error::invalid(format!(
             "port: {p} is out of range; give a port in {low}..65535{}",
-            if allow_zero { " (0 picks a free one)" } else { "" }
+            if allow_zero {
+                " (0 picks a free one)"
+            } else {
+                ""
+            }
         ))),
     }
 }

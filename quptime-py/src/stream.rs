@@ -40,7 +40,10 @@ impl Subscription {
         let deadline = match timeout {
             Some(t) => {
                 let d = Duration::try_from_secs_f64(t).map_err(|_| {
-                    invalid(py, format!("timeout: {t} is not a non-negative number of seconds"))
+                    invalid(
+                        py,
+                        format!("timeout: {t} is not a non-negative number of seconds"),
+                    )
                 })?;
                 Some(Instant::now() + d)
             }

@@ -6,6 +6,8 @@ from typing import Any, Callable, Optional, Tuple, Union, final
 
 _Path = Union[str, PathLike[str]]
 
+__all__ = ["Dispatcher", "Node", "Subscription", "init_node", "is_initialised", "version"]
+
 def version() -> str: ...
 def init_node(
     data_dir: _Path,
@@ -37,7 +39,7 @@ class Node:
         port: Optional[int] = None,
         advertise: Optional[str] = None,
         node_id: Optional[str] = None,
-        wait: str = "60s",
+        wait: str = ...,
     ) -> str: ...
     @property
     def node_id(self) -> str: ...

@@ -1,0 +1,209 @@
+"""One-node tests of the API's contract: documented exceptions for invalid
+arguments, Ctrl-C interrupts blocking calls, a forked child gets a clear
+error, importing has no side effects, and the example runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+import quptime
+from conftest import Target, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[quptime.Cluster]:
+    with quptime.Cluster.start(
+        tmp_path / "n", bind="127.0.0.1", port=0, node_id="solo", timing=quptime.Timing.fast()
+    ) as c:
+        yield c
+
+
+def test_errors_form_a_hierarchy_with_the_library_kinds() -> None:
+    assert issubclass(quptime.InvalidInput, quptime.QuptimeError)
+    assert issubclass(quptime.InvalidInput, ValueError)
+    assert issubclass(quptime.NotFound, LookupError)
+    assert issubclass(quptime.Timeout, TimeoutError)
+    assert quptime.NoQuorum.kind == "no_quorum" and quptime.NoQuorum.code == 13
+    assert str(quptime.NoQuorum("no quorum: x")) == "no quorum: x"
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, words",
+    [
+        (dict(type="carrier-pigeon"), quptime.InvalidInput, "not a check type"),
+        (dict(interval="soon"), quptime.InvalidInput, "not a duration"),
+        (dict(interval=-1), quptime.InvalidInput, "interval"),
+        (dict(interval=True), quptime.InvalidInput, "interval"),
+        (dict(timeout="0.5x"), quptime.InvalidInput, "not a duration"),
+        (dict(name=""), quptime.InvalidInput, "name"),
+        (dict(target=None), quptime.InvalidInput, "target"),
+        (dict(alerts="pager"), quptime.InvalidInput, "alerts"),
+        (dict(alerts=["no-such-channel"]), quptime.NotFound, "no-such-channel"),
+        (dict(expect_status="7xx"), quptime.InvalidInput, "7xx"),
+    ],
+)
+def test_invalid_checks_raise_documented_exceptions(
+    node: quptime.Cluster, kwargs: dict, exc: type, words: str
+) -> None:
+    args = dict(name="web", type="http", target="http://127.0.0.1:9/", interval="5s")
+    args.update(kwargs)
+    with pytest.raises(exc) as err:
+        node.add_check(**args)
+    assert words in str(err.value)
+    assert node.checks() == [], "a rejected check changed nothing"
+
+
+def test_other_invalid_arguments(node: quptime.Cluster, tmp_path: Path) -> None:
+    node.add_check("web", "http", "http://127.0.0.1:9/", interval=2.5)
+    assert node.checks()[0]["interval"] == "2500ms"
+    with pytest.raises(quptime.AlreadyExists):
+        node.add_check("web", "tcp", "127.0.0.1:9")
+    with pytest.raises(quptime.NotFound, match="nope"):
+        node.remove_check("nope")
+    with pytest.raises(quptime.NotFound):
+        node.remove_alert("nope")
+    with pytest.raises(quptime.InvalidInput):
+        node.add_alert("ops", "pigeon", {"to": "x"})
+    with pytest.raises(quptime.InvalidInput, match="ttl"):
+        node.create_token(ttl="forever")
+    with pytest.raises(quptime.InvalidInput, match="callable"):
+        node.on_transition(42)  # type: ignore[arg-type]
+    with pytest.raises(quptime.InvalidInput, match="timeout"):
+        node.subscribe().get(timeout=-1)
+    with pytest.raises(quptime.AlreadyExists, match="never overwrites"):
+        quptime.init(node.data_dir)
+    with pytest.raises(quptime.InvalidInput, match="port"):
+        quptime.Cluster.start(tmp_path / "p", port=70000)
+    with pytest.raises(quptime.InvalidInput, match="not an IP address"):
+        quptime.Cluster.start(tmp_path / "p", bind="localhost", port=0)
+    with pytest.raises(quptime.InvalidInput, match="not a valid enrollment token"):
+        quptime.Cluster.join("garbage", tmp_path / "j")
+    assert not quptime.is_initialised(tmp_path / "j"), "a failed join leaves nothing behind"
+    node.remove_check("web")
+    assert node.checks() == []
+
+
+def test_init_then_start_and_stopped_node(tmp_path: Path) -> None:
+    info = quptime.init(tmp_path / "x", bind="127.0.0.1", port=9999, node_id="x")
+    assert info.node_id == "x" and info.fingerprint.startswith("sha256:")
+    assert info.secret_generated
+    with quptime.Cluster.start(tmp_path / "x", port=0, timing=quptime.Timing.fast()) as c:
+        assert c.node_id == "x" and c.fingerprint == info.fingerprint
+        assert c.local_addr.startswith("127.0.0.1:") and not c.local_addr.endswith(":9999")
+        wait_until("the founder to become master", 10, lambda: c.is_master)
+        status = c.status()
+        assert status["node_id"] == "x" and status["master"] == "x"
+    with pytest.raises(quptime.Shutdown, match="shut down"):
+        c.add_check("web", "tcp", "127.0.0.1:9")
+    c.shutdown()  # idempotent
+
+
+def test_ctrl_c_interrupts_a_blocking_wait(node: quptime.Cluster) -> None:
+    sub = node.subscribe()
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            for _ in sub:
+                pass
+    finally:
+        timer.cancel()
+    elapsed = time.monotonic() - started
+    assert elapsed < 2, f"Ctrl-C took {elapsed:.2f}s"
+    # The node is still usable.
+    assert node.checks() == []
+
+
+def test_the_gil_is_released_while_waiting(node: quptime.Cluster) -> None:
+    ticks = []
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            ticks.append(1)
+            time.sleep(0.01)
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        assert node.subscribe().get(timeout=1) is None
+    finally:
+        stop.set()
+        t.join()
+    assert len(ticks) > 30, "another Python thread could not run during the wait"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_gets_a_clear_error(node: quptime.Cluster) -> None:
+    sub = node.subscribe()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report through the pipe, never return to pytest
+        code = 1
+        try:
+            try:
+                node.checks()
+                msg = "checks() worked in the child"
+            except quptime.InternalError as e:
+                msg = str(e)
+                code = 0 if list(sub) == [] else 2
+            os.write(w, msg.encode())
+        finally:
+            os._exit(code)
+    os.close(w)
+    deadline = time.monotonic() + 20
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung")
+        time.sleep(0.05)
+    msg = os.read(r, 4096).decode()
+    os.close(r)
+    assert os.WEXITSTATUS(status) == 0, msg
+    assert "fork()" in msg and "start a new node in the child" in msg
+    assert node.checks() == [], "the parent's node still works"
+
+
+def test_import_starts_no_threads_and_installs_no_logging_handler() -> None:
+    code = (
+        "import logging, threading\n"
+        "before = threading.active_count()\n"
+        "import quptime\n"
+        "assert threading.active_count() == before, threading.enumerate()\n"
+        "assert logging.getLogger().handlers == []\n"
+        "assert not any(getattr(l, 'handlers', None) for l in logging.Logger.manager.loggerDict.values())\n"
+        "print(len(__import__('os').listdir('/proc/self/task')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1", "the process has OS threads besides the main one"
+
+
+def test_the_example_prints_transitions(target: Target, tmp_path: Path) -> None:
+    script = ROOT / "examples" / "python" / "monitor.py"
+    out = subprocess.run(
+        [sys.executable, str(script), target.url, "--interval", "1s", "--count", "1",
+         "--duration", "40", "--data-dir", str(tmp_path / "ex")],
+        capture_output=True, text=True, timeout=90,
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"watching {target.url}" in out.stdout
+    assert "watched unknown -> up (0/1 failing)" in out.stdout, out.stdout
