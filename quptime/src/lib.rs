@@ -30,6 +30,7 @@ pub mod blocking;
 pub mod cluster;
 pub mod consensus;
 pub mod control;
+pub mod declare;
 pub mod enroll;
 pub mod error;
 pub mod identity;

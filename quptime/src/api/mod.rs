@@ -21,10 +21,15 @@ macro_rules! method {
 
 mod alerts;
 mod backup;
+mod ops;
 
 use std::time::Duration;
 
 pub use backup::CreateBackup;
+pub use ops::{
+    ApplyConfig, ApplyReport, ApplyRequest, ExportConfig, TakeSnapshot, TransferLeader,
+    TransferReport, TransferRequest, apply_config, export_config,
+};
 
 pub use alerts::{
     AddAlert, AlertSpec, AlertView, EditAlert, ListAlerts, RemoveAlert, SetAlertDefault,
@@ -365,6 +370,7 @@ pub fn control_router(cluster: Cluster) -> ControlRouter {
     let c = cluster;
     let router = alerts::routes(ControlRouter::new(), &c);
     let router = backup::routes(router, &c);
+    let router = ops::routes(router, &c);
     let (c1, c2, c3, c4, c5, c6, c7) = (
         c.clone(),
         c.clone(),

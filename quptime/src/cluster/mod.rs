@@ -14,6 +14,7 @@ mod export;
 mod import;
 mod join;
 mod liveness;
+mod maint;
 mod ops;
 mod pool;
 mod reconcile;
@@ -31,6 +32,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, watch};
 
 pub use join::NodePreview;
+pub use maint::{SnapshotReport, disk_usage};
 pub use status::{CheckStatus, PeerStatus, Status};
 pub use subscribe::Subscription;
 pub use verdict::Summary;

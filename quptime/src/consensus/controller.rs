@@ -49,6 +49,23 @@ pub fn preferred_master(
         .cloned()
 }
 
+/// Like [`preferred_master`], but an operator's pin (`qu leader transfer`)
+/// wins while it holds: the pinned node keeps the role, and another leader
+/// hands it to the pinned node when that node is a live voter.
+pub fn preferred_with_pin(
+    me: &NodeId,
+    voters: &[NodeId],
+    live_for: &BTreeMap<NodeId, Duration>,
+    cooldown: Duration,
+    pinned: Option<&NodeId>,
+) -> Option<NodeId> {
+    match pinned {
+        Some(p) if p == me => None,
+        Some(p) if voters.contains(p) && live_for.contains_key(p) => Some(p.clone()),
+        _ => preferred_master(me, voters, live_for, cooldown),
+    }
+}
+
 /// Run the controller until `stop` fires; `duty` carries the master-duty
 /// signal.
 pub async fn run(
@@ -80,10 +97,20 @@ pub async fn run(
             .iter()
             .filter_map(|v| liveness.live_for(v).map(|d| (v.clone(), d)))
             .collect();
-        if let Some(target) =
-            preferred_master(&me, &voters, &live, consensus.timing().master_cooldown)
-        {
-            tracing::info!(%target, "handing the master role to the lowest live NodeId");
+        let state = consensus.state();
+        let pinned = state.pinned_master(crate::state::mutation::now_ms());
+        if let Some(target) = preferred_with_pin(
+            &me,
+            &voters,
+            &live,
+            consensus.timing().master_cooldown,
+            pinned,
+        ) {
+            if pinned == Some(&target) {
+                tracing::info!(%target, "handing the master role to the node the operator chose");
+            } else {
+                tracing::info!(%target, "handing the master role to the lowest live NodeId");
+            }
             last_transfer = Some(Instant::now());
             if let Err(e) = consensus.transfer_leadership(&target).await {
                 tracing::warn!(error = %e, "leadership transfer failed");
@@ -126,6 +153,31 @@ mod tests {
         );
         // The lowest never hands over.
         assert_eq!(preferred_master(&id("a"), &voters, &live, cd), None);
+    }
+
+    #[test]
+    fn an_operator_pin_wins_while_it_holds() {
+        let voters = vec![id("a"), id("b"), id("c")];
+        let cd = Duration::from_secs(120);
+        let mut live = BTreeMap::new();
+        live.insert(id("a"), Duration::from_secs(300));
+        live.insert(id("c"), Duration::from_secs(300));
+        // Pinned to b: b keeps the role although a is lower and live.
+        assert_eq!(
+            preferred_with_pin(&id("b"), &voters, &live, cd, Some(&id("b"))),
+            None
+        );
+        // a leads: it hands over to the pinned c.
+        assert_eq!(
+            preferred_with_pin(&id("a"), &voters, &live, cd, Some(&id("c"))),
+            Some(id("c"))
+        );
+        // The pinned b is not live: the usual preference applies.
+        assert_eq!(
+            preferred_with_pin(&id("c"), &voters, &live, cd, Some(&id("b"))),
+            Some(id("a"))
+        );
+        assert_eq!(preferred_with_pin(&id("a"), &voters, &live, cd, None), None);
     }
 
     #[test]

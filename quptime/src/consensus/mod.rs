@@ -14,6 +14,7 @@
 pub mod controller;
 pub mod faults;
 pub mod log_store;
+mod maint;
 pub mod network;
 pub mod offline;
 pub mod state_machine;
@@ -30,6 +31,7 @@ use openraft::{ChangeMembers, Config, Instant as _, ServerState, SnapshotPolicy}
 use tokio::sync::watch;
 
 pub use faults::Faults;
+pub use maint::{KEEP_BEHIND_SNAPSHOT, SnapshotDone};
 pub use types::{Member, Raft, TypeConfig};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -127,7 +129,7 @@ impl Consensus {
             quorum_loss_probe_interval: Some(ms(timing.election_max) * 2 + ms(timing.election_min)),
             install_snapshot_timeout: 60_000,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(timing.snapshot_every),
-            max_in_snapshot_log_to_keep: 100,
+            max_in_snapshot_log_to_keep: maint::KEEP_BEHIND_SNAPSHOT,
             purge_batch_size: 64,
             ..Default::default()
         }

@@ -8,6 +8,7 @@
 //! same log. `cluster.yaml` is a human-readable export of this state, not the
 //! replication mechanism.
 
+pub mod declared;
 pub mod duration;
 mod import;
 pub mod model;
@@ -73,6 +74,12 @@ pub struct ClusterState {
     /// Results of recent commands by request id, for retried proposals.
     #[serde(default)]
     pub recent: VecDeque<(String, Applied)>,
+    /// How much history is kept (`retention:` in `qu apply` files).
+    #[serde(default)]
+    pub retention: declared::Retention,
+    /// The operator's preferred master (`qu leader transfer`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_pin: Option<declared::MasterPin>,
 }
 
 impl ClusterState {
@@ -94,6 +101,7 @@ impl ClusterState {
                     Mutation::RecordTransition { .. }
                         | Mutation::MarkDelivered { .. }
                         | Mutation::QueueReminder { .. }
+                        | Mutation::PinMaster { .. }
                 ) {
                     self.version += 1;
                     self.updated_at = rfc3339_ms(cmd.at_ms);
@@ -114,7 +122,7 @@ impl ClusterState {
         result
     }
 
-    fn mutate(&mut self, m: &Mutation, cmd: &Command) -> Result<Option<String>> {
+    pub(crate) fn mutate(&mut self, m: &Mutation, cmd: &Command) -> Result<Option<String>> {
         match m {
             Mutation::AddPeer { peer } => {
                 if self.removed.contains(&peer.node_id) {
@@ -182,6 +190,7 @@ impl ClusterState {
                 let id = self.find_check(check)?.id.clone();
                 self.checks.remove(&id);
                 self.check_states.remove(&id);
+                self.prune_history();
                 Ok(Some(id))
             }
             Mutation::QueueReminder { check_id } => {
@@ -228,10 +237,15 @@ impl ClusterState {
                         Some(why) => e.failed = Some(why.clone()),
                     }
                 }
-                self.prune_outbox();
+                self.prune_history();
                 Ok(Some(id.to_string()))
             }
             Mutation::ImportConfig { checks, alerts } => self.import_config(checks, alerts),
+            Mutation::ApplyDeclaration { change } => self.apply_declaration(change, cmd),
+            Mutation::PinMaster { node, until_ms } => {
+                self.pin_master(node, *until_ms)?;
+                Ok(node.as_ref().map(|n| n.to_string()))
+            }
             Mutation::RecordTransition {
                 check_id,
                 from,
@@ -270,9 +284,6 @@ impl ClusterState {
                     term: *term,
                     evidence: evidence.clone(),
                 });
-                while self.transitions.len() > transition::KEEP_TRANSITIONS {
-                    self.transitions.pop_front();
-                }
                 let previous_alert_ms = self
                     .check_states
                     .get(check_id)
@@ -298,6 +309,7 @@ impl ClusterState {
                         },
                     },
                 );
+                self.prune_history();
                 Ok(Some(self.last_seq.to_string()))
             }
             Mutation::AddAlert { alert } => {
@@ -397,7 +409,7 @@ impl ClusterState {
         }
     }
 
-    fn check_alert_refs(&self, alerts: &[String]) -> Result<()> {
+    pub(crate) fn check_alert_refs(&self, alerts: &[String]) -> Result<()> {
         for a in alerts {
             if !self.alerts.contains_key(a) {
                 return Err(not_found("alert", a));

@@ -116,6 +116,19 @@ pub enum Mutation {
         /// The alert channels, with their ids.
         alerts: Vec<AlertChannel>,
     },
+    /// A declaration file (`qu apply -f`): all of it or nothing.
+    ApplyDeclaration {
+        /// The planned change.
+        change: crate::state::declared::DeclaredChange,
+    },
+    /// Prefer `node` as master until `until_ms` (`qu leader transfer`);
+    /// `None` clears the preference.
+    PinMaster {
+        /// The preferred master.
+        node: Option<NodeId>,
+        /// Until when (ms since the epoch).
+        until_ms: u64,
+    },
 }
 
 impl Mutation {
@@ -155,6 +168,15 @@ impl Mutation {
                 checks.len(),
                 alerts.len()
             ),
+            Mutation::ApplyDeclaration { change } => format!(
+                "apply declaration ({} alerts, {} checks set; {} checks, {} alerts removed)",
+                change.alerts.len(),
+                change.checks.len(),
+                change.remove_checks.len(),
+                change.remove_alerts.len()
+            ),
+            Mutation::PinMaster { node: Some(n), .. } => format!("prefer {n} as master"),
+            Mutation::PinMaster { node: None, .. } => "clear the master preference".into(),
         }
     }
 }

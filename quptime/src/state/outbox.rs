@@ -13,9 +13,6 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::CheckState;
 use crate::state::{Check, ClusterState, TransitionRecord};
 
-/// Delivered entries kept for inspection (oldest dropped first).
-pub const KEEP_DELIVERED: usize = 1000;
-
 /// Why a notification is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -116,21 +113,6 @@ impl ClusterState {
                     failed: None,
                 },
             );
-        }
-    }
-
-    /// Drop the oldest finished entries beyond [`KEEP_DELIVERED`].
-    pub(crate) fn prune_outbox(&mut self) {
-        let done: Vec<u64> = self
-            .outbox
-            .values()
-            .filter(|e| !e.pending())
-            .map(|e| e.id)
-            .collect();
-        if done.len() > KEEP_DELIVERED {
-            for id in &done[..done.len() - KEEP_DELIVERED] {
-                self.outbox.remove(id);
-            }
         }
     }
 }

@@ -12,9 +12,6 @@ use serde::{Deserialize, Serialize};
 pub use crate::aggregate::{CheckState, Evidence};
 use crate::identity::NodeId;
 
-/// How many transitions the replicated state keeps (oldest dropped first).
-pub const KEEP_TRANSITIONS: usize = 1000;
-
 /// A check's agreed state and since when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckRuntime {

@@ -1,0 +1,329 @@
+//! Config as code: the declaration file of `qu apply -f` and `qu export`.
+//!
+//! A declaration lists the cluster's alert channels and checks (and,
+//! optionally, the history retention) by name, with the same fields as the
+//! CLI. Parsing refuses unknown fields and invalid values naming the line,
+//! column and field, so a typo never silently means "default". [`plan`]
+//! turns a declaration into the difference from the current state and ONE
+//! replicated change ([`DeclaredChange`]) that applies all of it or nothing;
+//! [`render`] writes the current state back in the same format, so
+//! `qu export | qu apply -f -` changes nothing.
+//!
+//! Alert settings are exported with their secrets: the file is meant to be
+//! the source of truth kept in version control (or a secret store), so it
+//! must hold everything needed to rebuild the cluster. `qu export -o` writes
+//! it with mode 0600; the diff printed by `qu apply` masks them.
+
+mod plan;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use plan::{Change, ChangeOp, FieldChange, Plan, plan};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::state::declared::Retention;
+use crate::state::model::{DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
+use crate::state::{AlertChannel, Check, CheckType, ClusterState, DnsRecord, StatusSpec, duration};
+
+/// Largest declaration accepted (bytes).
+pub const MAX_FILE: usize = 4 << 20;
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Declaration {
+    /// History kept per check; unchanged when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
+    /// Alert channels.
+    #[serde(default)]
+    pub alerts: Vec<AlertDecl>,
+    /// Checks.
+    #[serde(default)]
+    pub checks: Vec<CheckDecl>,
+}
+
+/// One alert channel, keyed by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertDecl {
+    /// Unique name.
+    pub name: String,
+    /// `smtp`, `discord` or `webhook`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Attached to every check.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub default: bool,
+    /// Sends nothing while disabled.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    /// Type-specific settings (see docs/configuration.md).
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
+}
+
+/// One check, keyed by name; the fields of `qu check add`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckDecl {
+    /// Unique name.
+    pub name: String,
+    /// `http`, `tcp`, `icmp`, `tls` or `dns`.
+    #[serde(rename = "type")]
+    pub kind: CheckType,
+    /// What to probe.
+    pub target: String,
+    /// Time between probes (default 30s).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "duration::opt"
+    )]
+    pub interval: Option<Duration>,
+    /// Probe timeout (default 10s).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "duration::opt"
+    )]
+    pub timeout: Option<Duration>,
+    /// Accepted HTTP statuses (http).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_status: Option<StatusSpec>,
+    /// Substring the body must contain (http).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_match: Option<String>,
+    /// Accept any TLS certificate (http).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+    /// Redirects to follow (http).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_redirects: Option<u8>,
+    /// Reuse connections (http).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_alive: bool,
+    /// Expiry warning in days (tls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_days: Option<u32>,
+    /// Server name to send (tls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    /// Record type (dns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<DnsRecord>,
+    /// Resolver (dns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<String>,
+    /// Substring an answer must contain (dns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_answer: Option<String>,
+    /// Alert channel names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<String>,
+    /// Default channels (names) this check must not notify.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppress: Vec<String>,
+    /// Repeat the alert this often while down.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "duration::opt"
+    )]
+    pub remind: Option<Duration>,
+    /// Kept but not probed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+}
+
+/// The file as parsed, with where each record starts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpannedFile {
+    #[serde(default)]
+    retention: Option<Retention>,
+    #[serde(default)]
+    alerts: Vec<serde_saphyr::Spanned<AlertDecl>>,
+    #[serde(default)]
+    checks: Vec<serde_saphyr::Spanned<CheckDecl>>,
+}
+
+/// A parsed declaration and the line each record starts on (for errors
+/// found when the records are checked as a whole).
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    /// The declaration.
+    pub decl: Declaration,
+    /// Line of each entry of `decl.alerts`.
+    pub alert_lines: Vec<u64>,
+    /// Line of each entry of `decl.checks`.
+    pub check_lines: Vec<u64>,
+}
+
+/// Parse a declaration. Errors name the line, column and field.
+pub fn parse(text: &str) -> Result<Parsed> {
+    if text.len() > MAX_FILE {
+        return Err(Error::invalid(format!(
+            "the declaration is {} bytes; the limit is {MAX_FILE}",
+            text.len()
+        )));
+    }
+    if text.trim().is_empty() {
+        return Ok(Parsed::default());
+    }
+    let file: SpannedFile = serde_saphyr::from_str(text).map_err(|e| {
+        let msg = e.to_string();
+        let first = msg.lines().next().unwrap_or("invalid YAML");
+        let first = first.strip_prefix("error: ").unwrap_or(first);
+        let at = match e.location() {
+            Some(l) if !first.starts_with("line ") => {
+                format!("line {} column {}: ", l.line(), l.column())
+            }
+            _ => String::new(),
+        };
+        Error::new(ErrorKind::Config, format!("{at}{first}"))
+    })?;
+    Ok(Parsed {
+        alert_lines: file.alerts.iter().map(|a| a.referenced.line()).collect(),
+        check_lines: file.checks.iter().map(|c| c.referenced.line()).collect(),
+        decl: Declaration {
+            retention: file.retention,
+            alerts: file.alerts.into_iter().map(|a| a.value).collect(),
+            checks: file.checks.into_iter().map(|c| c.value).collect(),
+        },
+    })
+}
+
+/// The current state as a declaration (alerts and checks by name, sorted
+/// by name; retention always written).
+pub fn export(state: &ClusterState) -> Declaration {
+    let name_of = |id: &String| {
+        state
+            .alerts
+            .get(id)
+            .map_or_else(|| id.clone(), |a| a.name.clone())
+    };
+    let mut alerts: Vec<AlertDecl> = state.alerts.values().map(AlertDecl::of).collect();
+    alerts.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut checks: Vec<CheckDecl> = state
+        .checks
+        .values()
+        .map(|c| CheckDecl::of(c, &name_of))
+        .collect();
+    checks.sort_by(|a, b| a.name.cmp(&b.name));
+    Declaration {
+        retention: Some(state.retention),
+        alerts,
+        checks,
+    }
+}
+
+/// The declaration as YAML, with a header comment.
+pub fn render(decl: &Declaration) -> Result<String> {
+    let body = serde_saphyr::to_string(decl)
+        .map_err(|e| Error::internal(format!("render the declaration: {e}")))?;
+    Ok(format!(
+        "# quptime declaration: apply with `qu apply -f <file>` (add --prune to delete what it\n\
+         # does not list). Alert settings include secrets: keep this file private.\n{body}"
+    ))
+}
+
+impl AlertDecl {
+    fn of(a: &AlertChannel) -> AlertDecl {
+        AlertDecl {
+            name: a.name.clone(),
+            kind: a.kind.clone(),
+            default: a.default,
+            disabled: a.disabled,
+            settings: a.settings.clone(),
+        }
+    }
+
+    /// The channel this declares, with id `id`.
+    pub fn to_channel(&self, id: String) -> AlertChannel {
+        AlertChannel {
+            id,
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            default: self.default,
+            disabled: self.disabled,
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+impl CheckDecl {
+    fn of(c: &Check, alert_name: &dyn Fn(&String) -> String) -> CheckDecl {
+        CheckDecl {
+            name: c.name.clone(),
+            kind: c.kind,
+            target: c.target.clone(),
+            interval: Some(c.interval).filter(|d| *d != DEFAULT_INTERVAL),
+            timeout: Some(c.timeout).filter(|d| *d != DEFAULT_TIMEOUT),
+            expect_status: c.expect_status.clone(),
+            body_match: c.body_match.clone(),
+            insecure: c.insecure,
+            max_redirects: c.max_redirects,
+            keep_alive: c.keep_alive,
+            warn_days: c.warn_days,
+            sni: c.sni.clone(),
+            record: c.record,
+            resolver: c.resolver.clone(),
+            expect_answer: c.expect_answer.clone(),
+            alerts: c.alerts.iter().map(alert_name).collect(),
+            suppress: c.suppress_alerts.iter().map(alert_name).collect(),
+            remind: c.remind,
+            disabled: c.disabled,
+        }
+    }
+
+    /// The check this declares, with id `id` and alert names resolved to
+    /// `alerts` and `suppress` ids, validated.
+    pub fn to_check(
+        &self,
+        id: String,
+        alerts: Vec<String>,
+        suppress: Vec<String>,
+    ) -> Result<Check> {
+        let check = Check {
+            id,
+            name: self.name.clone(),
+            kind: self.kind,
+            target: self.target.clone(),
+            interval: self.interval.unwrap_or(DEFAULT_INTERVAL),
+            timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            expect_status: self.expect_status.clone(),
+            body_match: self.body_match.clone(),
+            insecure: self.insecure,
+            max_redirects: self.max_redirects,
+            keep_alive: self.keep_alive,
+            warn_days: self.warn_days,
+            sni: self.sni.clone(),
+            record: self.record,
+            resolver: self.resolver.clone(),
+            expect_answer: self.expect_answer.clone(),
+            alerts,
+            suppress_alerts: suppress,
+            remind: self.remind,
+            disabled: self.disabled,
+        };
+        check.validate()?;
+        Ok(check)
+    }
+}
+
+/// Convenience for the planner's result.
+impl Plan {
+    /// The replicated change, or `None` when nothing differs.
+    pub fn mutation(&self) -> Option<crate::state::Mutation> {
+        (!self.change.is_empty()).then(|| crate::state::Mutation::ApplyDeclaration {
+            change: self.change.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,357 @@
+//! The difference between a declaration and the current state, and the one
+//! replicated change that makes the state match it.
+//!
+//! Everything is checked here first (names unique in the file, alert names
+//! resolvable, every field valid), with the record's line in the message;
+//! the state machine checks again when the change applies, on every node.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{AlertDecl, CheckDecl, Parsed};
+use crate::error::{Error, ErrorKind, Result};
+use crate::state::ClusterState;
+use crate::state::declared::DeclaredChange;
+
+/// What happens to one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeOp {
+    /// Declared, not in the cluster.
+    Add,
+    /// In both, with different fields.
+    Change,
+    /// In the cluster, not declared (`--prune`).
+    Remove,
+}
+
+/// One field that differs (secrets masked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Field name (`interval`, `settings.password`).
+    pub field: String,
+    /// Current value (`None`: unset).
+    pub from: Option<String>,
+    /// Declared value (`None`: unset).
+    pub to: Option<String>,
+}
+
+/// One record that changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Add, change or remove.
+    pub op: ChangeOp,
+    /// `alert`, `check` or `retention`.
+    pub kind: String,
+    /// The record's name.
+    pub name: String,
+    /// The fields that differ (for changes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldChange>,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = match self.op {
+            ChangeOp::Add => '+',
+            ChangeOp::Change => '~',
+            ChangeOp::Remove => '-',
+        };
+        write!(f, "{sign} {} {}", self.kind, self.name)?;
+        for c in &self.fields {
+            let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".into());
+            match self.op {
+                ChangeOp::Add => write!(f, "\n    {}: {}", c.field, show(&c.to))?,
+                _ => write!(f, "\n    {}: {} -> {}", c.field, show(&c.from), show(&c.to))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The difference and the change that removes it.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Per record, in the order they apply.
+    pub changes: Vec<Change>,
+    /// Names of records not declared and kept (without `--prune`).
+    pub unmanaged: Vec<String>,
+    /// The replicated change (empty when nothing differs).
+    pub change: DeclaredChange,
+}
+
+fn at(line: u64, what: &str, name: &str, e: Error) -> Error {
+    Error::new(
+        if e.kind() == ErrorKind::InvalidInput {
+            ErrorKind::Config
+        } else {
+            e.kind()
+        },
+        format!("line {line}: {what} {name:?}: {}", e.message()),
+    )
+}
+
+fn new_id(taken: &dyn Fn(&str) -> bool) -> String {
+    loop {
+        let id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        if !taken(&id) {
+            return id;
+        }
+    }
+}
+
+/// The plan that makes `state` match `parsed`; with `prune`, records the
+/// file does not declare are removed.
+pub fn plan(state: &ClusterState, parsed: &Parsed, prune: bool) -> Result<Plan> {
+    let decl = &parsed.decl;
+    let line = |lines: &[u64], i: usize| lines.get(i).copied().unwrap_or(0);
+    let mut out = Plan {
+        change: DeclaredChange {
+            base_version: state.version,
+            ..DeclaredChange::default()
+        },
+        ..Plan::default()
+    };
+    let mut seen = BTreeSet::new();
+    for (i, a) in decl.alerts.iter().enumerate() {
+        if !seen.insert(a.name.as_str()) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "line {}: alert {:?} is declared twice: names are unique",
+                    line(&parsed.alert_lines, i),
+                    a.name
+                ),
+            ));
+        }
+    }
+    // Alerts: name → id of every channel that exists after the change.
+    let mut alert_ids: BTreeMap<String, String> = BTreeMap::new();
+    for (i, a) in decl.alerts.iter().enumerate() {
+        let existing = state.alerts.values().find(|x| x.name == a.name);
+        let id = existing.map_or_else(
+            || new_id(&|id| state.alerts.contains_key(id)),
+            |x| x.id.clone(),
+        );
+        let channel = a.to_channel(id.clone());
+        channel
+            .validate()
+            .map_err(|e| at(line(&parsed.alert_lines, i), "alert", &a.name, e))?;
+        alert_ids.insert(a.name.clone(), id);
+        match existing {
+            Some(x) if *x == channel => {}
+            Some(x) => {
+                out.changes.push(Change {
+                    op: ChangeOp::Change,
+                    kind: "alert".into(),
+                    name: a.name.clone(),
+                    fields: alert_fields(Some(x), &channel),
+                });
+                out.change.alerts.push(channel);
+            }
+            None => {
+                out.changes.push(Change {
+                    op: ChangeOp::Add,
+                    kind: "alert".into(),
+                    name: a.name.clone(),
+                    fields: alert_fields(None, &channel),
+                });
+                out.change.alerts.push(channel);
+            }
+        }
+    }
+    for x in state.alerts.values() {
+        if alert_ids.contains_key(&x.name) {
+            continue;
+        }
+        if prune {
+            out.change.remove_alerts.push(x.id.clone());
+            out.changes.push(removed("alert", &x.name));
+        } else {
+            alert_ids.insert(x.name.clone(), x.id.clone());
+            out.unmanaged.push(format!("alert {}", x.name));
+        }
+    }
+    // Checks.
+    let mut seen = BTreeSet::new();
+    let mut new_ids = BTreeSet::new();
+    for (i, c) in decl.checks.iter().enumerate() {
+        let ln = line(&parsed.check_lines, i);
+        if !seen.insert(c.name.as_str()) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "line {ln}: check {:?} is declared twice: names are unique",
+                    c.name
+                ),
+            ));
+        }
+        let resolve = |field: &str, names: &[String]| -> Result<Vec<String>> {
+            names
+                .iter()
+                .map(|n| {
+                    alert_ids.get(n).cloned().ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Config,
+                            format!(
+                                "line {ln}: check {:?}: {field}: no alert channel {n:?} \
+                                 (declare it under `alerts:`{})",
+                                c.name,
+                                if prune {
+                                    "; --prune removes undeclared channels"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        )
+                    })
+                })
+                .collect()
+        };
+        let alerts = resolve("alerts", &c.alerts)?;
+        let suppress = resolve("suppress", &c.suppress)?;
+        let existing = state.checks.values().find(|x| x.name == c.name);
+        let id = match existing {
+            Some(x) => x.id.clone(),
+            None => {
+                let id = new_id(&|id| state.checks.contains_key(id) || new_ids.contains(id));
+                new_ids.insert(id.clone());
+                id
+            }
+        };
+        let check = c
+            .to_check(id, alerts, suppress)
+            .map_err(|e| at(ln, "check", &c.name, e))?;
+        let name_of = |id: &String| {
+            alert_ids
+                .iter()
+                .find(|(_, v)| *v == id)
+                .map(|(k, _)| k.clone())
+                .or_else(|| state.alerts.get(id).map(|a| a.name.clone()))
+                .unwrap_or_else(|| id.clone())
+        };
+        let want = CheckDecl::of(&check, &name_of);
+        match existing {
+            Some(x) if *x == check => {}
+            Some(x) => {
+                let have = CheckDecl::of(x, &name_of);
+                out.changes.push(Change {
+                    op: ChangeOp::Change,
+                    kind: "check".into(),
+                    name: c.name.clone(),
+                    fields: fields(&to_map(&have), &to_map(&want)),
+                });
+                out.change.checks.push(check);
+            }
+            None => {
+                out.changes.push(Change {
+                    op: ChangeOp::Add,
+                    kind: "check".into(),
+                    name: c.name.clone(),
+                    fields: fields(&BTreeMap::new(), &to_map(&want)),
+                });
+                out.change.checks.push(check);
+            }
+        }
+    }
+    for x in state.checks.values() {
+        if seen.contains(x.name.as_str()) {
+            continue;
+        }
+        if prune {
+            out.change.remove_checks.push(x.id.clone());
+            out.changes.push(removed("check", &x.name));
+        } else {
+            out.unmanaged.push(format!("check {}", x.name));
+        }
+    }
+    if let Some(r) = decl.retention {
+        r.validate()
+            .map_err(|e| Error::new(ErrorKind::Config, e.message().to_string()))?;
+        if r != state.retention {
+            let have = to_map(&state.retention);
+            out.changes.push(Change {
+                op: ChangeOp::Change,
+                kind: "retention".into(),
+                name: "history".into(),
+                fields: fields(&have, &to_map(&r)),
+            });
+            out.change.retention = Some(r);
+        }
+    }
+    Ok(out)
+}
+
+fn removed(kind: &str, name: &str) -> Change {
+    Change {
+        op: ChangeOp::Remove,
+        kind: kind.into(),
+        name: name.into(),
+        fields: Vec::new(),
+    }
+}
+
+/// A record's fields as text, by name.
+fn to_map<T: Serialize>(v: &T) -> BTreeMap<String, String> {
+    let value = serde_json::to_value(v).unwrap_or_default();
+    let mut out = BTreeMap::new();
+    if let serde_json::Value::Object(map) = value {
+        for (k, v) in map {
+            let text = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            };
+            out.insert(k, text);
+        }
+    }
+    out
+}
+
+fn fields(have: &BTreeMap<String, String>, want: &BTreeMap<String, String>) -> Vec<FieldChange> {
+    let keys: BTreeSet<&String> = have.keys().chain(want.keys()).collect();
+    keys.into_iter()
+        .filter(|k| *k != "name" && have.get(*k) != want.get(*k))
+        .map(|k| FieldChange {
+            field: k.clone(),
+            from: have.get(k).cloned(),
+            to: want.get(k).cloned(),
+        })
+        .collect()
+}
+
+/// The fields of an alert that differ, with settings compared one by one
+/// and shown masked.
+fn alert_fields(
+    have: Option<&crate::state::AlertChannel>,
+    want: &crate::state::AlertChannel,
+) -> Vec<FieldChange> {
+    let plain = |a: &crate::state::AlertChannel| {
+        let mut d = AlertDecl::of(a);
+        d.settings.clear();
+        to_map(&d)
+    };
+    let mut out = fields(&have.map(plain).unwrap_or_default(), &plain(want));
+    out.retain(|f| f.field != "settings");
+    let masked_have = have.map(crate::notify::masked_settings).unwrap_or_default();
+    let masked_want = crate::notify::masked_settings(want);
+    let empty = BTreeMap::new();
+    let raw_have = have.map_or(&empty, |a| &a.settings);
+    let keys: BTreeSet<&String> = raw_have.keys().chain(want.settings.keys()).collect();
+    for k in keys {
+        if raw_have.get(k) != want.settings.get(k) {
+            out.push(FieldChange {
+                field: format!("settings.{k}"),
+                from: masked_have.get(k).cloned(),
+                to: masked_want.get(k).cloned(),
+            });
+        }
+    }
+    out
+}

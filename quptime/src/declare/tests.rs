@@ -1,0 +1,176 @@
+use super::*;
+use crate::identity::NodeId;
+use crate::state::{Command, Mutation};
+
+const FILE: &str = "\
+retention:
+  transitions_per_check: 50
+alerts:
+  - name: hook
+    type: webhook
+    settings:
+      url: http://127.0.0.1:9/hook
+checks:
+  - name: web
+    type: http
+    target: http://127.0.0.1:8080/health
+    interval: 15s
+    expect_status: 2xx
+    alerts: [hook]
+  - name: db
+    type: tcp
+    target: db.internal:5432
+";
+
+fn apply(state: &mut ClusterState, text: &str, prune: bool) -> Result<Plan> {
+    let parsed = parse(text)?;
+    let p = plan(state, &parsed, prune)?;
+    if let Some(m) = p.mutation() {
+        let cmd = Command::new(NodeId::new("n1").expect("id"), m);
+        state.apply(&cmd).map_err(Error::from)?;
+    }
+    Ok(p)
+}
+
+#[test]
+fn applying_twice_changes_nothing_the_second_time() {
+    let mut state = ClusterState::default();
+    let first = apply(&mut state, FILE, false).expect("first apply");
+    assert_eq!(first.changes.len(), 4, "{:?}", first.changes);
+    assert_eq!(state.version, 1, "one mutation for the whole file");
+    assert_eq!(state.checks.len(), 2);
+    assert_eq!(state.retention.transitions_per_check, 50);
+    let web = state.find_check("web").expect("web");
+    assert_eq!(
+        web.alerts,
+        vec![state.find_alert("hook").expect("hook").id.clone()]
+    );
+    let before = state.clone();
+    let second = apply(&mut state, FILE, false).expect("second apply");
+    assert!(second.changes.is_empty(), "{:?}", second.changes);
+    assert!(second.mutation().is_none());
+    assert_eq!(state, before);
+}
+
+#[test]
+fn export_then_apply_is_a_no_op() {
+    let mut state = ClusterState::default();
+    apply(&mut state, FILE, false).expect("apply");
+    let text = render(&export(&state)).expect("render");
+    assert!(
+        text.contains("http://127.0.0.1:9/hook"),
+        "secrets are exported: {text}"
+    );
+    let p = plan(&state, &parse(&text).expect("parse export"), true).expect("plan");
+    assert!(p.changes.is_empty(), "{:?}\n{text}", p.changes);
+}
+
+#[test]
+fn changes_name_the_fields_and_prune_removes() {
+    let mut state = ClusterState::default();
+    apply(&mut state, FILE, false).expect("apply");
+    let edited = FILE.replace("interval: 15s", "interval: 1m").replace(
+        "  - name: db\n    type: tcp\n    target: db.internal:5432\n",
+        "",
+    );
+    let p = apply(&mut state, &edited, false).expect("without prune");
+    assert_eq!(p.changes.len(), 1, "{:?}", p.changes);
+    assert_eq!(
+        p.changes[0].to_string(),
+        "~ check web\n    interval: 15s -> 1m"
+    );
+    assert_eq!(p.unmanaged, vec!["check db".to_string()]);
+    assert!(state.find_check("db").is_ok(), "kept without --prune");
+    let p = apply(&mut state, &edited, true).expect("prune");
+    assert_eq!(p.changes[0].to_string(), "- check db");
+    assert!(state.find_check("db").is_err());
+}
+
+#[test]
+fn unknown_fields_and_bad_values_name_the_line_and_field() {
+    let typo = FILE.replace("interval: 15s", "intervall: 15s");
+    let e = parse(&typo).expect_err("unknown field").to_string();
+    assert!(
+        e.starts_with("line 12 column 5: unknown field `intervall`"),
+        "{e}"
+    );
+    assert!(e.contains("line 12") && e.contains("intervall"), "{e}");
+    let bad = FILE.replace("interval: 15s", "interval: soon");
+    let e = parse(&bad).expect_err("bad duration").to_string();
+    assert!(e.contains("line 12") && e.contains("soon"), "{e}");
+    let bad = FILE.replace("expect_status: 2xx", "expect_status: 99");
+    let e = parse(&bad).expect_err("bad status").to_string();
+    assert!(e.contains("line 13"), "{e}");
+    let bad = FILE.replace("type: tcp", "type: smtp");
+    let e = parse(&bad).expect_err("bad type").to_string();
+    assert!(e.contains("line 16") && e.contains("smtp"), "{e}");
+    // Valid YAML, invalid check: the record's line and name.
+    let bad = FILE.replace("db.internal:5432", "db.internal");
+    let parsed = parse(&bad).expect("parses");
+    let e = plan(&ClusterState::default(), &parsed, false)
+        .expect_err("no port")
+        .to_string();
+    assert!(
+        e.contains("line 15") && e.contains("\"db\"") && e.contains("tcp target"),
+        "{e}"
+    );
+    let bad = FILE.replace("alerts: [hook]", "alerts: [pager]");
+    let e = plan(
+        &ClusterState::default(),
+        &parse(&bad).expect("parses"),
+        false,
+    )
+    .expect_err("unknown alert")
+    .to_string();
+    assert!(e.contains("line 9") && e.contains("pager"), "{e}");
+}
+
+#[test]
+fn a_malformed_file_changes_nothing() {
+    let mut state = ClusterState::default();
+    apply(&mut state, FILE, false).expect("apply");
+    let before = state.clone();
+    for bad in [
+        FILE.replace("interval: 15s", "interval: 5ms"),
+        FILE.replace("checks:", "checks: 7"),
+        format!("{FILE}  - name: web\n    type: icmp\n    target: h\n"),
+        FILE.replace("transitions_per_check: 50", "transitions_per_check: 0"),
+    ] {
+        assert!(apply(&mut state, &bad, true).is_err(), "{bad}");
+        assert_eq!(state, before, "{bad}");
+    }
+    // A change that fails at apply time (here: a stale plan) changes nothing.
+    let mut p = plan(
+        &state,
+        &parse(&FILE.replace("15s", "20s")).expect("parse"),
+        false,
+    )
+    .expect("plan");
+    p.change.base_version -= 1;
+    let cmd = Command::new(
+        NodeId::new("n1").expect("id"),
+        p.mutation().expect("change"),
+    );
+    let r = state.apply(&cmd).expect_err("stale");
+    assert!(r.message.contains("run `qu apply` again"), "{}", r.message);
+    assert_eq!(state.checks, before.checks);
+    // One bad record among good ones, applied directly: nothing changes.
+    let mut change = plan(
+        &state,
+        &parse(&FILE.replace("15s", "20s")).expect("p"),
+        false,
+    )
+    .expect("plan")
+    .change;
+    let mut bad = change.checks[0].clone();
+    bad.id = "other".into();
+    bad.name = "db".into();
+    change.checks.push(bad);
+    let cmd = Command::new(
+        NodeId::new("n1").expect("id"),
+        Mutation::ApplyDeclaration { change },
+    );
+    assert!(state.apply(&cmd).is_err());
+    assert_eq!(state.checks, before.checks);
+    assert_eq!(state.version, before.version);
+}

@@ -1,0 +1,257 @@
+//! Whole-file configuration changes (`qu apply -f`), the history retention
+//! policy and the operator's master preference, as replicated rules.
+//!
+//! A declaration file becomes ONE [`DeclaredChange`]: applying it is
+//! validated as a whole against a copy of the state and swapped in only if
+//! every part passes, so a file with one bad check changes nothing. It
+//! names the config version it was planned against, so a plan shown to an
+//! operator is never applied over changes made since.
+//!
+//! Retention keeps the replicated history (and so snapshots and disk use)
+//! bounded over months: the last N transitions per check and the last M
+//! finished notifications per check. It is replicated, not per node,
+//! because pruning is part of `apply` and every node must prune alike.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::identity::NodeId;
+use crate::state::{AlertChannel, Check, ClusterState, Command, Mutation};
+
+/// Default transitions kept per check.
+pub const DEFAULT_KEEP_TRANSITIONS: u32 = 100;
+/// Default finished (delivered or abandoned) notifications kept per check.
+pub const DEFAULT_KEEP_DELIVERED: u32 = 100;
+/// Largest accepted value of either retention knob.
+pub const MAX_KEEP: u32 = 10_000;
+
+/// How much history the replicated state keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Transitions kept per check (oldest dropped first); default 100.
+    #[serde(default = "default_transitions")]
+    pub transitions_per_check: u32,
+    /// Delivered or abandoned notifications kept per check; default 100.
+    #[serde(default = "default_delivered")]
+    pub delivered_per_check: u32,
+}
+
+fn default_transitions() -> u32 {
+    DEFAULT_KEEP_TRANSITIONS
+}
+
+fn default_delivered() -> u32 {
+    DEFAULT_KEEP_DELIVERED
+}
+
+impl Default for Retention {
+    fn default() -> Retention {
+        Retention {
+            transitions_per_check: DEFAULT_KEEP_TRANSITIONS,
+            delivered_per_check: DEFAULT_KEEP_DELIVERED,
+        }
+    }
+}
+
+impl Retention {
+    /// Both knobs within 1..=[`MAX_KEEP`].
+    pub fn validate(&self) -> Result<()> {
+        for (field, v) in [
+            ("transitions_per_check", self.transitions_per_check),
+            ("delivered_per_check", self.delivered_per_check),
+        ] {
+            if !(1..=MAX_KEEP).contains(&v) {
+                return Err(Error::invalid(format!(
+                    "retention {field} {v}: use a number from 1 to {MAX_KEEP}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One declaration applied as a single change. Records are complete (ids
+/// assigned, alert names resolved to ids) and matched by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredChange {
+    /// The config version the change was planned against; a different
+    /// current version rejects it.
+    pub base_version: u64,
+    /// Alert channels to add or replace.
+    #[serde(default)]
+    pub alerts: Vec<AlertChannel>,
+    /// Checks to add or replace.
+    #[serde(default)]
+    pub checks: Vec<Check>,
+    /// Ids of checks to remove.
+    #[serde(default)]
+    pub remove_checks: Vec<String>,
+    /// Ids of alert channels to remove.
+    #[serde(default)]
+    pub remove_alerts: Vec<String>,
+    /// A new retention policy.
+    #[serde(default)]
+    pub retention: Option<Retention>,
+}
+
+impl DeclaredChange {
+    /// Whether applying it would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.alerts.is_empty()
+            && self.checks.is_empty()
+            && self.remove_checks.is_empty()
+            && self.remove_alerts.is_empty()
+            && self.retention.is_none()
+    }
+}
+
+/// The operator's choice of master (`qu leader transfer`), until a time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MasterPin {
+    /// The preferred master.
+    pub node: NodeId,
+    /// Until when (ms since the epoch, the proposer's clock).
+    pub until_ms: u64,
+}
+
+impl ClusterState {
+    /// Apply `change` to a copy and keep the copy only if every part passed.
+    pub(crate) fn apply_declaration(
+        &mut self,
+        change: &DeclaredChange,
+        cmd: &Command,
+    ) -> Result<Option<String>> {
+        if change.base_version != self.version {
+            return Err(Error::invalid(format!(
+                "the configuration changed while the plan was made (config ver {} now, {} when \
+                 planned): run `qu apply` again to see the new difference",
+                self.version, change.base_version
+            )));
+        }
+        let mut next = self.clone();
+        for id in &change.remove_checks {
+            next.mutate(&Mutation::RemoveCheck { check: id.clone() }, cmd)?;
+        }
+        for alert in &change.alerts {
+            let m = if next.alerts.contains_key(&alert.id) {
+                Mutation::UpdateAlert {
+                    alert: alert.clone(),
+                }
+            } else {
+                Mutation::AddAlert {
+                    alert: alert.clone(),
+                }
+            };
+            next.mutate(&m, cmd).map_err(|e| {
+                Error::new(e.kind(), format!("alert {}: {}", alert.name, e.message()))
+            })?;
+        }
+        for id in &change.remove_alerts {
+            next.mutate(&Mutation::RemoveAlert { alert: id.clone() }, cmd)?;
+        }
+        for check in &change.checks {
+            let m = if next.checks.contains_key(&check.id) {
+                Mutation::UpdateCheck {
+                    check: check.clone(),
+                }
+            } else {
+                Mutation::AddCheck {
+                    check: check.clone(),
+                }
+            };
+            next.mutate(&m, cmd).map_err(|e| {
+                Error::new(e.kind(), format!("check {}: {}", check.name, e.message()))
+            })?;
+            next.check_alert_refs(&check.suppress_alerts)?;
+        }
+        if let Some(r) = change.retention {
+            r.validate()?;
+            next.retention = r;
+        }
+        next.prune_history();
+        *self = next;
+        Ok(None)
+    }
+
+    /// Record the operator's preferred master (or clear it).
+    pub(crate) fn pin_master(&mut self, node: &Option<NodeId>, until_ms: u64) -> Result<()> {
+        self.master_pin = match node {
+            Some(n) => {
+                if !self.peers.contains_key(n) {
+                    return Err(Error::new(
+                        crate::ErrorKind::NotFound,
+                        format!("no node {n} in this cluster (list them with `qu node list`)"),
+                    ));
+                }
+                Some(MasterPin {
+                    node: n.clone(),
+                    until_ms,
+                })
+            }
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// The pinned master if the pin is still valid at `now_ms`.
+    pub fn pinned_master(&self, now_ms: u64) -> Option<&NodeId> {
+        self.master_pin
+            .as_ref()
+            .filter(|p| p.until_ms > now_ms)
+            .map(|p| &p.node)
+    }
+
+    /// Drop history beyond the retention policy: per check, the oldest
+    /// transitions beyond `transitions_per_check` and all transitions of
+    /// removed checks, except those a pending notification still needs;
+    /// then finished notifications whose transition is gone, and per check
+    /// the oldest beyond `delivered_per_check`.
+    pub(crate) fn prune_history(&mut self) {
+        let keep_t = self.retention.transitions_per_check as usize;
+        let keep_d = self.retention.delivered_per_check as usize;
+        let needed: BTreeSet<u64> = self
+            .outbox
+            .values()
+            .filter(|e| e.pending())
+            .map(|e| e.transition)
+            .collect();
+        let mut per_check: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut keep = BTreeSet::new();
+        for t in self.transitions.iter().rev() {
+            let n = per_check.entry(t.check_id.as_str()).or_default();
+            let live = self.checks.contains_key(&t.check_id);
+            if needed.contains(&t.seq) || (live && *n < keep_t) {
+                keep.insert(t.seq);
+            }
+            *n += 1;
+        }
+        if keep.len() != self.transitions.len() {
+            self.transitions.retain(|t| keep.contains(&t.seq));
+        }
+        let check_of: BTreeMap<u64, &str> = self
+            .transitions
+            .iter()
+            .map(|t| (t.seq, t.check_id.as_str()))
+            .collect();
+        let mut done_per_check: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut drop = Vec::new();
+        for e in self.outbox.values().rev().filter(|e| !e.pending()) {
+            match check_of.get(&e.transition) {
+                Some(check) => {
+                    let n = done_per_check.entry(check).or_default();
+                    *n += 1;
+                    if *n > keep_d {
+                        drop.push(e.id);
+                    }
+                }
+                None => drop.push(e.id),
+            }
+        }
+        for id in drop {
+            self.outbox.remove(&id);
+        }
+    }
+}
