@@ -86,6 +86,14 @@ def test_down_arrives_through_iterator_async_iterator_and_callback(
     bad = a.on_transition(raising)
     a.on_transition(called.put)
 
+    async def cancelled_waits() -> None:
+        for _ in range(3):
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(async_iterator.__anext__(), 0.05)
+
+    # Cancelled waits must not lose what they would have pulled.
+    asyncio.run(cancelled_waits())
+
     target = Target()
     try:
         # Added on a follower: the library forwards it to the master.
@@ -112,13 +120,17 @@ def test_down_arrives_through_iterator_async_iterator_and_callback(
         assert down_b is not None, "the iterator ended without a DOWN"
         print(f"DOWN committed {time.monotonic() - taken_down:.2f}s after the target went down")
 
-        async def first_down() -> quptime.Transition:
+        async def until_down() -> List[quptime.Transition]:
+            seen = []
             async for t in async_iterator:
+                seen.append(t)
                 if t.check_name == "web" and t.to_state == "down":
-                    return t
+                    return seen
             raise AssertionError("the async iterator ended without a DOWN")
 
-        down_c = asyncio.run(asyncio.wait_for(first_down(), 30))
+        seen_c = asyncio.run(asyncio.wait_for(until_down(), 30))
+        assert seen_c[0] == up, "the async iterator lost the UP"
+        down_c = seen_c[-1]
         down_a = _next_down(lambda w: _get(called, w), "web", 30)
 
         assert down_a == down_b == down_c

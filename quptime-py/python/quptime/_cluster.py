@@ -11,6 +11,7 @@ thread or touches logging before a node is started.
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import json
 import os
 import threading
@@ -25,6 +26,7 @@ from typing import (
     List,
     Mapping,
     Optional,
+    Tuple,
     Union,
 )
 
@@ -38,6 +40,7 @@ _CHECK_TYPES = ("http", "tcp", "icmp", "tls", "dns")
 _live: "weakref.WeakSet[Cluster]" = weakref.WeakSet()
 _atexit_lock = threading.Lock()
 _atexit_registered = False
+_pool: Optional[concurrent.futures.ThreadPoolExecutor] = None
 
 
 def _path(value: Any, field: str) -> str:
@@ -80,6 +83,17 @@ def _timing(value: Optional[Timing]) -> Optional[Any]:
     if not isinstance(value, Timing):
         raise InvalidInput(f"timing: expected a quptime.Timing, got {type(value).__name__}")
     return value._native()
+
+
+def _async_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """The threads async iteration waits on (created on first use)."""
+    global _pool
+    with _atexit_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=32, thread_name_prefix="quptime-async"
+            )
+        return _pool
 
 
 def _shutdown_all() -> None:
@@ -135,6 +149,7 @@ class Subscription:
 
     def __init__(self, native: _native.Subscription) -> None:
         self._native = native
+        self._pending: Optional["concurrent.futures.Future[Tuple[int, Optional[str]]]"] = None
 
     def get(self, timeout: Optional[Union[float, Any]] = None) -> Optional[Transition]:
         """The next transition, waiting up to ``timeout`` seconds (forever when
@@ -170,9 +185,14 @@ class Subscription:
     async def __anext__(self) -> Transition:
         import asyncio
 
-        loop = asyncio.get_running_loop()
         while True:
-            status, payload = await loop.run_in_executor(None, self._native.next, 0.2)
+            # A wait cancelled by the caller (asyncio.wait_for, task.cancel)
+            # keeps running and is awaited by the next call, so a transition
+            # it pulls is never lost.
+            if self._pending is None:
+                self._pending = _async_pool().submit(self._native.next, 0.2)
+            status, payload = await asyncio.shield(asyncio.wrap_future(self._pending))
+            self._pending = None
             if status == 0 and payload is not None:
                 return Transition.from_json(payload)
             if status == 2:
