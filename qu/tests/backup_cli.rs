@@ -259,9 +259,26 @@ fn backup_then_wipe_every_node_then_restore_gives_identical_checks_and_alerts() 
     );
     assert_eq!(files(&n2.data()), data_before);
 
+    // With the daemon stopped, the backup comes from the node's storage.
+    c.nodes[0].terminate();
+    let offline_file = c.root().join("offline.json");
+    let out = c.nodes[0].qu(&["backup", "create", offline_file.to_str().expect("p")]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("reading the stopped node's storage"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("wrote backup of node n1") && stdout.contains("3 checks"),
+        "{stdout}"
+    );
+
     // Every node is lost.
     for n in &mut c.nodes {
-        n.terminate();
+        if n.running() {
+            n.terminate();
+        }
         std::fs::remove_dir_all(n.data()).expect("wipe");
     }
 
