@@ -112,6 +112,7 @@ const DOCUMENTED: &[(&str, &[&str])] = &[
             "--heartbeat",
             "--election-timeout",
             "--master-cooldown",
+            "--metrics-addr",
         ],
     ),
     ("status", &["--json"]),

@@ -21,6 +21,8 @@
 //!   `trust.yaml` files.
 //! - [`paths`]: where the data directory and the control socket live.
 //! - [`init`]: creating a node's identity and `node.yaml` (`qu init`).
+//! - [`metrics`]: the Prometheus/OpenMetrics series of a node and their
+//!   HTTP listener (`/metrics`, `/healthz`, `/readyz`).
 //! - [`blocking`]: a synchronous facade for the C ABI and the Python module.
 
 pub mod aggregate;
@@ -35,6 +37,7 @@ pub mod enroll;
 pub mod error;
 pub mod identity;
 pub mod init;
+pub mod metrics;
 pub mod notify;
 pub mod paths;
 pub mod probe;

@@ -18,7 +18,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .build()
         .context("start the async runtime")?;
     let timing = timing(&args)?;
-    runtime.block_on(serve(timing))
+    runtime.block_on(serve(timing, args.metrics_addr))
 }
 
 /// Raft timings from the flags, validated before anything starts.
@@ -45,7 +45,7 @@ fn timing(args: &ServeArgs) -> Result<Timing> {
     })
 }
 
-async fn serve(timing: Timing) -> Result<()> {
+async fn serve(timing: Timing, metrics_addr: Option<std::net::SocketAddr>) -> Result<()> {
     // First, so a signal during start-up is a clean shutdown, not a kill.
     let mut term = signal(SignalKind::terminate()).context("install SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("install SIGINT handler")?;
@@ -77,7 +77,11 @@ async fn serve(timing: Timing) -> Result<()> {
     let mut opts = NodeOptions::new(&dir);
     opts.env_overrides = true;
     opts.timing = timing;
+    opts.metrics_addr = metrics_addr;
     let cluster = Cluster::start(opts).await?;
+    if let Some(addr) = cluster.metrics_addr() {
+        tracing::info!(%addr, "metrics at http://{addr}/metrics (and /healthz, /readyz)");
+    }
     let socket = quptime::paths::socket_path();
     let control =
         match ControlServer::bind(&socket, quptime::api::control_router(cluster.clone())).await {

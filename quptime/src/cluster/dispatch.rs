@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::cluster::Core;
+use crate::metrics::DeliveryOutcome;
 use crate::notify::{Notification, Notifiers, expectation, is_retryable, retry_after};
 use crate::state::{ClusterState, Mutation, OutboxEntry};
 
@@ -114,6 +115,9 @@ pub(crate) async fn run(core: Arc<Core>, notifiers: Notifiers, mut stop: watch::
                 .get(&entry.channel)
                 .filter(|c| !c.disabled)
                 .cloned();
+            let label = channel
+                .as_ref()
+                .map_or_else(|| entry.channel.clone(), |c| c.name.clone());
             let notification = notification_for(&state, entry);
             let (core, notifiers, book, id) =
                 (core.clone(), notifiers.clone(), book.clone(), entry.id);
@@ -139,6 +143,7 @@ pub(crate) async fn run(core: Arc<Core>, notifiers: Notifiers, mut stop: watch::
                 };
                 let mark = match outcome {
                     Ok(name) => {
+                        core.metrics.delivery(&label, DeliveryOutcome::Delivered);
                         tracing::info!(alert = id, channel = %name, "alert delivered");
                         Some(None)
                     }
@@ -154,12 +159,14 @@ pub(crate) async fn run(core: Arc<Core>, notifiers: Notifiers, mut stop: watch::
                                 (Duration::from_secs(1) * 2u32.saturating_pow(attempts.min(5) - 1))
                                     .min(MAX_BACKOFF)
                             });
+                            core.metrics.delivery(&label, DeliveryOutcome::Retry);
                             tracing::warn!(alert = id, attempts, error = %why, "alert not delivered; retrying in {backoff:?}");
                             if let Ok(mut b) = book.lock() {
                                 b.retry.insert(id, (attempts, Instant::now() + backoff));
                             }
                             None
                         } else {
+                            core.metrics.delivery(&label, DeliveryOutcome::Abandoned);
                             tracing::error!(alert = id, error = %why, "alert abandoned");
                             Some(Some(why))
                         }

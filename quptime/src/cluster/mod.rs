@@ -14,6 +14,7 @@ mod export;
 mod import;
 mod join;
 mod liveness;
+mod observe;
 mod maint;
 mod ops;
 mod pool;
@@ -70,6 +71,10 @@ pub struct NodeOptions {
     /// The notifiers to use (for private CAs or plain-HTTP test receivers);
     /// built with defaults when `None`.
     pub notifiers: Option<crate::notify::Notifiers>,
+    /// Serve Prometheus metrics, `/healthz` and `/readyz` over plain HTTP
+    /// here (port 0 picks a free port; see [`Cluster::metrics_addr`]). Off
+    /// when `None`; the series are kept either way ([`Cluster::metrics_text`]).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl NodeOptions {
@@ -84,6 +89,7 @@ impl NodeOptions {
             faults: Faults::new(),
             schedule: crate::schedule::ScheduleOptions::default(),
             notifiers: None,
+            metrics_addr: None,
         }
     }
 }
@@ -103,6 +109,7 @@ pub(crate) struct Core {
     data_dir: PathBuf,
     verdicts: std::sync::Mutex<Option<verdict::Active>>,
     notifiers: crate::notify::Notifiers,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// A running node. Clone freely; all clones control the same node.
@@ -110,6 +117,7 @@ pub(crate) struct Core {
 pub struct Cluster {
     core: Arc<Core>,
     local_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     running: Arc<Mutex<Option<Running>>>,
     /// Closed (sender dropped) once the node has shut down.
     stopped: watch::Receiver<bool>,
@@ -119,6 +127,7 @@ pub struct Cluster {
 struct Running {
     scheduler: crate::schedule::Scheduler,
     server: Server,
+    metrics: Option<crate::metrics::MetricsServer>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -150,6 +159,13 @@ impl Cluster {
         let listener =
             std::net::TcpListener::bind(listen).map_err(|e| Server::bind_error(listen, e))?;
         let local_addr = listener.local_addr()?;
+        let metrics_listener = match opts.metrics_addr {
+            Some(a) => Some(
+                std::net::TcpListener::bind(a)
+                    .map_err(|e| crate::metrics::MetricsServer::bind_error(a, e))?,
+            ),
+            None => None,
+        };
         let advertise = if config.advertise.is_empty() && opts.listen.is_some() {
             local_addr.to_string()
         } else {
@@ -188,6 +204,7 @@ impl Cluster {
             data_dir: opts.data_dir.clone(),
             verdicts: std::sync::Mutex::new(None),
             notifiers: notifiers.clone(),
+            metrics: Arc::new(crate::metrics::Metrics::new(me.as_str())),
         });
         let router = crate::consensus::network::routes(
             routes::routes(&core),
@@ -270,16 +287,26 @@ impl Cluster {
             notifiers,
             stop_rx.clone(),
         )));
+        let metrics = match metrics_listener {
+            Some(l) => Some(crate::metrics::MetricsServer::from_listener(
+                l,
+                Arc::new(observe::NodeSource(core.clone())),
+            )?),
+            None => None,
+        };
+        let metrics_addr = metrics.as_ref().map(|m| m.local_addr());
         let stop_rx_for_subs = stop_rx.clone();
         tasks.push(tokio::spawn(ops::register_self(core.clone(), stop_rx)));
         tracing::info!(node = %me, addr = %local_addr, "node started");
         Ok(Cluster {
             core,
             local_addr,
+            metrics_addr,
             stopped: stop_rx_for_subs,
             running: Arc::new(Mutex::new(Some(Running {
                 scheduler,
                 server,
+                metrics,
                 stop,
                 tasks,
             }))),
@@ -299,6 +326,17 @@ impl Cluster {
     /// The address the peer listener is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address the metrics listener is bound to, when it runs.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// This node's metrics in the OpenMetrics text format, sampled now
+    /// (what `/metrics` serves), for embedders with their own HTTP server.
+    pub fn metrics_text(&self) -> String {
+        self.core.metrics_text()
     }
 
     /// The address peers are told to dial.
@@ -488,6 +526,9 @@ impl Cluster {
         }
         self.core.consensus.shutdown().await;
         running.server.shutdown().await;
+        if let Some(m) = running.metrics {
+            m.shutdown().await;
+        }
         tracing::info!(node = %self.node_id(), "node stopped");
         Ok(())
     }

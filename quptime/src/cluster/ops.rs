@@ -19,6 +19,13 @@ impl Core {
     /// retried (same request id, so never applied twice) until the
     /// proposal timeout.
     pub(crate) async fn submit(&self, cmd: Command) -> Result<Outcome> {
+        let started = Instant::now();
+        let res = self.submit_timed(cmd).await;
+        self.metrics.mutation(started.elapsed(), res.is_ok());
+        res
+    }
+
+    async fn submit_timed(&self, cmd: Command) -> Result<Outcome> {
         let deadline = Instant::now() + self.consensus.timing().propose_timeout;
         loop {
             let attempt = match self.consensus.write(cmd.clone()).await {

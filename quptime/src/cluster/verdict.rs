@@ -269,6 +269,9 @@ pub(crate) async fn run_reporter(
                 },
             }
         }
+        for (check, r) in &results {
+            core.record_probe(check, r);
+        }
         let term = core.consensus.view().term;
         let batch = ReportBatch { term, results };
         if let Err(e) = deliver(&core, batch).await {

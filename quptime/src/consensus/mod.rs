@@ -13,6 +13,7 @@
 
 pub mod controller;
 pub mod faults;
+mod indices;
 pub mod log_store;
 mod maint;
 pub mod network;
@@ -31,6 +32,7 @@ use openraft::{ChangeMembers, Config, Instant as _, ServerState, SnapshotPolicy}
 use tokio::sync::watch;
 
 pub use faults::Faults;
+pub use indices::LogIndices;
 pub use maint::{KEEP_BEHIND_SNAPSHOT, SnapshotDone};
 pub use types::{Member, Raft, TypeConfig};
 

@@ -1,0 +1,107 @@
+//! The node side of [`crate::metrics`]: what a scrape samples from the
+//! node's state, what `/readyz` means, and the recording hooks the node's
+//! tasks call (probe results, alert deliveries, proposals).
+//!
+//! Sampling at scrape time (rather than updating gauges as things change)
+//! keeps the hooks in the rest of the node to three one-liners and makes a
+//! scrape show exactly the state `qu status` would show at that moment.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::cluster::Core;
+use crate::metrics::{CheckSample, Sample, Source};
+use crate::probe::ProbeResult;
+
+impl Core {
+    /// Count one probe result of this node.
+    pub(crate) fn record_probe(&self, check_id: &str, r: &ProbeResult) {
+        let state = self.state();
+        let name = state.checks.get(check_id).map_or(check_id, |c| &c.name);
+        self.metrics.probe(name, r.ok, r.latency);
+    }
+
+    /// The node's state for the sampled gauges.
+    pub(crate) fn sample(&self) -> Sample {
+        let summaries = self.local_summaries();
+        let status = self.status(summaries.clone().unwrap_or_default());
+        let idx = self.consensus.indices();
+        let voters = self.consensus.view().voters.len() as u64;
+        let state = self.state();
+        let checks = status
+            .checks
+            .iter()
+            .map(|c| CheckSample {
+                name: c.name.clone(),
+                state: c.state.clone(),
+                votes: summaries
+                    .as_ref()
+                    .and_then(|s| s.get(&c.id))
+                    .map(|t| (t.ok, t.total.saturating_sub(t.ok))),
+            })
+            .collect();
+        let now = SystemTime::now();
+        let mut pending = 0;
+        let mut oldest = Duration::ZERO;
+        for entry in state.outbox.values().filter(|e| e.pending()) {
+            pending += 1;
+            let at = state
+                .transitions
+                .iter()
+                .find(|t| t.seq == entry.transition)
+                .and_then(|t| humantime::parse_rfc3339_weak(&t.at).ok());
+            if let Some(age) = at.and_then(|at| now.duration_since(at).ok()) {
+                oldest = oldest.max(age);
+            }
+        }
+        Sample {
+            checks,
+            outbox_pending: pending,
+            outbox_oldest_seconds: oldest.as_secs_f64(),
+            term: status.term,
+            leader: idx.leader,
+            master: status.is_master,
+            quorum: status.quorum,
+            last_log_index: idx.last_log,
+            commit_index: idx.committed,
+            applied_index: idx.applied,
+            voters,
+            peers: status
+                .peers
+                .iter()
+                .filter(|p| !p.this_node)
+                .map(|p| (p.node_id.to_string(), p.live))
+                .collect(),
+            config_version: status.config_version,
+        }
+    }
+
+    /// The OpenMetrics text of this node, sampled now.
+    pub(crate) fn metrics_text(&self) -> String {
+        self.metrics.render(&self.sample())
+    }
+
+    /// Ready = a voting member of a cluster that has a quorum.
+    pub(crate) fn readiness(&self) -> Result<(), String> {
+        if !self.consensus.view().voters.contains_key(self.me()) {
+            return Err("this node is not a voting member of a cluster (yet)".into());
+        }
+        if !self.status(Default::default()).quorum {
+            return Err("no quorum: no master holding a lease is reachable from this node".into());
+        }
+        Ok(())
+    }
+}
+
+/// What the metrics listener serves for a node.
+#[derive(Debug)]
+pub(crate) struct NodeSource(pub(crate) Arc<Core>);
+
+impl Source for NodeSource {
+    fn metrics(&self) -> String {
+        self.0.metrics_text()
+    }
+    fn ready(&self) -> Result<(), String> {
+        self.0.readiness()
+    }
+}
