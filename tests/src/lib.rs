@@ -41,6 +41,7 @@ impl TestNode {
                 Ok(Pong {
                     node_id: me,
                     version: quptime::VERSION.to_string(),
+                    level: quptime::state::STATE_LEVEL,
                 })
             }
         });

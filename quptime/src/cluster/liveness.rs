@@ -13,7 +13,7 @@ use crate::consensus::Member;
 use crate::consensus::controller::LiveFor;
 use crate::identity::NodeId;
 use crate::state::ClusterState;
-use crate::transport::Ping;
+use crate::transport::{Ping, Pong};
 
 /// How often members are pinged.
 pub(crate) const PING_EVERY: Duration = Duration::from_secs(1);
@@ -25,6 +25,8 @@ struct Seen {
     last_ok: Option<Instant>,
     last_seen: Option<SystemTime>,
     live_since: Option<Instant>,
+    /// The peer's software version and state level, from its last pong.
+    release: Option<(String, u32)>,
 }
 
 /// The liveness table; cheap to clone.
@@ -58,6 +60,19 @@ impl Liveness {
             seen.last_ok = Some(now);
             seen.last_seen = Some(SystemTime::now());
         }
+    }
+
+    /// Note a pong from `id`: it is live, and runs this release.
+    pub(crate) fn record_pong(&self, id: &NodeId, pong: Pong) {
+        self.record_ok(id);
+        if let Ok(mut t) = self.table.lock() {
+            t.entry(id.clone()).or_default().release = Some((pong.version, pong.level));
+        }
+    }
+
+    /// The software version and state level `id` last reported.
+    pub(crate) fn release(&self, id: &NodeId) -> Option<(String, u32)> {
+        self.table.lock().ok()?.get(id)?.release.clone()
     }
 
     /// (live, last seen) of `id`.
@@ -104,7 +119,7 @@ impl Liveness {
                         conn.call_with_timeout::<Ping>(&(), PING_EVERY).await
                     };
                     match ping.await {
-                        Ok(_) => me.record_ok(&id),
+                        Ok(pong) => me.record_pong(&id, pong),
                         Err(_) => pool.drop_conn(&id),
                     }
                 });

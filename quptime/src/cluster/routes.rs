@@ -45,6 +45,7 @@ pub(crate) fn routes(core: &Arc<Core>) -> Router {
                 Ok(Pong {
                     node_id: me,
                     version: crate::VERSION.to_string(),
+                    level: core.faults.reported_state_level(),
                 })
             }
         })

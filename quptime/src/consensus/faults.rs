@@ -9,6 +9,7 @@
 //! on loopback.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::identity::NodeId;
@@ -18,6 +19,7 @@ use crate::identity::NodeId;
 pub struct Faults {
     cut: Arc<RwLock<HashSet<NodeId>>>,
     probes: Arc<RwLock<HashSet<String>>>,
+    pretend_level: Arc<AtomicU32>,
 }
 
 impl Faults {
@@ -46,6 +48,21 @@ impl Faults {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(check.to_string());
+    }
+
+    /// Answer pings as if this node were an older release that applies
+    /// state level `level` at most (for rolling-upgrade drills); 0 restores
+    /// the real level.
+    pub fn pretend_state_level(&self, level: u32) {
+        self.pretend_level.store(level, Ordering::Relaxed);
+    }
+
+    /// The state level this node reports to its peers.
+    pub fn reported_state_level(&self) -> u32 {
+        match self.pretend_level.load(Ordering::Relaxed) {
+            0 => crate::state::STATE_LEVEL,
+            n => n,
+        }
     }
 
     /// Let this node's probes run for real again.

@@ -79,6 +79,7 @@ impl StateMachine {
                         ),
                     )
                 })?;
+                crate::state::check_loadable(&file.data.state, &path.display().to_string())?;
                 let bytes = serde_json::to_vec(&file.data)
                     .map_err(|e| crate::Error::internal(e.to_string()))?;
                 (
@@ -225,7 +226,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         meta: &SnapshotMetaOf<TypeConfig>,
         snapshot: Vec<u8>,
     ) -> Result<(), io::Error> {
-        let data: SmData = serde_json::from_slice(&snapshot).map_err(io::Error::other)?;
+        let data: SmData = serde_json::from_slice(&snapshot).map_err(|e| {
+            io::Error::other(format!(
+                "cannot decode the leader's snapshot ({e}); it may come from a newer \
+                 quptime than this node's {}: upgrade this node",
+                crate::VERSION
+            ))
+        })?;
+        crate::state::check_loadable(&data.state, "the leader's snapshot")
+            .map_err(io::Error::other)?;
         save_snapshot(&self.dir, meta, &data)?;
         self.data = data;
         *self

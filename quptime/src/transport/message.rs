@@ -114,6 +114,14 @@ pub struct Pong {
     pub node_id: NodeId,
     /// Its software version.
     pub version: String,
+    /// The highest replicated-state level it can apply (see
+    /// `quptime::state::STATE_LEVEL`); 1 when a release does not say.
+    #[serde(default = "level_one")]
+    pub level: u32,
+}
+
+fn level_one() -> u32 {
+    1
 }
 
 impl Rpc for Ping {

@@ -91,10 +91,20 @@ impl Router {
             let handler = handler.clone();
             Box::pin(async move {
                 let request: R::Request = serde_json::from_value(params).map_err(|e| {
-                    Error::new(
-                        ErrorKind::Protocol,
-                        format!("bad parameters for {}: {e}", R::METHOD),
-                    )
+                    // A newer peer may send what this release cannot read
+                    // (an unknown variant or a missing field): say so on
+                    // both sides instead of failing obscurely.
+                    let e = Error::new(
+                        ErrorKind::Incompatible,
+                        format!(
+                            "cannot decode the parameters of {} ({e}): the sender may run a \
+                             newer quptime than this node's {}; upgrade this node",
+                            R::METHOD,
+                            crate::VERSION
+                        ),
+                    );
+                    tracing::warn!(error = %e, "refused a request this release does not understand");
+                    e
                 })?;
                 let response = handler(peer, request).await?;
                 serde_json::to_value(response)

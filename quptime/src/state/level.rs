@@ -1,0 +1,104 @@
+//! State levels: how a rolling upgrade stays safe when a release adds new
+//! kinds of replicated change.
+//!
+//! Every node applies every log entry, so a node must never be sent an
+//! entry it cannot decode: it would stop applying and fall behind for good.
+//! Each release therefore declares the highest [`STATE_LEVEL`] it can apply
+//! and reports it in every liveness pong; each [`Mutation`] says the level
+//! it needs. A proposer refuses a mutation that some member is known to be
+//! too old for, naming that member and its version, so the operator
+//! upgrades every node first and only then uses the new feature. Mutations
+//! that every release understands (level 1) are never refused, so a mixed
+//! cluster keeps working during the upgrade.
+
+use super::Mutation;
+
+/// The highest state level this release applies.
+///
+/// - 1: the first release (peers, checks, alert channels, enrollments,
+///   transitions, outbox).
+/// - 2: cluster-wide DNS resolvers, declarations (`qu apply`), the pinned
+///   master (`qu leader transfer`), configuration imports (backup restore,
+///   recovery).
+pub const STATE_LEVEL: u32 = 2;
+
+/// The level of a state that does not say (written by the first release).
+pub(super) fn first() -> u32 {
+    1
+}
+
+/// Refuse a state (a snapshot read from disk or sent by the leader) that
+/// holds changes this release cannot represent.
+pub fn check_loadable(state: &super::ClusterState, what: &str) -> crate::Result<()> {
+    if state.level > STATE_LEVEL {
+        return Err(crate::Error::new(
+            crate::ErrorKind::Incompatible,
+            format!(
+                "{what} needs state level {} but quptime {} reads level {STATE_LEVEL} at most: \
+                 it was written by a newer release; upgrade this node",
+                state.level,
+                crate::VERSION
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl Mutation {
+    /// The state level a node needs to apply this mutation.
+    pub fn required_level(&self) -> u32 {
+        match self {
+            Mutation::AddPeer { .. }
+            | Mutation::RemovePeer { .. }
+            | Mutation::AddCheck { .. }
+            | Mutation::UpdateCheck { .. }
+            | Mutation::RemoveCheck { .. }
+            | Mutation::AddAlert { .. }
+            | Mutation::UpdateAlert { .. }
+            | Mutation::RemoveAlert { .. }
+            | Mutation::CreateEnrollment { .. }
+            | Mutation::RequestEnrollment { .. }
+            | Mutation::ApproveEnrollment { .. }
+            | Mutation::RevokeEnrollment { .. }
+            | Mutation::ConsumeEnrollment { .. }
+            | Mutation::MarkDelivered { .. }
+            | Mutation::QueueReminder { .. }
+            | Mutation::RecordTransition { .. } => 1,
+            Mutation::SetDnsResolvers { .. }
+            | Mutation::ApplyDeclaration { .. }
+            | Mutation::PinMaster { .. }
+            | Mutation::ImportConfig { .. } => 2,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_mutation_needs_more_than_this_release_applies() {
+        let m = Mutation::SetDnsResolvers { resolvers: vec![] };
+        assert!(m.required_level() <= STATE_LEVEL);
+        let m = Mutation::RemoveCheck { check: "x".into() };
+        assert_eq!(m.required_level(), 1);
+    }
+
+    #[test]
+    fn a_state_remembers_its_level_and_newer_states_are_refused() {
+        let mut s = super::super::ClusterState::default();
+        let cmd = |m| super::super::Command::new(crate::NodeId::new("n1").unwrap(), m);
+        s.apply(&cmd(Mutation::SetDnsResolvers { resolvers: vec![] }))
+            .expect("applied");
+        assert_eq!(s.level, 2);
+        check_loadable(&s, "x").expect("this release reads its own states");
+        // A state from the JSON of an older release has level 1.
+        let old: super::super::ClusterState = serde_json::from_str(r#"{"version": 3}"#).unwrap();
+        assert_eq!(old.level, 1);
+        s.level = STATE_LEVEL + 1;
+        let e = check_loadable(&s, "snapshot.json").unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Incompatible);
+        assert!(e.message().contains("snapshot.json"), "{e}");
+        assert!(e.message().contains("upgrade this node"), "{e}");
+    }
+}
