@@ -180,7 +180,7 @@ def test_a_forked_child_gets_a_clear_error(node: quptime.Cluster) -> None:
     assert node.checks() == [], "the parent's node still works"
 
 
-def test_import_starts_no_threads_and_installs_no_logging_handler() -> None:
+def test_import_starts_no_threads_and_shutdown_leaves_none(tmp_path: Path) -> None:
     code = (
         "import logging, threading\n"
         "before = threading.active_count()\n"
@@ -188,13 +188,27 @@ def test_import_starts_no_threads_and_installs_no_logging_handler() -> None:
         "assert threading.active_count() == before, threading.enumerate()\n"
         "assert logging.getLogger().handlers == []\n"
         "assert not any(getattr(l, 'handlers', None) for l in logging.Logger.manager.loggerDict.values())\n"
-        "print(len(__import__('os').listdir('/proc/self/task')))\n"
+        "import os, sys, time\n"
+        "threads = lambda: len(os.listdir('/proc/self/task'))\n"
+        "print(threads())\n"
+        "with quptime.Cluster.start(sys.argv[1], bind='127.0.0.1', port=0) as c:\n"
+        "    c.on_transition(print)\n"
+        "    assert threads() > 1\n"
+        "deadline = time.monotonic() + 5\n"
+        "while threads() > 1 and time.monotonic() < deadline:\n"
+        "    time.sleep(0.05)\n"
+        "print(threads())\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code, str(tmp_path / "n")],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "1", "the process has OS threads besides the main one"
+    after_import, after_shutdown = out.stdout.split()
+    assert after_import == "1", "importing started OS threads"
+    assert after_shutdown == "1", "threads outlived the node's shutdown"
 
 
 def test_the_example_prints_transitions(target: Target, tmp_path: Path) -> None:
