@@ -87,6 +87,9 @@ def test_other_invalid_arguments(node: quptime.Cluster, tmp_path: Path) -> None:
         quptime.Cluster.start(tmp_path / "p", port=70000)
     with pytest.raises(quptime.InvalidInput, match="not an IP address"):
         quptime.Cluster.start(tmp_path / "p", bind="localhost", port=0)
+    taken = node.local_addr.rsplit(":", 1)[1]
+    with pytest.raises(quptime.TransportError, match="already in use"):
+        quptime.Cluster.start(tmp_path / "busy", bind="127.0.0.1", port=int(taken))
     with pytest.raises(quptime.InvalidInput, match="not a valid enrollment token"):
         quptime.Cluster.join("garbage", tmp_path / "j")
     assert not quptime.is_initialised(tmp_path / "j"), "a failed join leaves nothing behind"
