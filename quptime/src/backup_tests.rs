@@ -186,3 +186,19 @@ fn a_refused_restore_changes_nothing() {
     assert_eq!(snapshot(&a), before);
     drop(store);
 }
+
+#[test]
+fn an_interrupted_swap_is_refused_at_start_with_the_fix() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let a = tmp.path().join("a");
+    node(&a, "a");
+    let b = Backup::of(&a, &state(), "daemon").expect("backup");
+    let fresh = tmp.path().join("fresh");
+    restore(&fresh, &b, "test").expect("restore");
+    // As if the process died between the two renames of `refound`.
+    let new = fresh.join("raft.new-2025-01-01T000000Z");
+    std::fs::rename(fresh.join("raft"), &new).expect("rename");
+    let err = PendingImport::load(&fresh.join("raft")).expect_err("refused");
+    assert!(err.message().contains("was interrupted"), "{err}");
+    assert!(err.message().contains("raft.new-2025"), "{err}");
+}

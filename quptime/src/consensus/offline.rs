@@ -79,6 +79,22 @@ impl PendingImport {
 
     /// The pending import in `raft_dir`, if there is one.
     pub fn load(raft_dir: &Path) -> Result<Option<PendingImport>> {
+        if !raft_dir.exists()
+            && let Some(fresh) = interrupted_swap(raft_dir)
+        {
+            // A crash between `refound`'s two renames: starting now would
+            // found an empty cluster beside the prepared import.
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "{} is missing but {} holds a prepared import: a restore or recovery was \
+                     interrupted; rename that directory to {} (or run the command again)",
+                    raft_dir.display(),
+                    fresh.display(),
+                    raft_dir.display()
+                ),
+            ));
+        }
         let path = raft_dir.join(IMPORT_FILE);
         let Some(text) = crate::store::read_file(&path)? else {
             return Ok(None);
@@ -242,6 +258,20 @@ pub fn refound(data_dir: &Path, import: &PendingImport) -> Result<Option<PathBuf
     std::fs::rename(&fresh, &raft).map_err(|e| Error::io_at("rename", &fresh, e))?;
     sync_dir(data_dir)?;
     Ok(kept)
+}
+
+/// A `raft.new-*` directory beside `raft_dir` holding an import, if any.
+fn interrupted_swap(raft_dir: &Path) -> Option<PathBuf> {
+    let parent = raft_dir.parent()?;
+    std::fs::read_dir(parent)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("raft.new-"))
+                && p.join(IMPORT_FILE).exists()
+        })
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
