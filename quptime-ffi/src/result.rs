@@ -1,0 +1,216 @@
+//! Result codes and the thread-local last-error message.
+//!
+//! Every fallible export returns a [`qu_result`]. Codes 1–15 are the
+//! library's `ErrorKind` values one to one (so C, Python and Rust agree on
+//! what a number means); codes from 100 up are failures only the C layer can
+//! have (a NULL pointer, invalid UTF-8, a freed handle, a caught panic). The
+//! human text of the most recent failure on the calling thread is kept for
+//! `qu_last_error()`.
+
+use std::cell::RefCell;
+use std::ffi::{CString, c_char};
+
+use quptime::{Error, ErrorKind};
+
+/// The outcome of a call. The numeric values are part of the ABI and never
+/// change meaning; new codes get new numbers.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum qu_result {
+    /// Success: the out-parameters were written.
+    QU_OK = 0,
+    /// The caller passed something malformed (a bad address, duration, YAML …).
+    QU_ERR_INVALID_INPUT = 1,
+    /// The named thing (file, check, node, alert channel) does not exist.
+    QU_ERR_NOT_FOUND = 2,
+    /// The thing to create exists already (an identity, a check name …).
+    QU_ERR_ALREADY_EXISTS = 3,
+    /// An I/O operation failed.
+    QU_ERR_IO = 4,
+    /// The filesystem refused access (owner or mode).
+    QU_ERR_PERMISSION_DENIED = 5,
+    /// A file exists but cannot be understood.
+    QU_ERR_CONFIG = 6,
+    /// A file or message comes from a newer, incompatible version.
+    QU_ERR_INCOMPATIBLE = 7,
+    /// TLS setup or handshake failed.
+    QU_ERR_TLS = 8,
+    /// The remote peer is not in this node's trust store.
+    QU_ERR_NOT_TRUSTED = 9,
+    /// A network connection failed or broke.
+    QU_ERR_TRANSPORT = 10,
+    /// The peer broke the wire protocol.
+    QU_ERR_PROTOCOL = 11,
+    /// Nothing arrived or finished within the time allowed (also the
+    /// ordinary answer of `qu_subscription_next` when no transition came).
+    QU_TIMEOUT = 12,
+    /// The cluster has no quorum, so the change cannot be committed.
+    QU_ERR_NO_QUORUM = 13,
+    /// The node has been shut down, or the subscription has ended: no more
+    /// transitions will come.
+    QU_CLOSED = 14,
+    /// A bug: an invariant of the library did not hold.
+    QU_ERR_INTERNAL = 15,
+    /// A required pointer argument was NULL.
+    QU_ERR_NULL_POINTER = 100,
+    /// A string argument is not valid UTF-8.
+    QU_ERR_INVALID_UTF8 = 101,
+    /// The handle is not a live handle of the expected type: already freed,
+    /// never returned by this library, or of another type.
+    QU_ERR_INVALID_HANDLE = 102,
+    /// The library panicked; the call did not complete (please report it).
+    QU_ERR_PANIC = 103,
+}
+
+use qu_result::*;
+
+impl qu_result {
+    /// The code for a library error kind (unknown future kinds: internal).
+    pub(crate) fn from_kind(kind: ErrorKind) -> qu_result {
+        match kind {
+            ErrorKind::InvalidInput => QU_ERR_INVALID_INPUT,
+            ErrorKind::NotFound => QU_ERR_NOT_FOUND,
+            ErrorKind::AlreadyExists => QU_ERR_ALREADY_EXISTS,
+            ErrorKind::Io => QU_ERR_IO,
+            ErrorKind::PermissionDenied => QU_ERR_PERMISSION_DENIED,
+            ErrorKind::Config => QU_ERR_CONFIG,
+            ErrorKind::Incompatible => QU_ERR_INCOMPATIBLE,
+            ErrorKind::Tls => QU_ERR_TLS,
+            ErrorKind::NotTrusted => QU_ERR_NOT_TRUSTED,
+            ErrorKind::Transport => QU_ERR_TRANSPORT,
+            ErrorKind::Protocol => QU_ERR_PROTOCOL,
+            ErrorKind::Timeout => QU_TIMEOUT,
+            ErrorKind::NoQuorum => QU_ERR_NO_QUORUM,
+            ErrorKind::Shutdown => QU_CLOSED,
+            _ => QU_ERR_INTERNAL,
+        }
+    }
+
+    /// A static NUL-terminated description of `code`.
+    fn describe(code: u32) -> &'static str {
+        match code {
+            0 => "ok\0",
+            1 => "invalid input\0",
+            2 => "not found\0",
+            3 => "already exists\0",
+            4 => "I/O error\0",
+            5 => "permission denied\0",
+            6 => "configuration error\0",
+            7 => "incompatible version\0",
+            8 => "TLS error\0",
+            9 => "peer not trusted\0",
+            10 => "transport error\0",
+            11 => "protocol error\0",
+            12 => "timed out\0",
+            13 => "no quorum\0",
+            14 => "closed (shut down)\0",
+            15 => "internal error\0",
+            100 => "NULL pointer argument\0",
+            101 => "invalid UTF-8 in a string argument\0",
+            102 => "invalid handle (freed, foreign or of another type)\0",
+            103 => "panic inside the library\0",
+            _ => "unknown result code\0",
+        }
+    }
+}
+
+/// A failed call: the code returned and the text kept for `qu_last_error`.
+#[derive(Debug)]
+pub(crate) struct Fail {
+    pub(crate) code: qu_result,
+    pub(crate) message: String,
+}
+
+impl Fail {
+    pub(crate) fn new(code: qu_result, message: impl Into<String>) -> Fail {
+        Fail {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn null(what: &str) -> Fail {
+        Fail::new(
+            QU_ERR_NULL_POINTER,
+            format!("{what} is NULL; pass a valid pointer"),
+        )
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Fail {
+        Fail::new(QU_ERR_INVALID_INPUT, message)
+    }
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Fail {
+        Fail::new(qu_result::from_kind(e.kind()), e.to_string())
+    }
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+/// Remember `message` as this thread's last error.
+pub(crate) fn set_last_error(message: &str) {
+    let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = Some(text));
+}
+
+/// A static, NUL-terminated English description of a result code (never
+/// NULL; unknown codes get "unknown result code"). Never free it.
+///
+/// Thread-safe; may be called at any time.
+#[unsafe(no_mangle)]
+pub extern "C" fn qu_result_describe(code: u32) -> *const c_char {
+    qu_result::describe(code).as_ptr().cast()
+}
+
+/// The message of the most recent failed call made on the calling thread
+/// (what went wrong and, where there is one, what to do), or NULL when no
+/// call on this thread has failed yet. Successful calls leave it as it was.
+///
+/// Ownership: borrowed from the library; valid until the next failing call
+/// on the same thread. Never free it; copy it to keep it.
+#[unsafe(no_mangle)]
+pub extern "C" fn qu_last_error() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ref().map_or(std::ptr::null(), |s| s.as_ptr()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_kind_keeps_its_number() {
+        for kind in [
+            ErrorKind::InvalidInput,
+            ErrorKind::NotFound,
+            ErrorKind::AlreadyExists,
+            ErrorKind::Io,
+            ErrorKind::PermissionDenied,
+            ErrorKind::Config,
+            ErrorKind::Incompatible,
+            ErrorKind::Tls,
+            ErrorKind::NotTrusted,
+            ErrorKind::Transport,
+            ErrorKind::Protocol,
+            ErrorKind::Timeout,
+            ErrorKind::NoQuorum,
+            ErrorKind::Shutdown,
+            ErrorKind::Internal,
+        ] {
+            assert_eq!(qu_result::from_kind(kind) as u32, kind as u32, "{kind}");
+        }
+    }
+
+    #[test]
+    fn descriptions_are_nul_terminated_and_total() {
+        for code in [0, 1, 12, 14, 15, 100, 103, 7777] {
+            // SAFETY: qu_result_describe returns a static NUL-terminated string.
+            let s = unsafe { std::ffi::CStr::from_ptr(qu_result_describe(code)) };
+            assert!(!s.to_bytes().is_empty());
+        }
+    }
+}
