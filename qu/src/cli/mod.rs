@@ -4,12 +4,14 @@
 mod alert;
 mod backup;
 mod check;
+mod ops;
 
 use clap::{Args, Parser, Subcommand};
 
 pub use backup::{BackupCmd, RecoverArgs};
 pub use alert::{AlertAdd, AlertCmd, AlertCommon};
 pub use check::{CheckAdd, CheckCmd, CheckCommon, HttpOpts};
+pub use ops::{ApplyArgs, ExportArgs, LeaderCmd, StatusArgs};
 
 /// quptime: a quorum-based uptime monitor.
 ///
@@ -43,8 +45,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Show term, master, quorum, config version, members and checks.
     ///
-    /// Example: qu status --json
-    Status(JsonArg),
+    /// --watch redraws it every --interval until Ctrl-C.
+    ///
+    /// Example: qu status --watch --interval 5s
+    Status(StatusArgs),
     /// Manage cluster members.
     ///
     /// Example: qu node add bravo.example.com:9901
@@ -65,6 +69,31 @@ pub enum Command {
     /// Example: qu enroll create --auto-approve
     #[command(subcommand)]
     Enroll(EnrollCmd),
+    /// Make the cluster's checks and alert channels match a declaration file.
+    ///
+    /// Prints the difference (+ add, ~ change with the changed fields,
+    /// - remove) and applies all of it as one replicated change, or nothing
+    /// if any part is invalid; errors name the line and field. Records the
+    /// file does not declare are kept unless --prune. `qu export` writes the
+    /// current declaration in the same format.
+    ///
+    /// Example: qu apply -f cluster.yaml --dry-run
+    Apply(ApplyArgs),
+    /// Write the current checks, alert channels and retention as a
+    /// declaration for `qu apply -f` (alert secrets included).
+    ///
+    /// Example: qu export -o cluster.yaml
+    Export(ExportArgs),
+    /// Snapshot the replicated state now and purge the Raft log behind it;
+    /// prints the disk use that results.
+    ///
+    /// Example: qu snapshot
+    Snapshot(JsonArg),
+    /// Move the master role by hand (maintenance).
+    ///
+    /// Example: qu leader transfer --hold 30m
+    #[command(subcommand)]
+    Leader(LeaderCmd),
     /// Inspect this node's trust store.
     ///
     /// Example: qu trust list

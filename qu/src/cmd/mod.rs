@@ -8,6 +8,7 @@ pub mod enroll;
 pub mod generate;
 pub mod init;
 pub mod node;
+pub mod ops;
 pub mod resolvers;
 pub mod serve;
 pub mod status;

@@ -4,16 +4,64 @@ use anyhow::Result;
 use quptime::api::GetStatus;
 use quptime::cluster::Status;
 
-use crate::cli::JsonArg;
+use crate::cli::StatusArgs;
 use crate::output::{json, table};
 
-pub fn run(args: JsonArg) -> Result<()> {
+pub fn run(args: StatusArgs) -> Result<()> {
+    if args.watch {
+        return watch(&args);
+    }
     let status = crate::client::call::<GetStatus>(&())?;
     if args.json {
         return json(&status);
     }
     print!("{}", render(&status));
     Ok(())
+}
+
+/// `qu status --watch`: redraw every interval until Ctrl-C (or `--count`).
+/// On a terminal the screen is cleared before each frame; otherwise frames
+/// follow each other after a timestamp line, with no escape codes. A daemon
+/// that does not answer is shown as an error frame, and watching goes on.
+fn watch(args: &StatusArgs) -> Result<()> {
+    use std::io::{IsTerminal, Write};
+    let interval = quptime::state::duration::parse(&args.interval)
+        .map_err(|e| anyhow::anyhow!("--interval: {}", e.message()))?;
+    if interval < std::time::Duration::from_millis(100) {
+        anyhow::bail!(
+            "--interval {}: use at least 100ms, such as 2s",
+            args.interval
+        );
+    }
+    let tty = std::io::stdout().is_terminal();
+    let mut frame = 0u64;
+    loop {
+        frame += 1;
+        let body = match crate::client::call::<GetStatus>(&()) {
+            Ok(s) if args.json => serde_json::to_string(&s)? + "\n",
+            Ok(s) => render(&s),
+            Err(e) => format!("error: {}\n", crate::render(&e)),
+        };
+        let now = quptime::trust::now_rfc3339();
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            write!(out, "{body}")?;
+        } else if tty {
+            write!(
+                out,
+                "\x1b[H\x1b[2J--- qu status every {} ({now}); Ctrl-C stops ---\n{body}",
+                args.interval
+            )?;
+        } else {
+            write!(out, "--- {now} ---\n{body}")?;
+        }
+        out.flush()?;
+        drop(out);
+        if args.count.is_some_and(|n| frame >= n) {
+            return Ok(());
+        }
+        std::thread::sleep(interval);
+    }
 }
 
 /// The human layout (tested against golden output).
