@@ -44,12 +44,20 @@ pub struct TestCluster {
     pub dirs: Vec<PathBuf>,
     /// Timings the nodes run with.
     pub timing: Timing,
+    /// Whether nodes serve metrics (on a free loopback port each).
+    pub metrics: bool,
 }
 
 impl TestCluster {
     /// Initialise `names.len()` nodes (the first founds the cluster), start
     /// them and add the others through `add_node`.
     pub async fn form(names: &[&str], timing: Timing) -> TestCluster {
+        TestCluster::form_with(names, timing, false).await
+    }
+
+    /// As [`TestCluster::form`]; with `metrics`, every node serves
+    /// `/metrics`, `/healthz` and `/readyz` on a free loopback port.
+    pub async fn form_with(names: &[&str], timing: Timing, metrics: bool) -> TestCluster {
         init_test_logging();
         let root = tempfile::tempdir().expect("tempdir");
         let mut dirs = Vec::new();
@@ -76,6 +84,7 @@ impl TestCluster {
             nodes: Vec::new(),
             dirs,
             timing,
+            metrics,
         };
         for i in 0..names.len() {
             let node = tc.start_node(i).await;
@@ -111,6 +120,9 @@ impl TestCluster {
                 .unwrap_or_else(|| "127.0.0.1:0".parse().expect("addr")),
         });
         opts.timing = self.timing.clone();
+        if self.metrics {
+            opts.metrics_addr = Some("127.0.0.1:0".parse().expect("addr"));
+        }
         Cluster::start(opts).await.expect("start node")
     }
 

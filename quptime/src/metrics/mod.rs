@@ -355,8 +355,10 @@ impl Metrics {
             check: check.to_string(),
         };
         self.probes.get_or_create(&l).inc();
+        // Created at the first probe, so a healthy check shows 0 failures.
+        let failures = self.probe_failures.get_or_create(&l);
         if !ok {
-            self.probe_failures.get_or_create(&l).inc();
+            failures.inc();
         }
         self.probe_duration
             .get_or_create(&l)
