@@ -237,3 +237,39 @@ fn three_c_agents_see_a_down_through_pull_and_callback() {
         assert!(!bye.contains("downs=0"), "{bye}");
     }
 }
+
+/// The header is also valid C++ (`extern "C"`, fixed-width enums): a C++
+/// agent includes it as is.
+#[test]
+fn the_header_compiles_as_cpp() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = tmp.path().join("agent.cpp");
+    std::fs::write(
+        &src,
+        "#include \"quptime.h\"\n#include <cstring>\n\
+         int main() { qu_node_options o{}; o.data_dir = \"x\"; qu_cluster *c = nullptr;\n\
+         return std::strcmp(qu_version(), QU_VERSION) == 0 && o.port == 0 && !c ? 0 : 1; }\n",
+    )
+    .expect("write");
+    let out = Command::new("g++")
+        .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-I"])
+        .arg(root().join("quptime-ffi/include"))
+        .arg(&src)
+        .arg("-L")
+        .arg(support::lib_dir())
+        .arg("-lquptime")
+        .arg(format!("-Wl,-rpath,{}", support::lib_dir().display()))
+        .arg("-o")
+        .arg(tmp.path().join("agent"))
+        .output()
+        .expect("run g++ (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = Command::new(tmp.path().join("agent"))
+        .status()
+        .expect("run");
+    assert!(run.success(), "{run}");
+}

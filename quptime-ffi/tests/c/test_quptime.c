@@ -72,6 +72,13 @@ static qu_node_options options(const char *dir, int port, const char *name) {
     return o;
 }
 
+static void never_called(void *userdata, const qu_transition *t) {
+    (void)userdata;
+    (void)t;
+    fprintf(stderr, "FAIL: a callback came without a transition\n");
+    abort();
+}
+
 static int misuse(const char *dir, int port) {
     qu_cluster *const sentinel = (qu_cluster *)&failures;
     qu_cluster *c = sentinel;
@@ -216,6 +223,13 @@ static int misuse(const char *dir, int port) {
     EXPECT(qu_subscription_missed(sub, &missed), QU_OK);
     EXPECT_TRUE(missed == 0);
     EXPECT(qu_cluster_subscribe_callback(c, NULL, NULL, &cb_sub), QU_ERR_NULL_POINTER);
+    EXPECT_TRUE(cb_sub == NULL);
+    EXPECT(qu_cluster_subscribe_callback(c, never_called, NULL, &cb_sub), QU_OK);
+    EXPECT(qu_subscription_next(cb_sub, 0, &t), QU_ERR_INVALID_INPUT); /* push, not pull */
+    EXPECT(qu_subscription_missed(cb_sub, &missed), QU_OK);
+    EXPECT(qu_subscription_free(cb_sub), QU_OK);
+    EXPECT(qu_subscription_free(cb_sub), QU_ERR_INVALID_HANDLE);
+    cb_sub = NULL;
     EXPECT(qu_cluster_status_json((qu_cluster *)sub, &s), QU_ERR_INVALID_HANDLE);
     EXPECT(qu_subscription_next((qu_subscription *)c, 0, &t), QU_ERR_INVALID_HANDLE);
 
