@@ -161,6 +161,9 @@ pub struct Parsed {
     pub alert_lines: Vec<u64>,
     /// Line of each entry of `decl.checks`.
     pub check_lines: Vec<u64>,
+    /// The input had nothing but blanks and comments (with `--prune`, that
+    /// is refused rather than read as "delete everything").
+    pub blank: bool,
 }
 
 /// Parse a declaration. Errors name the line, column and field.
@@ -171,8 +174,14 @@ pub fn parse(text: &str) -> Result<Parsed> {
             text.len()
         )));
     }
-    if text.trim().is_empty() {
-        return Ok(Parsed::default());
+    let blank = text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---");
+    if blank {
+        return Ok(Parsed {
+            blank,
+            ..Parsed::default()
+        });
     }
     let file: SpannedFile = serde_saphyr::from_str(text).map_err(|e| {
         let msg = e.to_string();
@@ -189,6 +198,7 @@ pub fn parse(text: &str) -> Result<Parsed> {
     Ok(Parsed {
         alert_lines: file.alerts.iter().map(|a| a.referenced.line()).collect(),
         check_lines: file.checks.iter().map(|c| c.referenced.line()).collect(),
+        blank: false,
         decl: Declaration {
             retention: file.retention,
             alerts: file.alerts.into_iter().map(|a| a.value).collect(),

@@ -106,6 +106,14 @@ fn new_id(taken: &dyn Fn(&str) -> bool) -> String {
 /// file does not declare are removed.
 pub fn plan(state: &ClusterState, parsed: &Parsed, prune: bool) -> Result<Plan> {
     let decl = &parsed.decl;
+    if prune && parsed.blank && !(state.checks.is_empty() && state.alerts.is_empty()) {
+        return Err(Error::new(
+            ErrorKind::Config,
+            "the declaration is empty, and --prune would delete every check and alert channel: \
+             check the file (or standard input); to really delete everything, write \
+             `checks: []` and `alerts: []`",
+        ));
+    }
     let line = |lines: &[u64], i: usize| lines.get(i).copied().unwrap_or(0);
     let mut out = Plan {
         change: DeclaredChange {

@@ -81,6 +81,9 @@ fn changes_name_the_fields_and_prune_removes() {
     );
     assert_eq!(p.unmanaged, vec!["check db".to_string()]);
     assert!(state.find_check("db").is_ok(), "kept without --prune");
+    let e = apply(&mut state, "# nothing\n", true).expect_err("blank with --prune");
+    assert!(e.to_string().contains("the declaration is empty"), "{e}");
+    assert!(state.find_check("db").is_ok());
     let p = apply(&mut state, &edited, true).expect("prune");
     assert_eq!(p.changes[0].to_string(), "- check db");
     assert!(state.find_check("db").is_err());
