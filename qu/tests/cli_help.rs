@@ -113,6 +113,7 @@ const DOCUMENTED: &[(&str, &[&str])] = &[
             "--election-timeout",
             "--master-cooldown",
             "--metrics-addr",
+            "--snapshot-every",
         ],
     ),
     ("status", &["--json", "--watch", "--interval"]),

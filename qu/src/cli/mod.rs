@@ -241,6 +241,16 @@ pub struct ServeArgs {
         value_name = "DURATION"
     )]
     pub master_cooldown: String,
+    /// Snapshot the replicated state every this many applied Raft entries
+    /// (the log behind a snapshot is purged, keeping 100); bounds disk use
+    #[arg(
+        long,
+        env = "QUPTIME_SNAPSHOT_EVERY",
+        default_value_t = 1000,
+        value_name = "ENTRIES",
+        value_parser = clap::value_parser!(u64).range(10..=1_000_000)
+    )]
+    pub snapshot_every: u64,
     /// Serve Prometheus metrics, /healthz and /readyz over plain HTTP at IP:PORT (off by default)
     #[arg(long, env = "QUPTIME_METRICS_ADDR", value_name = "IP:PORT")]
     pub metrics_addr: Option<std::net::SocketAddr>,

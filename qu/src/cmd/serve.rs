@@ -41,6 +41,7 @@ fn timing(args: &ServeArgs) -> Result<Timing> {
         election_min: election,
         election_max: election * 2,
         master_cooldown: parse("master-cooldown", &args.master_cooldown)?,
+        snapshot_every: args.snapshot_every,
         ..Timing::default()
     })
 }

@@ -255,3 +255,127 @@ impl ClusterState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{CheckState, CheckType};
+
+    fn cmd(m: Mutation) -> Command {
+        Command::new(NodeId::new("n1").expect("id"), m)
+    }
+
+    fn apply(state: &mut ClusterState, m: Mutation) {
+        state.apply(&cmd(m)).expect("applies");
+    }
+
+    /// Flip `check` `n` times (unknown → up → down → up …), delivering
+    /// every notification queued.
+    fn flap(state: &mut ClusterState, check: &str, n: usize) {
+        for _ in 0..n {
+            let from = state
+                .check_states
+                .get(check)
+                .map_or(CheckState::Unknown, |r| r.state);
+            let to = if from == CheckState::Up {
+                CheckState::Down
+            } else {
+                CheckState::Up
+            };
+            apply(
+                state,
+                Mutation::RecordTransition {
+                    check_id: check.into(),
+                    from,
+                    to,
+                    term: 1,
+                    evidence: Vec::new(),
+                },
+            );
+            let pending: Vec<u64> = state
+                .outbox
+                .values()
+                .filter(|e| e.pending())
+                .map(|e| e.id)
+                .collect();
+            for id in pending {
+                apply(state, Mutation::MarkDelivered { id, failed: None });
+            }
+        }
+    }
+
+    #[test]
+    fn history_is_kept_per_check_and_dropped_with_the_check() {
+        let mut state = ClusterState::default();
+        let mut alert = AlertChannel {
+            id: "h".into(),
+            name: "hook".into(),
+            kind: "webhook".into(),
+            default: true,
+            disabled: false,
+            settings: Default::default(),
+        };
+        alert
+            .settings
+            .insert("url".into(), "http://127.0.0.1:9/hook".into());
+        apply(&mut state, Mutation::AddAlert { alert });
+        for id in ["a", "b"] {
+            let mut c = Check::blank(CheckType::Tcp);
+            c.id = id.into();
+            c.name = format!("check-{id}");
+            c.target = "127.0.0.1:9".into();
+            apply(&mut state, Mutation::AddCheck { check: c });
+        }
+        let change = DeclaredChange {
+            base_version: state.version,
+            retention: Some(Retention {
+                transitions_per_check: 40,
+                delivered_per_check: 30,
+            }),
+            ..DeclaredChange::default()
+        };
+        apply(&mut state, Mutation::ApplyDeclaration { change });
+        flap(&mut state, "a", 300);
+        flap(&mut state, "b", 10);
+        let count =
+            |s: &ClusterState, id: &str| s.transitions.iter().filter(|t| t.check_id == id).count();
+        assert_eq!(count(&state, "a"), 40);
+        assert_eq!(count(&state, "b"), 10);
+        assert_eq!(state.last_seq, 310);
+        assert_eq!(state.transitions.back().map(|t| t.seq), Some(310));
+        // 300 flips of a queued ~300 alerts; 30 finished ones are kept for a.
+        let done_for = |s: &ClusterState, id: &str| {
+            s.outbox
+                .values()
+                .filter(|e| {
+                    s.transitions
+                        .iter()
+                        .any(|t| t.seq == e.transition && t.check_id == id)
+                })
+                .count()
+        };
+        assert_eq!(done_for(&state, "a"), 30);
+        // b: unknown → up announces nothing, the 9 flips after it do.
+        assert_eq!(done_for(&state, "b"), 9, "b's entries are within the bound");
+        assert_eq!(state.outbox.len(), 39);
+        apply(&mut state, Mutation::RemoveCheck { check: "b".into() });
+        assert_eq!(
+            count(&state, "b"),
+            0,
+            "a removed check's history goes with it"
+        );
+        assert_eq!(state.outbox.len(), 30);
+        // A smaller policy applies at once.
+        let change = DeclaredChange {
+            base_version: state.version,
+            retention: Some(Retention {
+                transitions_per_check: 1,
+                delivered_per_check: 1,
+            }),
+            ..DeclaredChange::default()
+        };
+        apply(&mut state, Mutation::ApplyDeclaration { change });
+        assert_eq!(count(&state, "a"), 1);
+        assert_eq!(state.outbox.len(), 1);
+    }
+}
