@@ -186,7 +186,7 @@ async fn scraped_series_follow_a_check_going_down_and_readiness_follows_quorum()
     receiver.answer(500);
     target.set_status(503);
     scrape_until(
-        "a failed delivery counted for retry",
+        "a failed delivery counted for retry, its alert waiting in the outbox",
         &addrs,
         Duration::from_secs(30),
         |s| {
@@ -197,6 +197,8 @@ async fn scraped_series_follow_a_check_going_down_and_readiness_follows_quorum()
                 )
                 .is_some_and(|n| n >= 1.0)
                     && s.get("quptime_outbox_pending", &[]) == Some(1.0)
+                    && s.get("quptime_outbox_oldest_pending_seconds", &[])
+                        .is_some_and(|age| age >= 1.0)
             })
         },
     )
