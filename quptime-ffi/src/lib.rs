@@ -13,7 +13,7 @@
 //!   out-parameters are untouched and `qu_last_error()` explains;
 //! - a handle from `_start`/`_join`/`_subscribe`/`_next` is released with the
 //!   matching `_free`; a freed, foreign or NULL handle is refused with an
-//!   error code, never dereferenced ([`handle`]);
+//!   error code, never dereferenced (see `handle.rs`);
 //! - strings returned through `char **` belong to the caller and are freed
 //!   with `qu_string_free`; `const char *` results are borrowed;
 //! - every function may be called from any thread; calls block the calling
