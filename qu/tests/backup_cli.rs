@@ -115,13 +115,15 @@ fn read_request(conn: &mut TcpStream) -> Option<String> {
     Some(String::from_utf8_lossy(&buf[head_end..head_end + len]).into_owned())
 }
 
-/// `qu check list --json` and `qu alert list --json` of `node`.
-fn config_of(node: &Node) -> (Value, Value) {
+/// `qu check list --json`, `qu alert list --json` and `qu resolvers list
+/// --json` of `node`.
+fn config_of(node: &Node) -> (Value, Value, Value) {
     let parse =
         |args: &[&str]| -> Value { serde_json::from_str(&node.qu_ok(args)).expect("json list") };
     (
         parse(&["check", "list", "--json"]),
         parse(&["alert", "list", "--json"]),
+        parse(&["resolvers", "list", "--json"]),
     )
 }
 
@@ -220,8 +222,10 @@ fn backup_then_wipe_every_node_then_restore_gives_identical_checks_and_alerts() 
         "--interval",
         "1m",
     ]);
+    n1.qu_ok(&["resolvers", "set", "9.9.9.9", "127.0.0.1:5353"]);
     let before = config_of(n1);
     assert_eq!(before.0.as_array().map(Vec::len), Some(3), "{}", before.0);
+    assert_eq!(before.2.as_array().map(Vec::len), Some(2), "{}", before.2);
 
     // Back up on a follower-or-master other than n1, once it has it all.
     let n2 = &c.nodes[1];

@@ -1,5 +1,5 @@
 //! Backups of a node: the replicated configuration (checks, alert
-//! channels, members) plus the node's identity, in one versioned JSON file
+//! channels, cluster-wide settings, members) plus the node's identity, in one versioned JSON file
 //! (mode 0600: it holds the private key and the cluster secret).
 //!
 //! Why a file of its own and not a copy of `raft/`: a Raft log is only
@@ -22,6 +22,7 @@ use crate::consensus::offline::{self, PendingImport};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{Identity, NodeId};
 use crate::paths::{CERT_FILE, KEYS_DIR, NODE_FILE, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, TRUST_FILE};
+use crate::state::declared::Retention;
 use crate::state::{AlertChannel, Check, ClusterState, PeerRecord};
 use crate::store::{NodeConfig, ensure_dir, read_file, write_atomic};
 
@@ -55,6 +56,12 @@ pub struct Backup {
     pub alerts: Vec<AlertChannel>,
     /// The members then (for the record; a restore founds a new cluster).
     pub peers: Vec<PeerRecord>,
+    /// Cluster-wide DNS resolvers (empty: each node's system resolvers).
+    #[serde(default)]
+    pub dns_resolvers: Vec<String>,
+    /// History retention.
+    #[serde(default)]
+    pub retention: Option<Retention>,
     /// The node's identity files.
     pub identity: IdentityFiles,
 }
@@ -118,6 +125,8 @@ impl Backup {
             checks: state.checks.values().cloned().collect(),
             alerts: state.alerts.values().cloned().collect(),
             peers: state.peers.values().cloned().collect(),
+            dns_resolvers: state.dns_resolvers.clone(),
+            retention: Some(state.retention),
             identity,
         })
     }
@@ -203,6 +212,8 @@ impl Backup {
             crate::state::Mutation::ImportConfig {
                 checks: self.checks.clone(),
                 alerts: self.alerts.clone(),
+                dns_resolvers: self.dns_resolvers.clone(),
+                retention: self.retention,
             },
         );
         probe.apply(&cmd).map_err(Error::from)?;
@@ -243,7 +254,9 @@ pub fn restore(data_dir: &Path, backup: &Backup, origin: &str) -> Result<Restore
         stage_and_write_identity(data_dir, backup)?;
         true
     };
-    let import = PendingImport::new(origin, backup.checks.clone(), backup.alerts.clone());
+    let mut import = PendingImport::new(origin, backup.checks.clone(), backup.alerts.clone());
+    import.dns_resolvers = backup.dns_resolvers.clone();
+    import.retention = backup.retention;
     let kept_raft = offline::refound(data_dir, &import)?;
     Ok(Restored {
         node_id: backup.node_id.clone(),
@@ -334,7 +347,8 @@ pub async fn force_new_cluster(data_dir: &Path) -> Result<(Restored, u64)> {
         ),
         checks,
         alerts,
-    );
+    )
+    .with_settings_of(&local.state);
     let kept_raft = offline::refound(data_dir, &import)?;
     Ok((
         Restored {

@@ -29,6 +29,8 @@ impl Core {
             mutation: Mutation::ImportConfig {
                 checks: import.checks.clone(),
                 alerts: import.alerts.clone(),
+                dns_resolvers: import.dns_resolvers.clone(),
+                retention: import.retention,
             },
         };
         let deadline = Instant::now() + IMPORT_WITHIN;

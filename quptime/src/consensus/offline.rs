@@ -28,6 +28,7 @@ use crate::consensus::log_store::LogStore;
 use crate::consensus::state_machine::StateMachine;
 use crate::consensus::types::TypeConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::state::declared::Retention;
 use crate::state::{AlertChannel, Check, ClusterState};
 use crate::store::{ensure_dir, write_atomic};
 use crate::trust::TrustStore;
@@ -63,6 +64,12 @@ pub struct PendingImport {
     pub checks: Vec<Check>,
     /// The alert channels.
     pub alerts: Vec<AlertChannel>,
+    /// Cluster-wide DNS resolvers (empty: the system's).
+    #[serde(default)]
+    pub dns_resolvers: Vec<String>,
+    /// History retention, when the source had one.
+    #[serde(default)]
+    pub retention: Option<Retention>,
 }
 
 impl PendingImport {
@@ -74,7 +81,16 @@ impl PendingImport {
             origin: origin.into(),
             checks,
             alerts,
+            dns_resolvers: Vec::new(),
+            retention: None,
         }
+    }
+
+    /// The same import, also setting the cluster-wide settings of `state`.
+    pub fn with_settings_of(mut self, state: &ClusterState) -> Self {
+        self.dns_resolvers = state.dns_resolvers.clone();
+        self.retention = Some(state.retention);
+        self
     }
 
     /// The pending import in `raft_dir`, if there is one.

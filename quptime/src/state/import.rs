@@ -1,5 +1,6 @@
-//! `ImportConfig`: checks and alert channels brought into a freshly founded
-//! cluster in one replicated mutation.
+//! `ImportConfig`: checks, alert channels and cluster-wide settings (DNS
+//! resolvers, history retention) brought into a freshly founded cluster in
+//! one replicated mutation.
 //!
 //! `qu backup restore` and `qu recover --force-new-cluster` found a new
 //! single-voter cluster and must carry the old configuration over without a
@@ -12,15 +13,26 @@
 use std::collections::BTreeSet;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::state::declared::Retention;
 use crate::state::{AlertChannel, Check, ClusterState};
 
 impl ClusterState {
-    /// Validate and insert `checks` and `alerts`; all or nothing.
+    /// Validate and insert `checks` and `alerts`, and set the resolvers
+    /// (unless empty) and the retention (if given); all or nothing.
     pub(crate) fn import_config(
         &mut self,
         checks: &[Check],
         alerts: &[AlertChannel],
+        dns_resolvers: &[String],
+        retention: Option<&Retention>,
     ) -> Result<Option<String>> {
+        let resolvers = match dns_resolvers {
+            [] => None,
+            list => Some(crate::state::resolvers::validate(list)?),
+        };
+        if let Some(r) = retention {
+            r.validate()?;
+        }
         let mut alert_ids = BTreeSet::new();
         let mut alert_names = BTreeSet::new();
         for a in alerts {
@@ -61,6 +73,12 @@ impl ClusterState {
         for c in checks {
             self.checks.insert(c.id.clone(), c.clone());
         }
+        if let Some(list) = resolvers {
+            self.dns_resolvers = list;
+        }
+        if let Some(r) = retention {
+            self.retention = *r;
+        }
         Ok(Some(format!(
             "imported {} checks and {} alert channels",
             checks.len(),
@@ -88,7 +106,12 @@ mod tests {
     fn import(checks: Vec<Check>, alerts: Vec<AlertChannel>) -> Command {
         Command::new(
             NodeId::new("a").expect("id"),
-            Mutation::ImportConfig { checks, alerts },
+            Mutation::ImportConfig {
+                checks,
+                alerts,
+                dns_resolvers: Vec::new(),
+                retention: None,
+            },
         )
     }
 
@@ -121,6 +144,38 @@ mod tests {
         assert_eq!(s.checks.len(), 2);
         assert_eq!(s.alerts.len(), 1);
         assert_eq!(s.checks["c1"].alerts, vec!["a1".to_string()]);
+    }
+
+    #[test]
+    fn settings_are_imported_and_a_bad_one_refuses_everything() {
+        let retention = Retention {
+            transitions_per_check: 7,
+            delivered_per_check: 9,
+        };
+        let with = |resolvers: &[&str], retention: Option<Retention>| {
+            Command::new(
+                NodeId::new("a").expect("id"),
+                Mutation::ImportConfig {
+                    checks: vec![check("c1", "web", &[])],
+                    alerts: Vec::new(),
+                    dns_resolvers: resolvers.iter().map(|r| r.to_string()).collect(),
+                    retention,
+                },
+            )
+        };
+        let mut s = ClusterState::default();
+        let bad = Retention {
+            transitions_per_check: 0,
+            ..retention
+        };
+        for cmd in [with(&["not an ip"], None), with(&[], Some(bad))] {
+            s.apply(&cmd).expect_err("refused");
+            assert!(s.checks.is_empty(), "a refused import added a check");
+        }
+        s.apply(&with(&["9.9.9.9"], Some(retention)))
+            .expect("import");
+        assert_eq!(s.dns_resolvers, vec!["9.9.9.9:53".to_string()]);
+        assert_eq!(s.retention, retention);
     }
 
     #[test]

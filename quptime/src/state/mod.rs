@@ -240,7 +240,12 @@ impl ClusterState {
                 self.prune_history();
                 Ok(Some(id.to_string()))
             }
-            Mutation::ImportConfig { checks, alerts } => self.import_config(checks, alerts),
+            Mutation::ImportConfig {
+                checks,
+                alerts,
+                dns_resolvers,
+                retention,
+            } => self.import_config(checks, alerts, dns_resolvers, retention.as_ref()),
             Mutation::ApplyDeclaration { change } => self.apply_declaration(change, cmd),
             Mutation::PinMaster { node, until_ms } => {
                 self.pin_master(node, *until_ms)?;

@@ -115,6 +115,12 @@ pub enum Mutation {
         checks: Vec<Check>,
         /// The alert channels, with their ids.
         alerts: Vec<AlertChannel>,
+        /// Cluster-wide DNS resolvers to set (empty: leave the system's).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        dns_resolvers: Vec<String>,
+        /// The history retention to set, when the source had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retention: Option<crate::state::declared::Retention>,
     },
     /// A declaration file (`qu apply -f`): all of it or nothing.
     ApplyDeclaration {
@@ -163,7 +169,7 @@ impl Mutation {
             } => {
                 format!("check {check_id} {from} -> {to}")
             }
-            Mutation::ImportConfig { checks, alerts } => format!(
+            Mutation::ImportConfig { checks, alerts, .. } => format!(
                 "import {} checks and {} alert channels",
                 checks.len(),
                 alerts.len()
