@@ -8,8 +8,8 @@ mod ops;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use backup::{BackupCmd, RecoverArgs};
 pub use alert::{AlertAdd, AlertCmd, AlertCommon};
+pub use backup::{BackupCmd, RecoverArgs};
 pub use check::{CheckAdd, CheckCmd, CheckCommon, HttpOpts};
 pub use ops::{ApplyArgs, ExportArgs, LeaderCmd, StatusArgs};
 
@@ -71,11 +71,11 @@ pub enum Command {
     Enroll(EnrollCmd),
     /// Make the cluster's checks and alert channels match a declaration file.
     ///
-    /// Prints the difference (+ add, ~ change with the changed fields,
-    /// - remove) and applies all of it as one replicated change, or nothing
-    /// if any part is invalid; errors name the line and field. Records the
-    /// file does not declare are kept unless --prune. `qu export` writes the
-    /// current declaration in the same format.
+    /// Prints the difference (`+` add, `~` change with the changed fields,
+    /// `-` remove) and applies all of it as one replicated change, or
+    /// nothing if any part is invalid; errors name the line and field.
+    /// Records the file does not declare are kept unless --prune. `qu
+    /// export` writes the current declaration in the same format.
     ///
     /// Example: qu apply -f cluster.yaml --dry-run
     Apply(ApplyArgs),
