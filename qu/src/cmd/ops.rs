@@ -25,6 +25,14 @@ pub fn apply(args: ApplyArgs) -> Result<()> {
             .with_context(|| format!("read {}; check the path", args.file))?;
         (text, args.file.clone())
     };
+    if yaml.len() > quptime::declare::MAX_FILE {
+        anyhow::bail!(
+            "{name} is {} bytes; a declaration may have at most {} bytes: split the \
+             configuration or remove what it does not need",
+            yaml.len(),
+            quptime::declare::MAX_FILE
+        );
+    }
     let req = ApplyRequest {
         yaml,
         prune: args.prune,

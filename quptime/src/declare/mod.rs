@@ -29,7 +29,7 @@ use crate::state::model::{DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
 use crate::state::{AlertChannel, Check, CheckType, ClusterState, DnsRecord, StatusSpec, duration};
 
 /// Largest declaration accepted (bytes).
-pub const MAX_FILE: usize = 4 << 20;
+pub const MAX_FILE: usize = 1 << 20;
 
 /// The whole file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -170,7 +170,8 @@ pub struct Parsed {
 pub fn parse(text: &str) -> Result<Parsed> {
     if text.len() > MAX_FILE {
         return Err(Error::invalid(format!(
-            "the declaration is {} bytes; the limit is {MAX_FILE}",
+            "the declaration is {} bytes, over the limit of {MAX_FILE}: split the \
+             configuration or remove what it does not need",
             text.len()
         )));
     }
