@@ -22,6 +22,7 @@ macro_rules! method {
 mod alerts;
 mod backup;
 mod ops;
+mod settings;
 
 use std::time::Duration;
 
@@ -35,6 +36,7 @@ pub use alerts::{
     AddAlert, AlertSpec, AlertView, EditAlert, ListAlerts, RemoveAlert, SetAlertDefault,
     SetAlertEnabled, TestAlert, TestCheck, TestDelivery, add_alert, remove_alert,
 };
+pub use settings::{GetResolvers, SetResolvers, set_resolvers};
 
 use serde::{Deserialize, Serialize};
 
@@ -368,7 +370,7 @@ fn new_id() -> String {
 /// Answer the control API from `cluster`.
 pub fn control_router(cluster: Cluster) -> ControlRouter {
     let c = cluster;
-    let router = alerts::routes(ControlRouter::new(), &c);
+    let router = settings::routes(alerts::routes(ControlRouter::new(), &c), &c);
     let router = backup::routes(router, &c);
     let router = ops::routes(router, &c);
     let (c1, c2, c3, c4, c5, c6, c7) = (

@@ -14,8 +14,8 @@ mod export;
 mod import;
 mod join;
 mod liveness;
-mod observe;
 mod maint;
+mod observe;
 mod ops;
 mod pool;
 mod reconcile;
@@ -23,6 +23,7 @@ mod routes;
 mod rpc;
 mod status;
 mod subscribe;
+mod upgrade;
 mod verdict;
 
 use std::net::{IpAddr, SocketAddr};
@@ -383,6 +384,7 @@ impl Cluster {
     /// the master). Fails with `ErrorKind::NoQuorum` within a few seconds
     /// when a majority cannot be reached; nothing is half-applied.
     pub async fn propose(&self, mutation: Mutation) -> Result<Outcome> {
+        self.core.check_levels(&mutation)?;
         self.core
             .submit(Command::new(self.core.me().clone(), mutation))
             .await

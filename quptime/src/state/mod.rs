@@ -11,9 +11,11 @@
 pub mod declared;
 pub mod duration;
 mod import;
+mod level;
 pub mod model;
 pub mod mutation;
 pub mod outbox;
+pub mod resolvers;
 pub mod transition;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -22,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::NodeId;
+pub use level::{STATE_LEVEL, check_loadable};
 pub use model::{AlertChannel, Check, CheckType, DnsRecord, Enrollment, PeerRecord, StatusSpec};
 pub use mutation::{Applied, Command, Mutation, Outcome, Rejected};
 pub use outbox::{AlertKind, OutboxEntry};
@@ -74,6 +77,14 @@ pub struct ClusterState {
     /// Results of recent commands by request id, for retried proposals.
     #[serde(default)]
     pub recent: VecDeque<(String, Applied)>,
+    /// Cluster-wide DNS resolvers (`ip:port`) for dns checks without a
+    /// resolver of their own; empty: each node's system configuration.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_resolvers: Vec<String>,
+    /// The highest state level among the mutations applied so far: a
+    /// release with a lower [`STATE_LEVEL`] must not load this state.
+    #[serde(default = "level::first")]
+    pub level: u32,
     /// How much history is kept (`retention:` in `qu apply` files).
     #[serde(default)]
     pub retention: declared::Retention,
@@ -94,6 +105,7 @@ impl ClusterState {
         // rejected mutation leaves the state exactly as it was.
         let result = match self.mutate(&cmd.mutation, cmd) {
             Ok(id) => {
+                self.level = self.level.max(cmd.mutation.required_level());
                 // Transitions are runtime state, not configuration: the
                 // config version counts configuration changes only.
                 if !matches!(
@@ -240,17 +252,21 @@ impl ClusterState {
                 self.prune_history();
                 Ok(Some(id.to_string()))
             }
+            Mutation::SetDnsResolvers { resolvers } => {
+                self.dns_resolvers = resolvers::validate(resolvers)?;
+                Ok(None)
+            }
+            Mutation::ApplyDeclaration { change } => self.apply_declaration(change, cmd),
+            Mutation::PinMaster { node, until_ms } => {
+                self.pin_master(node, *until_ms)?;
+                Ok(node.as_ref().map(|n| n.to_string()))
+            }
             Mutation::ImportConfig {
                 checks,
                 alerts,
                 dns_resolvers,
                 retention,
             } => self.import_config(checks, alerts, dns_resolvers, retention.as_ref()),
-            Mutation::ApplyDeclaration { change } => self.apply_declaration(change, cmd),
-            Mutation::PinMaster { node, until_ms } => {
-                self.pin_master(node, *until_ms)?;
-                Ok(node.as_ref().map(|n| n.to_string()))
-            }
             Mutation::RecordTransition {
                 check_id,
                 from,

@@ -107,6 +107,24 @@ pub enum Mutation {
         /// What each member saw.
         evidence: Vec<crate::aggregate::Evidence>,
     },
+    /// Set the cluster-wide DNS resolvers (empty: the system's).
+    SetDnsResolvers {
+        /// `ip` or `ip:port` of each server, in the order to ask them.
+        resolvers: Vec<String>,
+    },
+    /// A declaration file (`qu apply -f`): all of it or nothing.
+    ApplyDeclaration {
+        /// The planned change.
+        change: crate::state::declared::DeclaredChange,
+    },
+    /// Prefer `node` as master until `until_ms` (`qu leader transfer`);
+    /// `None` clears the preference.
+    PinMaster {
+        /// The preferred master.
+        node: Option<NodeId>,
+        /// Until when (ms since the epoch).
+        until_ms: u64,
+    },
     /// Bring checks and alert channels into a freshly founded cluster
     /// (`qu backup restore`, `qu recover --force-new-cluster`): all of
     /// them or, when any is invalid or clashes, none.
@@ -121,19 +139,6 @@ pub enum Mutation {
         /// The history retention to set, when the source had one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retention: Option<crate::state::declared::Retention>,
-    },
-    /// A declaration file (`qu apply -f`): all of it or nothing.
-    ApplyDeclaration {
-        /// The planned change.
-        change: crate::state::declared::DeclaredChange,
-    },
-    /// Prefer `node` as master until `until_ms` (`qu leader transfer`);
-    /// `None` clears the preference.
-    PinMaster {
-        /// The preferred master.
-        node: Option<NodeId>,
-        /// Until when (ms since the epoch).
-        until_ms: u64,
     },
 }
 
@@ -169,11 +174,12 @@ impl Mutation {
             } => {
                 format!("check {check_id} {from} -> {to}")
             }
-            Mutation::ImportConfig { checks, alerts, .. } => format!(
-                "import {} checks and {} alert channels",
-                checks.len(),
-                alerts.len()
-            ),
+            Mutation::SetDnsResolvers { resolvers } if resolvers.is_empty() => {
+                "use the system DNS resolvers".to_string()
+            }
+            Mutation::SetDnsResolvers { resolvers } => {
+                format!("set DNS resolvers {}", resolvers.join(", "))
+            }
             Mutation::ApplyDeclaration { change } => format!(
                 "apply declaration ({} alerts, {} checks set; {} checks, {} alerts removed)",
                 change.alerts.len(),
@@ -183,6 +189,11 @@ impl Mutation {
             ),
             Mutation::PinMaster { node: Some(n), .. } => format!("prefer {n} as master"),
             Mutation::PinMaster { node: None, .. } => "clear the master preference".into(),
+            Mutation::ImportConfig { checks, alerts, .. } => format!(
+                "import {} checks and {} alert channels",
+                checks.len(),
+                alerts.len()
+            ),
         }
     }
 }
