@@ -20,18 +20,17 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Where cargo put `libquptime.{so,a}`: the profile directory above the
-/// test binary (`target/<profile>/deps/<test>`).
+/// Where cargo put the `libquptime.{so,a}` built for this test run: beside
+/// the test binary, in `target/<profile>/deps` (`cargo test` does not copy
+/// them up to `target/<profile>`, where an older `cargo build` may have left
+/// stale ones).
 pub fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_path_buf();
+    let dir = exe.parent().expect("target/<profile>/deps").to_path_buf();
     assert!(
         dir.join("libquptime.so").exists() && dir.join("libquptime.a").exists(),
-        "libquptime.so/.a not found in {}: build quptime-ffi first (cargo test builds it)",
+        "libquptime.so/.a not found in {}: cargo builds them with the tests \
+         (quptime-ffi's crate types include rlib for that)",
         dir.display()
     );
     dir
