@@ -1,37 +1,16 @@
 //! Alert dispatch end to end: exactly one alert per transition per
 //! channel, across a master failover and a receiver outage.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use quptime::state::{AlertChannel, Check, CheckType, Mutation};
+use quptime::state::{Check, Mutation};
 use quptime_tests::cluster::{TestCluster, fast_timing, wait_for};
+use quptime_tests::fixtures::{web_check, webhook};
 use quptime_tests::receiver::Receiver;
 use quptime_tests::target::HttpTarget;
 
-fn webhook(url: &str) -> AlertChannel {
-    let mut settings = BTreeMap::new();
-    settings.insert("url".to_string(), url.to_string());
-    AlertChannel {
-        id: "hook".into(),
-        name: "hook".into(),
-        kind: "webhook".into(),
-        default: false,
-        disabled: false,
-        settings,
-    }
-}
-
 fn check(url: &str) -> Check {
-    Check {
-        id: "web".into(),
-        name: "web".into(),
-        target: url.into(),
-        interval: Duration::from_secs(1),
-        timeout: Duration::from_millis(800),
-        alerts: vec!["hook".into()],
-        ..Check::blank(CheckType::Http)
-    }
+    web_check("web", url)
 }
 
 fn kinds(r: &Receiver) -> Vec<String> {

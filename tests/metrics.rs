@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use quptime::state::{AlertChannel, Check, CheckState, CheckType, Mutation};
+use quptime::state::{Check, CheckState, Mutation};
 use quptime_tests::cluster::{TestCluster, fast_timing};
+use quptime_tests::fixtures::{web_check, webhook};
 use quptime_tests::receiver::Receiver;
 use quptime_tests::target::HttpTarget;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -74,29 +75,8 @@ impl Scrape {
     }
 }
 
-fn webhook(url: &str) -> AlertChannel {
-    let mut settings = BTreeMap::new();
-    settings.insert("url".to_string(), url.to_string());
-    AlertChannel {
-        id: "hook".into(),
-        name: "hook".into(),
-        kind: "webhook".into(),
-        default: false,
-        disabled: false,
-        settings,
-    }
-}
-
 fn check(url: &str) -> Check {
-    Check {
-        id: "id-web".into(),
-        name: "web".into(),
-        target: url.into(),
-        interval: Duration::from_secs(1),
-        timeout: Duration::from_millis(800),
-        alerts: vec!["hook".into()],
-        ..Check::blank(CheckType::Http)
-    }
+    web_check("id-web", url)
 }
 
 /// Scrape `addrs` until `cond` holds for the scrapes; fail after `within`.
