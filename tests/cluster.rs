@@ -28,12 +28,19 @@ fn tcp_check(name: &str) -> Mutation {
 async fn three_nodes_form_and_agree_on_master_and_version() {
     let tc = TestCluster::form(&["n1", "n2", "n3"], fast_timing()).await;
     let nodes = tc.running();
-    // Every member trusts every other one, and all are voters.
-    for n in &nodes {
-        let s = n.status();
-        assert_eq!(s.peers.len(), 3, "{s:?}");
-        assert!(s.peers.iter().all(|p| p.voter), "{s:?}");
-    }
+    // Every member trusts every other one, and all are voters (the last
+    // join reaches the followers a replication round after the founder).
+    wait_for(
+        "every node to see three voters",
+        Duration::from_secs(5),
+        || {
+            nodes.iter().all(|n| {
+                let s = n.status();
+                s.peers.len() == 3 && s.peers.iter().all(|p| p.voter)
+            })
+        },
+    )
+    .await;
     // A mutation through a follower shows up everywhere within 2 s.
     let master = tc.master(Duration::from_secs(5)).await;
     let follower = (master + 1) % 3;

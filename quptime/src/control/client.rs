@@ -6,31 +6,19 @@
 //! path tried and says what to do (start `qu serve`, set `QUPTIME_SOCKET`,
 //! run as the daemon's user).
 
-use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
-use tokio::sync::{mpsc, oneshot};
 
 use crate::control::socket::user_label;
 use crate::control::{ControlLimits, wire};
 use crate::error::{Error, ErrorKind, Result};
 use crate::paths::{Env, SystemEnv};
-use crate::transport::{Rpc, read_frame, write_frame};
-
-type Waiter = oneshot::Sender<Result<serde_json::Value>>;
-
-/// Calls waiting for their answer, and why the connection ended once it has.
-#[derive(Default)]
-struct State {
-    pending: HashMap<u64, Waiter>,
-    closed: Option<Error>,
-}
+use crate::transport::Rpc;
+use crate::transport::mux::{Inbound, Mux, MuxOptions};
 
 /// A connection to the local daemon's control socket. Cheap to clone;
 /// clones share the connection, which closes when the last one is dropped.
@@ -43,26 +31,8 @@ pub struct ControlClient {
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
-    tx: mpsc::Sender<Vec<u8>>,
-    state: Arc<Mutex<State>>,
-    next_id: AtomicU64,
+    mux: Mux,
     limits: ControlLimits,
-    reader_task: tokio::task::JoinHandle<()>,
-}
-
-impl std::fmt::Debug for State {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("State")
-            .field("pending", &self.pending.len())
-            .field("closed", &self.closed)
-            .finish()
-    }
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.reader_task.abort();
-    }
 }
 
 impl ControlClient {
@@ -91,83 +61,31 @@ impl ControlClient {
                 )
             })?
             .map_err(|e| connect_error(path, e))?;
-        let (mut reader, mut writer) = stream.into_split();
-        let state: Arc<Mutex<State>> = Arc::default();
-        let (tx, mut rx) = mpsc::channel::<Vec<u8>>(limits.max_in_flight);
-        let max_frame = limits.max_frame;
-        tokio::spawn(async move {
-            while let Some(frame) = rx.recv().await {
-                if write_frame(&mut writer, &frame, max_frame).await.is_err() {
-                    break;
-                }
-            }
-            let _ = writer.shutdown().await;
-        });
-        let reader_task = {
-            let state = state.clone();
-            let limits = limits.clone();
-            let path = path.to_path_buf();
-            tokio::spawn(async move {
-                let daemon = format!("the qu daemon at {}", path.display());
-                let reason = loop {
-                    // Waiting for answers is bounded by each call's timeout.
-                    let frame = read_frame(
-                        &mut reader,
-                        limits.max_frame,
-                        Duration::from_secs(365 * 24 * 3600),
-                        limits.read_timeout,
-                    )
-                    .await;
-                    let bytes = match frame {
-                        Ok(Some(b)) => b,
-                        Ok(None) => {
-                            break Error::new(
-                                ErrorKind::Transport,
-                                format!("{daemon} closed the connection (did it stop?)"),
-                            );
-                        }
-                        Err(e) => {
-                            break Error::new(
-                                e.kind(),
-                                format!("connection to {daemon} broke: {e}"),
-                            );
-                        }
-                    };
-                    let (id, outcome) = match wire::decode_response(&bytes) {
-                        Ok(r) => r,
-                        Err(e) => break Error::new(e.kind(), format!("{daemon}: {e}")),
-                    };
-                    if id == 0 {
-                        // About the whole connection: the daemon hangs up next.
-                        break outcome.err().unwrap_or_else(|| {
-                            Error::new(ErrorKind::Protocol, format!("{daemon} sent an empty reply"))
-                        });
-                    }
-                    let waiter = state.lock().ok().and_then(|mut s| s.pending.remove(&id));
-                    if let Some(w) = waiter {
-                        let _ = w.send(outcome);
-                    }
-                };
-                let waiters: Vec<_> = match state.lock() {
-                    Ok(mut s) => {
-                        s.closed = Some(Error::new(reason.kind(), reason.message()));
-                        s.pending.drain().map(|(_, w)| w).collect()
-                    }
-                    Err(_) => Vec::new(),
-                };
-                for w in waiters {
-                    let _ = w.send(Err(Error::new(reason.kind(), reason.message())));
-                }
-            })
+        let (reader, writer) = stream.into_split();
+        let daemon = format!("the qu daemon at {}", path.display());
+        let opts = MuxOptions {
+            label: daemon.clone(),
+            eof_hint: " (did it stop?)",
+            broken_kind: None,
+            max_frame: limits.max_frame,
+            read_timeout: limits.read_timeout,
+            queue: limits.max_in_flight,
         };
+        let mux = Mux::start(reader, writer, opts, move |bytes| {
+            match wire::decode_response(bytes) {
+                // About the whole connection: the daemon hangs up next.
+                Ok((0, outcome)) => Inbound::Fatal(outcome.err().unwrap_or_else(|| {
+                    Error::new(ErrorKind::Protocol, format!("{daemon} sent an empty reply"))
+                })),
+                Ok((id, outcome)) => Inbound::Answer(id, outcome),
+                Err(e) => Inbound::Fatal(Error::new(e.kind(), format!("{daemon}: {e}"))),
+            }
+        });
         Ok(ControlClient {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
-                tx,
-                state,
-                next_id: AtomicU64::new(1),
+                mux,
                 limits,
-                reader_task,
             }),
         })
     }
@@ -185,75 +103,10 @@ impl ControlClient {
         request: &R::Request,
         timeout: Duration,
     ) -> Result<R::Response> {
-        let inner = &self.inner;
         let params = serde_json::to_value(request)
             .map_err(|e| Error::internal(format!("encode {} request: {e}", R::METHOD)))?;
-        let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let frame = wire::request(id, R::METHOD, params)?;
-        if frame.len() > inner.limits.max_frame {
-            return Err(Error::invalid(format!(
-                "{} request of {} bytes exceeds the frame cap of {} bytes",
-                R::METHOD,
-                frame.len(),
-                inner.limits.max_frame
-            )));
-        }
-        let (done_tx, done_rx) = oneshot::channel();
-        {
-            let mut state = inner
-                .state
-                .lock()
-                .map_err(|_| Error::internal("control client state poisoned"))?;
-            if let Some(reason) = &state.closed {
-                return Err(self.closed_error(reason));
-            }
-            state.pending.insert(id, done_tx);
-        }
-        let forget = || {
-            if let Ok(mut s) = inner.state.lock() {
-                s.pending.remove(&id);
-            }
-        };
-        let exchange = async {
-            inner.tx.send(frame).await.map_err(|_| {
-                Error::new(
-                    ErrorKind::Transport,
-                    format!(
-                        "connection to the qu daemon at {} is closed",
-                        inner.path.display()
-                    ),
-                )
-            })?;
-            done_rx.await.map_err(|_| {
-                Error::new(
-                    ErrorKind::Transport,
-                    format!(
-                        "the qu daemon at {} closed the connection during {}",
-                        inner.path.display(),
-                        R::METHOD
-                    ),
-                )
-            })?
-        };
-        let value = match tokio::time::timeout(timeout, exchange).await {
-            Ok(Ok(value)) => value,
-            Ok(Err(e)) => {
-                forget();
-                return Err(e);
-            }
-            Err(_) => {
-                forget();
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "{}: the qu daemon at {} did not answer within {}",
-                        R::METHOD,
-                        inner.path.display(),
-                        humantime::format_duration(timeout)
-                    ),
-                ));
-            }
-        };
+        let encode = |id| wire::request(id, R::METHOD, params);
+        let value = self.inner.mux.call(R::METHOD, encode, timeout).await?;
         serde_json::from_value(value).map_err(|e| {
             Error::new(
                 ErrorKind::Protocol,
@@ -272,24 +125,7 @@ impl ControlClient {
 
     /// Whether the connection is known to be closed; later calls fail fast.
     pub fn is_closed(&self) -> bool {
-        self.inner.tx.is_closed()
-            || self
-                .inner
-                .state
-                .lock()
-                .map(|s| s.closed.is_some())
-                .unwrap_or(true)
-    }
-
-    fn closed_error(&self, reason: &Error) -> Error {
-        Error::new(
-            reason.kind(),
-            format!(
-                "connection to the qu daemon at {} is closed: {}",
-                self.inner.path.display(),
-                reason.message()
-            ),
-        )
+        self.inner.mux.is_closed()
     }
 }
 

@@ -17,6 +17,7 @@
 mod client;
 mod frame;
 mod message;
+pub(crate) mod mux;
 mod router;
 mod server;
 mod tls;
