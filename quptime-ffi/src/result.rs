@@ -184,23 +184,7 @@ mod tests {
 
     #[test]
     fn every_error_kind_keeps_its_number() {
-        for kind in [
-            ErrorKind::InvalidInput,
-            ErrorKind::NotFound,
-            ErrorKind::AlreadyExists,
-            ErrorKind::Io,
-            ErrorKind::PermissionDenied,
-            ErrorKind::Config,
-            ErrorKind::Incompatible,
-            ErrorKind::Tls,
-            ErrorKind::NotTrusted,
-            ErrorKind::Transport,
-            ErrorKind::Protocol,
-            ErrorKind::Timeout,
-            ErrorKind::NoQuorum,
-            ErrorKind::Shutdown,
-            ErrorKind::Internal,
-        ] {
+        for kind in ErrorKind::ALL {
             assert_eq!(qu_result::from_kind(kind) as u32, kind as u32, "{kind}");
         }
     }

@@ -70,27 +70,30 @@ impl ErrorKind {
         }
     }
 
+    /// Every kind, in code order (the C and Python layers map each one).
+    pub const ALL: [ErrorKind; 15] = [
+        ErrorKind::InvalidInput,
+        ErrorKind::NotFound,
+        ErrorKind::AlreadyExists,
+        ErrorKind::Io,
+        ErrorKind::PermissionDenied,
+        ErrorKind::Config,
+        ErrorKind::Incompatible,
+        ErrorKind::Tls,
+        ErrorKind::NotTrusted,
+        ErrorKind::Transport,
+        ErrorKind::Protocol,
+        ErrorKind::Timeout,
+        ErrorKind::NoQuorum,
+        ErrorKind::Shutdown,
+        ErrorKind::Internal,
+    ];
+
     /// Inverse of [`ErrorKind::as_str`]; unknown names map to `Internal` so
     /// that a newer peer's error still surfaces as an error.
     pub fn from_name(name: &str) -> ErrorKind {
-        const ALL: [ErrorKind; 15] = [
-            ErrorKind::InvalidInput,
-            ErrorKind::NotFound,
-            ErrorKind::AlreadyExists,
-            ErrorKind::Io,
-            ErrorKind::PermissionDenied,
-            ErrorKind::Config,
-            ErrorKind::Incompatible,
-            ErrorKind::Tls,
-            ErrorKind::NotTrusted,
-            ErrorKind::Transport,
-            ErrorKind::Protocol,
-            ErrorKind::Timeout,
-            ErrorKind::NoQuorum,
-            ErrorKind::Shutdown,
-            ErrorKind::Internal,
-        ];
-        ALL.into_iter()
+        ErrorKind::ALL
+            .into_iter()
             .find(|k| k.as_str() == name)
             .unwrap_or(ErrorKind::Internal)
     }
