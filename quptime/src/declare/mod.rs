@@ -38,6 +38,10 @@ pub struct Declaration {
     /// History kept per check; unchanged when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<Retention>,
+    /// Cluster-wide DNS resolvers (`[]`: each node's system resolvers);
+    /// unchanged when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolvers: Option<Vec<String>>,
     /// Alert channels.
     #[serde(default)]
     pub alerts: Vec<AlertDecl>,
@@ -146,6 +150,8 @@ struct SpannedFile {
     #[serde(default)]
     retention: Option<Retention>,
     #[serde(default)]
+    resolvers: Option<Vec<String>>,
+    #[serde(default)]
     alerts: Vec<serde_saphyr::Spanned<AlertDecl>>,
     #[serde(default)]
     checks: Vec<serde_saphyr::Spanned<CheckDecl>>,
@@ -202,6 +208,7 @@ pub fn parse(text: &str) -> Result<Parsed> {
         blank: false,
         decl: Declaration {
             retention: file.retention,
+            resolvers: file.resolvers,
             alerts: file.alerts.into_iter().map(|a| a.value).collect(),
             checks: file.checks.into_iter().map(|c| c.value).collect(),
         },
@@ -209,7 +216,7 @@ pub fn parse(text: &str) -> Result<Parsed> {
 }
 
 /// The current state as a declaration (alerts and checks by name, sorted
-/// by name; retention always written).
+/// by name; retention and resolvers always written).
 pub fn export(state: &ClusterState) -> Declaration {
     let name_of = |id: &String| {
         state
@@ -227,6 +234,7 @@ pub fn export(state: &ClusterState) -> Declaration {
     checks.sort_by(|a, b| a.name.cmp(&b.name));
     Declaration {
         retention: Some(state.retention),
+        resolvers: Some(state.dns_resolvers.clone()),
         alerts,
         checks,
     }

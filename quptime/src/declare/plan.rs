@@ -43,7 +43,7 @@ pub struct FieldChange {
 pub struct Change {
     /// Add, change or remove.
     pub op: ChangeOp,
-    /// `alert`, `check` or `retention`.
+    /// `alert`, `check`, `retention` or `resolvers`.
     pub kind: String,
     /// The record's name.
     pub name: String,
@@ -287,6 +287,30 @@ pub fn plan(state: &ClusterState, parsed: &Parsed, prune: bool) -> Result<Plan> 
                 fields: fields(&have, &to_map(&r)),
             });
             out.change.retention = Some(r);
+        }
+    }
+    if let Some(list) = &decl.resolvers {
+        let list = crate::state::resolvers::validate(list)
+            .map_err(|e| Error::new(ErrorKind::Config, format!("resolvers: {}", e.message())))?;
+        if list != state.dns_resolvers {
+            let show = |l: &[String]| {
+                if l.is_empty() {
+                    "system".to_string()
+                } else {
+                    l.join(",")
+                }
+            };
+            out.changes.push(Change {
+                op: ChangeOp::Change,
+                kind: "resolvers".into(),
+                name: "dns".into(),
+                fields: vec![FieldChange {
+                    field: "servers".into(),
+                    from: Some(show(&state.dns_resolvers)),
+                    to: Some(show(&list)),
+                }],
+            });
+            out.change.dns_resolvers = Some(list);
         }
     }
     Ok(out)

@@ -177,3 +177,38 @@ fn a_malformed_file_changes_nothing() {
     assert_eq!(state.checks, before.checks);
     assert_eq!(state.version, before.version);
 }
+
+#[test]
+fn resolvers_are_declared_exported_and_validated() {
+    let mut state = ClusterState::default();
+    let with = format!("resolvers: [9.9.9.9, '127.0.0.1:5353']\n{FILE}");
+    let first = apply(&mut state, &with, false).expect("apply");
+    let change = first
+        .changes
+        .iter()
+        .find(|c| c.kind == "resolvers")
+        .expect("a resolvers change");
+    assert_eq!(change.fields[0].from.as_deref(), Some("system"));
+    assert_eq!(state.dns_resolvers, vec!["9.9.9.9:53", "127.0.0.1:5353"]);
+    // Export writes them; applying the export changes nothing.
+    let text = render(&export(&state)).expect("render");
+    assert!(text.contains("9.9.9.9:53"), "{text}");
+    let again = apply(&mut state, &text, true).expect("re-apply");
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
+    // Absent: unchanged. Empty: back to the system's.
+    apply(&mut state, FILE, false).expect("without resolvers");
+    assert_eq!(state.dns_resolvers.len(), 2);
+    apply(&mut state, &format!("resolvers: []\n{FILE}"), false).expect("clear");
+    assert!(state.dns_resolvers.is_empty());
+    // A bad one is refused with the key named, and nothing changes.
+    let before = state.clone();
+    let err = apply(
+        &mut state,
+        &format!("resolvers: [dns.example]\n{FILE}"),
+        false,
+    )
+    .expect_err("bad resolver");
+    assert!(err.message().contains("resolvers"), "{err}");
+    assert!(err.message().contains("dns.example"), "{err}");
+    assert_eq!(state, before);
+}

@@ -95,6 +95,9 @@ pub struct DeclaredChange {
     /// A new retention policy.
     #[serde(default)]
     pub retention: Option<Retention>,
+    /// New cluster-wide DNS resolvers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_resolvers: Option<Vec<String>>,
 }
 
 impl DeclaredChange {
@@ -105,6 +108,7 @@ impl DeclaredChange {
             && self.remove_checks.is_empty()
             && self.remove_alerts.is_empty()
             && self.retention.is_none()
+            && self.dns_resolvers.is_none()
     }
 }
 
@@ -170,6 +174,9 @@ impl ClusterState {
         if let Some(r) = change.retention {
             r.validate()?;
             next.retention = r;
+        }
+        if let Some(list) = &change.dns_resolvers {
+            next.dns_resolvers = super::resolvers::validate(list)?;
         }
         next.prune_history();
         *self = next;
