@@ -153,6 +153,18 @@ fn apply_export_watch_snapshot_and_leader_transfer() {
             (s["master"].as_str() == Some(n2.id.as_str())).then_some(())
         },
     );
+    // Status says the role is held by hand, and how to end that.
+    let s = n1.status().expect("status");
+    assert_eq!(s["pinned_master"]["node_id"].as_str(), Some(n2.id.as_str()));
+    let human = n1.qu_ok(&["status"]);
+    assert!(human.contains(&format!("held by {}", n2.id)), "{human}");
+    assert!(human.contains("leader transfer --clear"), "{human}");
     let out = n2.qu_ok(&["leader", "transfer", "--clear"]);
     assert!(out.contains("cleared"), "{out}");
+    wait_for(
+        Duration::from_secs(5),
+        Duration::from_millis(100),
+        "the pin to be gone from n1's status",
+        || n1.status()?.get("pinned_master").is_none().then_some(()),
+    );
 }

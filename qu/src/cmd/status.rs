@@ -71,6 +71,13 @@ pub fn render(s: &Status) -> String {
         .as_ref()
         .map(|m| m.to_string())
         .unwrap_or_else(|| "(none — no quorum or election in progress)".into());
+    let master = match &s.pinned_master {
+        Some(p) => format!(
+            "{master} (held by {} until {}: `qu leader transfer --clear` ends it)",
+            p.node_id, p.until
+        ),
+        None => master,
+    };
     let mut out = format!(
         "node       {}\nterm       {}\nmaster     {}\nquorum     {} (need {})\nconfig ver {}\n\nPEERS\n",
         s.node_id, s.term, master, s.quorum, s.need, s.config_version

@@ -35,7 +35,7 @@ use tokio::sync::{Mutex, watch};
 
 pub use join::NodePreview;
 pub use maint::{SnapshotReport, disk_usage};
-pub use status::{CheckStatus, PeerStatus, Status};
+pub use status::{CheckStatus, PeerStatus, PinnedMaster, Status};
 pub use subscribe::Subscription;
 pub use verdict::Summary;
 

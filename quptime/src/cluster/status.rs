@@ -70,6 +70,18 @@ pub struct Status {
     pub peers: Vec<PeerStatus>,
     /// The checks.
     pub checks: Vec<CheckStatus>,
+    /// The master chosen by `qu leader transfer`, while that choice holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_master: Option<PinnedMaster>,
+}
+
+/// A master chosen by hand, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinnedMaster {
+    /// The chosen node.
+    pub node_id: NodeId,
+    /// When the choice ends (RFC 3339 UTC).
+    pub until: String,
 }
 
 impl Core {
@@ -149,8 +161,23 @@ impl Core {
                 }
             })
             .collect();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let pinned_master = state
+            .master_pin
+            .as_ref()
+            .filter(|p| p.until_ms > now_ms)
+            .map(|p| PinnedMaster {
+                node_id: p.node.clone(),
+                until: humantime::format_rfc3339_seconds(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_millis(p.until_ms),
+                )
+                .to_string(),
+            });
         Status {
             checks,
+            pinned_master,
             node_id: self.me().clone(),
             term: view.term,
             master: if quorum { view.leader.clone() } else { None },
