@@ -30,6 +30,11 @@ pub use mutation::{Applied, Command, Mutation, Outcome, Rejected};
 pub use outbox::{AlertKind, OutboxEntry};
 pub use transition::{CheckRuntime, CheckState, Evidence, TransitionRecord};
 
+/// Enrollment tokens are forgotten this long (seconds) after they expire.
+const FORGET_TOKENS_AFTER: u64 = 7 * 24 * 3600;
+/// At most this many enrollment tokens are on record.
+pub const MAX_ENROLLMENTS: usize = 1000;
+
 /// How many recent request ids are remembered to answer retries.
 const DEDUP_WINDOW: usize = 4096;
 
@@ -372,6 +377,19 @@ impl ClusterState {
                 if self.enrollments.contains_key(&enrollment.id) {
                     return Err(exists("enrollment", &enrollment.id));
                 }
+                // Bounded: tokens used or expired a week ago are forgotten
+                // (until then `qu enroll list` shows them), and at most
+                // MAX_ENROLLMENTS are kept.
+                let now = cmd.at_ms / 1000;
+                let keep = |e: &Enrollment| e.expires_at.saturating_add(FORGET_TOKENS_AFTER) > now;
+                let live = self.enrollments.values().filter(|e| keep(e)).count();
+                if live >= MAX_ENROLLMENTS {
+                    return Err(Error::invalid(format!(
+                        "{live} enrollment tokens are on record, the most this cluster keeps; \
+                         revoke unused ones with `qu enroll revoke <id>` (see `qu enroll list`)"
+                    )));
+                }
+                self.enrollments.retain(|_, e| keep(e));
                 self.enrollments
                     .insert(enrollment.id.clone(), enrollment.clone());
                 Ok(Some(enrollment.id.clone()))

@@ -379,3 +379,43 @@ fn dns_resolvers_are_validated_as_a_whole() {
     assert!(s.apply(&set(&[])).is_ok());
     assert!(s.dns_resolvers.is_empty());
 }
+
+#[test]
+fn old_enrollment_tokens_are_forgotten_and_their_number_is_bounded() {
+    let token = |id: &str, expires_at: u64, used: bool| Enrollment {
+        id: id.into(),
+        name: None,
+        secret_hash: "h".into(),
+        expires_at,
+        auto_approve: false,
+        request: None,
+        approved: false,
+        used,
+    };
+    let create = |e: Enrollment| cmd(Mutation::CreateEnrollment { enrollment: e });
+    let now = crate::enroll::unix_now();
+    let mut s = ClusterState::default();
+    s.apply(&create(token("old", now - 8 * 24 * 3600, true)))
+        .expect("old");
+    s.apply(&create(token("recent", now - 3600, true)))
+        .expect("recent");
+    s.apply(&create(token("new", now + 3600, false)))
+        .expect("new");
+    let ids: Vec<&str> = s.enrollments.keys().map(String::as_str).collect();
+    assert_eq!(
+        ids,
+        vec!["new", "recent"],
+        "a week after expiry a token is gone"
+    );
+
+    for i in s.enrollments.len()..MAX_ENROLLMENTS {
+        s.apply(&create(token(&format!("t{i:04}"), now + 3600, false)))
+            .expect("under the cap");
+    }
+    let before = s.clone();
+    let err = s
+        .apply(&create(token("one-too-many", now + 3600, false)))
+        .expect_err("over the cap");
+    assert!(err.message.contains("qu enroll revoke"), "{}", err.message);
+    assert!(s.enrollments == before.enrollments && s.version == before.version);
+}
