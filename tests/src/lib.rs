@@ -43,6 +43,7 @@ impl TestNode {
                     node_id: me,
                     version: quptime::VERSION.to_string(),
                     level: quptime::state::STATE_LEVEL,
+                    boot: 1,
                 })
             }
         });

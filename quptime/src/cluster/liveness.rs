@@ -19,6 +19,10 @@ use crate::transport::{Ping, Pong};
 pub(crate) const PING_EVERY: Duration = Duration::from_secs(1);
 /// A member not heard from for this long is not live.
 pub(crate) const DEAD_AFTER: Duration = Duration::from_secs(3);
+/// A member that reports its incarnation counts as continuously live only
+/// while its last pong is this fresh: a restart shorter than
+/// [`DEAD_AFTER`] must not look like continuity to the master preference.
+const PONG_FRESH: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Default)]
 struct Seen {
@@ -27,6 +31,11 @@ struct Seen {
     live_since: Option<Instant>,
     /// The peer's software version and state level, from its last pong.
     release: Option<(String, u32)>,
+    /// The peer's incarnation (0: it does not say), when it was first
+    /// seen, and the last pong.
+    boot: u64,
+    boot_since: Option<Instant>,
+    last_pong: Option<Instant>,
 }
 
 /// The liveness table; cheap to clone.
@@ -34,6 +43,8 @@ struct Seen {
 pub(crate) struct Liveness {
     me: NodeId,
     started: Instant,
+    /// This process's incarnation, random per start (never 0).
+    boot: u64,
     table: Arc<Mutex<HashMap<NodeId, Seen>>>,
 }
 
@@ -42,6 +53,7 @@ impl Liveness {
         Liveness {
             me,
             started: Instant::now(),
+            boot: (uuid::Uuid::new_v4().as_u128() as u64) | 1,
             table: Arc::default(),
         }
     }
@@ -62,11 +74,24 @@ impl Liveness {
         }
     }
 
-    /// Note a pong from `id`: it is live, and runs this release.
+    /// This process's incarnation, sent in every pong.
+    pub(crate) fn boot(&self) -> u64 {
+        self.boot
+    }
+
+    /// Note a pong from `id`: it is live, runs this release, and is the
+    /// incarnation `pong.boot` (a new one restarts its continuity).
     pub(crate) fn record_pong(&self, id: &NodeId, pong: Pong) {
         self.record_ok(id);
+        let now = Instant::now();
         if let Ok(mut t) = self.table.lock() {
-            t.entry(id.clone()).or_default().release = Some((pong.version, pong.level));
+            let seen = t.entry(id.clone()).or_default();
+            seen.release = Some((pong.version, pong.level));
+            if seen.boot != pong.boot || seen.boot_since.is_none() {
+                seen.boot = pong.boot;
+                seen.boot_since = Some(now);
+            }
+            seen.last_pong = Some(now);
         }
     }
 
@@ -139,6 +164,47 @@ impl LiveFor for Liveness {
         if last.elapsed() >= DEAD_AFTER {
             return None;
         }
-        seen.live_since.map(|s| s.elapsed())
+        // Continuity needs this node's own pongs: they name the peer's
+        // incarnation, so a quick restart starts its clock again. Until the
+        // first pong after a restart, a stale pong does not vouch for it.
+        let boot_since = seen.boot_since?;
+        if seen.boot != 0 && seen.last_pong.is_none_or(|p| p.elapsed() >= PONG_FRESH) {
+            return None;
+        }
+        let since = seen.live_since.map_or(boot_since, |l| l.max(boot_since));
+        Some(since.elapsed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pong(id: &NodeId, boot: u64) -> Pong {
+        Pong {
+            node_id: id.clone(),
+            version: crate::VERSION.into(),
+            level: crate::state::STATE_LEVEL,
+            boot,
+        }
+    }
+
+    #[test]
+    fn a_restart_starts_continuity_again_and_inbound_pings_alone_do_not_vouch() {
+        let me = NodeId::new("a").expect("id");
+        let peer = NodeId::new("b").expect("id");
+        let l = Liveness::new(me);
+        l.record_ok(&peer);
+        assert_eq!(l.live_for(&peer), None, "no pong yet: no continuity");
+        l.record_pong(&peer, pong(&peer, 7));
+        std::thread::sleep(Duration::from_millis(50));
+        let before = l.live_for(&peer).expect("live");
+        assert!(before >= Duration::from_millis(50));
+        // Same incarnation: the clock keeps running.
+        l.record_pong(&peer, pong(&peer, 7));
+        assert!(l.live_for(&peer).expect("live") >= before);
+        // A new incarnation within DEAD_AFTER: the clock starts again.
+        l.record_pong(&peer, pong(&peer, 8));
+        assert!(l.live_for(&peer).expect("live") < Duration::from_millis(50));
     }
 }

@@ -46,6 +46,7 @@ pub(crate) fn routes(core: &Arc<Core>) -> Router {
                     node_id: me,
                     version: crate::VERSION.to_string(),
                     level: core.faults.reported_state_level(),
+                    boot: core.liveness.boot(),
                 })
             }
         })

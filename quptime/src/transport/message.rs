@@ -118,6 +118,10 @@ pub struct Pong {
     /// `quptime::state::STATE_LEVEL`); 1 when a release does not say.
     #[serde(default = "level_one")]
     pub level: u32,
+    /// The answering process's incarnation, random per start (0 when a
+    /// release does not say): a new value means the node restarted.
+    #[serde(default)]
+    pub boot: u64,
 }
 
 fn level_one() -> u32 {
