@@ -17,6 +17,7 @@ mod liveness;
 mod maint;
 mod observe;
 mod ops;
+mod options;
 mod pool;
 mod reconcile;
 mod routes;
@@ -35,65 +36,20 @@ use tokio::sync::{Mutex, watch};
 
 pub use join::NodePreview;
 pub use maint::{SnapshotReport, disk_usage};
+pub use options::NodeOptions;
 pub use status::{CheckStatus, PeerStatus, PinnedMaster, Status};
 pub use subscribe::Subscription;
 pub use verdict::Summary;
 
-use crate::consensus::{Consensus, Faults, Member, Timing};
+use crate::consensus::{Consensus, Faults, Member};
 use crate::error::{Error, Result};
 use crate::identity::{Fingerprint, Identity, NodeId};
 use crate::state::{ClusterState, Command, Mutation, Outcome, PeerRecord};
 use crate::store::NodeConfig;
-use crate::transport::{Limits, Server};
+use crate::transport::Server;
 use crate::trust::{TrustStore, now_rfc3339};
 use liveness::Liveness;
 use pool::Pool;
-
-/// How to start a node.
-#[derive(Debug, Clone)]
-pub struct NodeOptions {
-    /// The node's data directory (holding `node.yaml`, `keys/`, `trust.yaml`, `raft/`).
-    pub data_dir: PathBuf,
-    /// Apply the `QUPTIME_*` environment overrides to `node.yaml` (the
-    /// daemon does; embedders may prefer not to).
-    pub env_overrides: bool,
-    /// Listen here instead of `node.yaml`'s bind address and port (port 0
-    /// picks a free port; see [`Cluster::local_addr`]). When `node.yaml`
-    /// has no advertise address, the bound address is advertised.
-    pub listen: Option<SocketAddr>,
-    /// Transport bounds.
-    pub limits: Limits,
-    /// Raft timings and the master cooldown.
-    pub timing: Timing,
-    /// Fault injection (for partition tests and chaos drills).
-    pub faults: Faults,
-    /// Probe scheduling bounds.
-    pub schedule: crate::schedule::ScheduleOptions,
-    /// The notifiers to use (for private CAs or plain-HTTP test receivers);
-    /// built with defaults when `None`.
-    pub notifiers: Option<crate::notify::Notifiers>,
-    /// Serve Prometheus metrics, `/healthz` and `/readyz` over plain HTTP
-    /// here (port 0 picks a free port; see [`Cluster::metrics_addr`]). Off
-    /// when `None`; the series are kept either way ([`Cluster::metrics_text`]).
-    pub metrics_addr: Option<SocketAddr>,
-}
-
-impl NodeOptions {
-    /// Options for the node in `data_dir`, with defaults for the rest.
-    pub fn new(data_dir: impl Into<PathBuf>) -> NodeOptions {
-        NodeOptions {
-            data_dir: data_dir.into(),
-            env_overrides: false,
-            listen: None,
-            limits: Limits::default(),
-            timing: Timing::default(),
-            faults: Faults::new(),
-            schedule: crate::schedule::ScheduleOptions::default(),
-            notifiers: None,
-            metrics_addr: None,
-        }
-    }
-}
 
 /// Everything a running node shares between its tasks and handlers.
 #[derive(Debug)]

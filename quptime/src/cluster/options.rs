@@ -1,0 +1,54 @@
+//! [`NodeOptions`]: everything `Cluster::start` needs besides the data
+//! directory's own files, with defaults an embedder can start from.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::consensus::{Faults, Timing};
+use crate::transport::Limits;
+
+/// How to start a node.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    /// The node's data directory (holding `node.yaml`, `keys/`, `trust.yaml`, `raft/`).
+    pub data_dir: PathBuf,
+    /// Apply the `QUPTIME_*` environment overrides to `node.yaml` (the
+    /// daemon does; embedders may prefer not to).
+    pub env_overrides: bool,
+    /// Listen here instead of `node.yaml`'s bind address and port (port 0
+    /// picks a free port; see [`Cluster::local_addr`](super::Cluster::local_addr)). When `node.yaml`
+    /// has no advertise address, the bound address is advertised.
+    pub listen: Option<SocketAddr>,
+    /// Transport bounds.
+    pub limits: Limits,
+    /// Raft timings and the master cooldown.
+    pub timing: Timing,
+    /// Fault injection (for partition tests and chaos drills).
+    pub faults: Faults,
+    /// Probe scheduling bounds.
+    pub schedule: crate::schedule::ScheduleOptions,
+    /// The notifiers to use (for private CAs or plain-HTTP test receivers);
+    /// built with defaults when `None`.
+    pub notifiers: Option<crate::notify::Notifiers>,
+    /// Serve Prometheus metrics, `/healthz` and `/readyz` over plain HTTP
+    /// here (port 0 picks a free port; see [`Cluster::metrics_addr`]). Off
+    /// when `None`; the series are kept either way ([`Cluster::metrics_text`]).
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+impl NodeOptions {
+    /// Options for the node in `data_dir`, with defaults for the rest.
+    pub fn new(data_dir: impl Into<PathBuf>) -> NodeOptions {
+        NodeOptions {
+            data_dir: data_dir.into(),
+            env_overrides: false,
+            listen: None,
+            limits: Limits::default(),
+            timing: Timing::default(),
+            faults: Faults::new(),
+            schedule: crate::schedule::ScheduleOptions::default(),
+            notifiers: None,
+            metrics_addr: None,
+        }
+    }
+}
