@@ -31,8 +31,8 @@ pub struct NodeOptions {
     /// built with defaults when `None`.
     pub notifiers: Option<crate::notify::Notifiers>,
     /// Serve Prometheus metrics, `/healthz` and `/readyz` over plain HTTP
-    /// here (port 0 picks a free port; see [`Cluster::metrics_addr`]). Off
-    /// when `None`; the series are kept either way ([`Cluster::metrics_text`]).
+    /// here (port 0 picks a free port; see [`Cluster::metrics_addr`](super::Cluster::metrics_addr)). Off
+    /// when `None`; the series are kept either way ([`Cluster::metrics_text`](super::Cluster::metrics_text)).
     pub metrics_addr: Option<SocketAddr>,
 }
 

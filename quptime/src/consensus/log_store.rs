@@ -12,7 +12,7 @@
 //! # Layout of the directory
 //!
 //! - `log.dat`: the entries, one length + CRC-32 + JSON record each; format
-//!   and recovery rules in [`log_file`].
+//!   and recovery rules in `log_file`.
 //! - `vote.json`, `committed.json`, `purged.json`: JSON of an `Option` of
 //!   the vote, committed log id and last purged log id ([`write_atomic`]).
 //! - `lock`: `flock`ed while a store is open, so no two write one log.

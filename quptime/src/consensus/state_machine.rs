@@ -1,4 +1,4 @@
-//! The Raft state machine: applies committed [`Command`]s to the
+//! The Raft state machine: applies committed [`Command`](crate::state::Command)s to the
 //! [`ClusterState`], keeps the trust store in line with membership, and
 //! builds and installs snapshots.
 //!

@@ -5,7 +5,7 @@
 //! CLI. Parsing refuses unknown fields and invalid values naming the line,
 //! column and field, so a typo never silently means "default". [`plan`]
 //! turns a declaration into the difference from the current state and ONE
-//! replicated change ([`DeclaredChange`]) that applies all of it or nothing;
+//! replicated change ([`DeclaredChange`](crate::state::declared::DeclaredChange)) that applies all of it or nothing;
 //! [`render`] writes the current state back in the same format, so
 //! `qu export | qu apply -f -` changes nothing.
 //!
