@@ -1,3 +1,6 @@
+//! Declarations end to end on a pure state: parse, plan, apply, export,
+//! and the errors that name the line and field.
+
 use super::*;
 use crate::identity::NodeId;
 use crate::state::{Command, Mutation};

@@ -15,6 +15,7 @@ mod verify;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+pub(crate) use verify::handshake_signatures;
 pub use verify::{AnyClientKeyVerifier, PinnedServerVerifier};
 
 use crate::error::{Error, ErrorKind, Result};

@@ -12,46 +12,48 @@
 
 use std::sync::{Arc, Mutex};
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::client::danger::{ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, SignatureScheme};
+use rustls::{CertificateError, DistinguishedName};
 
 use crate::identity::Fingerprint;
 
-/// The handshake-signature half of a verifier, the same for both sides:
-/// check the signature with `self.provider`'s algorithms. (Which key it is
-/// is the other half, and differs.)
+/// The handshake-signature half of a rustls verifier, the same for every
+/// verifier in this crate: check the signature with the algorithms of the
+/// `CryptoProvider` in field `$provider` of `self`. (Which certificate is
+/// acceptable is the other half, and differs.)
 macro_rules! handshake_signatures {
-    () => {
+    ($provider:tt) => {
         fn verify_tls12_signature(
             &self,
             message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            let algs = &self.provider.signature_verification_algorithms;
-            verify_tls12_signature(message, cert, dss, algs)
+            cert: &rustls::pki_types::CertificateDer<'_>,
+            dss: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            let algs = &self.$provider.signature_verification_algorithms;
+            rustls::crypto::verify_tls12_signature(message, cert, dss, algs)
         }
 
         fn verify_tls13_signature(
             &self,
             message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            let algs = &self.provider.signature_verification_algorithms;
-            verify_tls13_signature(message, cert, dss, algs)
+            cert: &rustls::pki_types::CertificateDer<'_>,
+            dss: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            let algs = &self.$provider.signature_verification_algorithms;
+            rustls::crypto::verify_tls13_signature(message, cert, dss, algs)
         }
 
-        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            let algs = &self.provider.signature_verification_algorithms;
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            let algs = &self.$provider.signature_verification_algorithms;
             algs.supported_schemes()
         }
     };
 }
+pub(crate) use handshake_signatures;
 
 /// Fingerprint of an end-entity certificate, as a rustls error on failure.
 fn fingerprint(cert: &CertificateDer<'_>) -> Result<Fingerprint, rustls::Error> {
@@ -114,7 +116,7 @@ impl ServerCertVerifier for PinnedServerVerifier {
         }
     }
 
-    handshake_signatures!();
+    handshake_signatures!(provider);
 }
 
 /// Server-side verifier: a client certificate is mandatory and must be
@@ -147,5 +149,5 @@ impl ClientCertVerifier for AnyClientKeyVerifier {
         Ok(ClientCertVerified::assertion())
     }
 
-    handshake_signatures!();
+    handshake_signatures!(provider);
 }
