@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use quptime::state::{Check, Mutation};
 use quptime_tests::cluster::{TestCluster, fast_timing, wait_for};
-use quptime_tests::fixtures::{web_check, webhook};
+use quptime_tests::fixtures::{add_hook_and_check, wait_up, web_check, webhook};
 use quptime_tests::receiver::Receiver;
 use quptime_tests::target::HttpTarget;
 
@@ -46,23 +46,8 @@ async fn one_down_and_one_recovered_per_transition_across_a_failover() {
     let target = HttpTarget::start().await;
     let receiver = Receiver::start().await;
     let node = tc.node(0).clone();
-    node.propose(Mutation::AddAlert {
-        alert: webhook(&receiver.url()),
-    })
-    .await
-    .expect("alert");
-    node.propose(Mutation::AddCheck {
-        check: check(&target.url()),
-    })
-    .await
-    .expect("check");
-    wait_for("the check to be up", Duration::from_secs(15), || {
-        node.state()
-            .check_states
-            .get("web")
-            .is_some_and(|s| s.state.as_str() == "up")
-    })
-    .await;
+    add_hook_and_check(&node, &receiver.url(), check(&target.url())).await;
+    wait_up(&node, "web").await;
     assert!(receiver.received().is_empty(), "unknown -> up is silent");
 
     target.set_status(503);
@@ -117,23 +102,8 @@ async fn an_alert_waits_out_a_receiver_outage_and_arrives_once() {
     let target = HttpTarget::start().await;
     let receiver = Receiver::start().await;
     let node = tc.node(1).clone();
-    node.propose(Mutation::AddAlert {
-        alert: webhook(&receiver.url()),
-    })
-    .await
-    .expect("alert");
-    node.propose(Mutation::AddCheck {
-        check: check(&target.url()),
-    })
-    .await
-    .expect("check");
-    wait_for("up", Duration::from_secs(15), || {
-        node.state()
-            .check_states
-            .get("web")
-            .is_some_and(|s| s.state.as_str() == "up")
-    })
-    .await;
+    add_hook_and_check(&node, &receiver.url(), check(&target.url())).await;
+    wait_up(&node, "web").await;
     // The receiver fails for 30 s, right when the check goes down.
     receiver.answer(500);
     target.set_status(503);
@@ -180,23 +150,10 @@ async fn reminders_repeat_the_alert_while_the_check_stays_down() {
     let target = HttpTarget::start().await;
     let receiver = Receiver::start().await;
     let node = tc.node(0).clone();
-    node.propose(Mutation::AddAlert {
-        alert: webhook(&receiver.url()),
-    })
-    .await
-    .expect("alert");
     let mut c = check(&target.url());
     c.remind = Some(Duration::from_secs(2));
-    node.propose(Mutation::AddCheck { check: c })
-        .await
-        .expect("check");
-    wait_for("up", Duration::from_secs(15), || {
-        node.state()
-            .check_states
-            .get("web")
-            .is_some_and(|s| s.state.as_str() == "up")
-    })
-    .await;
+    add_hook_and_check(&node, &receiver.url(), c).await;
+    wait_up(&node, "web").await;
     target.set_status(503);
     wait_for("a DOWN and two reminders", Duration::from_secs(20), || {
         kinds(&receiver) == ["down", "reminder", "reminder"]

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use quptime::state::{Check, CheckState, Mutation};
+use quptime::state::{Check, CheckState};
 use quptime_tests::cluster::{TestCluster, fast_timing};
-use quptime_tests::fixtures::{web_check, webhook};
+use quptime_tests::fixtures::{add_hook_and_check, web_check};
 use quptime_tests::receiver::Receiver;
 use quptime_tests::target::HttpTarget;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -113,16 +113,7 @@ async fn scraped_series_follow_a_check_going_down_and_readiness_follows_quorum()
         .map(|i| tc.node(i).metrics_addr().expect("metrics enabled"))
         .collect();
     let node = tc.node(0).clone();
-    node.propose(Mutation::AddAlert {
-        alert: webhook(&receiver.url()),
-    })
-    .await
-    .expect("add alert");
-    node.propose(Mutation::AddCheck {
-        check: check(&target.url()),
-    })
-    .await
-    .expect("add check");
+    add_hook_and_check(&node, &receiver.url(), check(&target.url())).await;
 
     // Up: every node shows the agreed state and its own probes.
     let up = scrape_until(
