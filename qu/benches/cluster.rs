@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use quptime::api::{AddCheck, CheckSpec, GetStatus};
 use quptime::control::BlockingControlClient;
+use quptime::state::CheckType;
 use support::{Cluster, percentile, wait_for};
 
 const FAILOVER_RUNS: usize = 10;
@@ -180,15 +181,9 @@ fn latencies(c: &Cluster) -> Latency {
     Latency { add, status, cli }
 }
 
-/// A tcp check spec, built from JSON so that new optional fields of
-/// `CheckSpec` need no change here.
+/// A tcp check spec.
 fn spec(name: &str) -> CheckSpec {
-    serde_json::from_value(serde_json::json!({
-        "name": name,
-        "type": "tcp",
-        "target": "127.0.0.1:9",
-    }))
-    .expect("check spec")
+    CheckSpec::new(name, CheckType::Tcp, "127.0.0.1:9")
 }
 
 fn sorted(v: &[Duration]) -> Vec<Duration> {

@@ -88,24 +88,11 @@ unsafe fn read_spec(spec: *const qu_check_spec) -> Result<CheckSpec, Fail> {
         )
     };
     Ok(CheckSpec {
-        name: name.into(),
-        kind: check_type(s.kind)?,
-        target: target.into(),
         interval: ms(s.interval_ms),
         timeout: ms(s.timeout_ms),
         expect_status: expect_status.map(String::from),
         body_match: body_match.map(String::from),
-        insecure: false,
-        max_redirects: None,
-        keep_alive: false,
-        warn_days: None,
-        sni: None,
-        record: None,
-        resolver: None,
-        expect_answer: None,
-        alerts: Vec::new(),
-        suppress: Vec::new(),
-        remind: None,
+        ..CheckSpec::new(name, check_type(s.kind)?, target)
     })
 }
 

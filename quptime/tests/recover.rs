@@ -9,7 +9,7 @@ use quptime::api::CheckSpec;
 use quptime::backup::{self, Backup};
 use quptime::consensus::offline;
 use quptime::init::{InitOptions, init_node};
-use quptime::state::Mutation;
+use quptime::state::{CheckType, Mutation};
 use quptime::{Cluster, NodeOptions};
 
 fn options(dir: &std::path::Path) -> NodeOptions {
@@ -24,10 +24,10 @@ fn options(dir: &std::path::Path) -> NodeOptions {
 }
 
 fn spec(name: &str) -> CheckSpec {
-    serde_json::from_value(serde_json::json!({
-        "name": name, "type": "tcp", "target": "127.0.0.1:9", "interval": "1h"
-    }))
-    .expect("spec")
+    CheckSpec {
+        interval: Some("1h".into()),
+        ..CheckSpec::new(name, CheckType::Tcp, "127.0.0.1:9")
+    }
 }
 
 async fn wait_master(c: &Cluster) {

@@ -143,24 +143,12 @@ pub fn list_table(checks: &[Check]) -> String {
 
 fn blank(kind: CheckType, name: String, target: String, common: CheckCommon) -> CheckSpec {
     CheckSpec {
-        name,
-        kind,
-        target,
         interval: common.interval,
         timeout: common.timeout,
-        expect_status: None,
-        body_match: None,
         alerts: common.alerts.unwrap_or_default(),
         suppress: common.suppress.unwrap_or_default(),
         remind: common.remind,
-        insecure: false,
-        max_redirects: None,
-        keep_alive: false,
-        warn_days: None,
-        sni: None,
-        record: None,
-        resolver: None,
-        expect_answer: None,
+        ..CheckSpec::new(name, kind, target)
     }
 }
 

@@ -137,6 +137,30 @@ pub struct CheckSpec {
 }
 
 impl CheckSpec {
+    /// A spec with every optional field unset (the daemon's defaults).
+    pub fn new(name: impl Into<String>, kind: CheckType, target: impl Into<String>) -> CheckSpec {
+        CheckSpec {
+            name: name.into(),
+            kind,
+            target: target.into(),
+            interval: None,
+            timeout: None,
+            expect_status: None,
+            body_match: None,
+            insecure: false,
+            max_redirects: None,
+            keep_alive: false,
+            warn_days: None,
+            sni: None,
+            record: None,
+            resolver: None,
+            expect_answer: None,
+            alerts: Vec::new(),
+            suppress: Vec::new(),
+            remind: None,
+        }
+    }
+
     /// Turn the spec into a check with id `id`, validating every field.
     pub fn into_check(self, id: String, alert_ids: Vec<String>) -> Result<Check> {
         let dur = |field: &str, v: Option<String>, default: Duration| -> Result<Duration> {
