@@ -229,7 +229,7 @@ impl Aggregator {
                 node: (*n).clone(),
                 ok: r.ok,
                 detail: r.detail.clone(),
-                latency_ms: r.latency.as_millis() as u64,
+                latency_ms: crate::state::duration::millis(r.latency),
             })
             .collect();
         match verdict {

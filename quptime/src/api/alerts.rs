@@ -174,7 +174,7 @@ pub(crate) fn routes(router: ControlRouter, cluster: &Cluster) -> ControlRouter 
                     channel: d.channel,
                     ok: true,
                     message: d.answer,
-                    elapsed_ms: d.elapsed.as_millis() as u64,
+                    elapsed_ms: crate::state::duration::millis(d.elapsed),
                 })
             }
         })
@@ -190,7 +190,7 @@ pub(crate) fn routes(router: ControlRouter, cluster: &Cluster) -> ControlRouter 
                 Ok(results
                     .into_iter()
                     .map(|(channel, r)| match r {
-                        Ok(d) => TestDelivery { channel, ok: true, message: d.answer, elapsed_ms: d.elapsed.as_millis() as u64 },
+                        Ok(d) => TestDelivery { channel, ok: true, message: d.answer, elapsed_ms: crate::state::duration::millis(d.elapsed) },
                         Err(e) => TestDelivery { channel, ok: false, message: e.to_string(), elapsed_ms: 0 },
                     })
                     .collect())

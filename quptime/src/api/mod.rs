@@ -165,8 +165,7 @@ impl CheckSpec {
     pub fn into_check(self, id: String, alert_ids: Vec<String>) -> Result<Check> {
         let dur = |field: &str, v: Option<String>, default: Duration| -> Result<Duration> {
             match v {
-                Some(text) => duration::parse(&text)
-                    .map_err(|e| Error::invalid(format!("--{field}: {}", e.message()))),
+                Some(text) => check_duration(field, &text),
                 None => Ok(default),
             }
         };
@@ -271,9 +270,7 @@ impl CheckPatch {
                 *slot = if v.is_empty() { None } else { Some(v) };
             }
         };
-        let dur = |field: &str, v: &str| {
-            duration::parse(v).map_err(|e| Error::invalid(format!("--{field}: {}", e.message())))
-        };
+        let dur = check_duration;
         if let Some(v) = self.name {
             check.name = v;
         }
@@ -328,6 +325,18 @@ impl CheckPatch {
         }
         check.validate()
     }
+}
+
+/// A check's `interval`, `timeout` or `remind` flag, within its bounds;
+/// the error names the flag and the bounds.
+fn check_duration(field: &str, text: &str) -> Result<Duration> {
+    use crate::state::model::{INTERVAL_RANGE, REMIND_RANGE, TIMEOUT_RANGE};
+    let (range, example) = match field {
+        "interval" => (INTERVAL_RANGE, "30s or 1m30s"),
+        "timeout" => (TIMEOUT_RANGE, "10s"),
+        _ => (REMIND_RANGE, "1h"),
+    };
+    duration::parse_within(&format!("--{field}"), text, range, example)
 }
 
 /// Arguments of `enroll.create`.

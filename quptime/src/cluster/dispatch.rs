@@ -65,7 +65,7 @@ async fn queue_due_reminders(core: &Core, state: &ClusterState) {
         };
         let due = rt.state == crate::state::CheckState::Down
             && rt.alerted_down
-            && now_ms.saturating_sub(rt.last_alert_ms) >= remind.as_millis() as u64;
+            && now_ms.saturating_sub(rt.last_alert_ms) >= crate::state::duration::millis(remind);
         if due {
             let cmd = core.command(Mutation::QueueReminder {
                 check_id: check.id.clone(),

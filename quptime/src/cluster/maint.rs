@@ -20,6 +20,9 @@ use crate::identity::NodeId;
 use crate::state::Mutation;
 use crate::state::mutation::now_ms;
 
+/// Longest `qu leader transfer --hold` (30 days).
+pub const MAX_HOLD: Duration = Duration::from_secs(30 * 86_400);
+
 /// What `qu snapshot` reports.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SnapshotReport {
@@ -106,12 +109,14 @@ impl Cluster {
                     )
                 })?,
         };
-        if hold < Duration::from_secs(1) {
-            return Err(Error::invalid(
-                "--hold: use a duration of at least 1s, such as 1h",
-            ));
+        if hold < Duration::from_secs(1) || hold > MAX_HOLD {
+            return Err(Error::invalid(format!(
+                "--hold {}: use a duration from 1s to {}, such as 1h",
+                crate::state::duration::format(hold),
+                crate::state::duration::format(MAX_HOLD)
+            )));
         }
-        let until_ms = now_ms() + hold.as_millis() as u64;
+        let until_ms = now_ms().saturating_add(crate::state::duration::millis(hold));
         self.propose(Mutation::PinMaster {
             node: Some(target.clone()),
             until_ms,

@@ -19,6 +19,9 @@ impl Core {
     /// retried (same request id, so never applied twice) until the
     /// proposal timeout.
     pub(crate) async fn submit(&self, cmd: Command) -> Result<Outcome> {
+        // Before anything is sent: a proposal over the cap would otherwise
+        // travel to the leader only to be refused there.
+        cmd.check_size()?;
         let started = Instant::now();
         let res = self.submit_timed(cmd).await;
         self.metrics.mutation(started.elapsed(), res.is_ok());

@@ -163,7 +163,7 @@ impl Core {
             .collect();
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+            .map_or(0, crate::state::duration::millis);
         let pinned_master = state
             .master_pin
             .as_ref()

@@ -56,6 +56,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::store::ensure_dir;
 use log_file::{LOG_FILE, LogFile, MAX_RECORD, lock_dir, read_json, sync_dir, write_json};
 
+/// Largest log record (JSON of one entry) the log file takes: twice the
+/// transport's default frame cap, so nothing a peer can send is refused.
+pub(crate) const RECORD_LIMIT: usize = MAX_RECORD;
+
 const VOTE_FILE: &str = "vote.json";
 const COMMITTED_FILE: &str = "committed.json";
 const PURGED_FILE: &str = "purged.json";

@@ -121,7 +121,7 @@ impl Consensus {
         timing: Timing,
     ) -> Result<Consensus> {
         crate::store::ensure_dir(dir, 0o700)?;
-        let ms = |d: Duration| d.as_millis() as u64;
+        let ms = crate::state::duration::millis;
         let config = Config {
             cluster_name: "quptime".into(),
             heartbeat_interval: ms(timing.heartbeat),
@@ -243,6 +243,9 @@ impl Consensus {
 
     /// Commit `cmd` if this node leads; otherwise say where to send it.
     pub async fn write(&self, cmd: Command) -> std::result::Result<Outcome, WriteError> {
+        // Every entry this node appends as leader passes here: one over the
+        // cap could never be replicated and would stop all later commits.
+        cmd.check_size().map_err(WriteError::Failed)?;
         let what = cmd.to_string();
         let fut = self.raft.client_write(cmd);
         let res = tokio::time::timeout(self.timing.propose_timeout, fut).await;

@@ -4,8 +4,13 @@
 //!
 //! Every call is bounded by openraft's soft TTL (openraft does not time out
 //! appends itself). Connection failures and remote shutdowns surface as
-//! `Unreachable`, which makes openraft back off. Snapshots travel in 1 MiB
-//! chunks so no frame exceeds the transport's cap, whatever the state size.
+//! `Unreachable`, which makes openraft back off. Every request fits the
+//! transport's frame cap whatever the log or the state holds: an append
+//! carries at most [`MAX_APPEND_BYTES`] of entries (openraft bounds batches
+//! by count only; the rest goes in the next round, reported as a partial
+//! success) and snapshots travel in [`CHUNK`]-sized pieces. With proposals
+//! capped at [`MAX_PROPOSAL`], one entry always fits a batch, so no entry
+//! can stall replication.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -31,10 +36,24 @@ use crate::consensus::faults::Faults;
 use crate::consensus::types::{Member, Raft, TypeConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::NodeId;
+use crate::state::mutation::{MAX_PROPOSAL, encoded_len};
 use crate::transport::{Connection, Dialer, Peer, Router, Rpc};
 
-/// Snapshot bytes per chunk.
-const CHUNK: usize = 1 << 20;
+/// Snapshot bytes per chunk (base64 makes it 1.4 MiB on the wire).
+pub const CHUNK: usize = 1 << 20;
+/// JSON bytes of log entries one append request carries (at least one
+/// entry always goes, and one entry is at most a proposal plus its log id).
+pub const MAX_APPEND_BYTES: usize = 2 << 20;
+/// Room for an entry's log id and payload tag around its command.
+const ENTRY_OVERHEAD: usize = 4 << 10;
+
+// The chain that keeps replication moving: a proposal fits a batch, a
+// batch and a chunk fit the default frame (4 MiB) with room for the
+// envelope, and a frame fits a log record.
+const _: () = assert!(MAX_PROPOSAL + ENTRY_OVERHEAD <= MAX_APPEND_BYTES);
+const _: () = assert!(MAX_APPEND_BYTES + (64 << 10) < 4 << 20);
+const _: () = assert!(CHUNK / 3 * 4 + (64 << 10) < 4 << 20);
+const _: () = assert!(4 << 20 < super::log_store::RECORD_LIMIT);
 /// Largest snapshot a node accepts (bounds the receive buffer).
 const MAX_SNAPSHOT: usize = 512 << 20;
 
@@ -206,8 +225,23 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> std::result::Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.call::<AppendRpc>(RPCTypes::AppendEntries, &rpc, option.soft_ttl())
-            .await
+        let mut rpc = rpc;
+        let keep = fit_batch(&rpc.entries, MAX_APPEND_BYTES);
+        let sent_up_to = (keep < rpc.entries.len()).then(|| {
+            rpc.entries.truncate(keep);
+            rpc.entries.last().map(|e| e.log_id.clone())
+        });
+        let resp = self
+            .call::<AppendRpc>(RPCTypes::AppendEntries, &rpc, option.soft_ttl())
+            .await?;
+        Ok(match (resp, sent_up_to) {
+            // The follower took all we sent, which was a prefix: openraft
+            // sends the rest from there.
+            (AppendEntriesResponse::Success, Some(last)) => {
+                AppendEntriesResponse::PartialSuccess(last)
+            }
+            (resp, _) => resp,
+        })
     }
 
     async fn vote(
@@ -282,6 +316,19 @@ impl RaftNetworkV2<TypeConfig> for PeerClient {
             r = send => r,
         }
     }
+}
+
+/// How many of `entries`, from the first, fit in `budget` bytes of JSON;
+/// at least one, so a batch always makes progress.
+pub(crate) fn fit_batch<T: Serialize>(entries: &[T], budget: usize) -> usize {
+    let mut used = 0usize;
+    for (i, e) in entries.iter().enumerate() {
+        used = used.saturating_add(encoded_len(e));
+        if used > budget {
+            return i.max(1);
+        }
+    }
+    entries.len()
 }
 
 /// A snapshot being received: who sends it and the bytes so far.
@@ -373,7 +420,7 @@ pub fn routes(router: Router, raft: Raft, faults: Faults) -> Router {
                             "snapshot chunk out of order",
                         ));
                     }
-                    if buf.len() + data.len() > MAX_SNAPSHOT {
+                    if buf.len().saturating_add(data.len()) > MAX_SNAPSHOT {
                         transfers.remove(&chunk.transfer);
                         return Err(Error::new(
                             ErrorKind::Protocol,
@@ -402,4 +449,20 @@ pub fn routes(router: Router, raft: Raft, faults: Faults) -> Router {
                 Ok(Some(resp))
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_cut_by_bytes_but_always_carry_one_entry() {
+        let small: Vec<String> = (0..300).map(|i| format!("entry {i}")).collect();
+        assert_eq!(fit_batch(&small, MAX_APPEND_BYTES), 300);
+        let big: Vec<String> = (0..5).map(|_| "x".repeat(900 << 10)).collect();
+        assert_eq!(fit_batch(&big, MAX_APPEND_BYTES), 2);
+        let huge = vec!["y".repeat(3 << 20), "z".into()];
+        assert_eq!(fit_batch(&huge, MAX_APPEND_BYTES), 1);
+        assert_eq!(fit_batch::<String>(&[], MAX_APPEND_BYTES), 0);
+    }
 }

@@ -216,6 +216,7 @@ pub fn validate(channel: &AlertChannel) -> Result<()> {
 fn check<N: Notifier>(channel: &AlertChannel) -> Result<()> {
     let settings = Settings::new(N::KIND, &channel.settings);
     settings.only(N::KEYS)?;
+    settings.sizes()?;
     settings.templates()?;
     N::config(settings, Policy::default()).map(drop)
 }

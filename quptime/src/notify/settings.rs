@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::state::fields::excerpt;
 use crate::state::{AlertChannel, duration};
 
 use super::message::{BODY_TEMPLATE, SUBJECT_TEMPLATE};
@@ -22,6 +23,13 @@ pub(crate) const COMMON_KEYS: [&str; 3] = [SUBJECT_TEMPLATE, BODY_TEMPLATE, "tim
 
 /// What masked secrets look like.
 pub const MASK: &str = "****";
+
+/// Longest setting name (every known one is far shorter).
+pub const MAX_KEY: usize = 64;
+/// Longest setting value, other than templates
+/// ([`MAX_TEMPLATE`](super::template::MAX_TEMPLATE)) and webhook headers
+/// ([`MAX_HEADERS`](super::webhook::MAX_HEADERS)).
+pub const MAX_VALUE: usize = 2048;
 
 /// A secret setting's value: usable, never shown by `Debug`.
 #[derive(Clone)]
@@ -75,6 +83,14 @@ impl<'a> Settings<'a> {
     /// held back by a key a newer version added).
     pub(crate) fn only(&self, own: &[&str]) -> Result<()> {
         for key in self.map.keys() {
+            if key.len() > MAX_KEY {
+                return Err(Error::invalid(format!(
+                    "{} channels have no setting {}: use {}",
+                    self.kind,
+                    excerpt(key),
+                    own.join(", ")
+                )));
+            }
             if !own.contains(&key.as_str()) && !COMMON_KEYS.contains(&key.as_str()) {
                 let mut all: Vec<&str> = own.to_vec();
                 all.extend(COMMON_KEYS);
@@ -83,6 +99,26 @@ impl<'a> Settings<'a> {
                     self.kind,
                     all.join(", ")
                 )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuse a value over its limit: templates [`template::MAX_TEMPLATE`],
+    /// `headers` [`super::webhook::MAX_HEADERS`], the rest [`MAX_VALUE`]
+    /// bytes. Checked before any value is parsed.
+    pub(crate) fn sizes(&self) -> Result<()> {
+        for (key, value) in self.map {
+            let max = match key.as_str() {
+                SUBJECT_TEMPLATE | BODY_TEMPLATE => template::MAX_TEMPLATE,
+                "headers" => super::webhook::MAX_HEADERS,
+                _ => MAX_VALUE,
+            };
+            if value.len() > max {
+                return Err(self.error(
+                    key,
+                    format!("{} bytes, over the limit of {max}: shorten it", value.len()),
+                ));
             }
         }
         Ok(())

@@ -128,6 +128,12 @@ pub(crate) fn check(template: &str) -> Result<(), TemplateError> {
     parse(template).map(|_| ())
 }
 
+/// Longest template text.
+pub const MAX_TEMPLATE: usize = 4 << 10;
+/// Longest rendered text: placeholders such as `{body}` repeated in a
+/// template cannot make an alert larger than this (the rest is cut).
+pub const MAX_RENDERED: usize = 64 << 10;
+
 /// Render `template` for `n`; `subject` and `body` are the default
 /// renderings, which `{subject}` and `{body}` insert.
 pub(crate) fn render(
@@ -142,6 +148,15 @@ pub(crate) fn render(
             Piece::Text(t) => out.push_str(t),
             Piece::Brace(c) => out.push(c),
             Piece::Field(name) => out.push_str(&value(name, n, subject, body)),
+        }
+        if out.len() > MAX_RENDERED {
+            let mut cut = MAX_RENDERED;
+            while !out.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.truncate(cut);
+            out.push('…');
+            break;
         }
     }
     Ok(out)

@@ -46,6 +46,10 @@ use super::{Notifier, Policy};
 
 /// Settings of a webhook channel (besides the common ones).
 const KEYS: [&str; 4] = ["url", "method", "headers", "secret"];
+/// Longest `headers` JSON, and most headers it may set.
+pub const MAX_HEADERS: usize = 8 << 10;
+/// Most headers `headers` may set.
+pub const MAX_HEADER_COUNT: usize = 32;
 /// The header carrying the body's signature.
 pub const SIGNATURE_HEADER: &str = "X-Quptime-Signature";
 /// The version of the JSON document.
@@ -121,6 +125,15 @@ impl Notifier for WebhookNotifier {
             let form = r#"a JSON object such as {"Authorization": "Bearer abc"}"#;
             let map: BTreeMap<String, String> = serde_json::from_str(text)
                 .map_err(|e| s.error("headers", format!("{e}: use {form}")))?;
+            if map.len() > MAX_HEADER_COUNT {
+                return Err(s.error(
+                    "headers",
+                    format!(
+                        "{} headers; at most {MAX_HEADER_COUNT} are allowed",
+                        map.len()
+                    ),
+                ));
+            }
             for (name, value) in map {
                 let key = HeaderName::from_bytes(name.as_bytes())
                     .map_err(|_| s.error("headers", format!("{name:?} is not a header name")))?;

@@ -33,6 +33,18 @@ impl ClusterState {
         if let Some(r) = retention {
             r.validate()?;
         }
+        super::model::room_for(
+            "alert channels",
+            self.alerts.len(),
+            alerts.len(),
+            super::model::MAX_ALERTS,
+        )?;
+        super::model::room_for(
+            "checks",
+            self.checks.len(),
+            checks.len(),
+            super::model::MAX_CHECKS,
+        )?;
         let mut alert_ids = BTreeSet::new();
         let mut alert_names = BTreeSet::new();
         for a in alerts {

@@ -10,6 +10,7 @@
 
 pub mod declared;
 pub mod duration;
+pub mod fields;
 mod import;
 mod level;
 pub mod model;
@@ -107,8 +108,14 @@ impl ClusterState {
             return earlier.clone();
         }
         // `mutate` validates everything before it changes anything, so a
-        // rejected mutation leaves the state exactly as it was.
-        let result = match self.mutate(&cmd.mutation, cmd) {
+        // rejected mutation leaves the state exactly as it was. The size
+        // cap is checked by the proposer already; here it keeps an
+        // oversized entry (from a peer that skipped the check) out of the
+        // state and its snapshots.
+        let checked = cmd
+            .check_size()
+            .and_then(|()| self.mutate(&cmd.mutation, cmd));
+        let result = match checked {
             Ok(id) => {
                 self.level = self.level.max(cmd.mutation.required_level());
                 // Transitions are runtime state, not configuration: the
@@ -142,6 +149,7 @@ impl ClusterState {
     pub(crate) fn mutate(&mut self, m: &Mutation, cmd: &Command) -> Result<Option<String>> {
         match m {
             Mutation::AddPeer { peer } => {
+                peer.validate()?;
                 if self.removed.contains(&peer.node_id) {
                     return Err(Error::new(
                         ErrorKind::AlreadyExists,
@@ -177,6 +185,7 @@ impl ClusterState {
             }
             Mutation::AddCheck { check } => {
                 check.validate()?;
+                model::room_for("checks", self.checks.len(), 1, model::MAX_CHECKS)?;
                 if self.checks.contains_key(&check.id) {
                     return Err(exists("check id", &check.id));
                 }
@@ -222,7 +231,7 @@ impl ClusterState {
                 let due = rt.as_ref().is_some_and(|r| {
                     r.state == CheckState::Down
                         && r.alerted_down
-                        && cmd.at_ms.saturating_sub(r.last_alert_ms) >= remind.as_millis() as u64
+                        && cmd.at_ms.saturating_sub(r.last_alert_ms) >= duration::millis(remind)
                 });
                 let seq = self
                     .transitions
@@ -340,6 +349,7 @@ impl ClusterState {
             }
             Mutation::AddAlert { alert } => {
                 alert.validate()?;
+                model::room_for("alert channels", self.alerts.len(), 1, model::MAX_ALERTS)?;
                 if self.alerts.contains_key(&alert.id) {
                     return Err(exists("alert id", &alert.id));
                 }
@@ -374,6 +384,7 @@ impl ClusterState {
                 Ok(Some(id))
             }
             Mutation::CreateEnrollment { enrollment } => {
+                enrollment.validate()?;
                 if self.enrollments.contains_key(&enrollment.id) {
                     return Err(exists("enrollment", &enrollment.id));
                 }
@@ -395,6 +406,7 @@ impl ClusterState {
                 Ok(Some(enrollment.id.clone()))
             }
             Mutation::RequestEnrollment { id, peer } => {
+                peer.validate()?;
                 let e = self
                     .enrollments
                     .get_mut(id)

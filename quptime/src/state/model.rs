@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::identity::{Fingerprint, NodeId};
-use crate::state::duration;
+use crate::state::duration::{self, in_range};
+use crate::state::fields::{
+    self as limits, excerpt, validate_host, validate_host_opt_port, validate_url,
+};
 use crate::store::node_file::check_host_port;
 
 /// A member of the cluster as every node knows it.
@@ -27,6 +30,23 @@ pub struct PeerRecord {
     pub cert_pem: String,
     /// When it joined (RFC 3339 UTC, the proposer's clock).
     pub added_at: String,
+}
+
+/// Longest certificate PEM of a member (ours are under 1 KiB; RSA keys of
+/// the original a little more).
+pub const MAX_CERT_PEM: usize = 16 << 10;
+/// Longest `added_at` timestamp text.
+pub const MAX_TIMESTAMP: usize = 64;
+
+impl PeerRecord {
+    /// Check the sizes and the address (the key was checked by whoever
+    /// proposed the record, from a TLS handshake).
+    pub fn validate(&self) -> Result<()> {
+        limits::text("member certificate", &self.cert_pem, MAX_CERT_PEM)?;
+        limits::text("member added_at", &self.added_at, MAX_TIMESTAMP)?;
+        check_host_port(&self.advertise)
+            .map_err(|e| Error::invalid(format!("member address: {}", e.message())))
+    }
 }
 
 /// What a check probes.
@@ -66,7 +86,8 @@ impl CheckType {
             "tls" => Ok(CheckType::Tls),
             "dns" => Ok(CheckType::Dns),
             other => Err(Error::invalid(format!(
-                "unknown check type {other:?}: use one of http, tcp, icmp, tls, dns"
+                "unknown check type {}: use one of http, tcp, icmp, tls, dns",
+                excerpt(other)
             ))),
         }
     }
@@ -146,6 +167,44 @@ pub struct Check {
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 /// The probe timeout when none is given.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Shortest and longest `interval`.
+pub const INTERVAL_RANGE: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(86_400));
+/// Shortest and longest `timeout`.
+pub const TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_millis(100), Duration::from_secs(300));
+/// Shortest and longest `remind` (30 days).
+pub const REMIND_RANGE: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(30 * 86_400));
+/// Longest `target` (a URL; hosts are also held to [`MAX_HOST`]).
+pub const MAX_TARGET: usize = 2048;
+/// Longest host name (DNS allows 253 characters).
+pub const MAX_HOST: usize = 253;
+/// Longest `body_match` and `expect_answer` substring.
+pub const MAX_MATCH: usize = 1024;
+/// Longest `expect_status` spec (`200,204,3xx`).
+pub const MAX_STATUS_SPEC: usize = 128;
+/// Most redirects an http check may follow.
+pub const MAX_REDIRECTS: u8 = 20;
+/// Largest `warn_days` (ten years).
+pub const MAX_WARN_DAYS: u32 = 3650;
+/// Most alert channels a check names in `alerts`, and in `suppress_alerts`.
+pub const MAX_CHECK_ALERTS: usize = 32;
+/// Most checks a cluster holds.
+pub const MAX_CHECKS: usize = 10_000;
+/// Most alert channels a cluster holds.
+pub const MAX_ALERTS: usize = 1_000;
+
+/// Refuse adding `adding` records of `what` to `have` when that passes `max`.
+pub fn room_for(what: &str, have: usize, adding: usize, max: usize) -> Result<()> {
+    if have.saturating_add(adding) > max {
+        return Err(Error::invalid(format!(
+            "the cluster has {have} {what}; adding {adding} would pass the limit of {max}: \
+             remove some first"
+        )));
+    }
+    Ok(())
+}
 
 impl Check {
     /// A check of `kind` with every optional field unset and default
@@ -178,6 +237,31 @@ impl Check {
     /// Check every field; the error names the field and the accepted form.
     pub fn validate(&self) -> Result<()> {
         validate_name("check name", &self.name)?;
+        // Sizes first, before any value is parsed.
+        limits::text("target", &self.target, MAX_TARGET)?;
+        for (what, value, max) in [
+            ("body_match", &self.body_match, MAX_MATCH),
+            ("expect_answer", &self.expect_answer, MAX_MATCH),
+            ("sni", &self.sni, MAX_HOST),
+            ("resolver", &self.resolver, MAX_HOST),
+        ] {
+            if let Some(v) = value {
+                limits::text(what, v, max)?;
+            }
+        }
+        limits::count(
+            "alert channels in alerts",
+            self.alerts.len(),
+            MAX_CHECK_ALERTS,
+        )?;
+        limits::count(
+            "alert channels in suppress_alerts",
+            self.suppress_alerts.len(),
+            MAX_CHECK_ALERTS,
+        )?;
+        for id in self.alerts.iter().chain(&self.suppress_alerts) {
+            limits::text("alert channel reference", id, MAX_NAME)?;
+        }
         match self.kind {
             CheckType::Http => validate_url(&self.target)?,
             CheckType::Tcp => check_host_port(&self.target)
@@ -185,25 +269,23 @@ impl Check {
             CheckType::Tls => validate_host_opt_port(&self.target)?,
             CheckType::Icmp | CheckType::Dns => validate_host(&self.target)?,
         }
-        if self.interval < Duration::from_secs(1) || self.interval > Duration::from_secs(86_400) {
+        in_range("interval", self.interval, INTERVAL_RANGE, "30s or 1m30s")?;
+        in_range("timeout", self.timeout, TIMEOUT_RANGE, "10s")?;
+        if let Some(r) = self.remind {
+            in_range("remind", r, REMIND_RANGE, "1h")?;
+        }
+        if self.max_redirects.is_some_and(|n| n > MAX_REDIRECTS) {
             return Err(Error::invalid(format!(
-                "interval {}: use a duration from 1s to 24h, such as 30s or 1m30s",
-                duration::format(self.interval)
+                "max_redirects: use 0 to {MAX_REDIRECTS}"
             )));
         }
-        if self.timeout < Duration::from_millis(100) || self.timeout > Duration::from_secs(300) {
+        if self.warn_days.is_some_and(|d| d > MAX_WARN_DAYS) {
             return Err(Error::invalid(format!(
-                "timeout {}: use a duration from 100ms to 5m, such as 10s",
-                duration::format(self.timeout)
+                "warn_days: use 0 to {MAX_WARN_DAYS} days"
             )));
         }
-        if let Some(r) = self.remind
-            && r < Duration::from_secs(1)
-        {
-            return Err(Error::invalid(format!(
-                "remind {}: use a duration of at least 1s, such as 1h",
-                duration::format(r)
-            )));
+        if let Some(spec) = &self.expect_status {
+            limits::text("expect_status", spec.as_str(), MAX_STATUS_SPEC)?;
         }
         let http_only = self.expect_status.is_some()
             || self.body_match.is_some()
@@ -232,13 +314,14 @@ impl Check {
                 r.parse::<std::net::IpAddr>().is_ok() || r.parse::<std::net::SocketAddr>().is_ok();
             if !ok {
                 return Err(Error::invalid(format!(
-                    "resolver {r:?}: use an IP address, optionally with a port (9.9.9.9, [2620:fe::fe]:53)"
+                    "resolver {}: use an IP address, optionally with a port (9.9.9.9, [2620:fe::fe]:53)",
+                    excerpt(r)
                 )));
             }
         }
         if let Some(sni) = &self.sni {
             validate_host(sni)
-                .map_err(|_| Error::invalid(format!("sni {sni:?}: use a host name")))?;
+                .map_err(|_| Error::invalid(format!("sni {}: use a host name", excerpt(sni))))?;
         }
         Ok(())
     }
@@ -255,11 +338,12 @@ impl StatusSpec {
     pub fn parse(s: &str) -> Result<StatusSpec> {
         let bad = || {
             Error::invalid(format!(
-                "expected status {s:?}: use codes from 100 to 599 and classes like 2xx, \
-                 comma-separated (200, 2xx, 200,204,3xx)"
+                "expected status {}: use codes from 100 to 599 and classes like 2xx, \
+                 comma-separated (200, 2xx, 200,204,3xx; at most {MAX_STATUS_SPEC} characters)",
+                excerpt(s)
             ))
         };
-        if s.trim().is_empty() {
+        if s.trim().is_empty() || s.len() > MAX_STATUS_SPEC {
             return Err(bad());
         }
         for part in s.split(',') {
@@ -331,7 +415,8 @@ impl DnsRecord {
             "txt" => Ok(DnsRecord::Txt),
             "ns" => Ok(DnsRecord::Ns),
             _ => Err(Error::invalid(format!(
-                "record type {s:?}: use one of a, aaaa, cname, mx, txt, ns"
+                "record type {}: use one of a, aaaa, cname, mx, txt, ns",
+                excerpt(s)
             ))),
         }
     }
@@ -366,7 +451,8 @@ impl AlertChannel {
         match self.kind.as_str() {
             "smtp" | "discord" | "webhook" => crate::notify::validate(self),
             other => Err(Error::invalid(format!(
-                "unknown alert type {other:?}: use one of smtp, discord, webhook"
+                "unknown alert type {}: use one of smtp, discord, webhook",
+                excerpt(other)
             ))),
         }
     }
@@ -378,7 +464,7 @@ impl AlertChannel {
 pub struct Enrollment {
     /// Token id (public part of the token).
     pub id: String,
-    /// Optional label.
+    /// Optional label, at most [`MAX_NAME`] characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `sha256:<hex>` of the token secret.
@@ -398,134 +484,44 @@ pub struct Enrollment {
     pub used: bool,
 }
 
+/// Longest token id, token secret hash and enrollment label.
+pub const MAX_TOKEN_FIELD: usize = 128;
+
+impl Enrollment {
+    /// Check the sizes of the fields and the request's record.
+    pub fn validate(&self) -> Result<()> {
+        limits::text("enrollment id", &self.id, MAX_TOKEN_FIELD)?;
+        limits::text("enrollment secret hash", &self.secret_hash, MAX_TOKEN_FIELD)?;
+        if let Some(name) = &self.name {
+            limits::text("enrollment name", name, MAX_NAME)?;
+            if name.chars().any(char::is_control) {
+                return Err(Error::invalid(
+                    "enrollment name: use printable characters only",
+                ));
+            }
+        }
+        match &self.request {
+            Some(peer) => peer.validate(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Longest name of a check, an alert channel or an enrollment.
+pub const MAX_NAME: usize = 64;
+
 /// Names: 1–64 characters of letters, digits, `.`, `_`, `-`.
 pub fn validate_name(what: &str, name: &str) -> Result<()> {
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-    if name.is_empty() || name.len() > 64 || !name.chars().all(ok) {
+    if name.is_empty() || name.len() > MAX_NAME || !name.chars().all(ok) {
         return Err(Error::invalid(format!(
-            "{what} {name:?}: use 1 to 64 characters from A-Z, a-z, 0-9, '.', '_' and '-'"
+            "{what} {}: use 1 to {MAX_NAME} characters from A-Z, a-z, 0-9, '.', '_' and '-'",
+            excerpt(name)
         )));
     }
     Ok(())
-}
-
-fn validate_url(url: &str) -> Result<()> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"));
-    let host = rest
-        .map(|r| r.split(['/', '?', '#']).next().unwrap_or(""))
-        .unwrap_or("");
-    let host_only = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    if rest.is_none() || host_only.is_empty() || url.chars().any(char::is_whitespace) {
-        return Err(Error::invalid(format!(
-            "http target {url:?} is not a URL: use http://host[:port]/path or https://…"
-        )));
-    }
-    if let Some((_, port)) = host_only.rsplit_once(':')
-        && !host_only.ends_with(']')
-        && port.parse::<u16>().map_or(true, |p| p == 0)
-    {
-        return Err(Error::invalid(format!(
-            "http target {url:?} has a bad port {port:?}: use 1 to 65535"
-        )));
-    }
-    Ok(())
-}
-
-fn validate_host(host: &str) -> Result<()> {
-    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_');
-    if host.is_empty() || host.len() > 253 || !host.chars().all(ok) {
-        return Err(Error::invalid(format!(
-            "target {host:?} is not a host name or IP address"
-        )));
-    }
-    Ok(())
-}
-
-fn validate_host_opt_port(target: &str) -> Result<()> {
-    if check_host_port(target).is_ok() {
-        return Ok(());
-    }
-    validate_host(target).map_err(|_| {
-        Error::invalid(format!(
-            "tls target {target:?}: use host or host:port (default port 443)"
-        ))
-    })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn http(target: &str) -> Check {
-        Check {
-            id: "c1".into(),
-            name: "web".into(),
-            kind: CheckType::Http,
-            target: target.into(),
-            interval: DEFAULT_INTERVAL,
-            timeout: DEFAULT_TIMEOUT,
-            ..Check::blank(CheckType::Http)
-        }
-    }
-
-    #[test]
-    fn status_specs() {
-        let s = StatusSpec::parse("200, 2xx,301").expect("spec");
-        assert!(s.matches(200) && s.matches(204) && s.matches(301));
-        assert!(!s.matches(302) && !s.matches(500));
-        for bad in ["", "99", "600", "6xx", "2x", "abc", "200,"] {
-            assert!(StatusSpec::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn urls_are_checked() {
-        assert!(http("https://example.com/health").validate().is_ok());
-        assert!(http("http://127.0.0.1:8080").validate().is_ok());
-        for bad in [
-            "example.com",
-            "ftp://x",
-            "http://",
-            "http://h:0/",
-            "http://h:99999/",
-        ] {
-            let err = http(bad).validate().expect_err(bad);
-            assert!(err.to_string().contains("http target"), "{err}");
-        }
-    }
-
-    #[test]
-    fn types_durations_and_status_are_checked() {
-        assert!(CheckType::parse("smtp").is_err());
-        let mut c = http("http://x");
-        c.interval = Duration::from_millis(10);
-        assert!(
-            c.validate()
-                .expect_err("interval")
-                .to_string()
-                .contains("interval")
-        );
-        assert!(StatusSpec::parse("42").is_err());
-        let mut c = http("db:5432");
-        c.kind = CheckType::Tcp;
-        c.insecure = true;
-        assert!(
-            c.validate()
-                .expect_err("http-only flag")
-                .to_string()
-                .contains("http checks only")
-        );
-        let mut c = http("db:5432");
-        c.kind = CheckType::Tcp;
-        assert!(c.validate().is_ok());
-        c.target = "db".into();
-        assert!(
-            c.validate()
-                .expect_err("no port")
-                .to_string()
-                .contains("tcp target")
-        );
-    }
-}
+#[path = "model_tests.rs"]
+mod tests;

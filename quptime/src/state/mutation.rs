@@ -198,6 +198,15 @@ impl Mutation {
     }
 }
 
+/// Largest proposal, as the JSON bytes of its [`Command`] (1 MiB).
+///
+/// Checked by the proposer before anything reaches Raft, again by the
+/// leader for forwarded proposals, and once more at apply, so no log entry
+/// can outgrow a replication batch (`consensus::network`), the transport's
+/// frame cap (4 MiB) or the log file's record limit (8 MiB): an entry that
+/// could not be replicated would stop every later commit.
+pub const MAX_PROPOSAL: usize = 1 << 20;
+
 /// A proposal: the mutation plus what makes applying it deterministic and
 /// retry-safe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,6 +231,44 @@ impl Command {
             mutation,
         }
     }
+
+    /// The size of this command as JSON, counted without building it.
+    pub fn encoded_len(&self) -> usize {
+        encoded_len(self)
+    }
+
+    /// Refuse a command over [`MAX_PROPOSAL`], naming its size and the cap.
+    pub fn check_size(&self) -> crate::error::Result<()> {
+        let len = self.encoded_len();
+        if len > MAX_PROPOSAL {
+            return Err(Error::invalid(format!(
+                "{} is {len} bytes as a proposal, over the cap of {MAX_PROPOSAL} bytes (1 MiB): \
+                 nothing was changed; split it into smaller changes (for a declaration, apply \
+                 it in parts) or shorten its largest fields",
+                self.mutation.describe()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// JSON size of `value` (`usize::MAX` if it cannot be serialised).
+pub(crate) fn encoded_len<T: Serialize + ?Sized>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(buf.len());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 impl std::fmt::Display for Command {
@@ -239,7 +286,7 @@ impl std::fmt::Display for Command {
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
+        .map(crate::state::duration::millis)
         .unwrap_or(0)
 }
 

@@ -19,7 +19,10 @@ pub fn parse(spec: &str) -> std::result::Result<SocketAddr, String> {
         return Ok(SocketAddr::new(ip, 53));
     }
     spec.parse::<SocketAddr>().map_err(|_| {
-        format!("bad resolver {spec:?}; use ip or ip:port (e.g. 9.9.9.9 or [2620:fe::fe]:53)")
+        format!(
+            "bad resolver {}; use ip or ip:port (e.g. 9.9.9.9 or [2620:fe::fe]:53)",
+            crate::state::fields::excerpt(spec)
+        )
     })
 }
 

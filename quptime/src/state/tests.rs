@@ -419,3 +419,36 @@ fn old_enrollment_tokens_are_forgotten_and_their_number_is_bounded() {
     assert!(err.message.contains("qu enroll revoke"), "{}", err.message);
     assert!(s.enrollments == before.enrollments && s.version == before.version);
 }
+
+#[test]
+fn an_oversized_proposal_is_refused_with_its_size_and_changes_nothing() {
+    let mut s = ClusterState::default();
+    let alerts = (0..40)
+        .map(|i| AlertChannel {
+            id: format!("a{i}"),
+            name: format!("hook{i}"),
+            kind: "webhook".into(),
+            default: false,
+            disabled: false,
+            settings: [("url".to_string(), format!("https://h/{}", "p".repeat(30_000)))]
+                .into_iter()
+                .collect(),
+        })
+        .collect();
+    let big = cmd(Mutation::ImportConfig {
+        checks: Vec::new(),
+        alerts,
+        dns_resolvers: Vec::new(),
+        retention: None,
+    });
+    assert!(big.encoded_len() > mutation::MAX_PROPOSAL);
+    let e = big.check_size().expect_err("over the cap");
+    assert!(e.message().contains("over the cap of 1048576 bytes"), "{e}");
+    assert!(e.message().contains(&big.encoded_len().to_string()), "{e}");
+    let before = s.clone();
+    let r = s.apply(&big).expect_err("refused at apply too");
+    assert!(r.message.contains("over the cap"), "{}", r.message);
+    assert_eq!(s.alerts, before.alerts);
+    assert_eq!(s.version, before.version);
+    assert!(cmd(Mutation::RemoveCheck { check: "x".into() }).check_size().is_ok());
+}

@@ -241,6 +241,15 @@ fn parse_port(port: &str) -> Result<u16> {
 /// 65535. Nothing is resolved.
 pub fn check_host_port(addr: &str) -> Result<()> {
     let form = "use host:port, e.g. node1.example.com:9901, 10.0.0.5:9901 or [2001:db8::5]:9901";
+    // A host name has at most 253 characters; with brackets and a port,
+    // an address has at most this many (checked before it is quoted).
+    const MAX_ADDR: usize = 253 + 2 + 6;
+    if addr.len() > MAX_ADDR {
+        return Err(Error::invalid(format!(
+            "an address of {} bytes is too long (at most {MAX_ADDR}): {form}",
+            addr.len()
+        )));
+    }
     let fail = |why: &str| Err(Error::invalid(format!("{addr:?} {why}: {form}")));
     if addr.contains("://") {
         return fail("has a URL scheme");
