@@ -15,24 +15,14 @@ use crate::output::json;
 
 pub fn apply(args: ApplyArgs) -> Result<()> {
     let (yaml, name) = if args.file == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("read the declaration from standard input")?;
+        let text = read_capped(std::io::stdin().lock(), "<stdin>")?;
         (text, "<stdin>".to_string())
     } else {
-        let text = std::fs::read_to_string(&args.file)
+        let file = std::fs::File::open(&args.file)
             .with_context(|| format!("read {}; check the path", args.file))?;
+        let text = read_capped(file, &args.file)?;
         (text, args.file.clone())
     };
-    if yaml.len() > quptime::declare::MAX_FILE {
-        anyhow::bail!(
-            "{name} is {} bytes; a declaration may have at most {} bytes: split the \
-             configuration or remove what it does not need",
-            yaml.len(),
-            quptime::declare::MAX_FILE
-        );
-    }
     let req = ApplyRequest {
         yaml,
         prune: args.prune,
@@ -44,6 +34,26 @@ pub fn apply(args: ApplyArgs) -> Result<()> {
     }
     print!("{}", render_apply(&report, &name, args.dry_run));
     Ok(())
+}
+
+/// Read at most one byte past the cap, so `/dev/zero` or a huge file
+/// fails at once instead of filling memory.
+fn read_capped(source: impl Read, name: &str) -> Result<String> {
+    let cap = quptime::declare::MAX_FILE;
+    let mut bytes = Vec::new();
+    source.take(cap as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() > cap {
+        anyhow::bail!(
+            "{name} is more than {cap} bytes; a declaration may have at most {cap} bytes (1 MiB): \
+             split the configuration or remove what it does not need"
+        );
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{name} is not UTF-8 text (invalid byte at offset {}): save it as UTF-8",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// The human report of `qu apply` (the diff, then what happened).

@@ -14,6 +14,7 @@
 //! must hold everything needed to rebuild the cluster. `qu export -o` writes
 //! it with mode 0600; the diff printed by `qu apply` masks them.
 
+mod expand;
 mod plan;
 
 use std::collections::BTreeMap;
@@ -28,8 +29,12 @@ use crate::state::declared::Retention;
 use crate::state::model::{DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
 use crate::state::{AlertChannel, Check, CheckType, ClusterState, DnsRecord, StatusSpec, duration};
 
-/// Largest declaration accepted (bytes).
+/// Largest declaration accepted (bytes), before and after its YAML
+/// aliases are expanded ([`expand::MAX_EXPANDED_BYTES`]).
 pub const MAX_FILE: usize = 1 << 20;
+pub use expand::{MAX_EXPANDED_BYTES, MAX_EXPANDED_NODES};
+/// Deepest nesting of lists and maps (a declaration needs four levels).
+pub const MAX_DEPTH: usize = 32;
 
 /// The whole file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -190,7 +195,18 @@ pub fn parse(text: &str) -> Result<Parsed> {
             ..Parsed::default()
         });
     }
-    let file: SpannedFile = serde_saphyr::from_str(text).map_err(|e| {
+    expand::check(text)?;
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: MAX_DEPTH,
+            max_nodes: MAX_EXPANDED_NODES as usize,
+            max_total_scalar_bytes: MAX_FILE,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: MAX_EXPANDED_NODES as usize,
+        },
+    };
+    let file: SpannedFile = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         let msg = e.to_string();
         let first = msg.lines().next().unwrap_or("invalid YAML");
         let first = first.strip_prefix("error: ").unwrap_or(first);

@@ -87,7 +87,12 @@ fn every_field_has_a_bound_and_the_error_says_it() {
 
     let mut c = http("http://x/");
     c.body_match = Some("w".repeat(MAX_MATCH + 1));
-    assert!(c.validate().expect_err("body").message().contains("body_match"));
+    assert!(
+        c.validate()
+            .expect_err("body")
+            .message()
+            .contains("body_match")
+    );
     let mut c = http("http://x/");
     c.remind = Some(Duration::from_secs(18_446_744_073_709_552));
     let e = c.validate().expect_err("remind");

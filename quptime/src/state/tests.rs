@@ -430,9 +430,12 @@ fn an_oversized_proposal_is_refused_with_its_size_and_changes_nothing() {
             kind: "webhook".into(),
             default: false,
             disabled: false,
-            settings: [("url".to_string(), format!("https://h/{}", "p".repeat(30_000)))]
-                .into_iter()
-                .collect(),
+            settings: [(
+                "url".to_string(),
+                format!("https://h/{}", "p".repeat(30_000)),
+            )]
+            .into_iter()
+            .collect(),
         })
         .collect();
     let big = cmd(Mutation::ImportConfig {
@@ -450,5 +453,9 @@ fn an_oversized_proposal_is_refused_with_its_size_and_changes_nothing() {
     assert!(r.message.contains("over the cap"), "{}", r.message);
     assert_eq!(s.alerts, before.alerts);
     assert_eq!(s.version, before.version);
-    assert!(cmd(Mutation::RemoveCheck { check: "x".into() }).check_size().is_ok());
+    assert!(
+        cmd(Mutation::RemoveCheck { check: "x".into() })
+            .check_size()
+            .is_ok()
+    );
 }
