@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use quptime::ErrorKind;
 use quptime::identity::{Identity, NodeId};
 use quptime::transport::{Hello, Limits, NodeInfo, Peer, Ping, Router, Rpc};
-use quptime_tests::{TestNode, expect_closed, raw_tls, short_limits};
+use quptime_tests::{TestNode, expect_closed, raw_tls, short_limits, tcp_from, tls_over};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
@@ -282,34 +282,68 @@ async fn garbage_does_not_crash_the_server() {
 }
 
 #[tokio::test]
-async fn connections_over_the_cap_are_closed() {
+async fn strangers_share_a_small_budget_and_members_always_get_in() {
     let limits = Limits {
-        max_connections: 2,
+        max_unpinned: 4,
+        max_unpinned_per_addr: 2,
+        max_connections: 1,
         ..Limits::default()
     };
     let b = TestNode::start("node-b", test_router(), limits).await;
-    let _one = raw_tls(b.server.local_addr()).await;
-    let _two = raw_tls(b.server.local_addr()).await;
-    let mut third = tokio::net::TcpStream::connect(b.server.local_addr())
+    let addr = b.server.local_addr();
+    let from = |last: u8| std::net::Ipv4Addr::new(127, 0, 0, last);
+    // Per address: a third connection from 127.0.0.2 closes its oldest.
+    let mut old = tls_over(tcp_from(addr, from(2)).await.expect("tcp"))
         .await
-        .expect("tcp");
-    expect_closed(&mut third, Duration::from_secs(5)).await;
-    drop(_one);
-    // A slot frees up once the server notices the close.
+        .expect("tls");
+    let _two = tls_over(tcp_from(addr, from(2)).await.expect("tcp"))
+        .await
+        .expect("tls");
+    let _three = tls_over(tcp_from(addr, from(2)).await.expect("tcp"))
+        .await
+        .expect("tls");
+    expect_closed(&mut old, Duration::from_secs(5)).await;
+    // In all: strangers from other addresses fill the budget...
+    let mut held = Vec::new();
+    for last in 3..6 {
+        held.push(tcp_from(addr, from(last)).await.expect("tcp"));
+    }
+    // ...and a member still gets in, at the expense of the oldest.
     let a = TestNode::start("node-a", Router::new(), Limits::default()).await;
     b.trust(&a.identity, &a.addr());
-    let mut ok = false;
-    for _ in 0..50 {
-        if let Ok(conn) = a
-            .dialer()
-            .connect(&b.addr(), Some(b.identity.fingerprint()))
-            .await
-            && conn.call::<Ping>(&()).await.is_ok()
-        {
-            ok = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ok, "a freed slot should be usable again");
+    let conn = a
+        .dialer()
+        .connect(&b.addr(), Some(b.identity.fingerprint()))
+        .await
+        .expect("a member connects while strangers hold every unpinned slot");
+    conn.call::<Ping>(&()).await.expect("and is served");
+    // Members have their own cap: a second member connection is refused
+    // while the first is open.
+    let second = a
+        .dialer()
+        .connect(&b.addr(), Some(b.identity.fingerprint()))
+        .await
+        .expect("handshake");
+    assert!(
+        second.call::<Ping>(&()).await.is_err(),
+        "over the members' cap"
+    );
+    conn.call::<Ping>(&())
+        .await
+        .expect("the first is unaffected");
+}
+
+#[tokio::test]
+async fn a_stranger_must_send_its_first_request_within_the_deadline() {
+    let limits = Limits {
+        unpinned_deadline: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    let b = TestNode::start("node-b", test_router(), limits).await;
+    let mut idle_tcp = tokio::net::TcpStream::connect(b.server.local_addr())
+        .await
+        .expect("tcp");
+    let mut idle_tls = raw_tls(b.server.local_addr()).await;
+    expect_closed(&mut idle_tcp, Duration::from_secs(5)).await;
+    expect_closed(&mut idle_tls, Duration::from_secs(5)).await;
 }

@@ -127,6 +127,22 @@ impl ServerCertVerifier for AcceptAnyServer {
 /// A TLS connection to `addr` with a throw-away client certificate and no
 /// server verification, for sending raw frames.
 pub async fn raw_tls(addr: SocketAddr) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    tls_over(tcp).await.expect("handshake")
+}
+
+/// A TCP connection to `addr` from the loopback address `source` (any
+/// 127.x.y.z works on Linux), as if from another host.
+pub async fn tcp_from(addr: SocketAddr, source: std::net::Ipv4Addr) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from((source, 0)))?;
+    socket.connect(addr).await
+}
+
+/// A TLS handshake over `tcp` with a throw-away (unknown) client key.
+pub async fn tls_over(
+    tcp: TcpStream,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
     let cert = rcgen::CertificateParams::default()
@@ -142,11 +158,9 @@ pub async fn raw_tls(addr: SocketAddr) -> tokio_rustls::client::TlsStream<TcpStr
             PrivateKeyDer::try_from(key.serialize_der()).expect("key der"),
         )
         .expect("client auth");
-    let tcp = TcpStream::connect(addr).await.expect("connect");
     tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(ServerName::try_from("quptime.node").expect("name"), tcp)
         .await
-        .expect("handshake")
 }
 
 /// Read from `stream` until it closes; fails the test if that takes longer

@@ -26,11 +26,14 @@ use crate::control::wire::{self, Body, Envelope};
 use crate::control::{CONTROL_VERSION, ControlLimits};
 use crate::error::{Error, ErrorKind, Result};
 use crate::paths::{Env, SystemEnv};
+use crate::transport::refusals::RefusalLog;
 use crate::transport::{HEADER_LEN, read_frame, write_frame};
 
 /// Waiting for the first byte of a frame is bounded by the idle timer in
 /// [`serve_connection`], which pauses while requests are in flight.
 const NO_IDLE_LIMIT: Duration = Duration::from_secs(365 * 24 * 3600);
+/// One log line per refused uid per this interval.
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(30);
 
 /// A listening control socket. Dropping it without
 /// [`ControlServer::shutdown`] also stops it and removes the socket file.
@@ -46,6 +49,8 @@ struct Shared {
     limits: ControlLimits,
     /// Our effective uid: with root, the only caller allowed in.
     euid: u32,
+    /// Refused callers, logged at most once per uid and interval.
+    refusals: RefusalLog<u32>,
 }
 
 impl ControlServer {
@@ -94,6 +99,7 @@ impl ControlServer {
             router,
             limits,
             euid: SystemEnv.euid(),
+            refusals: RefusalLog::new("control", REFUSAL_LOG_INTERVAL),
         });
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, shared, stop_rx));
@@ -159,6 +165,7 @@ async fn accept_loop(listener: UnixListener, shared: Arc<Shared>, mut stop: watc
                 continue;
             }
         };
+        shared.refusals.flush();
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             let max = shared.limits.max_connections;
             warn!(
@@ -219,7 +226,10 @@ async fn serve_connection(
         pid: cred.pid(),
     };
     if caller.uid != shared.euid && caller.uid != 0 {
-        warn!(%caller, "control connection from another user refused");
+        shared.refusals.note(
+            caller.uid,
+            format_args!("control connection from another user refused ({caller})"),
+        );
         let who = socket::user_label(shared.euid);
         let allowed = if shared.euid == 0 {
             "only root".to_string()

@@ -15,17 +15,24 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::error::{Error, Result};
+use crate::transport::budget::{Budget, BudgetLimits};
 
 /// Largest request head read; longer requests are refused.
 const MAX_HEAD: usize = 8 * 1024;
 /// Time allowed for a client to send its request and read the answer.
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
-/// Connections served at once; more are closed straight away.
-const MAX_CONNECTIONS: usize = 32;
+/// Connections served at once, and from one address. A new connection
+/// always gets in; the oldest (of its address, when that one is over its
+/// share) is closed to make room, so idle sockets held by strangers
+/// cannot lock a scraper out. Each has [`IO_TIMEOUT`] in all.
+const BUDGET: BudgetLimits = BudgetLimits {
+    total: 32,
+    per_addr: 8,
+};
 /// The content type of `/metrics`.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -98,10 +105,10 @@ async fn accept_loop(
     source: Arc<dyn Source>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let budget = Budget::new(BUDGET);
     let mut conns = JoinSet::new();
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, addr) = tokio::select! {
             _ = stop.changed() => return,
             Some(_) = conns.join_next(), if !conns.is_empty() => continue,
             a = listener.accept() => match a {
@@ -113,13 +120,13 @@ async fn accept_loop(
                 }
             },
         };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            continue;
-        };
+        let mut ticket = budget.admit(addr.ip());
         let source = source.clone();
         conns.spawn(async move {
-            let _ = tokio::time::timeout(IO_TIMEOUT, serve(stream, source.as_ref())).await;
-            drop(permit);
+            tokio::select! {
+                _ = tokio::time::timeout(IO_TIMEOUT, serve(stream, source.as_ref())) => {}
+                _ = ticket.evicted() => {}
+            }
         });
     }
 }

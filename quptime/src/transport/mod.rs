@@ -10,14 +10,18 @@
 //! - **Untrusted callers reach only open methods** (identification, join,
 //!   enrollment) and get a clear `peer not trusted` error for anything else.
 //! - **Everything is bounded** ([`Limits`]): frame size (checked before
-//!   allocating), connection count, handshake/read/idle/call timeouts,
-//!   requests in flight per connection.
+//!   allocating), connections (members' and, separately, everyone
+//!   else's, in all and per address), handshake/first-request/read/idle/
+//!   call timeouts, requests in flight per connection; refusals are
+//!   logged at most once per address and interval.
 //! - **Many calls share a connection** and complete independently.
 
+pub(crate) mod budget;
 mod client;
 mod frame;
 mod message;
 pub(crate) mod mux;
+pub(crate) mod refusals;
 mod router;
 mod server;
 mod tls;
@@ -46,8 +50,21 @@ pub struct Limits {
     pub connect_timeout: Duration,
     /// Default time a call waits for its answer (default 10 s).
     pub call_timeout: Duration,
-    /// Concurrent connections a server accepts (default 256).
+    /// Concurrent connections of members (trusted keys) a server
+    /// accepts (default 256).
     pub max_connections: usize,
+    /// Concurrent connections not known to be members' (before the
+    /// handshake, or of an untrusted key) a server holds; the oldest is
+    /// closed to make room for a new one (default 64).
+    pub max_unpinned: usize,
+    /// Of those, from one source address (default 8).
+    pub max_unpinned_per_addr: usize,
+    /// Time an unpinned connection has for its handshake and its first
+    /// request (default 5 s).
+    pub unpinned_deadline: Duration,
+    /// One log line per source address per this interval for refused or
+    /// undecodable traffic (default 30 s).
+    pub refusal_log_interval: Duration,
     /// Requests in flight per connection (default 64).
     pub max_in_flight: usize,
 }
@@ -62,6 +79,10 @@ impl Default for Limits {
             connect_timeout: Duration::from_secs(5),
             call_timeout: Duration::from_secs(10),
             max_connections: 256,
+            max_unpinned: 64,
+            max_unpinned_per_addr: 8,
+            unpinned_deadline: Duration::from_secs(5),
+            refusal_log_interval: Duration::from_secs(30),
             max_in_flight: 64,
         }
     }

@@ -94,7 +94,9 @@ impl Router {
                     // A newer peer may send what this release cannot read
                     // (an unknown variant or a missing field): say so on
                     // both sides instead of failing obscurely.
-                    let e = Error::new(
+                    // Logged by the server, at most once per address and
+                    // interval.
+                    Error::new(
                         ErrorKind::Incompatible,
                         format!(
                             "cannot decode the parameters of {} ({e}): the sender may run a \
@@ -102,9 +104,7 @@ impl Router {
                             R::METHOD,
                             crate::VERSION
                         ),
-                    );
-                    tracing::warn!(error = %e, "refused a request this release does not understand");
-                    e
+                    )
                 })?;
                 let response = handler(peer, request).await?;
                 serde_json::to_value(response)
