@@ -47,6 +47,9 @@ pub mod store;
 pub mod transport;
 pub mod trust;
 
+#[cfg(test)]
+mod no_panic_tests;
+
 pub use cluster::{Cluster, NodeOptions};
 pub use error::{Error, ErrorKind, Result};
 pub use identity::{Fingerprint, Identity, NodeId};

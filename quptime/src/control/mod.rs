@@ -53,7 +53,7 @@ mod client;
 mod router;
 mod server;
 mod socket;
-mod wire;
+pub(crate) mod wire;
 
 use std::time::Duration;
 

@@ -14,7 +14,6 @@
 //! must hold everything needed to rebuild the cluster. `qu export -o` writes
 //! it with mode 0600; the diff printed by `qu apply` masks them.
 
-mod expand;
 mod plan;
 
 use std::collections::BTreeMap;
@@ -28,11 +27,18 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::state::declared::Retention;
 use crate::state::model::{DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
 use crate::state::{AlertChannel, Check, CheckType, ClusterState, DnsRecord, StatusSpec, duration};
+use crate::store::expand::{self, Expansion};
 
 /// Largest declaration accepted (bytes), before and after its YAML
-/// aliases are expanded ([`expand::MAX_EXPANDED_BYTES`]).
+/// aliases are expanded ([`MAX_EXPANSION`]).
 pub const MAX_FILE: usize = 1 << 20;
-pub use expand::{MAX_EXPANDED_BYTES, MAX_EXPANDED_NODES};
+/// What a declaration may expand to through YAML aliases: the proposal
+/// cap in scalar bytes (the change built from it must fit that anyway),
+/// and 200,000 values.
+pub const MAX_EXPANSION: Expansion = Expansion {
+    bytes: crate::state::mutation::MAX_PROPOSAL as u64,
+    nodes: 200_000,
+};
 /// Deepest nesting of lists and maps (a declaration needs four levels).
 pub const MAX_DEPTH: usize = 32;
 
@@ -195,15 +201,15 @@ pub fn parse(text: &str) -> Result<Parsed> {
             ..Parsed::default()
         });
     }
-    expand::check(text)?;
+    expand::check(text, "the declaration", MAX_EXPANSION)?;
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_depth: MAX_DEPTH,
-            max_nodes: MAX_EXPANDED_NODES as usize,
+            max_nodes: MAX_EXPANSION.nodes as usize,
             max_total_scalar_bytes: MAX_FILE,
         },
         alias_limits: serde_saphyr::alias_limits! {
-            max_total_replayed_events: MAX_EXPANDED_NODES as usize,
+            max_total_replayed_events: MAX_EXPANSION.nodes as usize,
         },
     };
     let file: SpannedFile = serde_saphyr::from_str_with_options(text, options).map_err(|e| {

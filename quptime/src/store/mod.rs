@@ -21,6 +21,7 @@
 //! that a downgraded binary refuses a file it does not understand instead of
 //! misreading it; see [`check_schema`].
 
+pub mod expand;
 pub mod node_file;
 pub mod trust_file;
 
@@ -282,6 +283,7 @@ pub fn parse_yaml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
             ),
         ));
     }
+    expand::check(text, &path.display().to_string(), expand::FILE_EXPANSION)?;
     let probe: SchemaOnly = serde_saphyr::from_str(text).map_err(|e| yaml_error(path, &e))?;
     check_schema(path, probe.schema)?;
     serde_saphyr::from_str(text).map_err(|e| yaml_error(path, &e))

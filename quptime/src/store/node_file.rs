@@ -17,7 +17,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{SCHEMA_VERSION, ensure_dir, legacy_schema, load_yaml, save_yaml};
+use super::{SCHEMA_VERSION, ensure_dir, legacy_schema, save_yaml};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::NodeId;
 use crate::paths::NODE_FILE;
@@ -109,7 +109,7 @@ impl NodeConfig {
     /// missing file is [`ErrorKind::NotFound`] and says to run `qu init`.
     pub fn load(dir: &Path) -> Result<NodeConfig> {
         let path = dir.join(NODE_FILE);
-        let mut cfg: NodeConfig = load_yaml(&path)?.ok_or_else(|| {
+        let text = crate::store::read_file(&path)?.ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
                 format!(
@@ -119,6 +119,13 @@ impl NodeConfig {
                 ),
             )
         })?;
+        NodeConfig::parse(&path, &text)
+    }
+
+    /// Parse and check the text of a `node.yaml` (`path` names it in
+    /// errors): what [`NodeConfig::load`] does once the file is read.
+    pub fn parse(path: &Path, text: &str) -> Result<NodeConfig> {
+        let mut cfg: NodeConfig = crate::store::parse_yaml(path, text)?;
         // The Go `qu` treated empty values as unset.
         if cfg.bind_addr.is_empty() {
             cfg.bind_addr = default_bind_addr();

@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::{SCHEMA_VERSION, ensure_dir, legacy_schema, load_yaml, save_yaml};
+use super::{SCHEMA_VERSION, ensure_dir, legacy_schema, save_yaml};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{Fingerprint, NodeId};
 use crate::paths::TRUST_FILE;
@@ -101,9 +101,16 @@ impl TrustFile {
     /// malformed entry is an [`ErrorKind::Config`] error naming it.
     pub fn load(dir: &Path) -> Result<TrustFile> {
         let path = dir.join(TRUST_FILE);
-        let Some(mut file) = load_yaml::<TrustFile>(&path)? else {
-            return Ok(TrustFile::default());
-        };
+        match crate::store::read_file(&path)? {
+            Some(text) => TrustFile::parse(&path, &text),
+            None => Ok(TrustFile::default()),
+        }
+    }
+
+    /// Parse and check the text of a `trust.yaml` (`path` names it in
+    /// errors): what [`TrustFile::load`] does once the file is read.
+    pub fn parse(path: &Path, text: &str) -> Result<TrustFile> {
+        let mut file: TrustFile = crate::store::parse_yaml(path, text)?;
         for entry in &mut file.entries {
             if let Ok(fp) = Fingerprint::parse(&entry.fingerprint) {
                 entry.fingerprint = fp.to_string();

@@ -1,8 +1,8 @@
-//! How large a declaration may become once its YAML aliases are expanded.
+//! How large a YAML text may become once its aliases are expanded.
 //!
 //! YAML anchors (`&base`) and aliases (`*base`, `<<: *base`) let a small
-//! file stand for a much larger document: a 0.9 MB file can expand to
-//! 10.8 MB, and nested aliases grow exponentially ("billion laughs"). The
+//! file stand for a much larger document: a 0.9 MB declaration can expand
+//! to 10.8 MB, and nested aliases grow exponentially ("billion laughs"). The
 //! parser's own budgets count events, not bytes, so before deserialising,
 //! one pass over the event stream adds up what every alias will replay —
 //! scalar bytes and nodes — without expanding anything, and refuses the
@@ -15,11 +15,20 @@ use serde_saphyr::granit_parser::{Event, Parser};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// Most bytes of scalars (keys and values) a declaration may expand to:
-/// the proposal cap, which the change built from it must fit anyway.
-pub const MAX_EXPANDED_BYTES: u64 = crate::state::mutation::MAX_PROPOSAL as u64;
-/// Most YAML nodes (scalars, lists, maps) a declaration may expand to.
-pub const MAX_EXPANDED_NODES: u64 = 200_000;
+/// Bounds on an expanded YAML text.
+#[derive(Debug, Clone, Copy)]
+pub struct Expansion {
+    /// Bytes of scalars (keys and values).
+    pub bytes: u64,
+    /// Nodes (scalars, lists, maps).
+    pub nodes: u64,
+}
+
+/// What the node's own files (`node.yaml`, `trust.yaml`) may expand to.
+pub const FILE_EXPANSION: Expansion = Expansion {
+    bytes: 4 << 20,
+    nodes: 200_000,
+};
 
 /// What a node (or an anchor) stands for once expanded.
 #[derive(Debug, Clone, Copy, Default)]
@@ -35,10 +44,10 @@ impl Size {
     }
 }
 
-/// Refuse `text` if it expands past [`MAX_EXPANDED_BYTES`] or
-/// [`MAX_EXPANDED_NODES`]. Syntax errors are left to the deserialiser,
-/// which reports them with more context.
-pub(super) fn check(text: &str) -> Result<()> {
+/// Refuse `text` if it expands past `max` (`what` names it in the error,
+/// such as "the declaration"). Syntax errors are left to the
+/// deserialiser, which reports them with more context.
+pub fn check(text: &str, what: &str, max: Expansion) -> Result<()> {
     let mut anchors: HashMap<usize, Size> = HashMap::new();
     // Open collections: their anchor id (0: none) and size so far.
     let mut open: Vec<(usize, Size)> = Vec::new();
@@ -82,17 +91,18 @@ pub(super) fn check(text: &str) -> Result<()> {
             parent.add(added);
         }
         total.add(added);
-        if total.bytes > MAX_EXPANDED_BYTES || total.nodes > MAX_EXPANDED_NODES {
+        if total.bytes > max.bytes || total.nodes > max.nodes {
             let at = span.start;
             return Err(Error::new(
                 ErrorKind::Config,
                 format!(
-                    "line {} column {}: the declaration expands to more than {MAX_EXPANDED_BYTES} \
-                     bytes or {MAX_EXPANDED_NODES} values once its YAML aliases (*name) are \
-                     replaced by what they stand for, over the limit: use fewer aliases or \
-                     split the declaration",
+                    "line {} column {}: {what} expands to more than {} bytes or {} values once \
+                     its YAML aliases (*name) are replaced by what they stand for, over the \
+                     limit: use fewer aliases or split it",
                     at.line(),
-                    at.col() + 1
+                    at.col() + 1,
+                    max.bytes,
+                    max.nodes
                 ),
             ));
         }
@@ -104,11 +114,16 @@ pub(super) fn check(text: &str) -> Result<()> {
 mod tests {
     use super::*;
 
+    const SMALL: Expansion = Expansion {
+        bytes: 1 << 20,
+        nodes: 200_000,
+    };
+
     #[test]
     fn plain_files_and_modest_aliases_pass() {
-        check("checks:\n  - name: a\n    target: x\n").expect("plain");
+        check("checks:\n  - name: a\n    target: x\n", "t", SMALL).expect("plain");
         let shared = "base: &b {type: tcp, target: 'db:1'}\nchecks:\n  - *b\n  - *b\n";
-        check(shared).expect("two aliases");
+        check(shared, "t", SMALL).expect("two aliases");
     }
 
     #[test]
@@ -120,7 +135,7 @@ mod tests {
                 "a{i}: &a{i} [{prev}, {prev}, {prev}, {prev}, {prev}, {prev}, {prev}]\n"
             ));
         }
-        let e = check(&text).expect_err("exponential");
+        let e = check(&text, "t", SMALL).expect_err("exponential");
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.message().contains("aliases"), "{e}");
     }
@@ -133,7 +148,7 @@ mod tests {
         for _ in 0..12 {
             text.push_str("  - *big\n");
         }
-        let e = check(&text).expect_err("10.8 MB");
+        let e = check(&text, "t", SMALL).expect_err("10.8 MB");
         assert!(e.message().starts_with("line "), "{e}");
     }
 }
