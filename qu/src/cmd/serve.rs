@@ -1,5 +1,7 @@
 //! `qu serve`: run the daemon until SIGINT or SIGTERM.
 
+use std::time::Duration;
+
 use anyhow::{Context, Result};
 use quptime::consensus::Timing;
 use quptime::control::ControlServer;
@@ -23,11 +25,20 @@ pub fn run(args: ServeArgs) -> Result<()> {
 
 /// Raft timings from the flags, validated before anything starts.
 fn timing(args: &ServeArgs) -> Result<Timing> {
-    let parse = |flag: &str, v: &str| {
-        duration::parse(v).map_err(|e| anyhow::anyhow!("--{flag}: {}", e.message()))
+    // Bounds keep every timer (and `election * 2`) far from overflow and
+    // the cluster usable: heartbeats from 10ms to 10s, elections to 1m.
+    let ms = Duration::from_millis;
+    let parse = |flag: &str, v: &str, range: (Duration, Duration), example: &str| {
+        duration::parse_within(&format!("--{flag}"), v, range, example)
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))
     };
-    let heartbeat = parse("heartbeat", &args.heartbeat)?;
-    let election = parse("election-timeout", &args.election_timeout)?;
+    let heartbeat = parse("heartbeat", &args.heartbeat, (ms(10), ms(10_000)), "400ms")?;
+    let election = parse(
+        "election-timeout",
+        &args.election_timeout,
+        (ms(20), ms(60_000)),
+        "1s",
+    )?;
     if election < heartbeat * 2 {
         anyhow::bail!(
             "--election-timeout ({}) must be at least twice --heartbeat ({}): followers would \
@@ -40,7 +51,12 @@ fn timing(args: &ServeArgs) -> Result<Timing> {
         heartbeat,
         election_min: election,
         election_max: election * 2,
-        master_cooldown: parse("master-cooldown", &args.master_cooldown)?,
+        master_cooldown: parse(
+            "master-cooldown",
+            &args.master_cooldown,
+            (Duration::ZERO, Duration::from_secs(86_400)),
+            "2m",
+        )?,
         snapshot_every: args.snapshot_every,
         ..Timing::default()
     })

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::{Cluster, SnapshotReport};
 use crate::control::ControlRouter;
 use crate::declare::{self, Change};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::identity::NodeId;
 use crate::state::duration;
 use crate::transport::Rpc;
@@ -105,8 +105,12 @@ async fn transfer(c: &Cluster, req: TransferRequest) -> Result<TransferReport> {
             until: None,
         });
     }
-    let hold: Duration = duration::parse(&req.hold)
-        .map_err(|e| Error::invalid(format!("--hold: {}", e.message())))?;
+    let hold: Duration = duration::parse_within(
+        "--hold",
+        &req.hold,
+        (Duration::from_secs(1), crate::cluster::MAX_HOLD),
+        "1h",
+    )?;
     let master = c.transfer_master(req.to, hold).await?;
     let until = humantime::format_rfc3339_seconds(std::time::SystemTime::now() + hold).to_string();
     Ok(TransferReport {

@@ -15,6 +15,7 @@ mod import;
 mod join;
 mod liveness;
 mod maint;
+pub use maint::MAX_HOLD;
 mod observe;
 mod ops;
 mod options;
