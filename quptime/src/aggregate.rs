@@ -71,11 +71,15 @@ pub struct Evidence {
     pub node: NodeId,
     /// Its result.
     pub ok: bool,
-    /// Its detail.
+    /// Its detail, at most [`MAX_DETAIL`] bytes.
     pub detail: String,
     /// Its latency in milliseconds.
     pub latency_ms: u64,
 }
+
+/// Longest probe detail kept in a transition's evidence (longer ones are
+/// cut), so a transition always fits a proposal whatever a target answers.
+pub const MAX_DETAIL: usize = 1024;
 
 /// A state change decided by an evaluation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,7 +232,7 @@ impl Aggregator {
             .map(|(n, r)| Evidence {
                 node: (*n).clone(),
                 ok: r.ok,
-                detail: r.detail.clone(),
+                detail: crate::state::fields::cut(&r.detail, MAX_DETAIL),
                 latency_ms: crate::state::duration::millis(r.latency),
             })
             .collect();

@@ -173,6 +173,8 @@ pub(crate) async fn run(core: Arc<Core>, notifiers: Notifiers, mut stop: watch::
                     }
                 };
                 if let Some(failed) = mark {
+                    let failed = failed
+                        .map(|why| crate::state::fields::cut(&why, crate::aggregate::MAX_DETAIL));
                     let cmd = core.command(Mutation::MarkDelivered { id, failed });
                     if let Err(e) = core.submit(cmd).await {
                         tracing::warn!(alert = id, error = %e, "could not record the delivery");

@@ -27,6 +27,20 @@ pub fn excerpt(value: &str) -> String {
     }
 }
 
+/// `text` cut to at most `max` bytes (on a character boundary, with `…`
+/// when cut): for texts the node itself puts into proposals (probe
+/// details, delivery errors), which must not be refused for their size.
+pub fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 /// Refuse `value` when it is longer than `max` bytes, naming `what`.
 pub fn text(what: &str, value: &str, max: usize) -> Result<()> {
     if value.len() > max {
@@ -119,5 +133,8 @@ mod tests {
         );
         assert!(text("name", "ok", 2).is_ok());
         assert!(count("alert channels", 33, 32).is_err());
+        assert_eq!(cut("short", 10), "short");
+        let c = cut(&"é".repeat(1000), 101);
+        assert!(c.len() <= 101 && c.ends_with('…'), "{c}");
     }
 }
