@@ -9,7 +9,8 @@
 //!   nested frames, undecodable floods, the refusal log's rate limit).
 //! - `control.rs`: the control socket (the same frames, oversized calls).
 //! - `config.rs`: declarations and fields (alias bombs, 5 MB files, a
-//!   proposal over the cap, a 120 KB host, `/dev/zero`).
+//!   proposal over the cap, a 120 KB host, `/dev/zero`), and a member that
+//!   catches up over 8 MB of large entries (batches cut by bytes).
 //! - `flags.rs`: absurd flags (durations that overflow, out-of-range
 //!   values) and the metrics listener's budget.
 //! - `flood.rs`: 300 idle TCP connections and 300 unknown-key handshakes
