@@ -233,28 +233,47 @@ async fn join_inner(
     let deadline = tokio::time::Instant::now() + opts.wait;
     let mut told = false;
     loop {
-        let mut last_err = None;
+        // Every endpoint is asked until one answers: a member that has not
+        // applied the token yet (it joined a moment ago) refuses it, and
+        // the next one, the master first (the token lists it first), knows
+        // it. Only when every member refuses is the join refused.
+        let mut last_err: Option<Error> = None;
+        let mut refusal: Option<Error> = None;
         let mut reply = None;
         for ep in &token.endpoints {
-            match dialer.connect(&ep.addr, Some(&ep.fingerprint)).await {
-                Ok(conn) => match conn.call::<EnrollRpc>(&request).await {
-                    Ok(r) => {
-                        reply = Some(r);
-                        break;
-                    }
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::NoQuorum
-                        ) =>
-                    {
-                        last_err = Some(e)
-                    }
-                    Err(e) => return Err(e),
-                },
-                Err(e) => last_err = Some(e),
+            let res = match dialer.connect(&ep.addr, Some(&ep.fingerprint)).await {
+                Ok(conn) => conn.call::<EnrollRpc>(&request).await,
+                Err(e) => Err(e),
+            };
+            match res {
+                Ok(r) => {
+                    reply = Some(r);
+                    break;
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::Transport
+                            | ErrorKind::Timeout
+                            | ErrorKind::NoQuorum
+                            | ErrorKind::Shutdown
+                    ) =>
+                {
+                    last_err = Some(e)
+                }
+                Err(e) => {
+                    tracing::debug!(member = %ep.node_id, error = %e, "enrollment refused by one member");
+                    refusal.get_or_insert(e);
+                }
             }
         }
+        if reply.is_none()
+            && last_err.is_none()
+            && let Some(e) = refusal
+        {
+            return Err(e);
+        }
+        let last_err = last_err.or(refusal);
         match reply {
             Some(EnrollReply::Admitted { members, secret }) => {
                 let trust = TrustStore::load(dir)?;

@@ -149,7 +149,7 @@ impl Cluster {
             .clone()
             .map_or_else(crate::notify::Notifiers::new, Ok)?;
         let core = Arc::new(Core {
-            pool: Pool::new(dialer, opts.faults.clone()),
+            pool: Pool::new(dialer, opts.faults.clone(), consensus.watch_state()),
             liveness: Liveness::new(me.clone()),
             identity,
             config,
@@ -165,7 +165,7 @@ impl Cluster {
         });
         let router = crate::consensus::network::routes(
             routes::routes(&core),
-            consensus.raft().clone(),
+            consensus.clone(),
             opts.faults.clone(),
         );
         let server = Server::from_listener(

@@ -104,10 +104,23 @@ pub struct RaftView {
 /// The Raft group as one node runs it.
 #[derive(Debug, Clone)]
 pub struct Consensus {
-    raft: Raft,
+    /// The running Raft; replaced once when a lone node is absorbed into
+    /// another cluster ([`Consensus::reset`]), so every clone sees the new one.
+    raft: Arc<std::sync::RwLock<Raft>>,
     me: NodeId,
     state: watch::Receiver<Arc<ClusterState>>,
     timing: Timing,
+    reopen: Arc<Reopen>,
+}
+
+/// What opening the Raft storage again takes.
+#[derive(Debug)]
+struct Reopen {
+    dir: std::path::PathBuf,
+    config: Arc<Config>,
+    network: network::Network,
+    trust: TrustStore,
+    published: watch::Sender<Arc<ClusterState>>,
 }
 
 impl Consensus {
@@ -137,27 +150,65 @@ impl Consensus {
         }
         .validate()
         .map_err(|e| Error::invalid(format!("raft timings: {e}")))?;
-        let log = log_store::LogStore::open(&dir.join("log"))?;
-        let (sm, state) = state_machine::StateMachine::open(dir, trust)?;
+        let (published, state) = watch::channel(Arc::new(ClusterState::default()));
         let network = network::Network {
             me: me.clone(),
             dialer,
             faults,
+            state: state.clone(),
         };
-        let raft = Raft::new(me.clone(), Arc::new(config), network, log, sm)
-            .await
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("start raft: {e}")))?;
+        let reopen = Arc::new(Reopen {
+            dir: dir.to_path_buf(),
+            config: Arc::new(config),
+            network,
+            trust,
+            published,
+        });
+        let raft = reopen.start(&me).await?;
         Ok(Consensus {
-            raft,
+            raft: Arc::new(std::sync::RwLock::new(raft)),
             me,
             state,
             timing,
+            reopen,
         })
     }
 
-    /// The openraft handle.
-    pub fn raft(&self) -> &Raft {
-        &self.raft
+    /// The openraft handle (cheap clone of the running one).
+    pub fn raft(&self) -> Raft {
+        match self.raft.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Stop Raft, move its storage aside to `aside` (a sibling directory
+    /// name, kept for the operator) and start again on empty storage: the
+    /// node then belongs to no cluster and waits to be replicated by the
+    /// one that absorbs it. The rename is the one atomic step: a crash
+    /// before it leaves the old storage, after it the empty one.
+    /// `still_lone` is asked after the old Raft has stopped (nothing can
+    /// change any more): when it refuses, the old storage is reopened
+    /// untouched and its error returned.
+    pub async fn reset(
+        &self,
+        aside: &str,
+        still_lone: impl FnOnce(&ClusterState) -> Result<()>,
+    ) -> Result<()> {
+        let old = self.raft();
+        old.shutdown()
+            .await
+            .map_err(|e| Error::new(ErrorKind::Shutdown, format!("stop raft: {e}")))?;
+        let verdict = still_lone(&self.state());
+        if verdict.is_ok() {
+            move_aside(&self.reopen.dir, aside)?;
+        }
+        let raft = self.reopen.start(&self.me).await?;
+        match self.raft.write() {
+            Ok(mut r) => *r = raft,
+            Err(poisoned) => *poisoned.into_inner() = raft,
+        }
+        verdict
     }
 
     /// The timings in force.
@@ -177,7 +228,7 @@ impl Consensus {
 
     /// Whether this node has joined or founded a cluster.
     pub async fn is_initialized(&self) -> Result<bool> {
-        self.raft
+        self.raft()
             .is_initialized()
             .await
             .map_err(|e| Error::new(ErrorKind::Shutdown, e.to_string()))
@@ -187,7 +238,7 @@ impl Consensus {
     pub async fn bootstrap(&self, me: Member) -> Result<()> {
         let mut members = BTreeMap::new();
         members.insert(self.me.clone(), me);
-        match self.raft.initialize(members).await {
+        match self.raft().initialize(members).await {
             Ok(()) => Ok(()),
             Err(RaftError::APIError(e)) => {
                 tracing::debug!("already initialised: {e}");
@@ -199,7 +250,7 @@ impl Consensus {
 
     /// This node's view of the group.
     pub fn view(&self) -> RaftView {
-        let m = self.raft.metrics().borrow_watched().clone();
+        let m = self.raft().metrics().borrow_watched().clone();
         let membership = m.membership_config.membership();
         let voter_ids: Vec<NodeId> = membership.voter_ids().collect();
         let mut voters = BTreeMap::new();
@@ -227,7 +278,7 @@ impl Consensus {
     /// acting. The lease used here is the minimum election timeout, shorter
     /// than the time followers wait before electing someone else.
     pub fn has_lease(&self) -> bool {
-        let m = self.raft.metrics().borrow_watched().clone();
+        let m = self.raft().metrics().borrow_watched().clone();
         if m.state != ServerState::Leader || m.current_leader.as_ref() != Some(&self.me) {
             return false;
         }
@@ -244,7 +295,8 @@ impl Consensus {
     /// Commit `cmd` if this node leads; otherwise say where to send it.
     pub async fn write(&self, cmd: Command) -> std::result::Result<Outcome, WriteError> {
         let what = cmd.to_string();
-        let fut = self.raft.client_write(cmd);
+        let raft = self.raft();
+        let fut = raft.client_write(cmd);
         let res = tokio::time::timeout(self.timing.propose_timeout, fut).await;
         let res = match res {
             Err(_) => {
@@ -277,11 +329,11 @@ impl Consensus {
     /// Add `id` as a learner, wait until it caught up, then make it a voter.
     /// Must run on the leader.
     pub async fn add_voter(&self, id: NodeId, member: Member) -> Result<()> {
-        self.raft
+        self.raft()
             .add_learner(id.clone(), member, true)
             .await
             .map_err(|e| membership_error("add learner", e))?;
-        self.raft
+        self.raft()
             .change_membership(
                 ChangeMembers::AddVoterIds([id].into_iter().collect()),
                 false,
@@ -293,7 +345,7 @@ impl Consensus {
 
     /// Add `id` as a learner without waiting for it to catch up.
     pub async fn add_learner(&self, id: NodeId, member: Member) -> Result<()> {
-        self.raft
+        self.raft()
             .add_learner(id, member, false)
             .await
             .map(|_| ())
@@ -302,7 +354,7 @@ impl Consensus {
 
     /// Make learner `id` a voter.
     pub async fn promote(&self, id: &NodeId) -> Result<()> {
-        self.raft
+        self.raft()
             .change_membership(
                 ChangeMembers::AddVoterIds([id.clone()].into_iter().collect()),
                 false,
@@ -314,7 +366,7 @@ impl Consensus {
 
     /// How many entries `id` is behind the leader's log (leader only).
     pub fn lag(&self, id: &NodeId) -> Option<u64> {
-        let m = self.raft.metrics().borrow_watched().clone();
+        let m = self.raft().metrics().borrow_watched().clone();
         let last = m.last_log_index?;
         let matched = m
             .replication
@@ -329,7 +381,7 @@ impl Consensus {
     pub async fn remove_member(&self, id: &NodeId) -> Result<()> {
         let view = self.view();
         if view.voters.contains_key(id) {
-            self.raft
+            self.raft()
                 .change_membership(
                     ChangeMembers::RemoveVoters([id.clone()].into_iter().collect()),
                     false,
@@ -338,7 +390,7 @@ impl Consensus {
                 .map_err(|e| membership_error("remove voter", e))?;
         }
         if self.view().learners.contains_key(id) {
-            self.raft
+            self.raft()
                 .change_membership(
                     ChangeMembers::RemoveNodes([id.clone()].into_iter().collect()),
                     false,
@@ -351,7 +403,7 @@ impl Consensus {
 
     /// Ask the leader to hand leadership to `to` (no-op unless this node leads).
     pub async fn transfer_leadership(&self, to: &NodeId) -> Result<()> {
-        self.raft
+        self.raft()
             .trigger()
             .transfer_leader(to.clone())
             .await
@@ -360,7 +412,7 @@ impl Consensus {
 
     /// Force a snapshot now.
     pub async fn snapshot(&self) -> Result<()> {
-        self.raft
+        self.raft()
             .trigger()
             .snapshot()
             .await
@@ -369,10 +421,46 @@ impl Consensus {
 
     /// Stop the Raft node.
     pub async fn shutdown(&self) {
-        if let Err(e) = self.raft.shutdown().await {
+        if let Err(e) = self.raft().shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");
         }
     }
+}
+
+impl Reopen {
+    async fn start(&self, me: &NodeId) -> Result<Raft> {
+        crate::store::ensure_dir(&self.dir, 0o700)?;
+        let log = log_store::LogStore::open(&self.dir.join("log"))?;
+        let sm = state_machine::StateMachine::open_publishing(
+            &self.dir,
+            self.trust.clone(),
+            self.published.clone(),
+        )?;
+        Raft::new(
+            me.clone(),
+            self.config.clone(),
+            self.network.clone(),
+            log,
+            sm,
+        )
+        .await
+        .map_err(|e| Error::new(ErrorKind::Internal, format!("start raft: {e}")))
+    }
+}
+
+/// Rename `dir` to its sibling `aside` (unless that was done already) and
+/// make the rename durable.
+pub fn move_aside(dir: &Path, aside: &str) -> Result<()> {
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let target = parent.join(aside);
+    if target.exists() {
+        return Ok(());
+    }
+    if dir.exists() {
+        std::fs::rename(dir, &target).map_err(|e| Error::io_at("move aside", dir, e))?;
+        crate::store::sync_dir(parent)?;
+    }
+    Ok(())
 }
 
 /// An error whose text starts with `no quorum:`, as operators grep for.
