@@ -136,7 +136,7 @@ impl Core {
         }
         EnrollReply::Admitted {
             members,
-            secret: self.config.secret.clone(),
+            secret: self.current_secret(),
         }
     }
 

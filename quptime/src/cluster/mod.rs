@@ -8,6 +8,7 @@
 //! library installs no signal handler or runtime: the embedding program owns
 //! both.
 
+mod absorb;
 mod dispatch;
 mod enroll;
 mod export;
@@ -34,6 +35,7 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, watch};
 
+pub use absorb::{JOINING_FILE, holdings};
 pub use join::NodePreview;
 pub use maint::{SnapshotReport, disk_usage};
 pub use options::NodeOptions;
@@ -56,6 +58,11 @@ use pool::Pool;
 pub(crate) struct Core {
     identity: Identity,
     config: NodeConfig,
+    /// The cluster secret now (a lone founder absorbed into another
+    /// cluster takes that cluster's).
+    secret: std::sync::RwLock<Option<String>>,
+    /// Fires when the node stops (for tasks started after start-up).
+    stopping: watch::Receiver<bool>,
     advertise: String,
     trust: TrustStore,
     consensus: Consensus,
@@ -92,6 +99,9 @@ struct Running {
 impl Cluster {
     /// Load the node in `opts.data_dir` and start it.
     pub async fn start(opts: NodeOptions) -> Result<Cluster> {
+        // An absorption into another cluster that a crash interrupted is
+        // finished before anything reads the node's files.
+        let absorbing = absorb::resume(&opts.data_dir)?;
         let config = if opts.env_overrides {
             NodeConfig::load_with_env(&opts.data_dir)?
         } else {
@@ -144,6 +154,7 @@ impl Cluster {
         )
         .await?;
         let (duty_tx, duty_rx) = watch::channel(false);
+        let (stop, stop_rx) = watch::channel(false);
         let notifiers = opts
             .notifiers
             .clone()
@@ -152,6 +163,8 @@ impl Cluster {
             pool: Pool::new(dialer, opts.faults.clone(), consensus.watch_state()),
             liveness: Liveness::new(me.clone()),
             identity,
+            secret: std::sync::RwLock::new(config.secret.clone()),
+            stopping: stop_rx.clone(),
             config,
             advertise,
             trust: trust.clone(),
@@ -176,7 +189,6 @@ impl Cluster {
             opts.limits.clone(),
         )?;
 
-        let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         let members_of = {
             let c = consensus.clone();
@@ -223,6 +235,13 @@ impl Cluster {
             return Err(e);
         }
         tasks.push(tokio::spawn(reconcile::run(core.clone(), stop_rx.clone())));
+        if let Some(file) = absorbing {
+            tasks.push(tokio::spawn(absorb::finish(
+                core.clone(),
+                file,
+                stop_rx.clone(),
+            )));
+        }
         let probers = crate::probe::Probers::new()?;
         let (scheduler, observations) = crate::schedule::Scheduler::start(
             probers,
@@ -341,6 +360,7 @@ impl Cluster {
     /// when a majority cannot be reached; nothing is half-applied.
     pub async fn propose(&self, mutation: Mutation) -> Result<Outcome> {
         self.core.check_levels(&mutation)?;
+        self.core.found_if_lone().await?;
         self.core
             .submit(Command::new(self.core.me().clone(), mutation))
             .await
@@ -354,6 +374,7 @@ impl Cluster {
     /// Invite the node at `addr` (which must prove `fingerprint`) into the
     /// cluster and wait until it is a voting member.
     pub async fn add_node(&self, addr: &str, fingerprint: &Fingerprint) -> Result<Outcome> {
+        self.core.found_if_lone().await?;
         self.core.add_node(addr, fingerprint).await
     }
 
@@ -369,6 +390,7 @@ impl Cluster {
         ttl: Duration,
         auto_approve: bool,
     ) -> Result<(crate::enroll::Token, crate::state::Enrollment)> {
+        self.core.found_if_lone().await?;
         self.core.create_enrollment(name, ttl, auto_approve).await
     }
 
@@ -499,6 +521,47 @@ impl Core {
 
     pub(crate) fn state(&self) -> Arc<ClusterState> {
         self.consensus.state()
+    }
+
+    /// The cluster secret in force.
+    pub(crate) fn current_secret(&self) -> Option<String> {
+        match self.secret.read() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    pub(crate) fn set_secret(&self, secret: String) {
+        match self.secret.write() {
+            Ok(mut s) => *s = Some(secret),
+            Err(p) => *p.into_inner() = Some(secret),
+        }
+    }
+
+    pub(crate) fn stop_signal(&self) -> watch::Receiver<bool> {
+        self.stopping.clone()
+    }
+
+    /// The shared-secret set-up: a node given a secret (`qu init --secret`)
+    /// waits to be added, and the first change made on one of them founds
+    /// the cluster there. Not for a node that accepted an invitation or a
+    /// token (it is joining) or one that founded already.
+    pub(crate) async fn found_if_lone(&self) -> Result<()> {
+        if self.config.bootstrap
+            || self.current_secret().is_none()
+            || self.data_dir.join(absorb::JOINING_FILE).exists()
+            || self.consensus.is_initialized().await?
+        {
+            return Ok(());
+        }
+        self.consensus
+            .bootstrap(Member {
+                addr: self.advertise.clone(),
+                fingerprint: self.identity.fingerprint().clone(),
+            })
+            .await?;
+        tracing::info!(node = %self.me(), "first change on a node that waited to be added: founded a new cluster here");
+        Ok(())
     }
 
     /// This node as a member record.
