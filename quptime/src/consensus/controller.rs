@@ -154,7 +154,14 @@ pub async fn run(
         });
         let view = consensus.view();
         let now = Instant::now();
-        incumbency.observe(now, view.term, view.leader.is_some(), leading);
+        // A master is known when its appends reach this node (openraft
+        // restores an old leader from the stored vote at start-up).
+        let heard = view.leader.as_ref().is_some_and(|l| {
+            consensus
+                .last_append_from(l)
+                .is_some_and(|t| now.duration_since(t) < consensus.timing().election_max)
+        });
+        incumbency.observe(now, view.term, heard, leading);
         let bootstrapping = incumbency.bootstrapping(now, BOOTSTRAP_GRACE);
         let backoff = if bootstrapping {
             BOOTSTRAP_BACKOFF

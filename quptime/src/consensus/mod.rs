@@ -111,6 +111,10 @@ pub struct Consensus {
     state: watch::Receiver<Arc<ClusterState>>,
     timing: Timing,
     reopen: Arc<Reopen>,
+    /// The last append (log entries or heartbeat) a leader sent here, and
+    /// from whom: "the log reaches this node" (a restored vote names an old
+    /// leader too, so openraft's own view cannot tell).
+    last_append: Arc<std::sync::Mutex<Option<(NodeId, std::time::Instant)>>>,
 }
 
 /// What opening the Raft storage again takes.
@@ -171,7 +175,21 @@ impl Consensus {
             state,
             timing,
             reopen,
+            last_append: Arc::default(),
         })
+    }
+
+    /// Note an append accepted from `leader` (called by the Raft handler).
+    pub fn note_append(&self, leader: &NodeId) {
+        if let Ok(mut l) = self.last_append.lock() {
+            *l = Some((leader.clone(), std::time::Instant::now()));
+        }
+    }
+
+    /// When the last append from `leader` arrived, if one did.
+    pub fn last_append_from(&self, leader: &NodeId) -> Option<std::time::Instant> {
+        let l = self.last_append.lock().ok()?;
+        l.as_ref().filter(|(id, _)| id == leader).map(|(_, t)| *t)
     }
 
     /// The openraft handle (cheap clone of the running one).

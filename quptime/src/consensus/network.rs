@@ -341,10 +341,14 @@ pub fn routes(router: Router, consensus: super::Consensus, faults: Faults) -> Ro
     );
     router
         .route::<AppendRpc, _, _>(move |peer, req| {
-            let (raft, faults) = (r1.raft(), f1.clone());
+            let (consensus, faults) = (r1.clone(), f1.clone());
             async move {
-                admit(&faults, &peer)?;
-                raft.append_entries(req).await.map_err(fatal)
+                let from = admit(&faults, &peer)?;
+                let resp = consensus.raft().append_entries(req).await.map_err(fatal)?;
+                if matches!(resp, AppendEntriesResponse::Success) {
+                    consensus.note_append(&from);
+                }
+                Ok(resp)
             }
         })
         .route::<VoteRpc, _, _>(move |peer, req| {
