@@ -95,7 +95,10 @@ pub fn render(s: &Status) -> String {
         s.node_id, s.term, master, s.quorum, s.need, s.config_version
     );
     out.push_str(&peers_table(s));
-    out.push_str("\n(* = this node)\n\nCHECKS\n");
+    out.push_str(&format!(
+        "\n(* = this node; LIVE and quorum are at most {} old)\n\nCHECKS\n",
+        staleness(s.live_within_ms)
+    ));
     let rows: Vec<Vec<String>> = s
         .checks
         .iter()
@@ -125,6 +128,15 @@ pub fn render(s: &Status) -> String {
     ));
     out.push('\n');
     out
+}
+
+/// `2s`, `1.1s`: the bound on LIVE's age.
+fn staleness(ms: u64) -> String {
+    if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    }
 }
 
 /// The members with liveness; `*` in SELF marks this node.

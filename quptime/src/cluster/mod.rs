@@ -138,6 +138,19 @@ impl Cluster {
         } else {
             config.advertise_addr()
         };
+        if let Some(port) = crate::init::advertised_port(&advertise)
+            && !config.advertise.is_empty()
+            && port != local_addr.port()
+        {
+            tracing::warn!(
+                advertise = %advertise,
+                listen = %local_addr,
+                "this node listens on port {} but advertises port {port}: other nodes dial the \
+                 advertised address. Unless a NAT or port forward maps {port} here, set \
+                 `advertise` in node.yaml (or QUPTIME_ADVERTISE) to the port it listens on",
+                local_addr.port()
+            );
+        }
 
         let dialer = crate::transport::Dialer::new(&identity, opts.limits.clone());
         // A restore or a forced recovery left an import: this node founds a
@@ -161,7 +174,7 @@ impl Cluster {
             .map_or_else(crate::notify::Notifiers::new, Ok)?;
         let core = Arc::new(Core {
             pool: Pool::new(dialer, opts.faults.clone(), consensus.watch_state()),
-            liveness: Liveness::new(me.clone()),
+            liveness: Liveness::new(me.clone(), liveness::live_within(&opts.timing)),
             identity,
             secret: std::sync::RwLock::new(config.secret.clone()),
             stopping: stop_rx.clone(),

@@ -186,6 +186,14 @@ impl Consensus {
         }
     }
 
+    /// How long ago `id` last acknowledged this leader's log or heartbeat
+    /// (`None` unless this node leads and `id` answered).
+    pub fn acked_age(&self, id: &NodeId) -> Option<Duration> {
+        let m = self.raft().metrics().borrow_watched().clone();
+        let t = m.heartbeat.as_ref()?.get(id)?.as_ref()?.clone();
+        Some(t.elapsed())
+    }
+
     /// When the last append from `leader` arrived, if one did.
     pub fn last_append_from(&self, leader: &NodeId) -> Option<std::time::Instant> {
         let l = self.last_append.lock().ok()?;
