@@ -139,6 +139,8 @@ pub async fn run(
 ) {
     let mut last_transfer: Option<Instant> = None;
     let mut incumbency = Incumbency::new(consensus.timing().election_max * 2);
+    let mut handed_over: Option<Instant> = None;
+    let hold = consensus.timing().election_max;
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -146,7 +148,11 @@ pub async fn run(
             _ = stop.changed() => break,
             _ = ticker.tick() => {}
         }
-        let leading = consensus.has_lease();
+        // After handing the role over, this node stops acting at once: the
+        // target may win its election while this node's lease still looks
+        // valid (a transfer bypasses the followers' lease).
+        let lease = consensus.has_lease();
+        let leading = lease && handed_over.is_none_or(|t| t.elapsed() >= hold);
         duty.send_if_modified(|d| {
             let changed = *d != leading;
             *d = leading;
@@ -156,12 +162,11 @@ pub async fn run(
         let now = Instant::now();
         // A master is known when its appends reach this node (openraft
         // restores an old leader from the stored vote at start-up).
-        let heard = view.leader.as_ref().is_some_and(|l| {
-            consensus
-                .last_append_from(l)
-                .is_some_and(|t| now.duration_since(t) < consensus.timing().election_max)
-        });
-        incumbency.observe(now, view.term, heard, leading);
+        // A hand-over to this node counts too (see the Transfer handler).
+        let heard = consensus
+            .last_append_age()
+            .is_some_and(|a| a < consensus.timing().election_max);
+        incumbency.observe(now, view.term, heard, lease);
         let bootstrapping = incumbency.bootstrapping(now, BOOTSTRAP_GRACE);
         let backoff = if bootstrapping {
             BOOTSTRAP_BACKOFF
@@ -191,6 +196,8 @@ pub async fn run(
                 tracing::info!(%target, "handing the master role to the lowest live NodeId");
             }
             last_transfer = Some(Instant::now());
+            handed_over = last_transfer;
+            duty.send_if_modified(|d| std::mem::replace(d, false));
             if let Err(e) = consensus.transfer_leadership(&target).await {
                 tracing::warn!(error = %e, "leadership transfer failed");
             }

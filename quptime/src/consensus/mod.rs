@@ -194,6 +194,13 @@ impl Consensus {
         Some(t.elapsed())
     }
 
+    /// How long ago the last append (or leadership hand-over) from any
+    /// leader arrived.
+    pub fn last_append_age(&self) -> Option<Duration> {
+        let l = self.last_append.lock().ok()?;
+        l.as_ref().map(|(_, t)| t.elapsed())
+    }
+
     /// When the last append from `leader` arrived, if one did.
     pub fn last_append_from(&self, leader: &NodeId) -> Option<std::time::Instant> {
         let l = self.last_append.lock().ok()?;

@@ -366,10 +366,16 @@ pub fn routes(router: Router, consensus: super::Consensus, faults: Faults) -> Ro
             }
         })
         .route::<TransferRpc, _, _>(move |peer, req| {
-            let (raft, faults) = (r4.raft(), f4.clone());
+            let (consensus, faults) = (r4.clone(), f4.clone());
             async move {
-                admit(&faults, &peer)?;
-                raft.handle_transfer_leader(req).await.map_err(fatal)
+                let from = admit(&faults, &peer)?;
+                // The leader hands its role here: a master existed.
+                consensus.note_append(&from);
+                consensus
+                    .raft()
+                    .handle_transfer_leader(req)
+                    .await
+                    .map_err(fatal)
             }
         })
         .route::<SnapshotRpc, _, _>(move |peer, chunk: SnapshotChunk| {
