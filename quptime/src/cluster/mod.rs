@@ -16,6 +16,7 @@ mod import;
 mod join;
 mod liveness;
 mod maint;
+mod migrate;
 mod observe;
 mod ops;
 mod options;
@@ -102,6 +103,9 @@ impl Cluster {
         // An absorption into another cluster that a crash interrupted is
         // finished before anything reads the node's files.
         let absorbing = absorb::resume(&opts.data_dir)?;
+        // The original qu's cluster.yaml, checked and kept aside before
+        // this node's export could overwrite it.
+        let original = migrate::prepare(&opts.data_dir)?;
         let config = if opts.env_overrides {
             NodeConfig::load_with_env(&opts.data_dir)?
         } else {
@@ -248,6 +252,13 @@ impl Cluster {
             return Err(e);
         }
         tasks.push(tokio::spawn(reconcile::run(core.clone(), stop_rx.clone())));
+        if let Some(original) = original {
+            tasks.push(tokio::spawn(migrate::run(
+                core.clone(),
+                original,
+                stop_rx.clone(),
+            )));
+        }
         if let Some(file) = absorbing {
             tasks.push(tokio::spawn(absorb::finish(
                 core.clone(),
@@ -561,11 +572,20 @@ impl Core {
     /// token (it is joining) or one that founded already.
     pub(crate) async fn found_if_lone(&self) -> Result<()> {
         if self.config.bootstrap
-            || self.current_secret().is_none()
             || self.data_dir.join(absorb::JOINING_FILE).exists()
             || self.consensus.is_initialized().await?
         {
             return Ok(());
+        }
+        if self.current_secret().is_none() {
+            // A data directory of the original qu, whose later releases
+            // blanked the secret: this node founds, so it needs one.
+            let mut cfg = NodeConfig::load(&self.data_dir)?;
+            let secret = crate::init::generate_secret();
+            cfg.secret = Some(secret.clone());
+            cfg.save(&self.data_dir)?;
+            self.set_secret(secret);
+            tracing::info!("generated a cluster secret for this node (node.yaml had none)");
         }
         self.consensus
             .bootstrap(Member {

@@ -14,6 +14,7 @@
 //! must hold everything needed to rebuild the cluster. `qu export -o` writes
 //! it with mode 0600; the diff printed by `qu apply` masks them.
 
+mod original;
 mod plan;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use original::{Original, is_original, parse as original_parse};
 pub use plan::{Change, ChangeOp, FieldChange, Plan, plan};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -190,18 +192,11 @@ pub fn parse(text: &str) -> Result<Parsed> {
             ..Parsed::default()
         });
     }
-    let file: SpannedFile = serde_saphyr::from_str(text).map_err(|e| {
-        let msg = e.to_string();
-        let first = msg.lines().next().unwrap_or("invalid YAML");
-        let first = first.strip_prefix("error: ").unwrap_or(first);
-        let at = match e.location() {
-            Some(l) if !first.starts_with("line ") => {
-                format!("line {} column {}: ", l.line(), l.column())
-            }
-            _ => String::new(),
-        };
-        Error::new(ErrorKind::Config, format!("{at}{first}"))
-    })?;
+    if is_original(text) {
+        // The original Go qu's cluster.yaml, as it is.
+        return Ok(original::parse(text)?.to_parsed());
+    }
+    let file: SpannedFile = serde_saphyr::from_str(text).map_err(|e| yaml_error(&e))?;
     Ok(Parsed {
         alert_lines: file.alerts.iter().map(|a| a.referenced.line()).collect(),
         check_lines: file.checks.iter().map(|c| c.referenced.line()).collect(),
@@ -213,6 +208,20 @@ pub fn parse(text: &str) -> Result<Parsed> {
             checks: file.checks.into_iter().map(|c| c.value).collect(),
         },
     })
+}
+
+/// A YAML error as `line L column C: what`, the first line of it.
+fn yaml_error(e: &serde_saphyr::Error) -> Error {
+    let msg = e.to_string();
+    let first = msg.lines().next().unwrap_or("invalid YAML");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let at = match e.location() {
+        Some(l) if !first.starts_with("line ") => {
+            format!("line {} column {}: ", l.line(), l.column())
+        }
+        _ => String::new(),
+    };
+    Error::new(ErrorKind::Config, format!("{at}{first}"))
 }
 
 /// The current state as a declaration (alerts and checks by name, sorted
