@@ -66,6 +66,23 @@ impl Core {
     /// Record `peer` as a member and make it a voter (on the master, or
     /// forwarded there).
     pub(crate) async fn admit(&self, peer: PeerRecord) -> Result<Outcome> {
+        // The master may change during the admission (a cluster that just
+        // formed hands the role to its lowest NodeId at once), and the
+        // membership reconciler may be promoting the node already: retry
+        // where the master is now. Every step is idempotent.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match self.admit_once(peer.clone()).await {
+                Err(e) if retryable(&e) && Instant::now() < deadline => {
+                    tracing::debug!(error = %e, node = %peer.node_id, "admission retried");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn admit_once(&self, peer: PeerRecord) -> Result<Outcome> {
         // Right after start-up no master may be known yet: wait for one as
         // proposals do, then admit there.
         let deadline = Instant::now() + self.consensus.timing().propose_timeout;

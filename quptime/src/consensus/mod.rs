@@ -503,9 +503,16 @@ pub fn no_quorum(why: impl std::fmt::Display) -> Error {
 
 fn membership_error(what: &str, e: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> Error {
     match e {
-        RaftError::APIError(ClientWriteError::ForwardToLeader(_)) => no_quorum(format!(
+        RaftError::APIError(ClientWriteError::ForwardToLeader(_))
+        | RaftError::APIError(ClientWriteError::LogEntryDiscarded(_)) => no_quorum(format!(
             "{what}: this node is not the master (or has no quorum)"
         )),
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(
+            openraft::errors::ChangeMembershipError::InProgress(p),
+        )) => Error::new(
+            ErrorKind::Timeout,
+            format!("{what}: another membership change is still in progress ({p}); retry"),
+        ),
         other => Error::new(ErrorKind::Internal, format!("{what}: {other}")),
     }
 }
