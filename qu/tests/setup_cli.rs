@@ -146,3 +146,77 @@ fn a_node_that_holds_a_check_refuses_to_be_absorbed_and_keeps_it() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn the_original_flag_syntax_is_accepted() {
+    let mut c = Cluster::empty();
+    let mut node = Node::new(c.root(), "f1", FAST);
+    node.init(None);
+    node.start_ready();
+    c.nodes.push(node);
+    c.wait_founded();
+    let n = &c.nodes[0];
+    let smtp = |name: &str, flag: &[&str]| {
+        let mut args = vec![
+            "alert",
+            "add",
+            "smtp",
+            name,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "2525",
+            "--from",
+            "qu@example.com",
+            "--to",
+            "ops@example.com",
+        ];
+        args.extend_from_slice(flag);
+        n.qu_ok(&args);
+    };
+    // The original's README writes `--starttls=true`.
+    smtp("bare", &["--starttls"]);
+    smtp("eq-true", &["--starttls=true"]);
+    smtp("eq-false", &["--starttls=false"]);
+    smtp("tls-true", &["--tls=true"]);
+    smtp("tls-false", &["--tls=false"]);
+    let list: serde_json::Value =
+        serde_json::from_str(&n.qu_ok(&["alert", "list", "--json"])).expect("json");
+    let tls = |name: &str| {
+        list.as_array()
+            .and_then(|l| l.iter().find(|a| a["name"] == name))
+            .map(|a| a["settings"]["tls"].clone())
+            .unwrap_or_else(|| panic!("no alert {name}: {list}"))
+    };
+    assert_eq!(tls("eq-true"), tls("bare"));
+    assert_eq!(tls("bare"), "starttls");
+    assert_eq!(tls("eq-false"), "none");
+    assert_eq!(tls("tls-true"), "tls");
+    assert_eq!(tls("tls-false"), "none");
+    // Bool flags of checks take a value too.
+    n.qu_ok(&[
+        "check",
+        "add",
+        "http",
+        "web",
+        "https://127.0.0.1:9/",
+        "--insecure=true",
+        "--keep-alive=false",
+    ]);
+    let out = n.qu(&[
+        "alert",
+        "add",
+        "smtp",
+        "bad",
+        "--host",
+        "h",
+        "--port",
+        "25",
+        "--from",
+        "a@b.c",
+        "--to",
+        "d@e.f",
+        "--starttls=maybe",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
