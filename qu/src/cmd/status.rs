@@ -132,7 +132,7 @@ pub fn render(s: &Status) -> String {
 
 /// `2s`, `1.1s`: the bound on LIVE's age.
 fn staleness(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{:.1}s", ms as f64 / 1000.0)

@@ -142,19 +142,7 @@ impl Cluster {
         } else {
             config.advertise_addr()
         };
-        if let Some(port) = crate::init::advertised_port(&advertise)
-            && !config.advertise.is_empty()
-            && port != local_addr.port()
-        {
-            tracing::warn!(
-                advertise = %advertise,
-                listen = %local_addr,
-                "this node listens on port {} but advertises port {port}: other nodes dial the \
-                 advertised address. Unless a NAT or port forward maps {port} here, set \
-                 `advertise` in node.yaml (or QUPTIME_ADVERTISE) to the port it listens on",
-                local_addr.port()
-            );
-        }
+        options::warn_if_ports_differ(&config, &advertise, local_addr);
 
         let dialer = crate::transport::Dialer::new(&identity, opts.limits.clone());
         // A restore or a forced recovery left an import: this node founds a
@@ -545,56 +533,6 @@ impl Core {
 
     pub(crate) fn state(&self) -> Arc<ClusterState> {
         self.consensus.state()
-    }
-
-    /// The cluster secret in force.
-    pub(crate) fn current_secret(&self) -> Option<String> {
-        match self.secret.read() {
-            Ok(s) => s.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
-    }
-
-    pub(crate) fn set_secret(&self, secret: String) {
-        match self.secret.write() {
-            Ok(mut s) => *s = Some(secret),
-            Err(p) => *p.into_inner() = Some(secret),
-        }
-    }
-
-    pub(crate) fn stop_signal(&self) -> watch::Receiver<bool> {
-        self.stopping.clone()
-    }
-
-    /// The shared-secret set-up: a node given a secret (`qu init --secret`)
-    /// waits to be added, and the first change made on one of them founds
-    /// the cluster there. Not for a node that accepted an invitation or a
-    /// token (it is joining) or one that founded already.
-    pub(crate) async fn found_if_lone(&self) -> Result<()> {
-        if self.config.bootstrap
-            || self.data_dir.join(absorb::JOINING_FILE).exists()
-            || self.consensus.is_initialized().await?
-        {
-            return Ok(());
-        }
-        if self.current_secret().is_none() {
-            // A data directory of the original qu, whose later releases
-            // blanked the secret: this node founds, so it needs one.
-            let mut cfg = NodeConfig::load(&self.data_dir)?;
-            let secret = crate::init::generate_secret();
-            cfg.secret = Some(secret.clone());
-            cfg.save(&self.data_dir)?;
-            self.set_secret(secret);
-            tracing::info!("generated a cluster secret for this node (node.yaml had none)");
-        }
-        self.consensus
-            .bootstrap(Member {
-                addr: self.advertise.clone(),
-                fingerprint: self.identity.fingerprint().clone(),
-            })
-            .await?;
-        tracing::info!(node = %self.me(), "first change on a node that waited to be added: founded a new cluster here");
-        Ok(())
     }
 
     /// This node as a member record.

@@ -18,6 +18,7 @@ pub mod log_store;
 mod maint;
 pub mod network;
 pub mod offline;
+mod reset;
 pub mod state_machine;
 pub mod types;
 
@@ -34,6 +35,8 @@ use tokio::sync::watch;
 pub use faults::Faults;
 pub use indices::LogIndices;
 pub use maint::{KEEP_BEHIND_SNAPSHOT, SnapshotDone};
+use reset::Reopen;
+pub use reset::move_aside;
 pub use types::{Member, Raft, TypeConfig};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -117,16 +120,6 @@ pub struct Consensus {
     last_append: Arc<std::sync::Mutex<Option<(NodeId, std::time::Instant)>>>,
 }
 
-/// What opening the Raft storage again takes.
-#[derive(Debug)]
-struct Reopen {
-    dir: std::path::PathBuf,
-    config: Arc<Config>,
-    network: network::Network,
-    trust: TrustStore,
-    published: watch::Sender<Arc<ClusterState>>,
-}
-
 impl Consensus {
     /// Open (or create) the Raft storage under `dir` and start the Raft node.
     pub async fn open(
@@ -190,7 +183,7 @@ impl Consensus {
     /// (`None` unless this node leads and `id` answered).
     pub fn acked_age(&self, id: &NodeId) -> Option<Duration> {
         let m = self.raft().metrics().borrow_watched().clone();
-        let t = m.heartbeat.as_ref()?.get(id)?.as_ref()?.clone();
+        let t = *m.heartbeat.as_ref()?.get(id)?.as_ref()?;
         Some(t.elapsed())
     }
 
@@ -213,35 +206,6 @@ impl Consensus {
             Ok(r) => r.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
-    }
-
-    /// Stop Raft, move its storage aside to `aside` (a sibling directory
-    /// name, kept for the operator) and start again on empty storage: the
-    /// node then belongs to no cluster and waits to be replicated by the
-    /// one that absorbs it. The rename is the one atomic step: a crash
-    /// before it leaves the old storage, after it the empty one.
-    /// `still_lone` is asked after the old Raft has stopped (nothing can
-    /// change any more): when it refuses, the old storage is reopened
-    /// untouched and its error returned.
-    pub async fn reset(
-        &self,
-        aside: &str,
-        still_lone: impl FnOnce(&ClusterState) -> Result<()>,
-    ) -> Result<()> {
-        let old = self.raft();
-        old.shutdown()
-            .await
-            .map_err(|e| Error::new(ErrorKind::Shutdown, format!("stop raft: {e}")))?;
-        let verdict = still_lone(&self.state());
-        if verdict.is_ok() {
-            move_aside(&self.reopen.dir, aside)?;
-        }
-        let raft = self.reopen.start(&self.me).await?;
-        match self.raft.write() {
-            Ok(mut r) => *r = raft,
-            Err(poisoned) => *poisoned.into_inner() = raft,
-        }
-        verdict
     }
 
     /// The timings in force.
@@ -458,42 +422,6 @@ impl Consensus {
             tracing::warn!(error = %e, "raft shutdown");
         }
     }
-}
-
-impl Reopen {
-    async fn start(&self, me: &NodeId) -> Result<Raft> {
-        crate::store::ensure_dir(&self.dir, 0o700)?;
-        let log = log_store::LogStore::open(&self.dir.join("log"))?;
-        let sm = state_machine::StateMachine::open_publishing(
-            &self.dir,
-            self.trust.clone(),
-            self.published.clone(),
-        )?;
-        Raft::new(
-            me.clone(),
-            self.config.clone(),
-            self.network.clone(),
-            log,
-            sm,
-        )
-        .await
-        .map_err(|e| Error::new(ErrorKind::Internal, format!("start raft: {e}")))
-    }
-}
-
-/// Rename `dir` to its sibling `aside` (unless that was done already) and
-/// make the rename durable.
-pub fn move_aside(dir: &Path, aside: &str) -> Result<()> {
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    let target = parent.join(aside);
-    if target.exists() {
-        return Ok(());
-    }
-    if dir.exists() {
-        std::fs::rename(dir, &target).map_err(|e| Error::io_at("move aside", dir, e))?;
-        crate::store::sync_dir(parent)?;
-    }
-    Ok(())
 }
 
 /// An error whose text starts with `no quorum:`, as operators grep for.
