@@ -372,4 +372,72 @@ mod tests {
         let msg = refusal(&me, &holdings(&state, &me)).to_string();
         assert!(msg.contains("holds 1 check, 1 other member"), "{msg}");
     }
+
+    #[test]
+    fn a_start_after_the_commit_point_finishes_the_move_and_repeats_safely() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("node");
+        crate::init::init_node(
+            &dir,
+            crate::init::InitOptions {
+                node_id: Some("lone".into()),
+                ..Default::default()
+            },
+        )
+        .expect("init");
+        assert!(NodeConfig::load(&dir).expect("load").bootstrap, "a founder");
+        std::fs::create_dir_all(dir.join("raft")).expect("raft dir");
+        std::fs::write(dir.join("raft/old-log"), b"own cluster").expect("write");
+        let member = PeerRecord {
+            node_id: NodeId::new("m1").expect("id"),
+            advertise: "127.0.0.1:1".into(),
+            fingerprint: crate::identity::Fingerprint::of_spki(b"m1"),
+            cert_pem: String::new(),
+            added_at: String::new(),
+        };
+        let token = Token {
+            v: 1,
+            id: "t1".into(),
+            secret: "x".into(),
+            endpoints: Vec::new(),
+            expires_at: u64::MAX,
+        };
+        let file = AbsorbFile {
+            format: 1,
+            aside: "raft.absorbed-1".into(),
+            secret: "the-cluster-secret".into(),
+            members: vec![member.clone()],
+            token: token.encode(),
+        };
+        // A crash right after the commit point left only absorb.json.
+        write_atomic(
+            &dir.join(ABSORB_FILE),
+            &serde_json::to_vec(&file).expect("json"),
+            0o600,
+        )
+        .expect("write");
+        let pending = resume(&dir).expect("resume").expect("pending");
+        assert_eq!(pending.aside, "raft.absorbed-1");
+        assert!(!dir.join("raft").exists(), "own storage moved aside");
+        assert!(dir.join("raft.absorbed-1/old-log").exists(), "and kept");
+        let cfg = NodeConfig::load(&dir).expect("load");
+        assert!(!cfg.bootstrap, "must not found again on the empty storage");
+        assert_eq!(cfg.secret.as_deref(), Some("the-cluster-secret"));
+        assert!(dir.join(JOINING_FILE).exists());
+        let trust = TrustStore::load(&dir).expect("trust");
+        assert_eq!(
+            trust.get(&member.node_id).map(|p| p.fingerprint),
+            Some(member.fingerprint.clone())
+        );
+        // The node started on empty storage and crashed again before it was
+        // a member: the next start keeps the new storage.
+        std::fs::create_dir_all(dir.join("raft")).expect("new raft");
+        std::fs::write(dir.join("raft/new-log"), b"joining").expect("write");
+        resume(&dir).expect("resume again").expect("still pending");
+        assert!(dir.join("raft/new-log").exists());
+        assert!(dir.join("raft.absorbed-1/old-log").exists());
+        // Once it is a member the record goes, and starts are plain again.
+        std::fs::remove_file(dir.join(ABSORB_FILE)).expect("rm");
+        assert!(resume(&dir).expect("resume").is_none());
+    }
 }
