@@ -33,6 +33,7 @@ fn main() {
     let mut c = Cluster::formed(3, &[]);
     let failover = failover_runs(&mut c);
     let latency = latencies(&c);
+    let lost = quorum_loss(&mut c);
 
     println!();
     println!("quptime cluster bench: 3 nodes, loopback, release build of `qu`");
@@ -63,6 +64,11 @@ fn main() {
     pct_row(
         &format!("  `qu status` CLI process ({CLI_STATUS_CALLS} runs)"),
         &latency.cli,
+    );
+    println!();
+    println!(
+        "kill -9 of two nodes -> the survivor shows quorum false: {}",
+        fmt(lost)
     );
     println!();
     println!("per-run failover (ms): {}", ms_list(&failover.first));
@@ -156,6 +162,28 @@ fn failover_runs(c: &mut Cluster) -> Failover {
         c.wait_agreement(&all, 0, Duration::from_secs(60));
     }
     out
+}
+
+/// Kill two of the three nodes; how long the survivor still says quorum.
+fn quorum_loss(c: &mut Cluster) -> Duration {
+    let all = [0, 1, 2];
+    c.wait_agreement(&all, 0, Duration::from_secs(60));
+    let client = c.nodes[2].client();
+    let t0 = Instant::now();
+    c.nodes[0].kill9();
+    c.nodes[1].kill9();
+    wait_for(
+        Duration::from_secs(30),
+        POLL,
+        "the survivor to report quorum false",
+        || {
+            client
+                .call_with_timeout::<GetStatus>(&(), Duration::from_secs(2))
+                .ok()
+                .filter(|s| !s.quorum)
+                .map(|_| t0.elapsed())
+        },
+    )
 }
 
 struct Latency {

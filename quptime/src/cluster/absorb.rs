@@ -243,8 +243,42 @@ impl Core {
             ));
         }
         Token::decode(&req.token)?;
+        // One absorption at a time: two clusters adding this node at once
+        // must not both get it.
+        use std::sync::atomic::Ordering;
+        if self
+            .absorbing
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("node {} is already joining another cluster", self.me()),
+            ));
+        }
+        let res = self.absorb_now(caller, req, mine).await;
+        if res.is_err() && self.data_dir.join(ABSORB_FILE).exists() {
+            // Committed: it stays marked, whatever failed after.
+        } else if res.is_err() {
+            self.absorbing.store(false, Ordering::SeqCst);
+        }
+        res
+    }
+
+    async fn absorb_now(
+        self: &Arc<Self>,
+        caller: Peer,
+        req: JoinAbsorb,
+        mine: crate::identity::Fingerprint,
+    ) -> Result<JoinAccept> {
+        if !self.consensus.is_initialized().await? {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("node {} left its own cluster and is joining another", self.me()),
+            ));
+        }
         let held = holdings(&self.state(), self.me());
-        if !held.is_empty() || !self.consensus.is_initialized().await? {
+        if !held.is_empty() {
             return Err(refusal(self.me(), &held));
         }
         let file = AbsorbFile {

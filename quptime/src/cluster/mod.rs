@@ -64,6 +64,9 @@ pub(crate) struct Core {
     secret: std::sync::RwLock<Option<String>>,
     /// Fires when the node stops (for tasks started after start-up).
     stopping: watch::Receiver<bool>,
+    /// Set while (and after) this node is absorbed: one absorption at a
+    /// time, and none once it left its own cluster.
+    absorbing: std::sync::atomic::AtomicBool,
     advertise: String,
     trust: TrustStore,
     consensus: Consensus,
@@ -170,6 +173,7 @@ impl Cluster {
             identity,
             secret: std::sync::RwLock::new(config.secret.clone()),
             stopping: stop_rx.clone(),
+            absorbing: std::sync::atomic::AtomicBool::new(absorbing.is_some()),
             config,
             advertise,
             trust: trust.clone(),
