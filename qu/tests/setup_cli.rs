@@ -220,3 +220,39 @@ fn the_original_flag_syntax_is_accepted() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+#[test]
+fn status_watch_fails_after_error_frames_and_a_moved_port_is_warned_about() {
+    let mut c = Cluster::empty();
+    let mut node = Node::new(c.root(), "w1", FAST);
+    // No daemon yet: every frame is an error, and the run says so.
+    let out = node.qu(&["status", "--watch", "--count", "3", "--interval", "100ms"]);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("3 of 3 status frames failed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stdout).matches("error: ").count(), 3);
+    // The half-done "port in use" fix: listening on one port while still
+    // advertising the old one is logged at start.
+    let advertised = format!("127.0.0.1:{}", support::free_port());
+    let port = node.port.to_string();
+    node.qu_ok(&[
+        "init",
+        "--node-id",
+        "w1",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--advertise",
+        &advertised,
+    ]);
+    node.start_ready();
+    let log = std::fs::read_to_string(node.log()).expect("log");
+    assert!(log.contains("but advertises port"), "{log}");
+    let out = node.qu(&["status", "--watch", "--count", "2", "--interval", "100ms"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    c.nodes.push(node);
+}

@@ -274,7 +274,10 @@ impl Core {
         if !self.consensus.is_initialized().await? {
             return Err(Error::new(
                 ErrorKind::AlreadyExists,
-                format!("node {} left its own cluster and is joining another", self.me()),
+                format!(
+                    "node {} left its own cluster and is joining another",
+                    self.me()
+                ),
             ));
         }
         let held = holdings(&self.state(), self.me());
