@@ -105,6 +105,8 @@ int main(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* A peer closing a connection mid-write must not kill the agent. */
+    signal(SIGPIPE, SIG_IGN);
 
     /* Print transitions; wake every second to notice a signal. */
     while (!stop) {

@@ -1,7 +1,9 @@
 //! Cluster figures with real `qu serve` processes on loopback:
 //!
 //! - failover time after `kill -9` of the master, with the DEFAULT Raft
-//!   timings (heartbeat 400ms, election timeout 0.8–1.6 s), over 10 runs;
+//!   timings (heartbeat 400ms, election timeout 0.8–1.6 s), over 10 runs,
+//!   and how long the survivors still show the killed node LIVE (the
+//!   status states a bound of one heartbeat plus the election timeout);
 //! - `check add` latency through a follower's control socket;
 //! - `qu status` latency through the socket and as a real CLI process.
 //!
@@ -31,6 +33,7 @@ fn main() {
     let mut c = Cluster::formed(3, &[]);
     let failover = failover_runs(&mut c);
     let latency = latencies(&c);
+    let lost = quorum_loss(&mut c);
 
     println!();
     println!("quptime cluster bench: 3 nodes, loopback, release build of `qu`");
@@ -41,6 +44,10 @@ fn main() {
     println!("  {:<44} {:>9} {:>9} {:>9}", "", "median", "min", "max");
     row("  kill -> a survivor reports a new master", &failover.first);
     row("  kill -> both survivors agree", &failover.both);
+    row(
+        "  kill -> both survivors show it LIVE false",
+        &failover.dead,
+    );
     println!();
     println!(
         "control-socket and CLI latency (follower node; the status calls run with the {ADDS} checks in place)"
@@ -59,6 +66,11 @@ fn main() {
         &latency.cli,
     );
     println!();
+    println!(
+        "kill -9 of two nodes -> the survivor shows quorum false: {}",
+        fmt(lost)
+    );
+    println!();
     println!("per-run failover (ms): {}", ms_list(&failover.first));
     println!("total bench time: {:.1?}", t_all.elapsed());
 }
@@ -68,6 +80,8 @@ struct Failover {
     first: Vec<Duration>,
     /// Kill to both survivors reporting the same new master.
     both: Vec<Duration>,
+    /// Kill to both survivors showing the killed node not live.
+    dead: Vec<Duration>,
 }
 
 fn failover_runs(c: &mut Cluster) -> Failover {
@@ -75,6 +89,7 @@ fn failover_runs(c: &mut Cluster) -> Failover {
     let mut out = Failover {
         first: Vec::new(),
         both: Vec::new(),
+        dead: Vec::new(),
     };
     for run in 1..=FAILOVER_RUNS {
         let before = c.wait_agreement(&all, 0, Duration::from_secs(60));
@@ -86,24 +101,45 @@ fn failover_runs(c: &mut Cluster) -> Failover {
         let t0 = Instant::now();
         c.nodes[m].kill9();
         let mut first = None;
-        let both = loop {
-            let seen: Vec<Option<String>> = clients
+        let mut both = None;
+        let mut dead = None;
+        let (both, dead) = loop {
+            let statuses: Vec<_> = clients
                 .iter()
                 .map(|cl| {
                     cl.call_with_timeout::<GetStatus>(&(), Duration::from_secs(2))
                         .ok()
+                })
+                .collect();
+            let seen: Vec<Option<String>> = statuses
+                .iter()
+                .map(|s| {
+                    s.as_ref()
                         .filter(|s| s.quorum)
-                        .and_then(|s| s.master)
+                        .and_then(|s| s.master.as_ref())
                         .map(|id| id.to_string())
                         .filter(|id| *id != before.master)
                 })
                 .collect();
+            let gone = statuses.iter().all(|s| {
+                s.as_ref().is_some_and(|s| {
+                    s.peers
+                        .iter()
+                        .any(|p| p.node_id.as_str() == before.master && !p.live)
+                })
+            });
             let now = t0.elapsed();
             if first.is_none() && seen.iter().any(Option::is_some) {
                 first = Some(now);
             }
-            if seen[0].is_some() && seen[0] == seen[1] {
-                break now;
+            if both.is_none() && seen[0].is_some() && seen[0] == seen[1] {
+                both = Some(now);
+            }
+            if dead.is_none() && gone {
+                dead = Some(now);
+            }
+            if let (Some(b), Some(d)) = (both, dead) {
+                break (b, d);
             }
             assert!(
                 now < Duration::from_secs(30),
@@ -119,12 +155,35 @@ fn failover_runs(c: &mut Cluster) -> Failover {
         );
         out.first.push(first);
         out.both.push(both);
+        out.dead.push(dead);
 
         // Bring the killed node back as a live voter before the next run.
         c.nodes[m].start_ready();
         c.wait_agreement(&all, 0, Duration::from_secs(60));
     }
     out
+}
+
+/// Kill two of the three nodes; how long the survivor still says quorum.
+fn quorum_loss(c: &mut Cluster) -> Duration {
+    let all = [0, 1, 2];
+    c.wait_agreement(&all, 0, Duration::from_secs(60));
+    let client = c.nodes[2].client();
+    let t0 = Instant::now();
+    c.nodes[0].kill9();
+    c.nodes[1].kill9();
+    wait_for(
+        Duration::from_secs(30),
+        POLL,
+        "the survivor to report quorum false",
+        || {
+            client
+                .call_with_timeout::<GetStatus>(&(), Duration::from_secs(2))
+                .ok()
+                .filter(|s| !s.quorum)
+                .map(|_| t0.elapsed())
+        },
+    )
 }
 
 struct Latency {

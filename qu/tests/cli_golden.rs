@@ -299,8 +299,8 @@ fn read_commands_match_their_golden_output() {
     assert_golden(
         "qu node list",
         &norm(&node.ok_line("node list")),
-        "   NODE_ID   ADVERTISE        LIVE  LAST_SEEN             ROLE\n\
-         *  golden-1  <addr_________>  true  <time______________>  voter\n",
+        "NODE_ID   ADVERTISE        LIVE  LAST_SEEN             SELF  ROLE\n\
+         golden-1  <addr_________>  true  <time______________>  *     voter\n",
     );
 
     // The status once the check has settled: 127.0.0.1:9 refuses, so after
@@ -345,10 +345,10 @@ fn read_commands_match_their_golden_output() {
          quorum     true (need 1)\n\
          config ver 3\n\
          \n\
-         PEERS\n   \
-            NODE_ID   ADVERTISE        LIVE  LAST_SEEN             ROLE\n\
-         *  golden-1  <addr_________>  true  <time______________>  voter\n\
-         (* = this node)\n\
+         PEERS\n\
+         NODE_ID   ADVERTISE        LIVE  LAST_SEEN             SELF  ROLE\n\
+         golden-1  <addr_________>  true  <time______________>  *     voter\n\
+         (* = this node; LIVE and quorum are at most 1.1s old)\n\
          \n\
          CHECKS\n\
          ID        NAME  STATE  OK/TOTAL  ALERTS  DETAIL\n\

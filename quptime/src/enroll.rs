@@ -233,28 +233,11 @@ async fn join_inner(
     let deadline = tokio::time::Instant::now() + opts.wait;
     let mut told = false;
     loop {
-        let mut last_err = None;
-        let mut reply = None;
-        for ep in &token.endpoints {
-            match dialer.connect(&ep.addr, Some(&ep.fingerprint)).await {
-                Ok(conn) => match conn.call::<EnrollRpc>(&request).await {
-                    Ok(r) => {
-                        reply = Some(r);
-                        break;
-                    }
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::NoQuorum
-                        ) =>
-                    {
-                        last_err = Some(e)
-                    }
-                    Err(e) => return Err(e),
-                },
-                Err(e) => last_err = Some(e),
-            }
-        }
+        let (reply, last_err) = match ask_members(&dialer, token, &request).await {
+            Ok(r) => (Some(r), None),
+            Err(Asked::Refused(e)) => return Err(e),
+            Err(Asked::Unreachable(e)) => (None, Some(e)),
+        };
         match reply {
             Some(EnrollReply::Admitted { members, secret }) => {
                 let trust = TrustStore::load(dir)?;
@@ -272,6 +255,8 @@ async fn join_inner(
                     cfg.secret = secret;
                 }
                 cfg.save(dir)?;
+                // Joining: a first change on it must not found a cluster.
+                crate::store::write_atomic(&dir.join(crate::cluster::JOINING_FILE), b"", 0o600)?;
                 return Ok(Joined {
                     node_id: identity.node_id().clone(),
                     members,
@@ -304,6 +289,70 @@ async fn join_inner(
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+}
+
+/// Why no member answered a token.
+enum Asked {
+    /// Every member that answered refused it (the first refusal).
+    Refused(Error),
+    /// Some member could not be reached (and none admitted).
+    Unreachable(Error),
+}
+
+/// Present `request` to the token's members in order (the master first)
+/// until one answers. A member that has not applied the token yet (it
+/// joined a moment ago) refuses it and the next one is asked; only when
+/// every member that answered refused is the token refused.
+async fn ask_members(
+    dialer: &Dialer,
+    token: &Token,
+    request: &EnrollRequest,
+) -> std::result::Result<EnrollReply, Asked> {
+    let mut unreachable: Option<Error> = None;
+    let mut refusal: Option<Error> = None;
+    for ep in &token.endpoints {
+        let res = match dialer.connect(&ep.addr, Some(&ep.fingerprint)).await {
+            Ok(conn) => conn.call::<EnrollRpc>(request).await,
+            Err(e) => Err(e),
+        };
+        match res {
+            Ok(r) => return Ok(r),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::Transport
+                        | ErrorKind::Timeout
+                        | ErrorKind::NoQuorum
+                        | ErrorKind::Shutdown
+                ) =>
+            {
+                unreachable = Some(e)
+            }
+            Err(e) => {
+                tracing::debug!(member = %ep.node_id, error = %e, "enrollment refused by one member");
+                refusal.get_or_insert(e);
+            }
+        }
+    }
+    Err(match (unreachable, refusal) {
+        (None, Some(r)) => Asked::Refused(r),
+        (Some(u), _) => Asked::Unreachable(u),
+        (None, None) => Asked::Unreachable(Error::new(ErrorKind::Transport, "no member answered")),
+    })
+}
+
+/// Present a token once to its members (for a node finishing an
+/// absorption): the first answer, or why none came.
+pub(crate) async fn present(
+    dialer: &Dialer,
+    token: &Token,
+    request: &EnrollRequest,
+) -> Result<EnrollReply> {
+    ask_members(dialer, token, request)
+        .await
+        .map_err(|a| match a {
+            Asked::Refused(e) | Asked::Unreachable(e) => e,
+        })
 }
 
 #[cfg(test)]

@@ -14,14 +14,17 @@ use crate::paths::{KEYS_DIR, NODE_FILE};
 use crate::store::{NodeConfig, ensure_dir};
 
 /// What `qu init` may set. Unset fields take their defaults (random NodeId,
-/// bind 0.0.0.0, port 9901, advertise derived from bind, fresh secret).
+/// bind 0.0.0.0, advertise derived from bind, fresh secret; the port is the
+/// advertised address's port when one is given, else 9901, so
+/// `--advertise host:19961` alone listens where peers will dial).
 #[derive(Debug, Clone, Default)]
 pub struct InitOptions {
     /// The node's id; a UUID v4 when `None`.
     pub node_id: Option<String>,
     /// Address to listen on for peers.
     pub bind_addr: Option<String>,
-    /// Port to listen on for peers.
+    /// Port to listen on for peers; `None`: the port of `advertise`, else
+    /// 9901.
     pub bind_port: Option<u16>,
     /// `host:port` that peers dial.
     pub advertise: Option<String>,
@@ -98,6 +101,11 @@ pub fn init_node(dir: &Path, opts: InitOptions) -> Result<Initialised> {
     if let Some(a) = opts.advertise {
         config.advertise = a;
     }
+    if opts.bind_port.is_none()
+        && let Some(port) = advertised_port(&config.advertise)
+    {
+        config.bind_port = port;
+    }
     let secret_generated = opts.secret.is_none();
     let secret = opts.secret.unwrap_or_else(generate_secret);
     if secret.trim().is_empty() {
@@ -130,6 +138,13 @@ pub fn init_node(dir: &Path, opts: InitOptions) -> Result<Initialised> {
         identity,
         secret_generated,
     })
+}
+
+/// The port of a `host:port` advertise address (none when it has no valid
+/// port; validation reports that).
+pub fn advertised_port(advertise: &str) -> Option<u16> {
+    let (_, port) = advertise.rsplit_once(':')?;
+    port.parse::<u16>().ok().filter(|p| *p != 0)
 }
 
 /// Create `dir` as 0700 if missing; an existing directory keeps its mode
@@ -176,6 +191,34 @@ mod tests {
             std::fs::read(dir.join("keys/private.pem")).expect("read"),
             before
         );
+    }
+
+    #[test]
+    fn without_a_port_the_node_binds_the_advertised_one() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("a");
+        let done = init_node(
+            &dir,
+            InitOptions {
+                advertise: Some("host.example:19961".into()),
+                ..InitOptions::default()
+            },
+        )
+        .expect("init");
+        assert_eq!(done.config.bind_port, 19961);
+        let dir = tmp.path().join("b");
+        let done = init_node(
+            &dir,
+            InitOptions {
+                advertise: Some("host.example:19961".into()),
+                bind_port: Some(9000),
+                ..InitOptions::default()
+            },
+        )
+        .expect("init");
+        assert_eq!(done.config.bind_port, 9000, "an explicit port wins (NAT)");
+        let done = init_node(&tmp.path().join("c"), InitOptions::default()).expect("init");
+        assert_eq!(done.config.bind_port, 9901);
     }
 
     #[test]

@@ -67,8 +67,9 @@ pub enum AlertCmd {
 
 #[derive(Debug, Args)]
 pub struct AlertCommon {
-    /// Attach this channel to every check
-    #[arg(long)]
+    /// Attach this channel to every check (also --default=true|false)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          default_value = "false", action = clap::ArgAction::Set, value_name = "BOOL")]
     pub default: bool,
     /// Subject template ({check} {target} {state} {from} {evidence} {master} {time} {type} {detail})
     #[arg(long, value_name = "TEMPLATE")]
@@ -104,12 +105,15 @@ pub enum AlertAdd {
         /// Login password
         #[arg(long)]
         password: Option<String>,
-        /// Transport security: starttls, tls (implicit) or none (local relays only)
-        #[arg(long, value_parser = ["starttls", "tls", "none"], default_value = "starttls")]
+        /// Transport security: starttls, tls (implicit) or none (local relays only);
+        /// --tls=true is tls, --tls=false is none
+        #[arg(long, value_parser = ["starttls", "tls", "none", "true", "false"], default_value = "starttls")]
         tls: String,
-        /// Same as --tls starttls (the original qu's flag)
-        #[arg(long, conflicts_with = "tls")]
-        starttls: bool,
+        /// The original qu's flag: --starttls (or --starttls=true) is --tls starttls,
+        /// --starttls=false is --tls none
+        #[arg(long, conflicts_with = "tls", num_args = 0..=1, require_equals = true,
+              default_missing_value = "true", value_name = "BOOL")]
+        starttls: Option<bool>,
         #[command(flatten)]
         common: AlertCommon,
     },

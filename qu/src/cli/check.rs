@@ -107,14 +107,16 @@ pub struct HttpOpts {
     /// Substring the body must contain (first 1 MiB)
     #[arg(long, value_name = "TEXT")]
     pub body_match: Option<String>,
-    /// Accept any TLS certificate (self-signed targets)
-    #[arg(long)]
+    /// Accept any TLS certificate (self-signed targets; also --insecure=true|false)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          default_value = "false", action = clap::ArgAction::Set, value_name = "BOOL")]
     pub insecure: bool,
     /// Redirects to follow (0 = none) [default: 10]
     #[arg(long, value_name = "N")]
     pub max_redirects: Option<u8>,
-    /// Reuse connections between probes (default: a fresh connection per probe)
-    #[arg(long)]
+    /// Reuse connections between probes (default: a fresh connection per probe; also =true|false)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          default_value = "false", action = clap::ArgAction::Set, value_name = "BOOL")]
     pub keep_alive: bool,
 }
 

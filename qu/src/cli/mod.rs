@@ -194,10 +194,10 @@ pub struct InitArgs {
         value_name = "IP"
     )]
     pub bind: String,
-    /// Port to listen on for peers
-    #[arg(long, env = "QUPTIME_BIND_PORT", default_value_t = 9901, value_name = "PORT",
+    /// Port to listen on for peers [default: the port of --advertise, else 9901]
+    #[arg(long, env = "QUPTIME_BIND_PORT", value_name = "PORT",
           value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: u16,
+    pub port: Option<u16>,
     /// Join secret of an existing cluster (printed by its first node's `qu init`);
     /// without it this node founds a new cluster
     #[arg(
@@ -323,9 +323,9 @@ pub enum EnrollCmd {
         /// IP address to listen on
         #[arg(long, default_value = "0.0.0.0", value_name = "IP")]
         bind: String,
-        /// Port to listen on
-        #[arg(long, default_value_t = 9901, value_parser = clap::value_parser!(u16).range(1..))]
-        port: u16,
+        /// Port to listen on [default: the port of --advertise, else 9901]
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        port: Option<u16>,
         /// How long to wait for an approval
         #[arg(long, default_value = "10m", value_name = "DURATION")]
         wait: String,

@@ -149,7 +149,7 @@ fn spec(add: AlertAdd) -> Result<AlertSpec> {
             if let Some(p) = password {
                 s.insert("password".into(), p);
             }
-            s.insert("tls".into(), if starttls { "starttls".into() } else { tls });
+            s.insert("tls".into(), smtp_tls(starttls, tls));
             let d = common(&mut s, c);
             (name, "smtp", d)
         }
@@ -206,4 +206,15 @@ fn spec(add: AlertAdd) -> Result<AlertSpec> {
     }
     .validate()?;
     Ok(spec)
+}
+
+/// The `tls` setting from `--tls` and the original's `--starttls[=BOOL]`
+/// (`--tls=true|false` mean implicit TLS or none).
+fn smtp_tls(starttls: Option<bool>, tls: String) -> String {
+    match (starttls, tls.as_str()) {
+        (Some(true), _) => "starttls".into(),
+        (Some(false), _) | (None, "false") => "none".into(),
+        (None, "true") => "tls".into(),
+        (None, _) => tls,
+    }
 }

@@ -57,7 +57,7 @@ pub fn run(cmd: EnrollCmd) -> Result<()> {
             let opts = JoinOptions {
                 init: InitOptions {
                     bind_addr: Some(bind),
-                    bind_port: Some(port),
+                    bind_port: port,
                     advertise,
                     ..InitOptions::default()
                 },

@@ -12,7 +12,7 @@ pub fn run(args: InitArgs) -> Result<()> {
         InitOptions {
             node_id: args.node_id,
             bind_addr: Some(args.bind),
-            bind_port: Some(args.port),
+            bind_port: args.port,
             advertise: args.advertise,
             secret: args.secret,
         },

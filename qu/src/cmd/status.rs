@@ -35,12 +35,16 @@ fn watch(args: &StatusArgs) -> Result<()> {
     }
     let tty = std::io::stdout().is_terminal();
     let mut frame = 0u64;
+    let mut failed = 0u64;
     loop {
         frame += 1;
         let body = match crate::client::call::<GetStatus>(&()) {
             Ok(s) if args.json => serde_json::to_string(&s)? + "\n",
             Ok(s) => render(&s),
-            Err(e) => format!("error: {}\n", crate::render(&e)),
+            Err(e) => {
+                failed += 1;
+                format!("error: {}\n", crate::render(&e))
+            }
         };
         let now = quptime::trust::now_rfc3339();
         let mut out = std::io::stdout().lock();
@@ -57,7 +61,15 @@ fn watch(args: &StatusArgs) -> Result<()> {
         }
         out.flush()?;
         drop(out);
-        if args.count.is_some_and(|n| frame >= n) {
+        if let Some(n) = args.count
+            && frame >= n
+        {
+            // A scripted `--count` run says whether every frame was real.
+            if failed > 0 {
+                anyhow::bail!(
+                    "{failed} of {frame} status frames failed (see the error frames above)"
+                );
+            }
             return Ok(());
         }
         std::thread::sleep(interval);
@@ -83,7 +95,10 @@ pub fn render(s: &Status) -> String {
         s.node_id, s.term, master, s.quorum, s.need, s.config_version
     );
     out.push_str(&peers_table(s));
-    out.push_str("\n(* = this node)\n\nCHECKS\n");
+    out.push_str(&format!(
+        "\n(* = this node; LIVE and quorum are at most {} old)\n\nCHECKS\n",
+        staleness(s.live_within_ms)
+    ));
     let rows: Vec<Vec<String>> = s
         .checks
         .iter()
@@ -115,22 +130,27 @@ pub fn render(s: &Status) -> String {
     out
 }
 
-/// The members with liveness; `*` marks this node.
+/// `2s`, `1.1s`: the bound on LIVE's age.
+fn staleness(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    }
+}
+
+/// The members with liveness; `*` in SELF marks this node.
 pub fn peers_table(s: &Status) -> String {
     let rows: Vec<Vec<String>> = s
         .peers
         .iter()
         .map(|p| {
             vec![
-                if p.this_node {
-                    "*".into()
-                } else {
-                    String::new()
-                },
                 p.node_id.to_string(),
                 p.advertise.clone(),
                 p.live.to_string(),
                 p.last_seen.clone().unwrap_or_else(|| "-".into()),
+                if p.this_node { "*" } else { "-" }.into(),
                 if p.voter {
                     "voter".into()
                 } else {
@@ -139,8 +159,10 @@ pub fn peers_table(s: &Status) -> String {
             ]
         })
         .collect();
+    // The original's four columns come first, in its order, so scripts
+    // that read columns by position keep working.
     table(
-        &["", "NODE_ID", "ADVERTISE", "LIVE", "LAST_SEEN", "ROLE"],
+        &["NODE_ID", "ADVERTISE", "LIVE", "LAST_SEEN", "SELF", "ROLE"],
         &rows,
     )
 }

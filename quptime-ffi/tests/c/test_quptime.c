@@ -19,6 +19,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <poll.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -399,6 +400,7 @@ static int node(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN); /* as quptime-ffi/README.md asks */
     if (argc >= 4 && strcmp(argv[1], "misuse") == 0)
         return misuse(argv[2], atoi(argv[3]));
     if (argc >= 2 && strcmp(argv[1], "node") == 0)

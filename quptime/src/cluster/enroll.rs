@@ -45,6 +45,10 @@ impl Core {
         if !peers.iter().any(|p| p.node_id == *self.me()) {
             peers.push(self.own_record());
         }
+        // The master first (it has applied the token when this returns),
+        // then this node, then the others: the joiner asks in this order.
+        let leader = self.consensus.view().leader;
+        peers.sort_by_key(|p| (Some(&p.node_id) != leader.as_ref(), p.node_id != *self.me()));
         let token = Token {
             v: 1,
             id,
@@ -132,7 +136,7 @@ impl Core {
         }
         EnrollReply::Admitted {
             members,
-            secret: self.config.secret.clone(),
+            secret: self.current_secret(),
         }
     }
 

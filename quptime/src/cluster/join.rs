@@ -14,12 +14,12 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::cluster::Core;
-use crate::cluster::rpc::{JoinAccept, JoinInvite, JoinInviteRpc};
+use crate::cluster::rpc::{JoinAbsorb, JoinAbsorbRpc, JoinAccept, JoinInvite, JoinInviteRpc};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{Fingerprint, NodeId};
 use crate::state::{Outcome, PeerRecord};
 use crate::transport::{Hello, Peer};
-use crate::trust::{TrustedPeer, now_rfc3339};
+use crate::trust::now_rfc3339;
 
 /// What `qu node add` shows before asking for confirmation.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -34,7 +34,7 @@ pub struct NodePreview {
     pub version: String,
 }
 
-fn proof(
+pub(crate) fn proof(
     secret: &str,
     label: &str,
     a: &Fingerprint,
@@ -55,7 +55,7 @@ fn proof(
         .collect())
 }
 
-fn verify(
+pub(crate) fn verify(
     secret: &str,
     label: &str,
     a: &Fingerprint,
@@ -82,8 +82,8 @@ fn verify(
     }
 }
 
-const INVITE: &str = "quptime-join-invite";
-const ACCEPT: &str = "quptime-join-accept";
+pub(crate) const INVITE: &str = "quptime-join-invite";
+pub(crate) const ACCEPT: &str = "quptime-join-accept";
 
 impl Core {
     /// Dial `addr` without pinning and report who answers there.
@@ -101,6 +101,16 @@ impl Core {
     /// Invite the node at `addr`, which must prove `fingerprint`, and admit it.
     pub(crate) async fn add_node(&self, addr: &str, fingerprint: &Fingerprint) -> Result<Outcome> {
         let secret = self.secret()?;
+        if let Some(p) = self.state().peers.values().find(|p| p.advertise == addr) {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!(
+                    "member {} already advertises {addr}: two members at one address would \
+                     both be dialled there; check the address (`qu node list`)",
+                    p.node_id
+                ),
+            ));
+        }
         let conn = self.pool.dialer().connect(addr, Some(fingerprint)).await?;
         let info = conn.call::<Hello>(&()).await?;
         if self.state().peers.contains_key(&info.node_id) {
@@ -121,7 +131,36 @@ impl Core {
             nonce: nonce.clone(),
             members,
         };
-        let accept = conn.call::<JoinInviteRpc>(&invite).await?;
+        let mut accept = conn.call::<JoinInviteRpc>(&invite).await?;
+        let mut token_id = None;
+        if accept.absorb {
+            // A lone founder: hand it the secret and a token that finishes
+            // the join should either side stop half-way (see absorb.rs).
+            let (token, record) = self
+                .create_enrollment(
+                    Some(format!("absorb {}", info.node_id)),
+                    super::absorb::TOKEN_TTL,
+                    true,
+                )
+                .await?;
+            token_id = Some(record.id);
+            let req = JoinAbsorb {
+                invite,
+                secret: secret.clone(),
+                token: token.encode(),
+            };
+            accept = match conn.call::<JoinAbsorbRpc>(&req).await {
+                Ok(a) => a,
+                Err(e) => {
+                    if e.kind() == ErrorKind::AlreadyExists {
+                        // Refused for good (it holds something now).
+                        let _ = self.revoke_token(&req.token).await;
+                    }
+                    return Err(e);
+                }
+            };
+            tracing::info!(node = %info.node_id, "absorbing a lone founder");
+        }
         verify(&secret, ACCEPT, fingerprint, mine, &nonce, &accept.proof)?;
         if accept.node_id != info.node_id {
             return Err(Error::new(
@@ -140,7 +179,21 @@ impl Core {
             cert_pem: accept.cert_pem,
             added_at: now_rfc3339(),
         };
-        self.admit(peer).await
+        let outcome = self.admit(peer).await?;
+        if let Some(id) = token_id {
+            // Admitted: the fallback token is not needed any more.
+            let cmd = self.command(crate::state::Mutation::RevokeEnrollment { id });
+            if let Err(e) = self.submit(cmd).await {
+                tracing::debug!(error = %e, "could not revoke the absorption token");
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn revoke_token(&self, encoded: &str) -> Result<()> {
+        let token = crate::enroll::Token::decode(encoded)?;
+        let cmd = self.command(crate::state::Mutation::RevokeEnrollment { id: token.id });
+        self.submit(cmd).await.map(|_| ())
     }
 
     /// The new node's side of the invitation.
@@ -150,14 +203,18 @@ impl Core {
         invite: JoinInvite,
     ) -> Result<JoinAccept> {
         if self.consensus.is_initialized().await? {
-            return Err(Error::new(
-                ErrorKind::AlreadyExists,
-                format!(
-                    "node {} already belongs to a cluster: remove it from that cluster and \
-                     re-initialise it (new data dir) before adding it elsewhere",
-                    self.me()
-                ),
-            ));
+            // Decided on this node's own applied state.
+            let held = super::absorb::holdings(&self.state(), self.me());
+            if !held.is_empty() {
+                return Err(super::absorb::refusal(self.me(), &held));
+            }
+            return Ok(JoinAccept {
+                node_id: self.me().clone(),
+                advertise: self.advertise.clone(),
+                cert_pem: self.identity.cert_pem().to_string(),
+                proof: String::new(),
+                absorb: true,
+            });
         }
         let secret = self.secret()?;
         let mine = self.identity.fingerprint();
@@ -179,15 +236,8 @@ impl Core {
                 "the inviting node is not among the members it sent",
             ));
         }
-        for m in &invite.members {
-            self.trust.add(TrustedPeer {
-                node_id: m.node_id.clone(),
-                address: m.advertise.clone(),
-                fingerprint: m.fingerprint.clone(),
-                cert_pem: m.cert_pem.clone(),
-                added_at: now_rfc3339(),
-            })?;
-        }
+        super::absorb::mark_joining(&self.data_dir)?;
+        super::absorb::trust_members(&self.trust, &invite.members)?;
         tracing::info!(
             members = invite.members.len(),
             "accepted an invitation to join a cluster"
@@ -197,11 +247,12 @@ impl Core {
             advertise: self.advertise.clone(),
             cert_pem: self.identity.cert_pem().to_string(),
             proof: proof(&secret, ACCEPT, mine, &caller.fingerprint, &invite.nonce)?,
+            absorb: false,
         })
     }
 
-    fn secret(&self) -> Result<String> {
-        self.config.secret.clone().ok_or_else(|| {
+    pub(crate) fn secret(&self) -> Result<String> {
+        self.current_secret().ok_or_else(|| {
             Error::invalid("this node has no cluster secret in node.yaml: set cluster_secret (or re-run `qu init --secret`)")
         })
     }

@@ -8,6 +8,7 @@
 //! library installs no signal handler or runtime: the embedding program owns
 //! both.
 
+mod absorb;
 mod dispatch;
 mod enroll;
 mod export;
@@ -16,6 +17,7 @@ mod join;
 mod liveness;
 mod maint;
 pub use maint::MAX_HOLD;
+mod migrate;
 mod observe;
 mod ops;
 mod options;
@@ -35,6 +37,7 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, watch};
 
+pub use absorb::{JOINING_FILE, holdings};
 pub use join::NodePreview;
 pub use maint::{SnapshotReport, disk_usage};
 pub use options::NodeOptions;
@@ -57,6 +60,14 @@ use pool::Pool;
 pub(crate) struct Core {
     identity: Identity,
     config: NodeConfig,
+    /// The cluster secret now (a lone founder absorbed into another
+    /// cluster takes that cluster's).
+    secret: std::sync::RwLock<Option<String>>,
+    /// Fires when the node stops (for tasks started after start-up).
+    stopping: watch::Receiver<bool>,
+    /// Set while (and after) this node is absorbed: one absorption at a
+    /// time, and none once it left its own cluster.
+    absorbing: std::sync::atomic::AtomicBool,
     advertise: String,
     trust: TrustStore,
     consensus: Consensus,
@@ -93,6 +104,12 @@ struct Running {
 impl Cluster {
     /// Load the node in `opts.data_dir` and start it.
     pub async fn start(opts: NodeOptions) -> Result<Cluster> {
+        // An absorption into another cluster that a crash interrupted is
+        // finished before anything reads the node's files.
+        let absorbing = absorb::resume(&opts.data_dir)?;
+        // The original qu's cluster.yaml, checked and kept aside before
+        // this node's export could overwrite it.
+        let original = migrate::prepare(&opts.data_dir)?;
         let config = if opts.env_overrides {
             NodeConfig::load_with_env(&opts.data_dir)?
         } else {
@@ -129,6 +146,7 @@ impl Cluster {
         } else {
             config.advertise_addr()
         };
+        options::warn_if_ports_differ(&config, &advertise, local_addr);
 
         let dialer = crate::transport::Dialer::new(&identity, opts.limits.clone());
         // A restore or a forced recovery left an import: this node founds a
@@ -145,14 +163,18 @@ impl Cluster {
         )
         .await?;
         let (duty_tx, duty_rx) = watch::channel(false);
+        let (stop, stop_rx) = watch::channel(false);
         let notifiers = opts
             .notifiers
             .clone()
             .map_or_else(crate::notify::Notifiers::new, Ok)?;
         let core = Arc::new(Core {
-            pool: Pool::new(dialer, opts.faults.clone()),
-            liveness: Liveness::new(me.clone()),
+            pool: Pool::new(dialer, opts.faults.clone(), consensus.watch_state()),
+            liveness: Liveness::new(me.clone(), liveness::live_within(&opts.timing)),
             identity,
+            secret: std::sync::RwLock::new(config.secret.clone()),
+            stopping: stop_rx.clone(),
+            absorbing: std::sync::atomic::AtomicBool::new(absorbing.is_some()),
             config,
             advertise,
             trust: trust.clone(),
@@ -166,7 +188,7 @@ impl Cluster {
         });
         let router = crate::consensus::network::routes(
             routes::routes(&core),
-            consensus.raft().clone(),
+            consensus.clone(),
             opts.faults.clone(),
         );
         let server = Server::from_listener(
@@ -177,7 +199,6 @@ impl Cluster {
             opts.limits.clone(),
         )?;
 
-        let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         let members_of = {
             let c = consensus.clone();
@@ -224,6 +245,20 @@ impl Cluster {
             return Err(e);
         }
         tasks.push(tokio::spawn(reconcile::run(core.clone(), stop_rx.clone())));
+        if let Some(original) = original {
+            tasks.push(tokio::spawn(migrate::run(
+                core.clone(),
+                original,
+                stop_rx.clone(),
+            )));
+        }
+        if let Some(file) = absorbing {
+            tasks.push(tokio::spawn(absorb::finish(
+                core.clone(),
+                file,
+                stop_rx.clone(),
+            )));
+        }
         let probers = crate::probe::Probers::new()?;
         let (scheduler, observations) = crate::schedule::Scheduler::start(
             probers,
@@ -342,6 +377,7 @@ impl Cluster {
     /// when a majority cannot be reached; nothing is half-applied.
     pub async fn propose(&self, mutation: Mutation) -> Result<Outcome> {
         self.core.check_levels(&mutation)?;
+        self.core.found_if_lone().await?;
         self.core
             .submit(Command::new(self.core.me().clone(), mutation))
             .await
@@ -355,6 +391,7 @@ impl Cluster {
     /// Invite the node at `addr` (which must prove `fingerprint`) into the
     /// cluster and wait until it is a voting member.
     pub async fn add_node(&self, addr: &str, fingerprint: &Fingerprint) -> Result<Outcome> {
+        self.core.found_if_lone().await?;
         self.core.add_node(addr, fingerprint).await
     }
 
@@ -370,6 +407,7 @@ impl Cluster {
         ttl: Duration,
         auto_approve: bool,
     ) -> Result<(crate::enroll::Token, crate::state::Enrollment)> {
+        self.core.found_if_lone().await?;
         self.core.create_enrollment(name, ttl, auto_approve).await
     }
 

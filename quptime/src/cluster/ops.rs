@@ -69,6 +69,23 @@ impl Core {
     /// Record `peer` as a member and make it a voter (on the master, or
     /// forwarded there).
     pub(crate) async fn admit(&self, peer: PeerRecord) -> Result<Outcome> {
+        // The master may change during the admission (a cluster that just
+        // formed hands the role to its lowest NodeId at once), and the
+        // membership reconciler may be promoting the node already: retry
+        // where the master is now. Every step is idempotent.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match self.admit_once(peer.clone()).await {
+                Err(e) if retryable(&e) && Instant::now() < deadline => {
+                    tracing::debug!(error = %e, node = %peer.node_id, "admission retried");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn admit_once(&self, peer: PeerRecord) -> Result<Outcome> {
         // Right after start-up no master may be known yet: wait for one as
         // proposals do, then admit there.
         let deadline = Instant::now() + self.consensus.timing().propose_timeout;
@@ -189,30 +206,77 @@ fn retryable(e: &Error) -> bool {
     )
 }
 
-/// Make sure this node's own record is in the replicated peers table: the
-/// founder adds itself as soon as it is master, whatever joined meanwhile
-/// (joiners are recorded by the member that admitted them). A removed node
-/// cannot re-add itself: its id is a tombstone.
+/// Make sure this node's own record is in the replicated peers table and
+/// names where it listens now: the founder adds itself as soon as it is
+/// master, whatever joined meanwhile (joiners are recorded by the member
+/// that admitted them), and a member restarted on another address (an
+/// embedded node on port 0) records the new one, so the others dial it
+/// there. A removed node cannot re-add itself: its id is a tombstone.
 pub(crate) async fn register_self(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
     let mut master = core.master.clone();
     loop {
-        if core.state().peers.contains_key(core.me()) {
-            return;
-        }
-        if *master.borrow_and_update() {
-            let peer = core.own_record();
-            match core
-                .submit(Command::new(core.me().clone(), Mutation::AddPeer { peer }))
-                .await
-            {
-                Ok(_) => return,
-                Err(e) => tracing::warn!(error = %e, "could not record this node as a member yet"),
+        let recorded = core.state().peers.get(core.me()).cloned();
+        match recorded {
+            Some(r) if r.advertise == core.advertise => return,
+            Some(mut r) => {
+                let from = std::mem::replace(&mut r.advertise, core.advertise.clone());
+                match core.propose_anywhere(Mutation::AddPeer { peer: r }).await {
+                    Ok(_) => {
+                        tracing::info!(from = %from, to = %core.advertise, "recorded this node's new address");
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "could not record this node's new address yet")
+                    }
+                }
             }
+            None if *master.borrow_and_update() => {
+                let peer = core.own_record();
+                match core
+                    .submit(Command::new(core.me().clone(), Mutation::AddPeer { peer }))
+                    .await
+                {
+                    Ok(_) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not record this node as a member yet")
+                    }
+                }
+            }
+            None => {}
         }
         tokio::select! {
             _ = stop.changed() => return,
             _ = master.changed() => {}
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
         }
+    }
+}
+
+impl Core {
+    /// Commit `m` through the master, or, when this node knows none (the
+    /// others still dial its old address, so no heartbeat reaches it),
+    /// through whichever voter of its membership view accepts it: the
+    /// master does.
+    async fn propose_anywhere(&self, m: Mutation) -> Result<Outcome> {
+        let cmd = Command::new(self.me().clone(), m);
+        if self.consensus.view().leader.is_some() {
+            return self.submit(cmd).await;
+        }
+        let mut last = no_quorum("no member accepted the change");
+        for (id, member) in self.consensus.view().voters {
+            if id == *self.me() {
+                continue;
+            }
+            let res = async {
+                let conn = self.pool.get(&id, &member).await?;
+                conn.call_with_timeout::<ProposeRpc>(&cmd, self.consensus.timing().propose_timeout)
+                    .await
+            };
+            match res.await {
+                Ok(o) => return Ok(o),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
     }
 }

@@ -52,3 +52,25 @@ impl NodeOptions {
         }
     }
 }
+
+/// Warn when the node listens on another port than the one it advertises
+/// (a half-done "port in use" fix): other nodes dial the advertised one.
+pub(crate) fn warn_if_ports_differ(
+    config: &crate::store::NodeConfig,
+    advertise: &str,
+    local_addr: std::net::SocketAddr,
+) {
+    if let Some(port) = crate::init::advertised_port(advertise)
+        && !config.advertise.is_empty()
+        && port != local_addr.port()
+    {
+        tracing::warn!(
+            advertise = %advertise,
+            listen = %local_addr,
+            "this node listens on port {} but advertises port {port}: other nodes dial the \
+             advertised address. Unless a NAT or port forward maps {port} here, set \
+             `advertise` in node.yaml (or QUPTIME_ADVERTISE) to the port it listens on",
+            local_addr.port()
+        );
+    }
+}

@@ -5,9 +5,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::watch;
+
 use crate::consensus::{Faults, Member};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::NodeId;
+use crate::state::ClusterState;
 use crate::transport::{Connection, Dialer};
 
 /// Connections by member.
@@ -16,19 +19,46 @@ pub(crate) struct Pool {
     dialer: Dialer,
     faults: Faults,
     conns: Arc<Mutex<HashMap<NodeId, Connection>>>,
+    /// A member's recorded address wins over the one given (from the Raft
+    /// membership), so a node that moved is dialled where it listens now.
+    state: watch::Receiver<Arc<ClusterState>>,
 }
 
 impl Pool {
-    pub(crate) fn new(dialer: Dialer, faults: Faults) -> Pool {
+    pub(crate) fn new(
+        dialer: Dialer,
+        faults: Faults,
+        state: watch::Receiver<Arc<ClusterState>>,
+    ) -> Pool {
         Pool {
             dialer,
             faults,
             conns: Arc::default(),
+            state,
         }
     }
 
-    /// A live connection to `id` at `member`, dialled if needed.
+    /// A live connection to `id` at `member` (or where `id` is recorded to
+    /// listen now), dialled if needed.
     pub(crate) async fn get(&self, id: &NodeId, member: &Member) -> Result<Connection> {
+        let recorded = self
+            .state
+            .borrow()
+            .peers
+            .get(id)
+            .filter(|p| p.fingerprint == member.fingerprint && !p.advertise.is_empty())
+            .map(|p| p.advertise.clone());
+        let moved;
+        let member = match recorded {
+            Some(addr) if addr != member.addr => {
+                moved = Member {
+                    addr,
+                    fingerprint: member.fingerprint.clone(),
+                };
+                &moved
+            }
+            _ => member,
+        };
         if self.faults.is_cut(id) {
             return Err(Error::new(
                 ErrorKind::Transport,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::cluster::Core;
-use crate::cluster::rpc::{AdmitRpc, EvictRpc, JoinInviteRpc, ProposeRpc};
+use crate::cluster::rpc::{AdmitRpc, EvictRpc, JoinAbsorbRpc, JoinInviteRpc, ProposeRpc};
 use crate::cluster::verdict::{ReportRpc, SummaryRpc};
 use crate::consensus::{WriteError, no_quorum};
 use crate::error::{Error, ErrorKind};
@@ -29,7 +29,7 @@ pub(crate) fn routes(core: &Arc<Core>) -> Router {
         core.clone(),
         core.clone(),
     );
-    let (c7, c8) = (core.clone(), core.clone());
+    let (c7, c8, c9) = (core.clone(), core.clone(), core.clone());
     Router::new()
         .route::<Ping, _, _>(move |peer: Peer, ()| {
             let (me, core) = (me.clone(), c5.clone());
@@ -95,6 +95,10 @@ pub(crate) fn routes(core: &Arc<Core>) -> Router {
         .route::<JoinInviteRpc, _, _>(move |peer: Peer, invite| {
             let core = c4.clone();
             async move { core.accept_invite(peer, invite).await }
+        })
+        .route::<JoinAbsorbRpc, _, _>(move |peer: Peer, req| {
+            let core = c9.clone();
+            async move { core.accept_absorb(peer, req).await }
         })
         .route::<crate::enroll::EnrollRpc, _, _>(move |peer: Peer, req| {
             let core = c6.clone();

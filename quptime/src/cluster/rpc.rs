@@ -66,4 +66,33 @@ pub struct JoinAccept {
     pub cert_pem: String,
     /// HMAC-SHA256 over the acceptance with the cluster secret.
     pub proof: String,
+    /// Set (with an empty proof) by a node that founded its own cluster but
+    /// holds nothing but itself: it can be absorbed, see [`JoinAbsorbRpc`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub absorb: bool,
+}
+
+/// The inviting member asks a lone founder to leave its one-node cluster
+/// and join this one (after the operator confirmed its key, TOFU). Sent on
+/// the connection pinned to that key, so the secret reaches only it.
+#[derive(Debug)]
+pub enum JoinAbsorbRpc {}
+impl Rpc for JoinAbsorbRpc {
+    const METHOD: &'static str = "join.absorb";
+    const OPEN: bool = true;
+    type Request = JoinAbsorb;
+    type Response = JoinAccept;
+}
+
+/// What a lone founder needs to join: whom to trust, the cluster secret,
+/// and a single-use enrollment token that finishes the join by itself if
+/// either side stops half-way.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JoinAbsorb {
+    /// The invitation (proved with `secret`).
+    pub invite: JoinInvite,
+    /// The cluster secret.
+    pub secret: String,
+    /// An auto-approved enrollment token (encoded).
+    pub token: String,
 }

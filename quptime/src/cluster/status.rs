@@ -70,6 +70,10 @@ pub struct Status {
     pub peers: Vec<PeerStatus>,
     /// The checks.
     pub checks: Vec<CheckStatus>,
+    /// How old, at most, the evidence behind LIVE and `quorum` is
+    /// (milliseconds): one heartbeat plus the longest election timeout.
+    #[serde(default)]
+    pub live_within_ms: u64,
     /// The master chosen by `qu leader transfer`, while that choice holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pinned_master: Option<PinnedMaster>,
@@ -85,6 +89,25 @@ pub struct PinnedMaster {
 }
 
 impl Core {
+    /// Whether `id` takes part in the cluster as seen from here (see
+    /// [`super::liveness`] for what counts).
+    pub(crate) fn peer_live(&self, id: &NodeId, view: &crate::consensus::RaftView) -> bool {
+        use super::liveness::{Relation, judge, live_within};
+        let rel = if id == self.me() {
+            Relation::Myself
+        } else if self.consensus.has_lease() {
+            Relation::Follower
+        } else if view.leader.as_ref() == Some(id) {
+            Relation::Master
+        } else {
+            Relation::Fellow
+        };
+        let mut ages = self.liveness.ages(id);
+        ages.acked = self.consensus.acked_age(id);
+        ages.appended = self.consensus.last_append_from(id).map(|t| t.elapsed());
+        judge(rel, ages, live_within(self.consensus.timing()))
+    }
+
     pub(crate) fn status(
         &self,
         live: std::collections::HashMap<String, crate::cluster::Summary>,
@@ -92,7 +115,10 @@ impl Core {
         let view = self.consensus.view();
         let state = self.state();
         let is_master = *self.master.borrow();
-        let leader_live = view.leader.as_ref().is_some_and(|l| self.liveness.get(l).0);
+        let leader_live = view
+            .leader
+            .as_ref()
+            .is_some_and(|l| self.peer_live(l, &view));
         let quorum = if view.leader.as_ref() == Some(self.me()) {
             is_master
         } else {
@@ -108,7 +134,8 @@ impl Core {
         let peers = ids
             .into_iter()
             .map(|id| {
-                let (live, seen) = self.liveness.get(&id);
+                let (_, seen) = self.liveness.get(&id);
+                let live = self.peer_live(&id, &view);
                 let advertise = state
                     .peers
                     .get(&id)
@@ -184,6 +211,8 @@ impl Core {
             quorum,
             need: view.voters.len().max(1) / 2 + 1,
             config_version: state.version,
+            live_within_ms: super::liveness::live_within(self.consensus.timing()).as_millis()
+                as u64,
             is_master,
             peers,
         }

@@ -87,9 +87,6 @@ impl Core {
         if !self.consensus.has_lease() {
             return Err(no_quorum("this node is not the master"));
         }
-        if !self.consensus.view().voters.contains_key(from) {
-            return Ok(());
-        }
         let mut guard = self
             .verdicts
             .lock()
@@ -98,6 +95,12 @@ impl Core {
             return Err(no_quorum("this node is not the master yet"));
         };
         if batch.term != active.term {
+            return Ok(());
+        }
+        // Results reach the master: that is part of being live (learners
+        // too), though only voters' results count in verdicts.
+        self.liveness.record_results(from);
+        if !self.consensus.view().voters.contains_key(from) {
             return Ok(());
         }
         let now = Instant::now();
@@ -252,15 +255,20 @@ pub(crate) async fn run_reporter(
     mut rx: mpsc::Receiver<Observation>,
     mut stop: watch::Receiver<bool>,
 ) {
+    // With nothing to report, an empty batch still goes out this often:
+    // the master counts a member live only while its results arrive.
+    let keepalive = core.liveness.every();
     loop {
         let first = tokio::select! {
             _ = stop.changed() => return,
-            o = rx.recv() => match o { Some(o) => o, None => return },
+            o = rx.recv() => match o { Some(o) => Some(o), None => return },
+            _ = tokio::time::sleep(keepalive) => None,
         };
-        let mut results = vec![(first.check_id, first.result)];
+        let mut results: Vec<(String, ProbeResult)> =
+            first.into_iter().map(|o| (o.check_id, o.result)).collect();
         let window = tokio::time::sleep(BATCH_WINDOW);
         tokio::pin!(window);
-        while results.len() < 1000 {
+        while !results.is_empty() && results.len() < 1000 {
             tokio::select! {
                 _ = &mut window => break,
                 o = rx.recv() => match o {
@@ -295,8 +303,9 @@ async fn deliver(core: &Core, batch: ReportBatch) -> Result<()> {
     let res = conn
         .call_with_timeout::<ReportRpc>(&batch, Duration::from_secs(2))
         .await;
-    if res.is_err() {
-        core.pool.drop_conn(&leader);
+    match &res {
+        Ok(()) => core.liveness.record_delivered(&leader),
+        Err(_) => core.pool.drop_conn(&leader),
     }
     res
 }

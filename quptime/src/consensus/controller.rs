@@ -9,9 +9,14 @@
 //!   member with a lower NodeId has been continuously live for the master
 //!   cooldown, hand leadership to it. A node returning from a restart
 //!   therefore takes over again only after the cooldown, not at once.
+//!   The cooldown protects an active incumbent only: a leadership won when
+//!   no master had been known for a while (bootstrap, a full restart,
+//!   quorum regained from nothing) hands over to the lowest live NodeId at
+//!   once, as the original's change log specifies.
 //!
-//! The decision is a pure function of (me, voters, how long each has been
-//! live, now), unit-tested without I/O.
+//! The decisions are pure functions of (me, voters, how long each has been
+//! live, whether this leadership started from empty), unit-tested without
+//! I/O; [`Incumbency`] tracks the last one from what the node observed.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,6 +31,63 @@ use crate::identity::NodeId;
 const TICK: Duration = Duration::from_millis(100);
 /// Minimum time between two leadership hand-overs from this node.
 const TRANSFER_BACKOFF: Duration = Duration::from_secs(10);
+/// The same while a leadership that started from empty settles.
+const BOOTSTRAP_BACKOFF: Duration = Duration::from_secs(1);
+/// How long a leadership that started from empty hands over without the
+/// cooldown: time enough for members started together to be seen live.
+pub const BOOTSTRAP_GRACE: Duration = Duration::from_secs(10);
+
+/// Whether this node's leadership started with no master known before it
+/// (bootstrap, full restart, quorum regained from nothing), tracked from
+/// what the node observes on each tick. A follower keeps knowing its old
+/// leader until its own election timeout, so a failover shows a gap of
+/// about one election; `empty_after` (twice the longest election timeout)
+/// tells that apart from a cluster that had no master at all.
+#[derive(Debug, Clone)]
+pub struct Incumbency {
+    empty_after: Duration,
+    /// When a master (another node, or this one leading) was last known.
+    last_master: Option<Instant>,
+    /// The term this node leads, when it started, and whether it started
+    /// from empty.
+    leading: Option<(u64, Instant, bool)>,
+}
+
+impl Incumbency {
+    /// Nothing observed yet: the first leadership starts from empty.
+    pub fn new(empty_after: Duration) -> Incumbency {
+        Incumbency {
+            empty_after,
+            last_master: None,
+            leading: None,
+        }
+    }
+
+    /// Record one tick: `leader` is the leader this node knows, `leading`
+    /// whether it is that leader with a lease, in `term`.
+    pub fn observe(&mut self, now: Instant, term: u64, leader_known: bool, leading: bool) {
+        if leading {
+            if self.leading.is_none_or(|(t, _, _)| t != term) {
+                let from_empty = self
+                    .last_master
+                    .is_none_or(|t| now.duration_since(t) >= self.empty_after);
+                self.leading = Some((term, now, from_empty));
+            }
+        } else {
+            self.leading = None;
+        }
+        if leader_known || leading {
+            self.last_master = Some(now);
+        }
+    }
+
+    /// Whether the current leadership started from empty less than
+    /// `grace` ago: lower live members take over without the cooldown.
+    pub fn bootstrapping(&self, now: Instant, grace: Duration) -> bool {
+        self.leading
+            .is_some_and(|(_, since, empty)| empty && now.duration_since(since) < grace)
+    }
+}
 
 /// How long each member has been continuously live, as seen from here.
 pub trait LiveFor: Send + Sync + 'static {
@@ -76,6 +138,9 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut last_transfer: Option<Instant> = None;
+    let mut incumbency = Incumbency::new(consensus.timing().election_max * 2);
+    let mut handed_over: Option<Instant> = None;
+    let hold = consensus.timing().election_max;
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -83,35 +148,56 @@ pub async fn run(
             _ = stop.changed() => break,
             _ = ticker.tick() => {}
         }
-        let leading = consensus.has_lease();
+        // After handing the role over, this node stops acting at once: the
+        // target may win its election while this node's lease still looks
+        // valid (a transfer bypasses the followers' lease).
+        let lease = consensus.has_lease();
+        let leading = lease && handed_over.is_none_or(|t| t.elapsed() >= hold);
         duty.send_if_modified(|d| {
             let changed = *d != leading;
             *d = leading;
             changed
         });
-        if !leading || last_transfer.is_some_and(|t| t.elapsed() < TRANSFER_BACKOFF) {
+        let view = consensus.view();
+        let now = Instant::now();
+        // A master is known when its appends reach this node (openraft
+        // restores an old leader from the stored vote at start-up).
+        // A hand-over to this node counts too (see the Transfer handler).
+        let heard = consensus
+            .last_append_age()
+            .is_some_and(|a| a < consensus.timing().election_max);
+        incumbency.observe(now, view.term, heard, lease);
+        let bootstrapping = incumbency.bootstrapping(now, BOOTSTRAP_GRACE);
+        let backoff = if bootstrapping {
+            BOOTSTRAP_BACKOFF
+        } else {
+            TRANSFER_BACKOFF
+        };
+        if !leading || last_transfer.is_some_and(|t| t.elapsed() < backoff) {
             continue;
         }
-        let voters: Vec<NodeId> = consensus.view().voters.into_keys().collect();
+        let voters: Vec<NodeId> = view.voters.into_keys().collect();
         let live: BTreeMap<NodeId, Duration> = voters
             .iter()
             .filter_map(|v| liveness.live_for(v).map(|d| (v.clone(), d)))
             .collect();
         let state = consensus.state();
         let pinned = state.pinned_master(crate::state::mutation::now_ms());
-        if let Some(target) = preferred_with_pin(
-            &me,
-            &voters,
-            &live,
-            consensus.timing().master_cooldown,
-            pinned,
-        ) {
+        // No incumbent to protect: the lowest live member takes over now.
+        let cooldown = if bootstrapping {
+            Duration::ZERO
+        } else {
+            consensus.timing().master_cooldown
+        };
+        if let Some(target) = preferred_with_pin(&me, &voters, &live, cooldown, pinned) {
             if pinned == Some(&target) {
                 tracing::info!(%target, "handing the master role to the node the operator chose");
             } else {
                 tracing::info!(%target, "handing the master role to the lowest live NodeId");
             }
             last_transfer = Some(Instant::now());
+            handed_over = last_transfer;
+            duty.send_if_modified(|d| std::mem::replace(d, false));
             if let Err(e) = consensus.transfer_leadership(&target).await {
                 tracing::warn!(error = %e, "leadership transfer failed");
             }
@@ -178,6 +264,39 @@ mod tests {
             Some(id("a"))
         );
         assert_eq!(preferred_with_pin(&id("a"), &voters, &live, cd, None), None);
+    }
+
+    #[test]
+    fn only_a_leadership_won_from_empty_skips_the_cooldown() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let empty_after = ms(3200);
+        // Fresh process: never knew a master, wins the first election.
+        let mut inc = Incumbency::new(empty_after);
+        inc.observe(t0, 1, false, false);
+        inc.observe(t0 + ms(900), 1, true, true);
+        assert!(inc.bootstrapping(t0 + ms(1000), BOOTSTRAP_GRACE));
+        assert!(!inc.bootstrapping(t0 + ms(900) + BOOTSTRAP_GRACE, BOOTSTRAP_GRACE));
+
+        // Failover: the follower knew the old master until its election.
+        let mut inc = Incumbency::new(empty_after);
+        inc.observe(t0, 3, true, false);
+        inc.observe(t0 + ms(1500), 4, false, false);
+        inc.observe(t0 + ms(2000), 4, true, true);
+        assert!(!inc.bootstrapping(t0 + ms(2100), BOOTSTRAP_GRACE));
+
+        // Quorum regained after a long time without any master.
+        let mut inc = Incumbency::new(empty_after);
+        inc.observe(t0, 3, true, false);
+        inc.observe(t0 + ms(100), 5, false, false);
+        inc.observe(t0 + ms(60_000), 6, true, true);
+        assert!(inc.bootstrapping(t0 + ms(60_100), BOOTSTRAP_GRACE));
+
+        // A later term of the same node, after losing the lease briefly,
+        // is not from empty.
+        inc.observe(t0 + ms(70_000), 6, true, false);
+        inc.observe(t0 + ms(71_000), 7, true, true);
+        assert!(!inc.bootstrapping(t0 + ms(71_100), BOOTSTRAP_GRACE));
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub struct LogIndices {
 impl Consensus {
     /// The log positions and leadership of this node right now.
     pub fn indices(&self) -> LogIndices {
-        let m = self.raft.metrics().borrow_watched().clone();
+        let m = self.raft().metrics().borrow_watched().clone();
         LogIndices {
             last_log: m.last_log_index.unwrap_or(0),
             committed: m.local_committed.as_ref().map_or(0, |l| l.index),

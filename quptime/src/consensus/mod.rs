@@ -18,6 +18,7 @@ pub mod log_store;
 mod maint;
 pub mod network;
 pub mod offline;
+mod reset;
 pub mod state_machine;
 pub mod types;
 
@@ -34,6 +35,8 @@ use tokio::sync::watch;
 pub use faults::Faults;
 pub use indices::LogIndices;
 pub use maint::{KEEP_BEHIND_SNAPSHOT, SnapshotDone};
+use reset::Reopen;
+pub use reset::move_aside;
 pub use types::{Member, Raft, TypeConfig};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -104,10 +107,17 @@ pub struct RaftView {
 /// The Raft group as one node runs it.
 #[derive(Debug, Clone)]
 pub struct Consensus {
-    raft: Raft,
+    /// The running Raft; replaced once when a lone node is absorbed into
+    /// another cluster ([`Consensus::reset`]), so every clone sees the new one.
+    raft: Arc<std::sync::RwLock<Raft>>,
     me: NodeId,
     state: watch::Receiver<Arc<ClusterState>>,
     timing: Timing,
+    reopen: Arc<Reopen>,
+    /// The last append (log entries or heartbeat) a leader sent here, and
+    /// from whom: "the log reaches this node" (a restored vote names an old
+    /// leader too, so openraft's own view cannot tell).
+    last_append: Arc<std::sync::Mutex<Option<(NodeId, std::time::Instant)>>>,
 }
 
 impl Consensus {
@@ -137,27 +147,65 @@ impl Consensus {
         }
         .validate()
         .map_err(|e| Error::invalid(format!("raft timings: {e}")))?;
-        let log = log_store::LogStore::open(&dir.join("log"))?;
-        let (sm, state) = state_machine::StateMachine::open(dir, trust)?;
+        let (published, state) = watch::channel(Arc::new(ClusterState::default()));
         let network = network::Network {
             me: me.clone(),
             dialer,
             faults,
+            state: state.clone(),
         };
-        let raft = Raft::new(me.clone(), Arc::new(config), network, log, sm)
-            .await
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("start raft: {e}")))?;
+        let reopen = Arc::new(Reopen {
+            dir: dir.to_path_buf(),
+            config: Arc::new(config),
+            network,
+            trust,
+            published,
+        });
+        let raft = reopen.start(&me).await?;
         Ok(Consensus {
-            raft,
+            raft: Arc::new(std::sync::RwLock::new(raft)),
             me,
             state,
             timing,
+            reopen,
+            last_append: Arc::default(),
         })
     }
 
-    /// The openraft handle.
-    pub fn raft(&self) -> &Raft {
-        &self.raft
+    /// Note an append accepted from `leader` (called by the Raft handler).
+    pub fn note_append(&self, leader: &NodeId) {
+        if let Ok(mut l) = self.last_append.lock() {
+            *l = Some((leader.clone(), std::time::Instant::now()));
+        }
+    }
+
+    /// How long ago `id` last acknowledged this leader's log or heartbeat
+    /// (`None` unless this node leads and `id` answered).
+    pub fn acked_age(&self, id: &NodeId) -> Option<Duration> {
+        let m = self.raft().metrics().borrow_watched().clone();
+        let t = *m.heartbeat.as_ref()?.get(id)?.as_ref()?;
+        Some(t.elapsed())
+    }
+
+    /// How long ago the last append (or leadership hand-over) from any
+    /// leader arrived.
+    pub fn last_append_age(&self) -> Option<Duration> {
+        let l = self.last_append.lock().ok()?;
+        l.as_ref().map(|(_, t)| t.elapsed())
+    }
+
+    /// When the last append from `leader` arrived, if one did.
+    pub fn last_append_from(&self, leader: &NodeId) -> Option<std::time::Instant> {
+        let l = self.last_append.lock().ok()?;
+        l.as_ref().filter(|(id, _)| id == leader).map(|(_, t)| *t)
+    }
+
+    /// The openraft handle (cheap clone of the running one).
+    pub fn raft(&self) -> Raft {
+        match self.raft.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// The timings in force.
@@ -177,7 +225,7 @@ impl Consensus {
 
     /// Whether this node has joined or founded a cluster.
     pub async fn is_initialized(&self) -> Result<bool> {
-        self.raft
+        self.raft()
             .is_initialized()
             .await
             .map_err(|e| Error::new(ErrorKind::Shutdown, e.to_string()))
@@ -187,7 +235,7 @@ impl Consensus {
     pub async fn bootstrap(&self, me: Member) -> Result<()> {
         let mut members = BTreeMap::new();
         members.insert(self.me.clone(), me);
-        match self.raft.initialize(members).await {
+        match self.raft().initialize(members).await {
             Ok(()) => Ok(()),
             Err(RaftError::APIError(e)) => {
                 tracing::debug!("already initialised: {e}");
@@ -199,7 +247,7 @@ impl Consensus {
 
     /// This node's view of the group.
     pub fn view(&self) -> RaftView {
-        let m = self.raft.metrics().borrow_watched().clone();
+        let m = self.raft().metrics().borrow_watched().clone();
         let membership = m.membership_config.membership();
         let voter_ids: Vec<NodeId> = membership.voter_ids().collect();
         let mut voters = BTreeMap::new();
@@ -227,7 +275,7 @@ impl Consensus {
     /// acting. The lease used here is the minimum election timeout, shorter
     /// than the time followers wait before electing someone else.
     pub fn has_lease(&self) -> bool {
-        let m = self.raft.metrics().borrow_watched().clone();
+        let m = self.raft().metrics().borrow_watched().clone();
         if m.state != ServerState::Leader || m.current_leader.as_ref() != Some(&self.me) {
             return false;
         }
@@ -247,7 +295,8 @@ impl Consensus {
         // cap could never be replicated and would stop all later commits.
         cmd.check_size().map_err(WriteError::Failed)?;
         let what = cmd.to_string();
-        let fut = self.raft.client_write(cmd);
+        let raft = self.raft();
+        let fut = raft.client_write(cmd);
         let res = tokio::time::timeout(self.timing.propose_timeout, fut).await;
         let res = match res {
             Err(_) => {
@@ -280,11 +329,11 @@ impl Consensus {
     /// Add `id` as a learner, wait until it caught up, then make it a voter.
     /// Must run on the leader.
     pub async fn add_voter(&self, id: NodeId, member: Member) -> Result<()> {
-        self.raft
+        self.raft()
             .add_learner(id.clone(), member, true)
             .await
             .map_err(|e| membership_error("add learner", e))?;
-        self.raft
+        self.raft()
             .change_membership(
                 ChangeMembers::AddVoterIds([id].into_iter().collect()),
                 false,
@@ -296,7 +345,7 @@ impl Consensus {
 
     /// Add `id` as a learner without waiting for it to catch up.
     pub async fn add_learner(&self, id: NodeId, member: Member) -> Result<()> {
-        self.raft
+        self.raft()
             .add_learner(id, member, false)
             .await
             .map(|_| ())
@@ -305,7 +354,7 @@ impl Consensus {
 
     /// Make learner `id` a voter.
     pub async fn promote(&self, id: &NodeId) -> Result<()> {
-        self.raft
+        self.raft()
             .change_membership(
                 ChangeMembers::AddVoterIds([id.clone()].into_iter().collect()),
                 false,
@@ -317,7 +366,7 @@ impl Consensus {
 
     /// How many entries `id` is behind the leader's log (leader only).
     pub fn lag(&self, id: &NodeId) -> Option<u64> {
-        let m = self.raft.metrics().borrow_watched().clone();
+        let m = self.raft().metrics().borrow_watched().clone();
         let last = m.last_log_index?;
         let matched = m
             .replication
@@ -332,7 +381,7 @@ impl Consensus {
     pub async fn remove_member(&self, id: &NodeId) -> Result<()> {
         let view = self.view();
         if view.voters.contains_key(id) {
-            self.raft
+            self.raft()
                 .change_membership(
                     ChangeMembers::RemoveVoters([id.clone()].into_iter().collect()),
                     false,
@@ -341,7 +390,7 @@ impl Consensus {
                 .map_err(|e| membership_error("remove voter", e))?;
         }
         if self.view().learners.contains_key(id) {
-            self.raft
+            self.raft()
                 .change_membership(
                     ChangeMembers::RemoveNodes([id.clone()].into_iter().collect()),
                     false,
@@ -354,7 +403,7 @@ impl Consensus {
 
     /// Ask the leader to hand leadership to `to` (no-op unless this node leads).
     pub async fn transfer_leadership(&self, to: &NodeId) -> Result<()> {
-        self.raft
+        self.raft()
             .trigger()
             .transfer_leader(to.clone())
             .await
@@ -363,7 +412,7 @@ impl Consensus {
 
     /// Force a snapshot now.
     pub async fn snapshot(&self) -> Result<()> {
-        self.raft
+        self.raft()
             .trigger()
             .snapshot()
             .await
@@ -372,7 +421,7 @@ impl Consensus {
 
     /// Stop the Raft node.
     pub async fn shutdown(&self) {
-        if let Err(e) = self.raft.shutdown().await {
+        if let Err(e) = self.raft().shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");
         }
     }
@@ -385,9 +434,16 @@ pub fn no_quorum(why: impl std::fmt::Display) -> Error {
 
 fn membership_error(what: &str, e: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> Error {
     match e {
-        RaftError::APIError(ClientWriteError::ForwardToLeader(_)) => no_quorum(format!(
+        RaftError::APIError(ClientWriteError::ForwardToLeader(_))
+        | RaftError::APIError(ClientWriteError::LogEntryDiscarded(_)) => no_quorum(format!(
             "{what}: this node is not the master (or has no quorum)"
         )),
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(
+            openraft::errors::ChangeMembershipError::InProgress(p),
+        )) => Error::new(
+            ErrorKind::Timeout,
+            format!("{what}: another membership change is still in progress ({p}); retry"),
+        ),
         other => Error::new(ErrorKind::Internal, format!("{what}: {other}")),
     }
 }

@@ -33,7 +33,7 @@ use openraft::{OptionalSend, RPCTypes};
 use serde::{Deserialize, Serialize};
 
 use crate::consensus::faults::Faults;
-use crate::consensus::types::{Member, Raft, TypeConfig};
+use crate::consensus::types::{Member, TypeConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::NodeId;
 use crate::state::mutation::{MAX_PROPOSAL, encoded_len};
@@ -120,6 +120,10 @@ pub struct Network {
     pub(crate) me: NodeId,
     pub(crate) dialer: Dialer,
     pub(crate) faults: Faults,
+    /// The replicated state: a member's recorded address wins over the one
+    /// in the Raft membership, so a node that moved (restarted on another
+    /// port) is dialled where it now listens.
+    pub(crate) state: tokio::sync::watch::Receiver<Arc<crate::state::ClusterState>>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -132,6 +136,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             member: node.clone(),
             dialer: self.dialer.clone(),
             faults: self.faults.clone(),
+            state: self.state.clone(),
             conn: None,
         }
     }
@@ -145,10 +150,22 @@ pub struct PeerClient {
     member: Member,
     dialer: Dialer,
     faults: Faults,
+    state: tokio::sync::watch::Receiver<Arc<crate::state::ClusterState>>,
     conn: Option<Connection>,
 }
 
 impl PeerClient {
+    /// Where the target listens: its recorded address (updated when it
+    /// moves), else the one in the membership.
+    fn addr(&self) -> String {
+        self.state
+            .borrow()
+            .peers
+            .get(&self.target)
+            .filter(|p| p.fingerprint == self.member.fingerprint && !p.advertise.is_empty())
+            .map_or_else(|| self.member.addr.clone(), |p| p.advertise.clone())
+    }
+
     async fn call<R: Rpc>(
         &mut self,
         action: RPCTypes,
@@ -180,23 +197,19 @@ impl PeerClient {
                 format!("traffic to {} is cut (fault injection)", self.target),
             ));
         }
+        let addr = self.addr();
         if let Some(c) = &self.conn
             && !c.is_closed()
+            && c.addr() == addr
         {
             return Ok(c.clone());
         }
         let conn = tokio::time::timeout(
             ttl.max(Duration::from_millis(500)),
-            self.dialer
-                .connect(&self.member.addr, Some(&self.member.fingerprint)),
+            self.dialer.connect(&addr, Some(&self.member.fingerprint)),
         )
         .await
-        .map_err(|_| {
-            Error::new(
-                ErrorKind::Timeout,
-                format!("connect to {} timed out", self.member.addr),
-            )
-        })??;
+        .map_err(|_| Error::new(ErrorKind::Timeout, format!("connect to {addr} timed out")))??;
         self.conn = Some(conn.clone());
         Ok(conn)
     }
@@ -357,9 +370,15 @@ fn admit(faults: &Faults, peer: &Peer) -> Result<NodeId> {
 }
 
 /// Register the server side of the Raft RPCs on `router`.
-pub fn routes(router: Router, raft: Raft, faults: Faults) -> Router {
+pub fn routes(router: Router, consensus: super::Consensus, faults: Faults) -> Router {
     let inbox = Inbox::default();
-    let (r1, r2, r3, r4, r5) = (raft.clone(), raft.clone(), raft.clone(), raft.clone(), raft);
+    let (r1, r2, r3, r4, r5) = (
+        consensus.clone(),
+        consensus.clone(),
+        consensus.clone(),
+        consensus.clone(),
+        consensus,
+    );
     let (f1, f2, f3, f4, f5) = (
         faults.clone(),
         faults.clone(),
@@ -369,35 +388,45 @@ pub fn routes(router: Router, raft: Raft, faults: Faults) -> Router {
     );
     router
         .route::<AppendRpc, _, _>(move |peer, req| {
-            let (raft, faults) = (r1.clone(), f1.clone());
+            let (consensus, faults) = (r1.clone(), f1.clone());
             async move {
-                admit(&faults, &peer)?;
-                raft.append_entries(req).await.map_err(fatal)
+                let from = admit(&faults, &peer)?;
+                let resp = consensus.raft().append_entries(req).await.map_err(fatal)?;
+                if matches!(resp, AppendEntriesResponse::Success) {
+                    consensus.note_append(&from);
+                }
+                Ok(resp)
             }
         })
         .route::<VoteRpc, _, _>(move |peer, req| {
-            let (raft, faults) = (r2.clone(), f2.clone());
+            let (raft, faults) = (r2.raft(), f2.clone());
             async move {
                 admit(&faults, &peer)?;
                 raft.vote(req).await.map_err(fatal)
             }
         })
         .route::<PreVoteRpc, _, _>(move |peer, req| {
-            let (raft, faults) = (r3.clone(), f3.clone());
+            let (raft, faults) = (r3.raft(), f3.clone());
             async move {
                 admit(&faults, &peer)?;
                 raft.pre_vote(req).await.map_err(fatal)
             }
         })
         .route::<TransferRpc, _, _>(move |peer, req| {
-            let (raft, faults) = (r4.clone(), f4.clone());
+            let (consensus, faults) = (r4.clone(), f4.clone());
             async move {
-                admit(&faults, &peer)?;
-                raft.handle_transfer_leader(req).await.map_err(fatal)
+                let from = admit(&faults, &peer)?;
+                // The leader hands its role here: a master existed.
+                consensus.note_append(&from);
+                consensus
+                    .raft()
+                    .handle_transfer_leader(req)
+                    .await
+                    .map_err(fatal)
             }
         })
         .route::<SnapshotRpc, _, _>(move |peer, chunk: SnapshotChunk| {
-            let (raft, faults, inbox) = (r5.clone(), f5.clone(), inbox.clone());
+            let (raft, faults, inbox) = (r5.raft(), f5.clone(), inbox.clone());
             async move {
                 let from = admit(&faults, &peer)?;
                 let data = B64

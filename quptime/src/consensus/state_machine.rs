@@ -66,6 +66,19 @@ impl StateMachine {
         dir: &Path,
         trust: TrustStore,
     ) -> Result<(StateMachine, watch::Receiver<Arc<ClusterState>>)> {
+        let (published, rx) = watch::channel(Arc::new(ClusterState::default()));
+        let sm = StateMachine::open_publishing(dir, trust, published)?;
+        Ok((sm, rx))
+    }
+
+    /// [`StateMachine::open`] publishing on an existing channel (the
+    /// node's, which outlives a storage reset); the loaded state is
+    /// published at once.
+    pub fn open_publishing(
+        dir: &Path,
+        trust: TrustStore,
+        published: watch::Sender<Arc<ClusterState>>,
+    ) -> Result<StateMachine> {
         let path = dir.join(SNAPSHOT_FILE);
         let (data, current) = match crate::store::read_file(&path)? {
             Some(text) => {
@@ -92,17 +105,14 @@ impl StateMachine {
             }
             None => (SmData::default(), None),
         };
-        let (published, rx) = watch::channel(Arc::new(data.state.clone()));
-        Ok((
-            StateMachine {
-                data,
-                dir: dir.to_path_buf(),
-                current: Arc::new(Mutex::new(current)),
-                published,
-                trust,
-            },
-            rx,
-        ))
+        published.send_replace(Arc::new(data.state.clone()));
+        Ok(StateMachine {
+            data,
+            dir: dir.to_path_buf(),
+            current: Arc::new(Mutex::new(current)),
+            published,
+            trust,
+        })
     }
 
     fn publish(&self) {

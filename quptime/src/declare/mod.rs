@@ -14,6 +14,7 @@
 //! must hold everything needed to rebuild the cluster. `qu export -o` writes
 //! it with mode 0600; the diff printed by `qu apply` masks them.
 
+mod original;
 mod plan;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use original::{Original, is_original, parse as original_parse};
 pub use plan::{Change, ChangeOp, FieldChange, Plan, plan};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -202,28 +204,12 @@ pub fn parse(text: &str) -> Result<Parsed> {
         });
     }
     expand::check(text, "the declaration", MAX_EXPANSION)?;
-    let options = serde_saphyr::options! {
-        budget: serde_saphyr::budget! {
-            max_depth: MAX_DEPTH,
-            max_nodes: MAX_EXPANSION.nodes as usize,
-            max_total_scalar_bytes: MAX_FILE,
-        },
-        alias_limits: serde_saphyr::alias_limits! {
-            max_total_replayed_events: MAX_EXPANSION.nodes as usize,
-        },
-    };
-    let file: SpannedFile = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
-        let msg = e.to_string();
-        let first = msg.lines().next().unwrap_or("invalid YAML");
-        let first = first.strip_prefix("error: ").unwrap_or(first);
-        let at = match e.location() {
-            Some(l) if !first.starts_with("line ") => {
-                format!("line {} column {}: ", l.line(), l.column())
-            }
-            _ => String::new(),
-        };
-        Error::new(ErrorKind::Config, format!("{at}{first}"))
-    })?;
+    if is_original(text) {
+        // The original Go qu's cluster.yaml, as it is.
+        return Ok(original::parse(text)?.to_parsed());
+    }
+    let file: SpannedFile =
+        serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| yaml_error(&e))?;
     Ok(Parsed {
         alert_lines: file.alerts.iter().map(|a| a.referenced.line()).collect(),
         check_lines: file.checks.iter().map(|c| c.referenced.line()).collect(),
@@ -235,6 +221,35 @@ pub fn parse(text: &str) -> Result<Parsed> {
             checks: file.checks.into_iter().map(|c| c.value).collect(),
         },
     })
+}
+
+/// A YAML error as `line L column C: what`, the first line of it.
+/// The parser's budgets for a declaration (depth, nodes, scalar bytes,
+/// replayed alias events), on top of the expansion check made first.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: MAX_DEPTH,
+            max_nodes: MAX_EXPANSION.nodes as usize,
+            max_total_scalar_bytes: MAX_FILE,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: MAX_EXPANSION.nodes as usize,
+        },
+    }
+}
+
+fn yaml_error(e: &serde_saphyr::Error) -> Error {
+    let msg = e.to_string();
+    let first = msg.lines().next().unwrap_or("invalid YAML");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let at = match e.location() {
+        Some(l) if !first.starts_with("line ") => {
+            format!("line {} column {}: ", l.line(), l.column())
+        }
+        _ => String::new(),
+    };
+    Error::new(ErrorKind::Config, format!("{at}{first}"))
 }
 
 /// The current state as a declaration (alerts and checks by name, sorted

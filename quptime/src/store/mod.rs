@@ -151,7 +151,7 @@ fn fill_temp(mut file: File, target: &Path, bytes: &[u8], mode: u32) -> Result<(
         .map_err(|e| Error::io_at("fsync", target, e))
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     let synced = File::open(dir).and_then(|d| d.sync_all());
     match synced {
         // Some filesystems cannot fsync a directory; the rename is all we get.
