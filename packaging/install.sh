@@ -7,14 +7,14 @@
 #   - installs the binary as /usr/local/bin/qu (0755) and its manual page
 #     as /usr/local/share/man/man1/qu.1,
 #   - creates /etc/quptime and REPAIRS the ownership (quptime:quptime) and
-#     modes of what is in it, as the original qu's v0.1.1 installer did:
-#       /etc/quptime/                0750
-#       /etc/quptime/keys/           0700
-#       node.yaml cluster.yaml trust.yaml keys/private.pem   0600
-#       keys/public.pem keys/cert.pem                        0644
-#     Files it does not know keep their modes and contents; known files
-#     that are symbolic links are skipped (a link must never make root
-#     change the mode of a file elsewhere),
+#     modes of everything in it (the original qu's v0.1.1 installer fixed
+#     a few known files; raft/ holds the replicated log, and with it alert
+#     secrets, so here nothing is left readable by others):
+#       every directory (/etc/quptime, keys/, raft/, raft/log/, ...)  0700
+#       every regular file (keys, node.yaml, raft/log/log.dat, ...)  0600
+#     Contents are never touched; symbolic links are neither followed nor
+#     changed (a link must never make root change the mode of a file
+#     elsewhere),
 #   - installs the unit as /etc/systemd/system/quptime.service (0644).
 # It never starts or enables the service.
 #
@@ -82,7 +82,10 @@ fi
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 UNIT_SRC=$HERE/quptime.service
-[ -f "$UNIT_SRC" ] || die "$UNIT_SRC is missing: run install.sh from a quptime source tree"
+[ -f "$UNIT_SRC" ] && [ -f "$HERE/perms.sh" ] ||
+    die "$UNIT_SRC or $HERE/perms.sh is missing: run install.sh from a quptime source tree"
+# shellcheck source=packaging/perms.sh
+. "$HERE/perms.sh"
 [ -f "$BIN" ] && [ -x "$BIN" ] ||
     die "no executable qu at $BIN: build it with 'cargo build --release -p qu', or pass --bin PATH"
 
@@ -145,31 +148,11 @@ D=$ROOT$DATA_DIR
 [ -L "$D" ] && die "$D is a symbolic link: make it a directory"
 mkdir -p "$D"
 
-# Set mode $1 on $2 if it exists and is what it should be (not a link).
-fix_mode() {
-    if [ -L "$2" ]; then
-        say "warning: $2 is a symbolic link: left alone"
-    elif [ "$3" = dir ] && [ -d "$2" ]; then
-        chmod "$1" "$2"
-    elif [ "$3" = file ] && [ -f "$2" ]; then
-        chmod "$1" "$2"
-    fi
-    return 0
-}
-
+# The rules are shared with the .deb's postinst (perms.sh).
 repair_perms() {
-    if [ "$CHOWN" -eq 1 ]; then
-        # -R without -L never follows links; -h changes a link itself.
-        chown -R -h "$SERVICE_USER:$SERVICE_GROUP" "$D"
-    fi
-    chmod 0750 "$D"
-    fix_mode 0700 "$D/keys" dir
-    for f in node.yaml cluster.yaml trust.yaml keys/private.pem; do
-        fix_mode 0600 "$D/$f" file
-    done
-    for f in keys/public.pem keys/cert.pem; do
-        fix_mode 0644 "$D/$f" file
-    done
+    owner=
+    [ "$CHOWN" -eq 1 ] && owner=$SERVICE_USER:$SERVICE_GROUP
+    quptime_repair_perms "$D" "$owner"
 }
 repair_perms
 if [ "$CHOWN" -eq 1 ]; then

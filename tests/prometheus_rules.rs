@@ -30,7 +30,7 @@ fn promtool_accepts_the_alert_rules() {
     let text =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "promtool check rules failed:\n{text}");
-    assert!(text.contains("SUCCESS: 7 rules found"), "{text}");
+    assert!(text.contains("SUCCESS: 11 rules found"), "{text}");
 
     // A broken expression is refused: the check above is not vacuous.
     let dir = tempfile::tempdir().expect("tempdir");
@@ -130,6 +130,9 @@ fn the_grafana_dashboard_queries_only_exported_series() {
         "quptime_check_state",
         "quptime_raft_term",
         "quptime_probe_duration_seconds",
+        "quptime_disk_free_bytes",
+        "quptime_raft_log_bytes",
+        "quptime_raft_log_entries",
     ] {
         assert!(
             used.contains(series),

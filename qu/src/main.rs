@@ -10,6 +10,7 @@ mod client;
 mod cmd;
 mod logging;
 mod output;
+mod top;
 
 use clap::Parser;
 
@@ -26,6 +27,7 @@ fn main() {
         cli::Command::Init(args) => cmd::init::run(args),
         cli::Command::Serve(args) => cmd::serve::run(args),
         cli::Command::Status(args) => cmd::status::run(args),
+        cli::Command::Top(args) => top::run(args),
         cli::Command::Node(c) => cmd::node::run(c),
         cli::Command::Check(c) => cmd::check::run(c),
         cli::Command::Alert(c) => cmd::alert::run(c),

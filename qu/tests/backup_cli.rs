@@ -5,6 +5,8 @@
 //! - two of three nodes die for good: `qu recover --force-new-cluster` on
 //!   the third makes it accept mutations again, and a DOWN alert reaches a
 //!   webhook receiver when a target fails;
+//! - after a restore or a recovery `trust.yaml` names none of the old
+//!   members, and a dead member that comes back is refused by key;
 //! - bad inputs (missing, corrupt or newer files, a running daemon) fail
 //!   with a clear message and change nothing.
 //!
@@ -322,9 +324,13 @@ fn backup_then_wipe_every_node_then_restore_gives_identical_checks_and_alerts() 
         out.contains("restored node n2") && out.contains("3 checks and 2 alert channels"),
         "{out}"
     );
+    // The backup's trust.yaml named the old members: the new cluster has
+    // none yet, so none is trusted.
+    assert_eq!(trusted(&c.nodes[1]), Vec::<String>::new());
     c.nodes[1].start_ready();
     wait_master(&c.nodes[1]);
     assert_eq!(config_of(&c.nodes[1]), before);
+    assert_eq!(trusted(&c.nodes[1]), Vec::<String>::new());
 
     // The others come back as new members (fresh identities, same ids).
     let secret = c.secret.clone();
@@ -411,11 +417,36 @@ fn recover_force_new_cluster_after_losing_two_of_three_accepts_writes_and_alerts
         "the old storage was not kept"
     );
 
+    // The old members' keys are no longer trusted.
+    assert_eq!(trusted(&c.nodes[n3]), Vec::<String>::new());
     c.nodes[n3].start_ready();
     wait_master(&c.nodes[n3]);
     assert_eq!(config_of(&c.nodes[n3]), before);
     let members = c.nodes[n3].members();
     assert_eq!(members.len(), 1, "{members:?}");
+
+    // A dead member comes back: its Raft still counts n3 and dials it, and
+    // n3 refuses its key (nothing of it reaches n3's Raft).
+    let old = quptime::Identity::load(
+        &c.nodes[0].data(),
+        quptime::NodeId::new(c.nodes[0].id.as_str()).expect("id"),
+    )
+    .expect("the old member's key")
+    .fingerprint()
+    .to_string();
+    c.nodes[0].start();
+    wait_for(
+        Duration::from_secs(20),
+        Duration::from_millis(100),
+        "n3 to refuse the returning member",
+        || {
+            let log = std::fs::read_to_string(c.nodes[n3].log()).ok()?;
+            log.lines()
+                .any(|l| l.contains(&old) && l.contains("not trusted"))
+                .then_some(())
+        },
+    );
+    assert_eq!(trusted(&c.nodes[n3]), Vec::<String>::new());
     c.nodes[n3].qu_ok(&[
         "check",
         "add",
@@ -457,4 +488,16 @@ fn recover_force_new_cluster_after_losing_two_of_three_accepts_writes_and_alerts
     );
     let v: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(v["master"], c.nodes[n3].id.as_str(), "{v}");
+    let members = c.nodes[n3].members();
+    assert_eq!(members.len(), 1, "the old member got back in: {members:?}");
+}
+
+/// The node ids `node`'s trust.yaml trusts.
+fn trusted(node: &Node) -> Vec<String> {
+    quptime::trust::TrustStore::load(&node.data())
+        .expect("trust.yaml")
+        .list()
+        .into_iter()
+        .map(|p| p.node_id.to_string())
+        .collect()
 }

@@ -266,3 +266,40 @@ fn man_pages_are_generated_for_qu_and_each_command() {
     );
     assert!(out.stdout.is_empty());
 }
+
+/// `qu --version` names the package version and the commit it was built
+/// from: the same `git rev-parse --short=12 HEAD` as the source tree this
+/// test runs in (`-dirty` allowed: a tree being worked on), or `unknown`
+/// when there is no git to ask.
+#[test]
+fn version_names_the_commit() {
+    let out = qu(&["--version"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let line = text(&out.stdout);
+    let prefix = format!("qu {} (commit ", env!("CARGO_PKG_VERSION"));
+    let commit = line
+        .trim_end()
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("`qu --version` printed {line:?}, not `{prefix}<commit>)`"));
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| text(&o.stdout).trim().to_string());
+    match head {
+        Some(head) => assert!(
+            commit == head || commit == format!("{head}-dirty"),
+            "`qu --version` names commit {commit:?}, the tree is at {head}"
+        ),
+        None => assert_eq!(commit, "unknown", "no git here, yet a commit was named"),
+    }
+    // Every subcommand answers --version the same way (propagate_version).
+    let sub = qu(&["status", "--version"]);
+    assert_eq!(
+        text(&sub.stdout).trim_end(),
+        format!("qu-status {}", &line.trim_end()[3..])
+    );
+}

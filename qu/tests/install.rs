@@ -1,7 +1,8 @@
 //! `packaging/install.sh` against a temporary root: what it installs, the
-//! modes it sets, that re-running it is harmless and repairs damaged modes
-//! exactly as the original's v0.1.1 installer did, and that it leaves
-//! unknown files (and whatever a symbolic link points at) alone.
+//! modes it sets, that re-running it is harmless and repairs every mode
+//! under the data dir (a real node's `raft/` included) to 0700 for
+//! directories and 0600 for files, and that it leaves contents (and
+//! whatever a symbolic link points at) alone.
 
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
@@ -58,14 +59,14 @@ fn chmod(p: &Path, m: u32) {
 
 /// The data directory's known entries and the modes install.sh gives them.
 const CANONICAL: [(&str, u32); 8] = [
-    ("", 0o750),
+    ("", 0o700),
     ("keys", 0o700),
     ("node.yaml", 0o600),
     ("cluster.yaml", 0o600),
     ("trust.yaml", 0o600),
     ("keys/private.pem", 0o600),
-    ("keys/public.pem", 0o644),
-    ("keys/cert.pem", 0o644),
+    ("keys/public.pem", 0o600),
+    ("keys/cert.pem", 0o600),
 ];
 
 fn assert_canonical(data: &Path) {
@@ -73,6 +74,58 @@ fn assert_canonical(data: &Path) {
         let p = data.join(name);
         assert_eq!(mode(&p), want, "mode of {}", p.display());
     }
+    assert_private(data);
+}
+
+/// Every directory under `dir` (itself included) is 0700, every file 0600.
+fn assert_private(dir: &Path) -> usize {
+    let want = if dir.is_dir() { 0o700 } else { 0o600 };
+    assert_eq!(mode(dir), want, "mode of {}", dir.display());
+    let mut seen = 1;
+    if dir.is_dir() {
+        for e in fs::read_dir(dir).expect("read dir") {
+            let e = e.expect("entry");
+            if !e.file_type().expect("type").is_symlink() {
+                seen += assert_private(&e.path());
+            }
+        }
+    }
+    seen
+}
+
+/// Run a real `qu serve` on `data` until its Raft log exists, then stop
+/// it: the data dir then holds what a running node writes (`raft/`).
+fn serve_once(data: &Path, socket: &Path) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut child = Command::new(QU)
+        .args([
+            "serve",
+            "--heartbeat",
+            "100ms",
+            "--election-timeout",
+            "500ms",
+        ])
+        .env_clear()
+        .env("QUPTIME_DIR", data)
+        .env("QUPTIME_SOCKET", socket)
+        .env("QUPTIME_BIND_PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn qu serve");
+    let log = data.join("raft/log/log.dat");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // Founding appends the first entries to the log.
+    while !fs::metadata(&log).is_ok_and(|m| m.len() > 64) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: kill on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().expect("wait qu serve");
+    assert!(log.is_file(), "qu serve wrote no Raft log ({status})");
 }
 
 #[test]
@@ -128,9 +181,9 @@ fn installs_into_a_root_and_repairs_modes_on_every_run() {
             .exists()
     );
 
-    // The data dir exists, 0750 and empty: identities are `qu init`'s job.
+    // The data dir exists, 0700 and empty: identities are `qu init`'s job.
     let data = root.join("etc/quptime");
-    assert_eq!(mode(&data), 0o750);
+    assert_eq!(mode(&data), 0o700);
     assert_eq!(fs::read_dir(&data).expect("data dir").count(), 0);
 
     // A node initialised in it, as the service user would, plus the files
@@ -156,7 +209,7 @@ fn installs_into_a_root_and_repairs_modes_on_every_run() {
     assert!(second.contains("qu is up to date"), "{second}");
     assert!(second.contains("quptime.service is up to date"), "{second}");
     assert_canonical(&data);
-    assert_eq!(mode(&notes), 0o664, "unknown files keep their mode");
+    assert_eq!(mode(&notes), 0o600, "every file is private");
 
     // Damage every mode, then run again: all repaired, nothing else touched.
     chmod(&data, 0o777);
@@ -171,7 +224,7 @@ fn installs_into_a_root_and_repairs_modes_on_every_run() {
     install_ok(&root);
     assert_canonical(&data);
     assert_eq!(mode(&bin), 0o755);
-    assert_eq!(mode(&notes), 0o664, "unknown files keep their mode");
+    assert_eq!(mode(&notes), 0o600, "every file is private");
     assert_eq!(
         fs::read_to_string(&notes).expect("notes"),
         "operator's notes\n"
@@ -185,6 +238,27 @@ fn installs_into_a_root_and_repairs_modes_on_every_run() {
         "schema: 1\n",
         "contents are never touched"
     );
+
+    // A node that ran holds raft/ (its log carries alert secrets); after
+    // `chmod -R 777` every directory and file is private again.
+    let socket_dir = tmp.path().join("run");
+    fs::create_dir(&socket_dir).expect("socket dir");
+    chmod(&socket_dir, 0o700);
+    serve_once(&data, &socket_dir.join("qu.sock"));
+    let chmod_r = Command::new("chmod")
+        .args(["-R", "777"])
+        .arg(&data)
+        .status()
+        .expect("chmod -R");
+    assert!(chmod_r.success());
+    assert_eq!(mode(&data.join("raft/log/log.dat")), 0o777);
+    install_ok(&root);
+    assert_canonical(&data);
+    for p in ["raft", "raft/log", "raft/log/log.dat"] {
+        let want = if p.ends_with(".dat") { 0o600 } else { 0o700 };
+        assert_eq!(mode(&data.join(p)), want, "mode of {p}");
+    }
+    assert!(assert_private(&data) > 12, "too few entries checked");
 }
 
 #[test]
@@ -197,11 +271,28 @@ fn a_symbolic_link_never_redirects_a_mode_change() {
     // A file outside the data dir that a hostile service user links to.
     let outside = tmp.path().join("shadow");
     fs::write(&outside, "secret\n").expect("write");
-    chmod(&outside, 0o600);
+    chmod(&outside, 0o644);
     symlink(&outside, data.join("keys/public.pem")).expect("symlink");
+    // And a directory outside, linked in: never descended into.
+    let outside_dir = tmp.path().join("elsewhere");
+    fs::create_dir(&outside_dir).expect("dir");
+    chmod(&outside_dir, 0o755);
+    fs::write(outside_dir.join("f"), "x").expect("write");
+    chmod(&outside_dir.join("f"), 0o644);
+    symlink(&outside_dir, data.join("raft")).expect("symlink");
     let out = install_ok(&root);
     assert!(out.contains("is a symbolic link: left alone"), "{out}");
-    assert_eq!(mode(&outside), 0o600, "the link's target keeps its mode");
+    assert_eq!(mode(&outside), 0o644, "the link's target keeps its mode");
+    assert_eq!(
+        mode(&outside_dir),
+        0o755,
+        "a linked directory keeps its mode"
+    );
+    assert_eq!(
+        mode(&outside_dir.join("f")),
+        0o644,
+        "and so does what is in it"
+    );
 }
 
 #[test]
@@ -211,7 +302,7 @@ fn destdir_works_like_root() {
     let out = install(&["--no-user", "--bin", QU], Some(&dest));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(mode(&dest.join("usr/local/bin/qu")), 0o755);
-    assert_eq!(mode(&dest.join("etc/quptime")), 0o750);
+    assert_eq!(mode(&dest.join("etc/quptime")), 0o700);
     assert!(dest.join("etc/systemd/system/quptime.service").is_file());
 }
 

@@ -81,7 +81,7 @@ fn the_original_readme_flow_forms_a_three_node_cluster() {
 #[test]
 fn one_shared_secret_on_every_host_forms_a_cluster() {
     let mut c = Cluster::empty();
-    let secret = "0123456789abcdef0123456789abcdef";
+    let secret = "9dbef9d4c1a07e55b3f2d8c6a4e10b7f";
     for name in ["s1", "s2", "s3"] {
         let node = Node::new(c.root(), name, FAST);
         node.init(Some(secret));

@@ -202,6 +202,21 @@ impl Aggregator {
             .join(", ")
     }
 
+    /// The fresh results from members for `check`, one per member (what an
+    /// evaluation now would decide on), for status output.
+    pub fn votes(
+        &self,
+        check: &str,
+        members: &BTreeSet<NodeId>,
+        freshness: Duration,
+        now: Instant,
+    ) -> Vec<Evidence> {
+        self.checks
+            .get(check)
+            .map(|c| evidence(&fresh(c, members, freshness, now)))
+            .unwrap_or_default()
+    }
+
     /// One evaluation round of `check`: returns a change once the same
     /// verdict held for `hysteresis` consecutive rounds.
     pub fn evaluate(
@@ -227,15 +242,7 @@ impl Aggregator {
         } else {
             None
         };
-        let evidence: Vec<Evidence> = fresh
-            .iter()
-            .map(|(n, r)| Evidence {
-                node: (*n).clone(),
-                ok: r.ok,
-                detail: crate::state::fields::cut(&r.detail, MAX_DETAIL),
-                latency_ms: crate::state::duration::millis(r.latency),
-            })
-            .collect();
+        let evidence = evidence(&fresh);
         match verdict {
             None => {
                 c.streak = None;
@@ -265,6 +272,18 @@ impl Aggregator {
             }
         }
     }
+}
+
+fn evidence(fresh: &[(&NodeId, &Report)]) -> Vec<Evidence> {
+    fresh
+        .iter()
+        .map(|(n, r)| Evidence {
+            node: (*n).clone(),
+            ok: r.ok,
+            detail: crate::state::fields::cut(&r.detail, MAX_DETAIL),
+            latency_ms: crate::state::duration::millis(r.latency),
+        })
+        .collect()
 }
 
 fn fresh<'a>(

@@ -199,7 +199,7 @@ pub async fn join(
     let existed = dir.exists();
     let mut init = opts.init.clone();
     // A placeholder secret until the cluster's arrives; never a founder.
-    init.secret = Some(crate::init::generate_secret());
+    init.secret = Some(crate::init::generate_secret()?);
     let done = init_node(dir, init)?;
     let outcome = join_inner(dir, token, &opts, &done.identity, &done.config, on_pending).await;
     if outcome.is_err() {

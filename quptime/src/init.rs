@@ -45,13 +45,10 @@ pub struct Initialised {
     pub secret_generated: bool,
 }
 
-/// A fresh random join secret: 256 bits as 64 hex digits.
-pub fn generate_secret() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
+/// A fresh random join secret: 256 bits from the OS generator as 64 hex
+/// digits (see [`crate::secret`]).
+pub fn generate_secret() -> Result<String> {
+    crate::secret::generate()
 }
 
 /// Whether `dir` already holds a node (a `node.yaml` or keys). A directory
@@ -107,12 +104,13 @@ pub fn init_node(dir: &Path, opts: InitOptions) -> Result<Initialised> {
         config.bind_port = port;
     }
     let secret_generated = opts.secret.is_none();
-    let secret = opts.secret.unwrap_or_else(generate_secret);
-    if secret.trim().is_empty() {
-        return Err(Error::invalid(
-            "secret: must not be empty; leave --secret out to generate one",
-        ));
+    if let Some(given) = &opts.secret {
+        crate::secret::check("cluster secret (--secret or QUPTIME_CLUSTER_SECRET)", given)?;
     }
+    let secret = match opts.secret {
+        Some(s) => s,
+        None => generate_secret()?,
+    };
     config.secret = Some(secret);
     // Without a given secret this node founds a new cluster; with one it
     // joins an existing cluster and must not create its own.

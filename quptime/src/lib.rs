@@ -42,6 +42,7 @@ pub mod notify;
 pub mod paths;
 pub mod probe;
 pub mod schedule;
+pub mod secret;
 pub mod state;
 pub mod store;
 pub mod transport;

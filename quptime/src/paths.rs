@@ -104,6 +104,36 @@ pub(crate) fn passwd_name(uid: u32) -> Option<String> {
     }
 }
 
+/// The uid of the login `name` from the password database, if it has one.
+pub(crate) fn passwd_uid(name: &str) -> Option<u32> {
+    let c_name = std::ffi::CString::new(name).ok()?;
+    let mut buf = vec![0u8; 1024];
+    loop {
+        // SAFETY: an all-zero passwd is a valid value for an out-parameter.
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer refers to live, correctly sized storage that
+        // outlives the call; getpwnam_r writes only within `buf`.
+        let rc = unsafe {
+            libc::getpwnam_r(
+                c_name.as_ptr(),
+                &mut pwd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        if rc != 0 || result.is_null() {
+            return None;
+        }
+        return Some(pwd.pw_uid);
+    }
+}
+
 /// A variable's value, with empty values counting as unset.
 fn non_empty(env: &impl Env, key: &str) -> Option<String> {
     env.var(key).filter(|v| !v.is_empty())

@@ -19,6 +19,7 @@ pub fn fast_timing() -> Timing {
         master_cooldown: Duration::from_secs(600),
         propose_timeout: Duration::from_secs(2),
         snapshot_every: 1000,
+        ..Timing::default()
     }
 }
 

@@ -11,7 +11,16 @@ use clap::{Args, Parser, Subcommand};
 pub use alert::{AlertAdd, AlertCmd, AlertCommon};
 pub use backup::{BackupCmd, RecoverArgs};
 pub use check::{CheckAdd, CheckCmd, CheckCommon, HttpOpts};
-pub use ops::{ApplyArgs, ExportArgs, LeaderCmd, StatusArgs};
+pub use ops::{ApplyArgs, ExportArgs, LeaderCmd, StatusArgs, TopArgs};
+
+/// `qu --version`: the package version and the commit it was built from
+/// (stamped by `build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("QU_BUILD_COMMIT"),
+    ")"
+);
 
 /// quptime: a quorum-based uptime monitor.
 ///
@@ -19,7 +28,7 @@ pub use ops::{ApplyArgs, ExportArgs, LeaderCmd, StatusArgs};
 /// DOWN only when a majority of them see it fail. Most commands talk to the
 /// local daemon (`qu serve`) over its control socket ($QUPTIME_SOCKET).
 #[derive(Debug, Parser)]
-#[command(name = "qu", version, propagate_version = true)]
+#[command(name = "qu", version = VERSION, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -49,6 +58,16 @@ pub enum Command {
     ///
     /// Example: qu status --watch --interval 5s
     Status(StatusArgs),
+    /// A live dashboard of the cluster in the terminal.
+    ///
+    /// Members (LIVE), master, term and quorum; every check with its state,
+    /// each member's latest vote, latency and when it last changed, updated
+    /// every --interval. Keys: / filter, s cycle the sort, Up/Down select,
+    /// Enter opens a check's evidence, q or Esc quits. Works in 80x24 and
+    /// without colours (NO_COLOR, TERM=dumb).
+    ///
+    /// Example: qu top
+    Top(TopArgs),
     /// Manage cluster members.
     ///
     /// Example: qu node add bravo.example.com:9901

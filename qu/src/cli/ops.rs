@@ -27,6 +27,13 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct TopArgs {
+    /// How often to ask the daemon for its status
+    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    pub interval: String,
+}
+
+#[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// The declaration file (YAML with `checks:`, `alerts:` and optionally
     /// `retention:`); `-` reads standard input

@@ -41,7 +41,7 @@ pub fn man(path: &[String]) -> Result<()> {
     }
     let mut out = Vec::new();
     clap_mangen::Man::new(page)
-        .source(format!("qu {}", quptime::VERSION))
+        .source(format!("qu {}", crate::cli::VERSION))
         .manual("quptime")
         .render(&mut out)
         .context("render the manual page")?;

@@ -1,4 +1,7 @@
-//! `qu serve`: run the daemon until SIGINT or SIGTERM.
+//! `qu serve`: run the daemon until SIGINT or SIGTERM, or until the node
+//! fails for good (a fatal Raft or storage error): then it exits non-zero
+//! with the cause, so the service manager restarts it from durable storage
+//! instead of leaving a process that answers but can never commit.
 
 use std::time::Duration;
 
@@ -115,16 +118,33 @@ async fn serve(timing: Timing, metrics_addr: Option<std::net::SocketAddr>) -> Re
         advertise = %cluster.advertise(),
         "qu serve running"
     );
-    loop {
+    let failed = cluster.failed();
+    tokio::pin!(failed);
+    let fatal = loop {
         tokio::select! {
-            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break }
-            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break }
+            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break None }
+            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break None }
             // Logs go to stderr (journald under systemd): there is no file
             // to reopen, and a hangup must not stop the monitor.
             _ = hup.recv() => tracing::info!("SIGHUP: logs go to stderr, nothing to reopen"),
+            e = &mut failed => break Some(e),
         }
+    };
+    if let Some(e) = &fatal {
+        tracing::error!("{e}; exiting so that the service manager restarts qu serve");
     }
     control.shutdown().await;
-    cluster.shutdown().await?;
+    // A failed node may not stop cleanly: bounded, the exit comes anyway.
+    let stopped = tokio::time::timeout(Duration::from_secs(10), cluster.shutdown()).await;
+    if let Some(e) = fatal {
+        return Err(anyhow::Error::new(e).context(
+            "qu serve stopped: the node failed for good; restart it (systemd does, with \
+             Restart=on-failure) and see the log above for the cause",
+        ));
+    }
+    match stopped {
+        Ok(r) => r?,
+        Err(_) => anyhow::bail!("the node did not stop within 10s"),
+    }
     Ok(())
 }

@@ -94,6 +94,12 @@ pub fn render(s: &Status) -> String {
         "node       {}\nterm       {}\nmaster     {}\nquorum     {} (need {})\nconfig ver {}\n\nPEERS\n",
         s.node_id, s.term, master, s.quorum, s.need, s.config_version
     );
+    if let Some(why) = &s.unhealthy {
+        out.insert_str(
+            out.len() - "\nPEERS\n".len(),
+            &format!("UNHEALTHY  {why}\n"),
+        );
+    }
     out.push_str(&peers_table(s));
     out.push_str(&format!(
         "\n(* = this node; LIVE and quorum are at most {} old)\n\nCHECKS\n",

@@ -15,6 +15,9 @@
 //!   values) and the metrics listener's budget.
 //! - `flood.rs`: 300 idle TCP connections and 300 unknown-key handshakes
 //!   held on a member's port while another member restarts.
+//! - `identity.rs`: a member forging another's id (proposer, Raft bodies),
+//!   a join flood from one address, an expired token presented by a client
+//!   that skips its own expiry check.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -23,6 +26,7 @@ mod config;
 mod control;
 mod flags;
 mod flood;
+mod identity;
 mod peer;
 mod raw;
 

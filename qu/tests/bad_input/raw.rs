@@ -23,21 +23,38 @@ pub async fn tcp_from(addr: SocketAddr, source: Ipv4Addr) -> std::io::Result<Tcp
 /// A TLS handshake over `tcp` with a fresh self-signed key the node does
 /// not trust (it accepts any key at the TLS level, then refuses by key).
 pub async fn tls_over(tcp: TcpStream) -> std::io::Result<Tls> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
     let cert = rcgen::CertificateParams::default()
         .self_signed(&key)
         .expect("cert");
+    let key = PrivateKeyDer::try_from(key.serialize_der()).expect("key der");
+    tls_with(tcp, cert.der().clone(), key).await
+}
+
+/// A TLS handshake over `tcp` presenting the key of the node whose data
+/// dir is `data` (a member, as far as the other nodes know).
+pub async fn tls_as(tcp: TcpStream, data: &std::path::Path) -> std::io::Result<Tls> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let read = |f: &str| std::fs::read(data.join("keys").join(f)).expect("key file");
+    let cert = CertificateDer::from_pem_slice(&read("cert.pem")).expect("cert pem");
+    let key = PrivateKeyDer::from_pem_slice(&read("private.pem")).expect("key pem");
+    tls_with(tcp, cert, key).await
+}
+
+async fn tls_with(
+    tcp: TcpStream,
+    cert: rustls::pki_types::CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+) -> std::io::Result<Tls> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(PinnedServerVerifier::new(None, provider.clone()));
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .expect("versions")
         .dangerous()
         .with_custom_certificate_verifier(verifier)
-        .with_client_auth_cert(
-            vec![cert.der().clone()],
-            PrivateKeyDer::try_from(key.serialize_der()).expect("key der"),
-        )
+        .with_client_auth_cert(vec![cert], key)
         .expect("client auth");
     tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(ServerName::try_from("quptime.node").expect("name"), tcp)

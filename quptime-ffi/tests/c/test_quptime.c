@@ -111,7 +111,7 @@ static int misuse(const char *dir, int port) {
     EXPECT(qu_cluster_start_with(&o, &c), QU_ERR_INVALID_INPUT);
     EXPECT(qu_cluster_start(dir, &c), QU_ERR_NOT_FOUND); /* no node there yet */
     o = options(dir, port, "solo");
-    o.secret = "s3cret";
+    o.secret = "9dbef9d4c1a07e55b3f2d8c6a4e10b7f9dbef9d4c1a07e55b3f2d8c6a4e10b7e";
     EXPECT(qu_cluster_join(&o, "not-a-token", 0, &c), QU_ERR_INVALID_INPUT);
     o.secret = NULL;
     EXPECT(qu_cluster_join(&o, NULL, 0, &c), QU_ERR_NULL_POINTER);

@@ -33,7 +33,28 @@ pub fn lib_dir() -> PathBuf {
          (quptime-ffi's crate types include rlib for that)",
         dir.display()
     );
+    soname_link(&dir);
     dir
+}
+
+/// The shared library's soname (`build.rs`), which programs linked against
+/// it look for at run time.
+pub fn soname() -> String {
+    format!("libquptime.so.{}", env!("CARGO_PKG_VERSION_MAJOR"))
+}
+
+/// `libquptime.so.<major>` → `libquptime.so` in `dir`, so programs linked
+/// there (with an rpath to it) find the library by its soname. Several test
+/// binaries may race to make it: one that exists is fine.
+fn soname_link(dir: &Path) {
+    let link = dir.join(soname());
+    if link.symlink_metadata().is_err() {
+        match std::os::unix::fs::symlink("libquptime.so", &link) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => panic!("cannot link {}: {e}", link.display()),
+        }
+    }
 }
 
 fn run(cmd: &mut Command, what: &str) {

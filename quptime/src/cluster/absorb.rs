@@ -191,7 +191,7 @@ impl Core {
             // A data directory of the original qu, whose later releases
             // blanked the secret: this node founds, so it needs one.
             let mut cfg = NodeConfig::load(&self.data_dir)?;
-            let secret = crate::init::generate_secret();
+            let secret = crate::init::generate_secret()?;
             cfg.secret = Some(secret.clone());
             cfg.save(&self.data_dir)?;
             self.set_secret(secret);

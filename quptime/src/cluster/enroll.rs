@@ -25,7 +25,7 @@ impl Core {
             ));
         }
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-        let secret = crate::init::generate_secret();
+        let secret = crate::init::generate_secret()?;
         let expires_at = unix_now() + ttl.as_secs().max(1);
         let record = Enrollment {
             id: id.clone(),

@@ -52,6 +52,25 @@ pub fn disk_usage(dir: &Path) -> u64 {
 }
 
 impl Cluster {
+    /// Why this node can no longer commit or apply: its Raft stopped on a
+    /// fatal error (storage or a bug), or its log store refused a write.
+    /// `None` while it runs (a full disk is not fatal: writes are refused
+    /// until there is room, see `/healthz`).
+    pub fn failure(&self) -> Option<String> {
+        self.core.consensus.failure()
+    }
+
+    /// Resolves once [`Cluster::failure`] has a cause. The library never
+    /// exits the process: the embedding program decides (`qu serve` exits
+    /// non-zero, so its service manager restarts it from durable storage).
+    pub async fn failed(&self) -> Error {
+        let why = self.core.consensus.failed().await;
+        Error::new(
+            ErrorKind::Shutdown,
+            format!("this node cannot commit or apply any more: {why}"),
+        )
+    }
+
     /// Snapshot the replicated state now, wait until the log behind it is
     /// purged, and report the resulting disk use.
     pub async fn snapshot(&self) -> Result<SnapshotReport> {

@@ -9,6 +9,7 @@
 //! both.
 
 mod absorb;
+mod attempts;
 mod dispatch;
 mod enroll;
 mod export;
@@ -79,6 +80,8 @@ pub(crate) struct Core {
     verdicts: std::sync::Mutex<Option<verdict::Active>>,
     notifiers: crate::notify::Notifiers,
     metrics: Arc<crate::metrics::Metrics>,
+    /// Join and enrollment attempts per source address.
+    join_attempts: attempts::JoinAttempts,
 }
 
 /// A running node. Clone freely; all clones control the same node.
@@ -185,6 +188,7 @@ impl Cluster {
             verdicts: std::sync::Mutex::new(None),
             notifiers: notifiers.clone(),
             metrics: Arc::new(crate::metrics::Metrics::new(me.as_str())),
+            join_attempts: attempts::JoinAttempts::default(),
         });
         let router = crate::consensus::network::routes(
             routes::routes(&core),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::cluster::Core;
-use crate::metrics::{CheckSample, Sample, Source};
+use crate::metrics::{CheckSample, Sample, Source, StorageSample};
 use crate::probe::ProbeResult;
 
 impl Core {
@@ -73,6 +73,20 @@ impl Core {
                 .map(|p| (p.node_id.to_string(), p.live))
                 .collect(),
             config_version: status.config_version,
+            storage: self.storage_sample(),
+        }
+    }
+
+    /// The data directory, disk and Raft log figures, and health.
+    fn storage_sample(&self) -> StorageSample {
+        let figures = self.consensus.storage();
+        StorageSample {
+            data_dir_bytes: super::disk_usage(&self.data_dir),
+            disk_free_bytes: figures.disk.as_ref().map_or(0, |d| d.free),
+            disk_size_bytes: figures.disk.as_ref().map_or(0, |d| d.size),
+            raft_log_bytes: figures.log_bytes,
+            raft_log_entries: figures.log_entries,
+            healthy: self.consensus.health().is_ok(),
         }
     }
 
@@ -103,5 +117,8 @@ impl Source for NodeSource {
     }
     fn ready(&self) -> Result<(), String> {
         self.0.readiness()
+    }
+    fn health(&self) -> Result<(), String> {
+        self.0.consensus.health()
     }
 }

@@ -6,7 +6,7 @@
 //! were interrupted (a crash between the two steps of `node add`) and the
 //! token joins, whose daemon starts after the join was approved. It also
 //! removes Raft members whose peer record was removed, and prunes expired
-//! enrollment tokens.
+//! enrollment tokens a minute after they expire.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +20,11 @@ use crate::state::Mutation;
 use crate::transport::Ping;
 
 const EVERY: Duration = Duration::from_secs(1);
+/// Seconds an expired token is kept before it is revoked: until then every
+/// member refuses it by its expiry (the server-side check, which a joiner
+/// that skips its own cannot get past), and the operator's `qu enroll list`
+/// shows it as expired rather than gone.
+pub(crate) const PRUNE_EXPIRED_AFTER: u64 = 60;
 /// A learner this close to the leader's log is promoted.
 const CAUGHT_UP: u64 = 10;
 
@@ -38,11 +43,16 @@ pub(crate) async fn run(core: Arc<Core>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// Whether a token that expires at `expires_at` is pruned at `now`.
+fn prunable(expires_at: u64, now: u64) -> bool {
+    expires_at.saturating_add(PRUNE_EXPIRED_AFTER) <= now
+}
+
 async fn pass(core: &Core) {
     let state = core.state();
     let view = core.consensus.view();
     for e in state.enrollments.values() {
-        if e.expires_at <= unix_now() {
+        if prunable(e.expires_at, unix_now()) {
             let cmd = core.command(Mutation::RevokeEnrollment { id: e.id.clone() });
             if let Err(err) = core.submit(cmd).await {
                 tracing::debug!(error = %err, "pruning an expired token");
@@ -85,5 +95,19 @@ async fn pass(core: &Core) {
                 tracing::debug!(node = %id, error = %e, "removal deferred");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expired_tokens_are_pruned_a_minute_later() {
+        let t = 1_000_000;
+        assert!(!prunable(t, t));
+        assert!(!prunable(t, t + PRUNE_EXPIRED_AFTER - 1));
+        assert!(prunable(t, t + PRUNE_EXPIRED_AFTER));
+        assert!(!prunable(u64::MAX, u64::MAX - 1));
     }
 }

@@ -57,12 +57,15 @@ pub(crate) fn routes(core: &Arc<Core>) -> Router {
         .route::<ProposeRpc, _, _>(move |peer: Peer, cmd: Command| {
             let core = c1.clone();
             async move {
-                if core.faults.is_cut(peer.node_id()?) {
+                let from = peer.node_id()?;
+                if core.faults.is_cut(from) {
                     return Err(Error::new(
                         ErrorKind::Transport,
                         "traffic from this peer is cut (fault injection)",
                     ));
                 }
+                // The proposer is whoever proved its key, never the body.
+                peer.speaks_for("proposal's proposer", &cmd.proposer)?;
                 match core.consensus.write(cmd).await {
                     Ok(o) => Ok(o),
                     Err(WriteError::Forward(leader, _)) => Err(no_quorum(format!(
@@ -94,15 +97,24 @@ pub(crate) fn routes(core: &Arc<Core>) -> Router {
         })
         .route::<JoinInviteRpc, _, _>(move |peer: Peer, invite| {
             let core = c4.clone();
-            async move { core.accept_invite(peer, invite).await }
+            async move {
+                core.join_attempts.take(peer.addr.ip())?;
+                core.accept_invite(peer, invite).await
+            }
         })
         .route::<JoinAbsorbRpc, _, _>(move |peer: Peer, req| {
             let core = c9.clone();
-            async move { core.accept_absorb(peer, req).await }
+            async move {
+                core.join_attempts.take(peer.addr.ip())?;
+                core.accept_absorb(peer, req).await
+            }
         })
         .route::<crate::enroll::EnrollRpc, _, _>(move |peer: Peer, req| {
             let core = c6.clone();
-            async move { core.handle_enroll(peer, req).await }
+            async move {
+                core.join_attempts.take(peer.addr.ip())?;
+                core.handle_enroll(peer, req).await
+            }
         })
         .route::<ReportRpc, _, _>(move |peer: Peer, batch| {
             let core = c7.clone();

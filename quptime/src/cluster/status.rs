@@ -47,6 +47,17 @@ pub struct CheckStatus {
     pub alerts: Vec<String>,
     /// Short detail of the latest failure, if any.
     pub detail: String,
+    /// Each member's fresh result as the master holds it (node, ok,
+    /// latency, detail); empty when the master cannot be asked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub votes: Vec<crate::state::Evidence>,
+    /// When the check entered its state (RFC 3339 UTC), if it ever changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Its most recent committed transition still in the history, with
+    /// the evidence that decided it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition: Option<crate::state::TransitionRecord>,
 }
 
 /// A node's status report.
@@ -77,6 +88,10 @@ pub struct Status {
     /// The master chosen by `qu leader transfer`, while that choice holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pinned_master: Option<PinnedMaster>,
+    /// Why this node cannot commit or apply now (its disk is below the
+    /// reserve, or its Raft stopped): what `/healthz` answers with 503.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unhealthy: Option<String>,
 }
 
 /// A master chosen by hand, and until when.
@@ -185,6 +200,14 @@ impl Core {
                     total: tally.total,
                     alerts,
                     detail: tally.detail,
+                    votes: tally.votes,
+                    since: state.check_states.get(&c.id).map(|r| r.since.clone()),
+                    last_transition: state
+                        .transitions
+                        .iter()
+                        .rev()
+                        .find(|t| t.check_id == c.id)
+                        .cloned(),
                 }
             })
             .collect();
@@ -205,6 +228,7 @@ impl Core {
         Status {
             checks,
             pinned_master,
+            unhealthy: self.consensus.health().err(),
             node_id: self.me().clone(),
             term: view.term,
             master: if quorum { view.leader.clone() } else { None },

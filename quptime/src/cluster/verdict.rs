@@ -70,6 +70,9 @@ pub struct Summary {
     pub total: usize,
     /// Failing members' details.
     pub detail: String,
+    /// Each member's fresh result (older nodes send none).
+    #[serde(default)]
+    pub votes: Vec<crate::state::Evidence>,
 }
 
 /// The aggregation state while this node is master.
@@ -157,6 +160,7 @@ impl Core {
                         ok: t.ok,
                         total: t.total,
                         detail: active.agg.failure_detail(&c.id, &members, fresh, now),
+                        votes: active.agg.votes(&c.id, &members, fresh, now),
                     };
                     (c.id.clone(), summary)
                 })

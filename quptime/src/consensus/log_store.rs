@@ -26,19 +26,23 @@
 //! into one write and one `fdatasync`; `append` returns as soon as the
 //! entries are queued and visible to every reader, and its callback fires
 //! once they are durable. `save_vote`, `truncate_after` and `purge` return
-//! once durable. `save_committed` is queued (losing it only makes a restart
-//! re-apply less). After any I/O error the store refuses every later
-//! operation: memory and disk may differ, and the node must stop.
+//! once durable. `save_committed` is queued and non-essential (losing it
+//! only makes a restart re-apply less): a failed write of it (a full disk)
+//! is logged at most once a minute and retried every few seconds, and
+//! never fails the store. After any other I/O error the store refuses
+//! every later operation: memory and disk may differ, and the node must
+//! stop ([`LogReader::failure`] says why).
 
 #[path = "log_file.rs"]
 mod log_file;
+#[path = "log_writer.rs"]
+mod log_writer;
 #[cfg(test)]
 #[path = "log_store_tests.rs"]
 mod tests;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::File;
 use std::io;
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
@@ -54,7 +58,8 @@ use tokio::sync::oneshot;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::ensure_dir;
-use log_file::{LOG_FILE, LogFile, MAX_RECORD, lock_dir, read_json, sync_dir, write_json};
+use log_file::{LOG_FILE, LogFile, MAX_RECORD, lock_dir, read_json, sync_dir};
+use log_writer::Writer;
 
 /// Largest log record (JSON of one entry) the log file takes: twice the
 /// transport's default frame cap, so nothing a peer can send is refused.
@@ -103,6 +108,23 @@ pub struct LogStore<C: RaftTypeConfig> {
 /// A cheap-clone read handle on a [`LogStore`]: sees every appended entry
 /// and the last saved vote, also while the store writes.
 pub struct LogReader<C: RaftTypeConfig>(Shared<C>);
+
+impl<C: RaftTypeConfig> LogReader<C> {
+    /// Why the store refuses writes, once an essential write failed.
+    pub fn failure(&self) -> Option<String> {
+        lock(&self.0).failed.clone()
+    }
+
+    /// How many entries the log holds (after the purge point).
+    pub fn len(&self) -> usize {
+        lock(&self.0).entries.len()
+    }
+
+    /// Whether the log holds no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 impl<C: RaftTypeConfig> Clone for LogReader<C> {
     fn clone(&self) -> Self {
@@ -190,6 +212,8 @@ impl<C: RaftTypeConfig> LogStore<C> {
             mem: mem.clone(),
             rx,
             pending: None,
+            unsaved: None,
+            warned: None,
             _lock: lock_file,
         };
         let handle = std::thread::Builder::new()
@@ -405,109 +429,5 @@ where
 
     async fn purge(&mut self, upto: LogIdOf<C>) -> io::Result<()> {
         self.request(|done| Op::Purge(upto, done)).await
-    }
-}
-
-/// The writer thread's state: it alone touches the files.
-struct Writer<C: RaftTypeConfig> {
-    file: LogFile,
-    dir: PathBuf,
-    mem: Shared<C>,
-    rx: mpsc::Receiver<Op<C>>,
-    /// An operation taken off the queue while gathering appends.
-    pending: Option<Op<C>>,
-    /// Held (flocked) while the writer runs.
-    _lock: File,
-}
-
-impl<C: RaftTypeConfig> Writer<C> {
-    fn run(mut self) {
-        while let Some(op) = self.pending.take().or_else(|| self.rx.recv().ok()) {
-            match op {
-                Op::Append(records, callback) => self.append(records, callback),
-                Op::Truncate(after, done) => {
-                    let _ = done.send(self.guarded(|w| w.file.truncate_after(after)));
-                }
-                Op::Purge(upto, done) => {
-                    let _ = done.send(self.guarded(|w| w.purge(upto)));
-                }
-                Op::Vote(vote, done) => {
-                    let result = self.guarded(|w| {
-                        write_json(&w.dir.join(VOTE_FILE), &Some(vote.clone()))?;
-                        lock(&w.mem).vote = Some(vote);
-                        Ok(())
-                    });
-                    let _ = done.send(result);
-                }
-                Op::Committed(committed, seq) => {
-                    if lock(&self.mem).committed_seq == seq {
-                        let path = self.dir.join(COMMITTED_FILE);
-                        let _ = self.guarded(|_| write_json(&path, &committed));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Write this append and every append queued right behind it as one
-    /// batch with one fsync (group commit), then report each.
-    fn append(&mut self, mut records: Vec<(u64, Vec<u8>)>, callback: IOFlushed<C>) {
-        let mut callbacks = vec![callback];
-        while callbacks.len() < 1024
-            && let Ok(op) = self.rx.try_recv()
-        {
-            match op {
-                Op::Append(more, callback) => {
-                    records.extend(more);
-                    callbacks.push(callback);
-                }
-                other => {
-                    self.pending = Some(other);
-                    break;
-                }
-            }
-        }
-        match self.guarded(|w| w.file.append(&records).and_then(|()| w.file.sync())) {
-            Ok(()) => callbacks.into_iter().for_each(|cb| cb.io_completed(Ok(()))),
-            Err(e) => {
-                for cb in callbacks {
-                    cb.io_completed(Err(io::Error::new(e.kind(), e.to_string())));
-                }
-            }
-        }
-    }
-
-    /// Durably mark `upto` purged, then forget and reclaim what it covers.
-    fn purge(&mut self, upto: LogIdOf<C>) -> io::Result<()> {
-        let index = upto.index();
-        if lock(&self.mem)
-            .last_purged
-            .as_ref()
-            .is_some_and(|p| p.index() >= index)
-        {
-            return Ok(());
-        }
-        write_json(&self.dir.join(PURGED_FILE), &Some(upto.clone()))?;
-        {
-            let mut mem = lock(&self.mem);
-            mem.entries = mem.entries.split_off(&(index + 1));
-            mem.last_purged = Some(upto);
-        }
-        self.file.reclaim(index)
-    }
-
-    /// Run `f` unless an earlier write failed; a failure now poisons the
-    /// store for good.
-    fn guarded(&mut self, f: impl FnOnce(&mut Self) -> io::Result<()>) -> io::Result<()> {
-        lock(&self.mem).check()?;
-        f(self).inspect_err(|e| {
-            let msg = format!(
-                "the Raft log in {} failed ({e}); it refuses all further writes, so this \
-                 node must stop",
-                self.dir.display()
-            );
-            tracing::error!("{msg}");
-            lock(&self.mem).failed = Some(msg);
-        })
     }
 }

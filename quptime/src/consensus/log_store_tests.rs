@@ -16,7 +16,7 @@ use openraft::{BasicNode, Entry, EntryPayload, RaftSnapshotBuilder, Snapshot, Sn
 use openraft::{StorageError, StoredMembership, Vote};
 use tempfile::TempDir;
 
-use super::log_file::{LOG_FILE, MAGIC, encode_record};
+use super::log_file::{LOG_FILE, MAGIC, encode_record, write_json};
 use super::*;
 
 openraft::declare_raft_types!(
@@ -577,4 +577,48 @@ fn a_killed_writer_keeps_every_acknowledged_entry() {
             );
         });
     }
+}
+
+// ---- non-essential writes ----
+
+#[tokio::test]
+async fn a_failing_committed_json_never_poisons_the_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("raft");
+    let mut store = open_with(&dir, entries(1, 0..=2)).await;
+    // Renaming over a non-empty directory fails, for root too: the
+    // committed id cannot be written, as on a full disk.
+    let committed = dir.join(COMMITTED_FILE);
+    let _ = fs::remove_file(&committed);
+    fs::create_dir_all(committed.join("blocker")).unwrap();
+    store.save_committed(Some(log_id(1, 2))).await.unwrap();
+    // Every essential write goes on working, and nothing reports a failure.
+    store.blocking_append(entries(1, 3..=4)).await.unwrap();
+    store.save_vote(&Vote::new_committed(2, 1)).await.unwrap();
+    store.save_committed(Some(log_id(1, 4))).await.unwrap();
+    store.blocking_append([entry(2, 5)]).await.unwrap();
+    assert_eq!(store.reader().failure(), None);
+    assert_eq!(indexes(&store).await, (0..=5).collect::<Vec<_>>());
+    assert!(committed.is_dir(), "the write cannot have succeeded");
+
+    // Once it can be written again, it is, without another save_committed.
+    fs::remove_dir_all(&committed).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(text) = fs::read_to_string(&committed)
+            && text.contains("\"index\":4")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "committed.json was never retried"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let before = state_of(&mut store).await;
+    drop(store);
+    let mut store = Store::open(&dir).unwrap();
+    assert_eq!(state_of(&mut store).await, before);
+    assert_eq!(store.read_committed().await.unwrap(), Some(log_id(1, 4)));
 }

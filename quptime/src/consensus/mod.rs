@@ -13,6 +13,7 @@
 
 pub mod controller;
 pub mod faults;
+mod health;
 mod indices;
 pub mod log_store;
 mod maint;
@@ -20,6 +21,7 @@ pub mod network;
 pub mod offline;
 mod reset;
 pub mod state_machine;
+mod trust_sync;
 pub mod types;
 
 use std::collections::BTreeMap;
@@ -33,6 +35,7 @@ use openraft::{ChangeMembers, Config, Instant as _, ServerState, SnapshotPolicy}
 use tokio::sync::watch;
 
 pub use faults::Faults;
+pub use health::{DISK_RESERVE, DiskSpace, StorageFigures, disk_space, mount_point};
 pub use indices::LogIndices;
 pub use maint::{KEEP_BEHIND_SNAPSHOT, SnapshotDone};
 use reset::Reopen;
@@ -63,6 +66,9 @@ pub struct Timing {
     pub propose_timeout: Duration,
     /// Take a snapshot every this many applied entries (default 1000).
     pub snapshot_every: u64,
+    /// Refuse writes while the Raft directory's filesystem has fewer free
+    /// bytes than this (default [`DISK_RESERVE`], 32 MiB).
+    pub disk_reserve: u64,
 }
 
 impl Default for Timing {
@@ -74,6 +80,7 @@ impl Default for Timing {
             master_cooldown: Duration::from_secs(120),
             propose_timeout: Duration::from_secs(3),
             snapshot_every: 1000,
+            disk_reserve: DISK_RESERVE,
         }
     }
 }
@@ -114,6 +121,8 @@ pub struct Consensus {
     state: watch::Receiver<Arc<ClusterState>>,
     timing: Timing,
     reopen: Arc<Reopen>,
+    /// A read handle on the running Raft's log store (replaced with it).
+    log: Arc<std::sync::RwLock<log_store::LogReader<TypeConfig>>>,
     /// The last append (log entries or heartbeat) a leader sent here, and
     /// from whom: "the log reaches this node" (a restored vote names an old
     /// leader too, so openraft's own view cannot tell).
@@ -161,9 +170,10 @@ impl Consensus {
             trust,
             published,
         });
-        let raft = reopen.start(&me).await?;
+        let (raft, log) = reopen.start(&me).await?;
         Ok(Consensus {
             raft: Arc::new(std::sync::RwLock::new(raft)),
+            log: Arc::new(std::sync::RwLock::new(log)),
             me,
             state,
             timing,
@@ -294,6 +304,8 @@ impl Consensus {
         // Every entry this node appends as leader passes here: one over the
         // cap could never be replicated and would stop all later commits.
         cmd.check_size().map_err(WriteError::Failed)?;
+        // A full disk refuses here, before Raft could be left fatal by it.
+        self.room().map_err(WriteError::Failed)?;
         let what = cmd.to_string();
         let raft = self.raft();
         let fut = raft.client_write(cmd);
@@ -329,6 +341,7 @@ impl Consensus {
     /// Add `id` as a learner, wait until it caught up, then make it a voter.
     /// Must run on the leader.
     pub async fn add_voter(&self, id: NodeId, member: Member) -> Result<()> {
+        self.room()?;
         self.raft()
             .add_learner(id.clone(), member, true)
             .await
@@ -345,6 +358,7 @@ impl Consensus {
 
     /// Add `id` as a learner without waiting for it to catch up.
     pub async fn add_learner(&self, id: NodeId, member: Member) -> Result<()> {
+        self.room()?;
         self.raft()
             .add_learner(id, member, false)
             .await
@@ -354,6 +368,7 @@ impl Consensus {
 
     /// Make learner `id` a voter.
     pub async fn promote(&self, id: &NodeId) -> Result<()> {
+        self.room()?;
         self.raft()
             .change_membership(
                 ChangeMembers::AddVoterIds([id.clone()].into_iter().collect()),
@@ -379,6 +394,7 @@ impl Consensus {
 
     /// Remove `id` from the voters and from the membership. Must run on the leader.
     pub async fn remove_member(&self, id: &NodeId) -> Result<()> {
+        self.room()?;
         let view = self.view();
         if view.voters.contains_key(id) {
             self.raft()
@@ -412,6 +428,7 @@ impl Consensus {
 
     /// Force a snapshot now.
     pub async fn snapshot(&self) -> Result<()> {
+        self.room()?;
         self.raft()
             .trigger()
             .snapshot()

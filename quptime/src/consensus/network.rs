@@ -29,6 +29,7 @@ use openraft::raft::{
 };
 use openraft::storage::Snapshot;
 use openraft::type_config::alias::{SnapshotMetaOf, SnapshotOf, VoteOf};
+use openraft::vote::RaftLeaderId;
 use openraft::{OptionalSend, RPCTypes};
 use serde::{Deserialize, Serialize};
 
@@ -357,9 +358,21 @@ fn fatal(e: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Shutdown, format!("raft: {e}"))
 }
 
-/// Refuse calls from peers cut by fault injection.
-fn admit(faults: &Faults, peer: &Peer) -> Result<NodeId> {
-    let id = peer.node_id()?.clone();
+/// Refuse calls from peers cut by fault injection, and calls whose vote
+/// names another node than the one whose key the caller proved: every
+/// node id in a Raft request body (the candidate of a vote, the leader of
+/// an append, a transfer or a snapshot) must be the caller's own.
+fn admit(faults: &Faults, peer: &Peer, what: &str, vote: &VoteOf<TypeConfig>) -> Result<NodeId> {
+    let id = peer.speaks_for(what, vote.leader_id().node_id())?.clone();
+    not_cut(faults, id)
+}
+
+/// [`admit`] for a request that names no node (a snapshot's middle chunk).
+fn admit_any(faults: &Faults, peer: &Peer) -> Result<NodeId> {
+    not_cut(faults, peer.node_id()?.clone())
+}
+
+fn not_cut(faults: &Faults, id: NodeId) -> Result<NodeId> {
     if faults.is_cut(&id) {
         return Err(Error::new(
             ErrorKind::Transport,
@@ -390,7 +403,12 @@ pub fn routes(router: Router, consensus: super::Consensus, faults: Faults) -> Ro
         .route::<AppendRpc, _, _>(move |peer, req| {
             let (consensus, faults) = (r1.clone(), f1.clone());
             async move {
-                let from = admit(&faults, &peer)?;
+                let from = admit(&faults, &peer, "raft.append leader", &req.vote)?;
+                // A full disk refuses new entries (the leader retries), so
+                // a failing append cannot leave this node's Raft fatal.
+                if !req.entries.is_empty() {
+                    consensus.room()?;
+                }
                 let resp = consensus.raft().append_entries(req).await.map_err(fatal)?;
                 if matches!(resp, AppendEntriesResponse::Success) {
                     consensus.note_append(&from);
@@ -401,21 +419,26 @@ pub fn routes(router: Router, consensus: super::Consensus, faults: Faults) -> Ro
         .route::<VoteRpc, _, _>(move |peer, req| {
             let (raft, faults) = (r2.raft(), f2.clone());
             async move {
-                admit(&faults, &peer)?;
+                admit(&faults, &peer, "raft.vote candidate", &req.vote)?;
                 raft.vote(req).await.map_err(fatal)
             }
         })
         .route::<PreVoteRpc, _, _>(move |peer, req| {
             let (raft, faults) = (r3.raft(), f3.clone());
             async move {
-                admit(&faults, &peer)?;
+                admit(&faults, &peer, "raft.pre_vote candidate", &req.vote)?;
                 raft.pre_vote(req).await.map_err(fatal)
             }
         })
         .route::<TransferRpc, _, _>(move |peer, req| {
             let (consensus, faults) = (r4.clone(), f4.clone());
             async move {
-                let from = admit(&faults, &peer)?;
+                let from = admit(
+                    &faults,
+                    &peer,
+                    "raft.transfer_leader leader",
+                    req.from_leader(),
+                )?;
                 // The leader hands its role here: a master existed.
                 consensus.note_append(&from);
                 consensus
@@ -428,7 +451,10 @@ pub fn routes(router: Router, consensus: super::Consensus, faults: Faults) -> Ro
         .route::<SnapshotRpc, _, _>(move |peer, chunk: SnapshotChunk| {
             let (raft, faults, inbox) = (r5.raft(), f5.clone(), inbox.clone());
             async move {
-                let from = admit(&faults, &peer)?;
+                let from = match &chunk.last {
+                    Some((vote, _)) => admit(&faults, &peer, "raft.snapshot leader", vote)?,
+                    None => admit_any(&faults, &peer)?,
+                };
                 let data = B64
                     .decode(chunk.data.as_bytes())
                     .map_err(|e| Error::new(ErrorKind::Protocol, format!("snapshot chunk: {e}")))?;

@@ -241,7 +241,8 @@ pub fn lock_storage(raft_dir: &Path) -> Result<StorageLock> {
 
 /// Replace `<data_dir>/raft` by a fresh directory holding `import`, so the
 /// next start founds a new one-voter cluster and commits the import. The old
-/// directory is kept as `raft.old-<timestamp>` (returned). Call with the
+/// directory is kept as `raft.old-<timestamp>` (returned), and `trust.yaml`
+/// is emptied (the new cluster has no other member yet). Call with the
 /// node stopped.
 pub fn refound(data_dir: &Path, import: &PendingImport) -> Result<Option<PathBuf>> {
     let raft = data_dir.join("raft");
@@ -263,6 +264,11 @@ pub fn refound(data_dir: &Path, import: &PendingImport) -> Result<Option<PathBuf
     }
     let bytes =
         serde_json::to_vec_pretty(import).map_err(|e| Error::internal(format!("import: {e}")))?;
+    // The new cluster has no other member: the old members' keys go, so a
+    // member of the old cluster that comes back cannot reach this Raft. (If
+    // the swap below fails, the next start trusts the old members again
+    // from the old state: see `trust_sync.rs`.)
+    TrustStore::load(data_dir)?.replace_all(Vec::new())?;
     ensure_dir(&fresh, 0o700)?;
     write_atomic(&fresh.join(IMPORT_FILE), &bytes, 0o600)?;
     let kept = if raft.exists() {

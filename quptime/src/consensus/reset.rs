@@ -10,6 +10,7 @@ use std::sync::Arc;
 use openraft::Config;
 use tokio::sync::watch;
 
+use super::trust_sync::TrustSync;
 use super::{Consensus, Raft, log_store, network, state_machine};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::NodeId;
@@ -27,15 +28,21 @@ pub(super) struct Reopen {
 }
 
 impl Reopen {
-    pub(super) async fn start(&self, me: &NodeId) -> Result<Raft> {
+    /// Open the storage and start Raft on it; also a read handle on its log.
+    pub(super) async fn start(
+        &self,
+        me: &NodeId,
+    ) -> Result<(Raft, log_store::LogReader<super::TypeConfig>)> {
         crate::store::ensure_dir(&self.dir, 0o700)?;
         let log = log_store::LogStore::open(&self.dir.join("log"))?;
+        let reader = log.reader();
+        let trust = TrustSync::new(self.trust.clone(), Some(me.clone()));
         let sm = state_machine::StateMachine::open_publishing(
             &self.dir,
-            self.trust.clone(),
+            trust.clone(),
             self.published.clone(),
         )?;
-        Raft::new(
+        let raft = Raft::new(
             me.clone(),
             self.config.clone(),
             self.network.clone(),
@@ -43,7 +50,12 @@ impl Reopen {
             sm,
         )
         .await
-        .map_err(|e| Error::new(ErrorKind::Internal, format!("start raft: {e}")))
+        .map_err(|e| Error::new(ErrorKind::Internal, format!("start raft: {e}")))?;
+        // The committed log has been re-applied: trust what it says, at
+        // every start (a file edited or left over while the node was down).
+        let state = self.published.borrow().clone();
+        trust.sync(&state, self.published.subscribe());
+        Ok((raft, reader))
     }
 }
 
@@ -84,7 +96,11 @@ impl Consensus {
         if verdict.is_ok() {
             move_aside(&self.reopen.dir, aside)?;
         }
-        let raft = self.reopen.start(&self.me).await?;
+        let (raft, log) = self.reopen.start(&self.me).await?;
+        match self.log.write() {
+            Ok(mut l) => *l = log,
+            Err(poisoned) => *poisoned.into_inner() = log,
+        }
         match self.raft.write() {
             Ok(mut r) => *r = raft,
             Err(poisoned) => *poisoned.into_inner() = raft,

@@ -20,11 +20,12 @@ use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StoredMembership
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::consensus::trust_sync::TrustSync;
 use crate::consensus::types::TypeConfig;
 use crate::error::Result;
 use crate::state::{ClusterState, Mutation, Outcome};
 use crate::store::write_atomic;
-use crate::trust::{TrustStore, TrustedPeer};
+use crate::trust::TrustStore;
 
 const SNAPSHOT_FILE: &str = "snapshot.json";
 
@@ -55,7 +56,7 @@ pub struct StateMachine {
     dir: PathBuf,
     current: Arc<Mutex<Option<StoredSnapshot>>>,
     published: watch::Sender<Arc<ClusterState>>,
-    trust: TrustStore,
+    trust: TrustSync,
 }
 
 impl StateMachine {
@@ -67,16 +68,16 @@ impl StateMachine {
         trust: TrustStore,
     ) -> Result<(StateMachine, watch::Receiver<Arc<ClusterState>>)> {
         let (published, rx) = watch::channel(Arc::new(ClusterState::default()));
-        let sm = StateMachine::open_publishing(dir, trust, published)?;
+        let sm = StateMachine::open_publishing(dir, TrustSync::new(trust, None), published)?;
         Ok((sm, rx))
     }
 
     /// [`StateMachine::open`] publishing on an existing channel (the
     /// node's, which outlives a storage reset); the loaded state is
     /// published at once.
-    pub fn open_publishing(
+    pub(crate) fn open_publishing(
         dir: &Path,
-        trust: TrustStore,
+        trust: TrustSync,
         published: watch::Sender<Arc<ClusterState>>,
     ) -> Result<StateMachine> {
         let path = dir.join(SNAPSHOT_FILE);
@@ -120,42 +121,19 @@ impl StateMachine {
             .send_replace(Arc::new(self.data.state.clone()));
     }
 
-    /// Keep the local trust store in line with a membership mutation.
-    fn sync_trust(&self, m: &Mutation, outcome: &Outcome) {
-        let _ = outcome;
-        let result = match m {
-            Mutation::AddPeer { peer } => self.trust.add(trusted(peer)),
-            Mutation::RemovePeer { node_id } => self.trust.remove(node_id).map(|_| ()),
-            _ => Ok(()),
-        };
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not update the trust store after {}", m.describe());
+    /// Keep the local trust store in line with the membership after a
+    /// mutation that changed it (see `trust_sync.rs`).
+    fn sync_trust(&self, m: &Mutation) {
+        if matches!(m, Mutation::AddPeer { .. } | Mutation::RemovePeer { .. }) {
+            self.sync_trust_all();
         }
     }
 
-    /// After a snapshot replaced the state: trust every member, distrust
-    /// every removed node.
+    /// Make the trust store follow the whole membership (after a snapshot
+    /// replaced the state, at start).
     fn sync_trust_all(&self) {
-        for peer in self.data.state.peers.values() {
-            if let Err(e) = self.trust.add(trusted(peer)) {
-                tracing::warn!(error = %e, node = %peer.node_id, "could not trust member");
-            }
-        }
-        for id in &self.data.state.removed {
-            if let Err(e) = self.trust.remove(id) {
-                tracing::warn!(error = %e, node = %id, "could not revoke removed node");
-            }
-        }
-    }
-}
-
-fn trusted(peer: &crate::state::PeerRecord) -> TrustedPeer {
-    TrustedPeer {
-        node_id: peer.node_id.clone(),
-        address: peer.advertise.clone(),
-        fingerprint: peer.fingerprint.clone(),
-        cert_pem: peer.cert_pem.clone(),
-        added_at: peer.added_at.clone(),
+        self.trust
+            .sync(&self.data.state, self.published.subscribe());
     }
 }
 
@@ -198,7 +176,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     match &applied {
                         Ok(outcome) => {
                             tracing::debug!(version = outcome.version, "applied {cmd}");
-                            self.sync_trust(&cmd.mutation, outcome);
+                            self.sync_trust(&cmd.mutation);
                         }
                         Err(r) => tracing::debug!(reason = %r.message, "rejected {cmd}"),
                     }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::net::UnixStream;
 
 use crate::control::socket::user_label;
-use crate::control::{ControlLimits, wire};
+use crate::control::{ControlLimits, verify, wire};
 use crate::error::{Error, ErrorKind, Result};
 use crate::paths::{Env, SystemEnv};
 use crate::transport::Rpc;
@@ -46,7 +46,16 @@ impl ControlClient {
     /// the error ([`ErrorKind::Transport`]) names `path` and says to start
     /// `qu serve` or set `QUPTIME_SOCKET`; when the socket belongs to
     /// another user it ([`ErrorKind::PermissionDenied`]) says whose it is.
+    ///
+    /// Before anything is sent, the daemon is checked (see
+    /// `control/verify.rs`): the socket's directory must belong to root,
+    /// this user or the service user (`QUPTIME_SERVICE_USER`, else the data
+    /// dir's owner) and be writable by no one else, and the process serving
+    /// the socket must run as one of them; otherwise the error
+    /// ([`ErrorKind::PermissionDenied`]) says whose it is and what to do.
     pub async fn connect_with_limits(path: &Path, limits: ControlLimits) -> Result<ControlClient> {
+        let accepted = verify::Accepted::of_process()?;
+        verify::check_dir(path, &accepted)?;
         let stream = tokio::time::timeout(limits.connect_timeout, UnixStream::connect(path))
             .await
             .map_err(|_| {
@@ -61,6 +70,17 @@ impl ControlClient {
                 )
             })?
             .map_err(|e| connect_error(path, e))?;
+        let cred = stream.peer_cred().map_err(|e| {
+            Error::new(
+                ErrorKind::Transport,
+                format!(
+                    "cannot tell who serves the control socket {} ({e}); nothing was sent",
+                    path.display()
+                ),
+            )
+            .with_source(e)
+        })?;
+        verify::judge_peer(path, cred.uid(), cred.pid(), &accepted)?;
         let (reader, writer) = stream.into_split();
         let daemon = format!("the qu daemon at {}", path.display());
         let opts = MuxOptions {

@@ -9,6 +9,12 @@
 //!   `SO_PEERCRED` (only the daemon's own uid and root get in), which closes
 //!   the instant between `bind` and `chmod`. Handlers receive the
 //!   [`Caller`] (uid, gid, pid) for logging and audit.
+//! - **The client checks the daemon too**, before it sends anything: the
+//!   socket's directory must belong to root, the caller or the service user
+//!   ([`SERVICE_USER_VAR`], else the data dir's owner) and be writable by no
+//!   one else, and `SO_PEERCRED` must show the listening process runs as
+//!   one of them, so a socket planted by another user (a pre-created
+//!   `/tmp/quptime-$USER`) never receives a password.
 //! - **The node transport's wire format without TLS.** Frames are the
 //!   transport's length-prefixed frames ([`crate::transport::read_frame`])
 //!   and every frame is one versioned JSON envelope of the same shape:
@@ -53,7 +59,10 @@ mod client;
 mod router;
 mod server;
 mod socket;
+mod verify;
 pub(crate) mod wire;
+
+pub use verify::SERVICE_USER_VAR;
 
 use std::time::Duration;
 

@@ -13,6 +13,7 @@
 //! every series; [`SERIES`] is the same list, kept in step by a test.
 
 mod server;
+mod storage;
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -27,6 +28,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
 pub use server::{MetricsServer, Source};
+pub use storage::StorageSample;
 
 /// Every exposed series name (as scraped, with the `_total`, `_bucket`,
 /// `_sum` and `_count` suffixes left off), in the order of `docs/metrics.md`.
@@ -53,6 +55,12 @@ pub const SERIES: &[&str] = &[
     "quptime_peer_up",
     "quptime_config_version",
     "quptime_mutation_duration_seconds",
+    "quptime_data_dir_bytes",
+    "quptime_disk_free_bytes",
+    "quptime_disk_size_bytes",
+    "quptime_raft_log_bytes",
+    "quptime_raft_log_entries",
+    "quptime_healthy",
 ];
 
 /// Probe latency buckets (seconds): 5 ms to 30 s.
@@ -162,6 +170,8 @@ pub struct Sample {
     pub peers: Vec<(String, bool)>,
     /// Applied configuration version.
     pub config_version: u64,
+    /// Data directory, disk and Raft log figures.
+    pub storage: StorageSample,
 }
 
 /// The metrics of one node. Cheap to share behind an `Arc`; recording is
@@ -190,6 +200,7 @@ pub struct Metrics {
     peer_up: Family<PeerLabels, Gauge>,
     config_version: Gauge,
     mutation_duration: HistFamily<ResultLabels>,
+    storage: storage::StorageGauges,
     /// Checks with probe series, to drop those of removed checks.
     probed: Mutex<BTreeSet<String>>,
     /// One scrape at a time: a scrape clears and refills sampled families.
@@ -237,6 +248,7 @@ impl Metrics {
             peer_up: Family::default(),
             config_version: Gauge::default(),
             mutation_duration: HistFamily::new_with_constructor(mutation_histogram),
+            storage: storage::StorageGauges::default(),
             probed: Mutex::new(BTreeSet::new()),
             scrape: Mutex::new(()),
             registry: Registry::default(),
@@ -341,6 +353,7 @@ impl Metrics {
             Unit::Seconds,
             m.mutation_duration.clone(),
         );
+        m.storage.register(&mut r);
         Metrics { registry: r, ..m }
     }
 
@@ -453,6 +466,7 @@ impl Metrics {
                 .set(i64::from(*live));
         }
         self.config_version.set(int(s.config_version));
+        self.storage.set(&s.storage);
     }
 
     /// Set the sampled gauges from `s` and encode, as one step (two

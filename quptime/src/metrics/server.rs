@@ -42,6 +42,11 @@ pub trait Source: Send + Sync + 'static {
     fn metrics(&self) -> String;
     /// `Ok` when the node is a member of a cluster with quorum, else why not.
     fn ready(&self) -> std::result::Result<(), String>;
+    /// `Ok` while the node can commit and apply (its Raft runs and its
+    /// storage takes writes), else why not, in one line.
+    fn health(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A running metrics listener.
@@ -166,7 +171,13 @@ async fn serve(mut stream: TcpStream, source: &dyn Source) -> std::io::Result<()
             let body = source.metrics();
             respond(&mut stream, head_only, 200, CONTENT_TYPE, &body).await
         }
-        "/healthz" => respond(&mut stream, head_only, 200, "text/plain", "ok\n").await,
+        "/healthz" => match source.health() {
+            Ok(()) => respond(&mut stream, head_only, 200, "text/plain", "ok\n").await,
+            Err(why) => {
+                let body = format!("unhealthy: {}\n", why.replace(['\r', '\n'], " "));
+                respond(&mut stream, head_only, 503, "text/plain", &body).await
+            }
+        },
         "/readyz" => match source.ready() {
             Ok(()) => respond(&mut stream, head_only, 200, "text/plain", "ready\n").await,
             Err(why) => {

@@ -60,6 +60,14 @@ fn busy() -> Metrics {
         voters: 3,
         peers: vec![("bravo".into(), true), ("charlie".into(), false)],
         config_version: 4,
+        storage: StorageSample {
+            data_dir_bytes: 40_960,
+            disk_free_bytes: 1 << 30,
+            disk_size_bytes: 1 << 34,
+            raft_log_bytes: 20_480,
+            raft_log_entries: 12,
+            healthy: true,
+        },
     });
     m
 }
@@ -124,6 +132,10 @@ fn alert_rules_use_only_exported_series() {
         "QuptimeLostQuorum",
         "QuptimeTermFlapping",
         "QuptimeOutboxStuck",
+        "QuptimeNodeDown",
+        "QuptimeUnhealthy",
+        "QuptimeDiskLow",
+        "QuptimeRaftLogGrowing",
     ] {
         assert!(RULES.contains(alert), "no {alert} rule");
     }
@@ -132,6 +144,38 @@ fn alert_rules_use_only_exported_series() {
 #[derive(Debug)]
 struct Fixed {
     ready: bool,
+}
+
+/// A node whose storage refuses writes.
+#[derive(Debug)]
+struct Failing;
+
+impl Source for Failing {
+    fn metrics(&self) -> String {
+        String::new()
+    }
+    fn ready(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+    fn health(&self) -> std::result::Result<(), String> {
+        Err("disk full: 0 bytes free on /x under /x/raft,\nneed 1".into())
+    }
+}
+
+#[tokio::test]
+async fn healthz_answers_503_with_one_line_while_the_node_cannot_commit() {
+    let any = "127.0.0.1:0".parse().expect("addr");
+    let server = MetricsServer::bind(any, Arc::new(Failing))
+        .await
+        .expect("bind");
+    let answer = get(server.local_addr(), "GET /healthz HTTP/1.1\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    let body = answer.split("\r\n\r\n").nth(1).expect("body");
+    assert_eq!(
+        body,
+        "unhealthy: disk full: 0 bytes free on /x under /x/raft, need 1\n"
+    );
+    server.shutdown().await;
 }
 
 impl Source for Fixed {

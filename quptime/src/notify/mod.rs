@@ -18,7 +18,8 @@
 //!   `hello` (the EHLO name).
 //! - `discord`: `webhook` (an `https://` URL).
 //! - `webhook`: `url`; `method` = `POST` (default) | `PUT` | `PATCH`;
-//!   `headers` (a JSON object); `secret` (HMAC-SHA256 signature header).
+//!   `headers` (a JSON object); `secret` (an HMAC-SHA256 signature of a
+//!   timestamp and the body).
 //!
 //! A failed send says what the receiver answered (`smtp: 535 5.7.8
 //! Authentication credentials invalid`, `discord: 429 rate limited, retry
@@ -54,7 +55,9 @@ pub use message::Message;
 pub use notification::{Notification, NotificationKind, expectation};
 pub use settings::{DEFAULT_TIMEOUT, MASK, masked_settings};
 pub use template::PLACEHOLDERS;
-pub use webhook::{BODY_VERSION as WEBHOOK_BODY_VERSION, SIGNATURE_HEADER, signature};
+pub use webhook::{
+    BODY_VERSION as WEBHOOK_BODY_VERSION, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature,
+};
 
 use self::settings::Settings;
 

@@ -5,9 +5,16 @@
 //! Settings: `url` (required, `http://` or `https://`), `method` (`POST`,
 //! the default, `PUT` or `PATCH`), `headers` (a JSON object of header
 //! names to values, such as `{"Authorization": "Bearer abc"}`), `secret`
-//! (signs the body: `X-Quptime-Signature: sha256=<hex HMAC-SHA256 of the
-//! exact body bytes, keyed with the secret>`), and the common `timeout`,
+//! (signs each request, see below), and the common `timeout`,
 //! `subject_template`, `body_template`.
+//!
+//! With a secret, every request carries `X-Quptime-Timestamp: <unix
+//! seconds, decimal ASCII>` and `X-Quptime-Signature: sha256=<lowercase hex
+//! HMAC-SHA256, keyed with the secret's UTF-8 bytes, of the ASCII
+//! timestamp, one `.`, then the exact body bytes>`. Signing the time as
+//! well as the body lets a receiver refuse a replayed request: it checks
+//! the signature, then that the timestamp is within its replay window
+//! (docs/configuration.md suggests 5 minutes).
 //!
 //! The body (`Content-Type: application/json`), version 1:
 //!
@@ -50,18 +57,21 @@ const KEYS: [&str; 4] = ["url", "method", "headers", "secret"];
 pub const MAX_HEADERS: usize = 8 << 10;
 /// Most headers `headers` may set.
 pub const MAX_HEADER_COUNT: usize = 32;
-/// The header carrying the body's signature.
+/// The header carrying the signature of the timestamp and the body.
 pub const SIGNATURE_HEADER: &str = "X-Quptime-Signature";
+/// The header carrying the signed time, in unix seconds.
+pub const TIMESTAMP_HEADER: &str = "X-Quptime-Timestamp";
 /// The version of the JSON document.
 pub const BODY_VERSION: u32 = 1;
 
 /// Headers a channel may not set: the client owns them.
-const RESERVED: [&str; 5] = [
+const RESERVED: [&str; 6] = [
     "content-length",
     "host",
     "transfer-encoding",
     "connection",
     "x-quptime-signature",
+    "x-quptime-timestamp",
 ];
 
 /// A parsed webhook channel (its URL may carry a token too).
@@ -171,14 +181,21 @@ impl Notifier for WebhookNotifier {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
         if let Some(secret) = &c.secret {
-            let value =
-                HeaderValue::from_str(&signature(secret.0.as_bytes(), &body)).map_err(|e| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let value = HeaderValue::from_str(&signature(secret.0.as_bytes(), now, &body))
+                .map_err(|e| {
                     permanent(
                         ErrorKind::Internal,
                         format!("webhook: signature header: {e}"),
                     )
                 })?;
             headers.insert(HeaderName::from_static("x-quptime-signature"), value);
+            headers.insert(
+                HeaderName::from_static("x-quptime-timestamp"),
+                HeaderValue::from(now),
+            );
         }
         let req = Request {
             method: c.method.clone(),
@@ -191,9 +208,13 @@ impl Notifier for WebhookNotifier {
     }
 }
 
-/// `sha256=<hex HMAC-SHA256 of body keyed with secret>`.
-pub fn signature(secret: &[u8], body: &[u8]) -> String {
+/// `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" keyed with secret>`,
+/// the value of [`SIGNATURE_HEADER`] for a request whose
+/// [`TIMESTAMP_HEADER`] is `timestamp`.
+pub fn signature(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
     mac.update(body);
     let tag = mac.finalize().into_bytes();
     let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
@@ -234,11 +255,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signature_matches_rfc4231_case_2() {
-        // RFC 4231 test case 2: key "Jefe".
+    fn signature_covers_the_timestamp_then_a_dot_then_the_body() {
+        // Computed independently with Python:
+        // hmac.new(b"Jefe", b"1234.what do ya want for nothing?", sha256)
         assert_eq!(
-            signature(b"Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            signature(b"Jefe", 1234, b"what do ya want for nothing?"),
+            "sha256=154f07c6e9ad786e2586347b51e84859e53243b0f97c8e62de76b4eccb597f00"
+        );
+        assert_ne!(
+            signature(b"Jefe", 1235, b"what do ya want for nothing?"),
+            signature(b"Jefe", 1234, b"what do ya want for nothing?"),
         );
     }
 }

@@ -37,6 +37,24 @@ impl Peer {
             .as_ref()
             .ok_or_else(|| not_trusted(&self.fingerprint))
     }
+
+    /// The caller's NodeId, provided `claimed` (a node id written in the
+    /// request's body, `what` says which) is that id: a member speaks only
+    /// for itself. A mismatch is a `NotTrusted` error, which the transport
+    /// logs once per source address and interval.
+    pub fn speaks_for(&self, what: &str, claimed: &NodeId) -> Result<&NodeId> {
+        let id = self.node_id()?;
+        if id != claimed {
+            return Err(Error::new(
+                ErrorKind::NotTrusted,
+                format!(
+                    "identity mismatch: the {what} names node {claimed}, but the caller proved                      the key of node {id} ({}); a member speaks only for itself, so this request                      is refused (a misconfigured or compromised member?)",
+                    self.fingerprint
+                ),
+            ));
+        }
+        Ok(id)
+    }
 }
 
 fn not_trusted(fp: &Fingerprint) -> Error {

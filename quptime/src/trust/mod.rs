@@ -72,6 +72,10 @@ impl TrustedPeer {
 pub struct TrustStore {
     dir: Option<PathBuf>,
     peers: Arc<RwLock<Vec<TrustedPeer>>>,
+    /// Set while memory holds revocations the file does not (a failed
+    /// [`TrustStore::replace_all`]); the next one writes even if nothing
+    /// changed in memory.
+    unsaved: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl TrustStore {
@@ -92,6 +96,7 @@ impl TrustStore {
         Ok(TrustStore {
             dir: Some(dir.to_path_buf()),
             peers: Arc::new(RwLock::new(peers)),
+            unsaved: Arc::default(),
         })
     }
 
@@ -100,6 +105,7 @@ impl TrustStore {
         TrustStore {
             dir: None,
             peers: Arc::new(RwLock::new(Vec::new())),
+            unsaved: Arc::default(),
         }
     }
 
@@ -137,6 +143,34 @@ impl TrustStore {
             Ok(())
         })?;
         Ok(found)
+    }
+
+    /// Replace the whole store by `next` in one durable write (nothing is
+    /// written when nothing changes). When the write fails, the removals
+    /// still take effect in memory — a revoked key must stop working even
+    /// on a failing disk — while the additions wait; the error is returned
+    /// so that the caller retries the write.
+    pub fn replace_all(&self, next: Vec<TrustedPeer>) -> Result<()> {
+        let mut next = next;
+        next.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+        use std::sync::atomic::Ordering;
+        if *self.read() == next && !self.unsaved.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let kept = next.clone();
+        let written = self.update(|peers| {
+            *peers = next;
+            Ok(())
+        });
+        self.unsaved.store(written.is_err(), Ordering::SeqCst);
+        if written.is_err() {
+            let mut guard = self.peers.write().unwrap_or_else(|p| p.into_inner());
+            guard.retain(|p| {
+                kept.iter()
+                    .any(|k| k.node_id == p.node_id && k.fingerprint == p.fingerprint)
+            });
+        }
+        written
     }
 
     /// The entry for `node_id`, if trusted.
@@ -245,6 +279,7 @@ mod tests {
         let broken = TrustStore {
             dir: Some(gone),
             peers: store.peers.clone(),
+            unsaved: Arc::default(),
         };
         assert!(broken.add(peer("a")).is_err());
         assert!(store.list().is_empty());

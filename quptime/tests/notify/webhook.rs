@@ -3,7 +3,9 @@
 //! independently), templates, and how answers are classified.
 
 use hmac::{Hmac, Mac};
-use quptime::notify::{Notification, SIGNATURE_HEADER, is_retryable, message, retry_after};
+use quptime::notify::{
+    Notification, SIGNATURE_HEADER, TIMESTAMP_HEADER, is_retryable, message, retry_after,
+};
 use serde_json::json;
 use sha2::Sha256;
 
@@ -30,6 +32,11 @@ async fn webhook_posts_the_documented_json() {
         req.header(SIGNATURE_HEADER),
         None,
         "no secret, no signature"
+    );
+    assert_eq!(
+        req.header(TIMESTAMP_HEADER),
+        None,
+        "no secret, no timestamp"
     );
     let m = message::render(&n);
     assert_eq!(
@@ -95,25 +102,78 @@ async fn webhook_method_and_custom_headers() {
     assert_eq!(req.json()["kind"], "down");
 }
 
+/// What a receiver does (docs/configuration.md): HMAC-SHA256 over
+/// `"<timestamp>.<body>"`, compared in constant time, then the timestamp
+/// within the replay window of `now`.
+fn verify(
+    secret: &str,
+    timestamp: &str,
+    body: &[u8],
+    header: &str,
+    now: u64,
+) -> Result<(), String> {
+    let hex = header.strip_prefix("sha256=").ok_or("no sha256= prefix")?;
+    if hex.len() != 64 {
+        return Err(format!("{} hex digits", hex.len()));
+    }
+    let tag: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.verify_slice(&tag)
+        .map_err(|_| "bad signature".to_string())?;
+    let ts: u64 = timestamp.parse().map_err(|_| "timestamp not a number")?;
+    if now.abs_diff(ts) > 300 {
+        return Err(format!("timestamp {ts} outside the replay window of {now}"));
+    }
+    Ok(())
+}
+
 #[tokio::test]
-async fn webhook_signature_is_an_hmac_of_the_exact_body() {
+async fn webhook_signature_covers_the_timestamp_and_the_exact_body() {
     let r = Receiver::start().await;
     let secret = "shared s3cret";
     let c = channel("webhook", &[("url", &r.url("/signed")), ("secret", secret)]);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
     notifiers().send(&c, &down("api")).await.expect("delivered");
     let req = r.only();
     let header = req.header(SIGNATURE_HEADER).expect("signature header");
-    let hex = header.strip_prefix("sha256=").expect("sha256= prefix");
-    let tag: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
-        .collect();
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("key");
-    mac.update(&req.body);
-    mac.verify_slice(&tag).expect("signature verifies");
-    let mut wrong = <Hmac<Sha256> as Mac>::new_from_slice(b"other").expect("key");
-    wrong.update(&req.body);
-    assert!(wrong.verify_slice(&tag).is_err());
+    let ts = req.header(TIMESTAMP_HEADER).expect("timestamp header");
+    let sent: u64 = ts.parse().expect("unix seconds");
+    assert!(sent >= before && sent <= before + 60, "{sent} vs {before}");
+    verify(secret, ts, &req.body, header, sent).expect("signature verifies");
+
+    // A tampered timestamp (a replay dressed up as fresh) fails, and so do
+    // a tampered body, the wrong secret and a stale request.
+    let later = (sent + 3600).to_string();
+    let e = verify(secret, &later, &req.body, header, sent + 3600).expect_err("tampered ts");
+    assert_eq!(e, "bad signature");
+    let mut body = req.body.clone();
+    body[0] ^= 1;
+    assert!(verify(secret, ts, &body, header, sent).is_err());
+    assert!(verify("other", ts, &req.body, header, sent).is_err());
+    let e = verify(secret, ts, &req.body, header, sent + 301).expect_err("replayed");
+    assert!(e.contains("replay window"), "{e}");
+}
+
+#[tokio::test]
+async fn webhook_headers_may_not_set_the_signature_or_timestamp() {
+    for name in [SIGNATURE_HEADER, TIMESTAMP_HEADER] {
+        let headers = format!(r#"{{"{name}": "1"}}"#);
+        let c = channel(
+            "webhook",
+            &[("url", "https://h.test/"), ("headers", &headers)],
+        );
+        let e = quptime::notify::validate(&c).expect_err(name);
+        assert!(e.to_string().contains("set by quptime itself"), "{e}");
+    }
 }
 
 #[tokio::test]
