@@ -88,6 +88,33 @@ async fn a_lone_failure_is_outvoted_and_a_majority_failure_goes_down_once() {
         "{web:?}"
     );
     assert!(web.detail.contains("injected fault"), "{web:?}");
+    // Every node's status (followers ask the master) names each member's
+    // vote, and the transition that brought the check up.
+    for i in 0..3 {
+        let status = tc.node(i).status_live().await;
+        let web = status
+            .checks
+            .iter()
+            .find(|c| c.name == "web")
+            .expect("web in status");
+        let votes: Vec<(String, bool)> = web
+            .votes
+            .iter()
+            .map(|e| (e.node.to_string(), e.ok))
+            .collect();
+        assert_eq!(
+            votes,
+            [
+                ("n1".into(), true),
+                ("n2".into(), true),
+                ("n3".into(), false)
+            ],
+            "node {i}: {web:?}"
+        );
+        let last = web.last_transition.as_ref().expect("the transition to up");
+        assert_eq!((last.from, last.to), (CheckState::Unknown, CheckState::Up));
+        assert_eq!(web.since.as_deref(), Some(last.at.as_str()), "{web:?}");
+    }
     tc.node(2).faults().heal_probes();
 
     // The service really goes down: every node sees it.

@@ -189,3 +189,30 @@ fn freshness_is_three_intervals_but_at_least_thirty_seconds() {
     assert_eq!(freshness(Duration::from_secs(1)), Duration::from_secs(30));
     assert_eq!(freshness(Duration::from_secs(60)), Duration::from_secs(180));
 }
+
+#[test]
+fn votes_are_the_fresh_member_results_with_latency_and_detail() {
+    let t0 = Instant::now();
+    let m = members(&["a", "b"]);
+    let mut agg = Aggregator::new(2);
+    assert!(agg.votes("c", &m, FRESH, t0).is_empty(), "no results yet");
+    agg.record("c", id("a"), report(true, t0));
+    agg.record("c", id("b"), report(false, t0 + Duration::from_secs(20)));
+    // A node that is not a member does not vote.
+    agg.record("c", id("x"), report(false, t0 + Duration::from_secs(20)));
+    let v = agg.votes("c", &m, FRESH, t0 + Duration::from_secs(25));
+    let seen: Vec<(String, bool, u64)> = v
+        .iter()
+        .map(|e| (e.node.to_string(), e.ok, e.latency_ms))
+        .collect();
+    assert_eq!(
+        seen,
+        [("a".into(), true, 12), ("b".into(), false, 12)],
+        "{v:?}"
+    );
+    assert_eq!(v[1].detail, "status 503 Service Unavailable");
+    // a's result goes stale after the freshness window; b's is still fresh.
+    let v = agg.votes("c", &m, FRESH, t0 + Duration::from_secs(45));
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].node, id("b"));
+}
