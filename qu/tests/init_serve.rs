@@ -182,7 +182,7 @@ async fn wait_listening(addr: &str) {
 }
 
 #[tokio::test]
-async fn serve_answers_trusted_pings_and_stops_on_sigterm() {
+async fn serve_prunes_non_member_trust_and_stops_on_sigterm() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("data");
     let port = free_port();
@@ -195,7 +195,7 @@ async fn serve_answers_trusted_pings_and_stops_on_sigterm() {
     let served =
         Identity::load(&dir, NodeId::new(config.node_id.clone()).expect("id")).expect("id");
 
-    // A client the daemon trusts, and one it does not.
+    // A client written into trust.yaml by hand, and one never trusted.
     let friend = Identity::generate(NodeId::new("friend").expect("id")).expect("identity");
     TrustStore::load(&dir)
         .expect("trust")
@@ -213,12 +213,29 @@ async fn serve_answers_trusted_pings_and_stops_on_sigterm() {
     let addr = format!("127.0.0.1:{port}");
     wait_listening(&addr).await;
 
-    let conn = Dialer::new(&friend, Limits::default())
-        .connect(&addr, Some(served.fingerprint()))
-        .await
-        .expect("pinned connect");
-    let pong = conn.call::<Ping>(&()).await.expect("ping");
-    assert_eq!(pong.node_id.as_str(), config.node_id);
+    // trust.yaml follows the replicated membership: the founder's peers
+    // table holds only itself, so the hand-written entry for `friend` (not
+    // a member) is pruned at start and its calls are refused from then on.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let conn = Dialer::new(&friend, Limits::default())
+            .connect(&addr, Some(served.fingerprint()))
+            .await
+            .expect("pinned connect");
+        match conn.call::<Ping>(&()).await {
+            Err(e) if e.kind() == ErrorKind::NotTrusted => break,
+            other => assert!(
+                Instant::now() < deadline,
+                "a non-member's trust entry was not pruned: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let kept = TrustStore::load(&dir).expect("trust store");
+    assert!(
+        kept.list().iter().all(|p| p.node_id != *friend.node_id()),
+        "trust.yaml still lists a non-member"
+    );
 
     let conn = Dialer::new(&stranger, Limits::default())
         .connect(&addr, None)
@@ -238,11 +255,12 @@ async fn serve_answers_trusted_pings_and_stops_on_sigterm() {
         daemon.0.try_wait().expect("wait").is_none(),
         "SIGHUP must not stop qu serve"
     );
-    let conn = Dialer::new(&friend, Limits::default())
-        .connect(&addr, Some(served.fingerprint()))
+    let conn = Dialer::new(&stranger, Limits::default())
+        .connect(&addr, None)
         .await
         .expect("reconnect after SIGHUP");
-    conn.call::<Ping>(&()).await.expect("ping after SIGHUP");
+    let info = conn.call::<Hello>(&()).await.expect("hello after SIGHUP");
+    assert_eq!(info.node_id.as_str(), config.node_id);
 
     // SIGTERM: a clean, prompt exit.
     // SAFETY: kill(2) on our own child's pid.
