@@ -175,3 +175,61 @@ async fn the_lowest_node_takes_the_master_role_back_only_after_the_cooldown() {
     eprintln!("n1 took the master role back {took:?} after its restart");
     tc.shutdown().await;
 }
+
+/// Only a member itself rotates its key: a rotation of another member's key
+/// is refused whether the proposer leads (the state refuses it) or forwards
+/// it to the leader (the leader sees the connection is not that member's),
+/// and the peers table keeps the key it had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_cannot_rotate_another_members_key() {
+    use quptime::identity::Identity;
+    use quptime::state::Mutation;
+
+    let tc = TestCluster::form(&["n1", "n2", "n3"], fast_timing()).await;
+    let nodes = tc.running();
+    let leader = nodes
+        .iter()
+        .find(|n| n.status().is_master)
+        .expect("a master")
+        .clone();
+    let followers: Vec<_> = nodes
+        .iter()
+        .filter(|n| n.node_id() != leader.node_id())
+        .cloned()
+        .collect();
+    let rotate = |of: &NodeId| {
+        let next = Identity::generate(of.clone()).expect("key");
+        Mutation::RotateKey {
+            node_id: of.clone(),
+            fingerprint: next.fingerprint().clone(),
+            cert_pem: next.cert_pem().to_string(),
+        }
+    };
+    let victim = followers[1].node_id().clone();
+    let before = leader.state().peers[&victim].fingerprint.clone();
+    // Forwarded by a follower to the leader.
+    let e = followers[0]
+        .propose(rotate(&victim))
+        .await
+        .expect_err("forged rotation, forwarded");
+    assert_eq!(e.kind(), ErrorKind::NotTrusted, "{e}");
+    assert!(
+        e.to_string()
+            .contains(&format!("only node {victim} itself can rotate its key")),
+        "{e}"
+    );
+    // Proposed on the leader itself.
+    let e = leader
+        .propose(rotate(&victim))
+        .await
+        .expect_err("forged rotation, on the leader");
+    assert!(
+        e.to_string()
+            .contains(&format!("only node {victim} itself can rotate its key")),
+        "{e}"
+    );
+    for n in &nodes {
+        assert_eq!(n.state().peers[&victim].fingerprint, before);
+    }
+    tc.shutdown().await;
+}

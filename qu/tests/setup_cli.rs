@@ -256,3 +256,85 @@ fn status_watch_fails_after_error_frames_and_a_moved_port_is_warned_about() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     c.nodes.push(node);
 }
+
+#[test]
+fn plain_smtp_auth_needs_a_flag_and_target_passwords_are_never_shown() {
+    let mut c = Cluster::empty();
+    let mut node = Node::new(c.root(), "p1", FAST);
+    node.init(None);
+    node.start_ready();
+    c.nodes.push(node);
+    c.wait_founded();
+    let n = &c.nodes[0];
+    let mut args = vec![
+        "alert",
+        "add",
+        "smtp",
+        "relay",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "25",
+        "--from",
+        "qu@example.com",
+        "--to",
+        "ops@example.com",
+        "--tls",
+        "none",
+        "--user",
+        "bot",
+        "--password",
+        "pw",
+    ];
+    let out = n.qu(&args);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains(
+            "SMTP AUTH over a plain connection sends the password in clear; \
+             use --starttls or --tls, or --allow-plain-auth"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    // The daemon refuses too (a caller that skipped the CLI's check).
+    let out = n.qu(&["alert", "list", "--json"]);
+    assert_eq!(text(&out.stdout).trim(), "[]", "nothing was added");
+    args.push("--allow-plain-auth");
+    n.qu_ok(&args);
+    let list: serde_json::Value =
+        serde_json::from_str(&n.qu_ok(&["alert", "list", "--json"])).expect("json");
+    assert_eq!(list[0]["settings"]["allow_plain_auth"], "true", "{list}");
+    // Editing the settings back into clear-text AUTH without the
+    // permission is refused the same way.
+    let out = n.qu(&["alert", "edit", "relay", "--set", "allow_plain_auth="]);
+    assert!(
+        text(&out.stderr).contains("SMTP AUTH over a plain connection"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A target's password works for probing but is never shown.
+    n.qu_ok(&[
+        "check",
+        "add",
+        "http",
+        "basic",
+        "http://monitor:s3cr3t@127.0.0.1:9/health",
+    ]);
+    // (`qu status` as a table shows no targets, only check names.)
+    for (shown, has_target) in [
+        (n.qu_ok(&["check", "list"]), true),
+        (n.qu_ok(&["check", "list", "--json"]), true),
+        (n.qu_ok(&["status", "--json"]), true),
+        (n.qu_ok(&["status"]), false),
+    ] {
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert_eq!(
+            shown.contains("monitor:***@127.0.0.1:9"),
+            has_target,
+            "target not shown masked: {shown}"
+        );
+    }
+    // `qu export` rebuilds the configuration, so it keeps the real target.
+    assert!(n.qu_ok(&["export"]).contains("monitor:s3cr3t@"));
+}

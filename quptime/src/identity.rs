@@ -264,6 +264,13 @@ impl Identity {
 
     /// Load the identity stored under `dir/keys/` for `node_id`.
     pub fn load(dir: &Path, node_id: NodeId) -> Result<Identity> {
+        Identity::load_files(dir, node_id, CURRENT_FILES)
+    }
+
+    /// Load the identity in the files `names` (private key, public key,
+    /// certificate) under `dir/keys/`.
+    pub(crate) fn load_files(dir: &Path, node_id: NodeId, names: [&str; 3]) -> Result<Identity> {
+        let [private, public, cert] = names;
         let read = |name: &str| -> Result<String> {
             let path = key_path(dir, name);
             std::fs::read_to_string(&path).map_err(|e| {
@@ -278,9 +285,9 @@ impl Identity {
                 }
             })
         };
-        let key_pem = read(PRIVATE_KEY_FILE)?;
-        let cert_pem = read(CERT_FILE)?;
-        let public_pem = read(PUBLIC_KEY_FILE).ok();
+        let key_pem = read(private)?;
+        let cert_pem = read(cert)?;
+        let public_pem = read(public).ok();
         Identity::from_parts(node_id, cert_pem, key_pem, public_pem).map_err(|e| {
             Error::new(
                 e.kind(),
@@ -292,18 +299,17 @@ impl Identity {
     /// Write the key pair and certificate under `dir/keys/` with the
     /// canonical modes. Each file is written atomically and durably.
     pub fn save(&self, dir: &Path) -> Result<()> {
+        self.save_files(dir, CURRENT_FILES)
+    }
+
+    /// Write the key pair and certificate to the files `names` (private
+    /// key, public key, certificate) under `dir/keys/`.
+    pub(crate) fn save_files(&self, dir: &Path, names: [&str; 3]) -> Result<()> {
+        let [private, public, cert] = names;
         ensure_dir(&dir.join(KEYS_DIR), 0o700)?;
-        write_atomic(
-            &key_path(dir, PRIVATE_KEY_FILE),
-            self.key_pem.as_bytes(),
-            0o600,
-        )?;
-        write_atomic(
-            &key_path(dir, PUBLIC_KEY_FILE),
-            self.public_pem.as_bytes(),
-            0o644,
-        )?;
-        write_atomic(&key_path(dir, CERT_FILE), self.cert_pem.as_bytes(), 0o644)
+        write_atomic(&key_path(dir, private), self.key_pem.as_bytes(), 0o600)?;
+        write_atomic(&key_path(dir, public), self.public_pem.as_bytes(), 0o644)?;
+        write_atomic(&key_path(dir, cert), self.cert_pem.as_bytes(), 0o644)
     }
 
     /// This node's id.
@@ -332,7 +338,17 @@ impl Identity {
     }
 }
 
-fn key_path(dir: &Path, name: &str) -> PathBuf {
+/// The files of the identity in use: private key, public key, certificate.
+pub(crate) const CURRENT_FILES: [&str; 3] = [PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, CERT_FILE];
+
+/// The fingerprint of the key in a PEM certificate.
+pub fn fingerprint_of_pem(cert_pem: &str) -> Result<Fingerprint> {
+    let der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
+        .map_err(|e| Error::invalid(format!("certificate PEM: {e}")))?;
+    Fingerprint::of_cert(&der)
+}
+
+pub(crate) fn key_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(KEYS_DIR).join(name)
 }
 

@@ -37,6 +37,7 @@ pub mod enroll;
 pub mod error;
 pub mod identity;
 pub mod init;
+pub mod keyring;
 pub mod metrics;
 pub mod notify;
 pub mod paths;

@@ -12,6 +12,8 @@ mod certs;
 mod config;
 #[path = "notify/discord.rs"]
 mod discord;
+#[path = "notify/masking.rs"]
+mod masking;
 #[path = "notify/receiver.rs"]
 mod receiver;
 #[path = "notify/smtp.rs"]

@@ -114,6 +114,10 @@ pub enum AlertAdd {
         #[arg(long, conflicts_with = "tls", num_args = 0..=1, require_equals = true,
               default_missing_value = "true", value_name = "BOOL")]
         starttls: Option<bool>,
+        /// Allow --user/--password over --tls none: the password travels in
+        /// clear (only for a trusted local relay)
+        #[arg(long)]
+        allow_plain_auth: bool,
         #[command(flatten)]
         common: AlertCommon,
     },

@@ -118,6 +118,11 @@ pub enum Command {
     /// Example: qu trust list
     #[command(subcommand)]
     Trust(TrustCmd),
+    /// This node's key pair.
+    ///
+    /// Example: qu key rotate
+    #[command(subcommand)]
+    Key(KeyCmd),
     /// Cluster-wide DNS resolvers for dns checks without --resolver.
     ///
     /// Every node then asks the same servers instead of its own system
@@ -402,4 +407,13 @@ pub enum TrustCmd {
         /// NodeID
         node_id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCmd {
+    /// Give this node a new key pair; the cluster trusts the new key instead
+    /// of the old one (the running daemon does it; see docs/security.md).
+    ///
+    /// Example: qu key rotate
+    Rotate(JsonArg),
 }

@@ -137,6 +137,7 @@ fn spec(add: AlertAdd) -> Result<AlertSpec> {
             password,
             tls,
             starttls,
+            allow_plain_auth,
             common: c,
         } => {
             s.insert("host".into(), host);
@@ -150,6 +151,9 @@ fn spec(add: AlertAdd) -> Result<AlertSpec> {
                 s.insert("password".into(), p);
             }
             s.insert("tls".into(), smtp_tls(starttls, tls));
+            if allow_plain_auth {
+                s.insert("allow_plain_auth".into(), "true".into());
+            }
             let d = common(&mut s, c);
             (name, "smtp", d)
         }
@@ -195,16 +199,17 @@ fn spec(add: AlertAdd) -> Result<AlertSpec> {
         default,
         settings: s,
     };
-    // Refuse bad settings before contacting the daemon (checked again at apply).
-    quptime::state::AlertChannel {
+    // Refuse bad settings before contacting the daemon (checked again there).
+    let channel = quptime::state::AlertChannel {
         id: "local".into(),
         name: spec.name.clone(),
         kind: spec.kind.clone(),
         default: spec.default,
         disabled: false,
         settings: spec.settings.clone(),
-    }
-    .validate()?;
+    };
+    channel.validate()?;
+    quptime::notify::refuse_unsafe(&channel)?;
     Ok(spec)
 }
 

@@ -27,7 +27,11 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
             Ok(())
         }
         CheckCmd::List(args) => {
-            let checks = crate::client::call::<ListChecks>(&())?;
+            let mut checks = crate::client::call::<ListChecks>(&())?;
+            // Shown, never the password in a target (`user:***@host`).
+            for c in &mut checks {
+                c.target = quptime::state::mask_credentials(&c.target).into_owned();
+            }
             if args.json {
                 return json(&checks);
             }

@@ -1,10 +1,10 @@
-//! `qu trust list|remove`.
+//! `qu trust list|remove` and `qu key rotate`.
 
 use anyhow::Result;
 use quptime::api::{ListTrust, RemoveTrust};
 use quptime::identity::NodeId;
 
-use crate::cli::TrustCmd;
+use crate::cli::{KeyCmd, TrustCmd};
 use crate::output::{json, table};
 
 pub fn run(cmd: TrustCmd) -> Result<()> {
@@ -38,6 +38,23 @@ pub fn run(cmd: TrustCmd) -> Result<()> {
             } else {
                 anyhow::bail!("{id} is not in the trust store (see `qu trust list`)");
             }
+            Ok(())
+        }
+    }
+}
+
+/// `qu key rotate`.
+pub fn key(cmd: KeyCmd) -> Result<()> {
+    match cmd {
+        KeyCmd::Rotate(args) => {
+            let r = crate::client::call::<quptime::api::RotateKey>(&())?;
+            if args.json {
+                return json(&r);
+            }
+            println!(
+                "rotated this node's key (config ver {}):\n  old {} (no longer trusted)\n  new {}",
+                r.version, r.old, r.new
+            );
             Ok(())
         }
     }

@@ -101,6 +101,7 @@ pub async fn add_alert(c: &Cluster, spec: AlertSpec) -> Result<Outcome> {
     };
     alert.validate()?;
     crate::notify::validate(&alert)?;
+    crate::notify::refuse_unsafe(&alert)?;
     c.propose(Mutation::AddAlert { alert }).await
 }
 
@@ -112,9 +113,15 @@ pub async fn remove_alert(c: &Cluster, key: &str) -> Result<Outcome> {
 
 async fn update(c: &Cluster, key: &str, change: impl FnOnce(&mut AlertChannel)) -> Result<Outcome> {
     let mut alert = c.state().find_alert(key)?.clone();
+    let before = alert.settings.clone();
     change(&mut alert);
     alert.validate()?;
     crate::notify::validate(&alert)?;
+    // Enabling, disabling or making a channel default never fails on
+    // settings an older release accepted; changing them is checked.
+    if alert.settings != before {
+        crate::notify::refuse_unsafe(&alert)?;
+    }
     c.propose(Mutation::UpdateAlert { alert }).await
 }
 

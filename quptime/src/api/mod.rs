@@ -21,12 +21,14 @@ macro_rules! method {
 
 mod alerts;
 mod backup;
+mod key;
 mod ops;
 mod settings;
 
 use std::time::Duration;
 
 pub use backup::CreateBackup;
+pub use key::RotateKey;
 pub use ops::{
     ApplyConfig, ApplyReport, ApplyRequest, ExportConfig, TakeSnapshot, TransferLeader,
     TransferReport, TransferRequest, apply_config, export_config,
@@ -406,6 +408,7 @@ pub fn control_router(cluster: Cluster) -> ControlRouter {
     let router = settings::routes(alerts::routes(ControlRouter::new(), &c), &c);
     let router = backup::routes(router, &c);
     let router = ops::routes(router, &c);
+    let router = key::routes(router, &c);
     let (c1, c2, c3, c4, c5, c6, c7) = (
         c.clone(),
         c.clone(),

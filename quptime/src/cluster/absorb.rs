@@ -200,7 +200,7 @@ impl Core {
         self.consensus
             .bootstrap(Member {
                 addr: self.advertise.clone(),
-                fingerprint: self.identity.fingerprint().clone(),
+                fingerprint: self.identity.fingerprint(),
             })
             .await?;
         tracing::info!(node = %self.me(), "first change on a node that waited to be added: founded a new cluster here");
@@ -213,7 +213,7 @@ impl Core {
         caller: Peer,
         req: JoinAbsorb,
     ) -> Result<JoinAccept> {
-        let mine = self.identity.fingerprint().clone();
+        let mine = self.identity.fingerprint();
         super::join::verify(
             &req.secret,
             super::join::INVITE,
@@ -327,7 +327,7 @@ impl Core {
         Ok(JoinAccept {
             node_id: self.me().clone(),
             advertise: self.advertise.clone(),
-            cert_pem: self.identity.cert_pem().to_string(),
+            cert_pem: self.identity.cert_pem(),
             proof: super::join::proof(
                 &req.secret,
                 super::join::ACCEPT,

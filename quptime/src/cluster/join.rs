@@ -120,7 +120,7 @@ impl Core {
             ));
         }
         let nonce = uuid::Uuid::new_v4().simple().to_string();
-        let mine = self.identity.fingerprint();
+        let mine = &self.identity.fingerprint();
         let mut members: Vec<PeerRecord> = self.state().peers.values().cloned().collect();
         if !members.iter().any(|m| m.node_id == *self.me()) {
             // The founder's own record may still be on its way to the log.
@@ -211,13 +211,13 @@ impl Core {
             return Ok(JoinAccept {
                 node_id: self.me().clone(),
                 advertise: self.advertise.clone(),
-                cert_pem: self.identity.cert_pem().to_string(),
+                cert_pem: self.identity.cert_pem(),
                 proof: String::new(),
                 absorb: true,
             });
         }
         let secret = self.secret()?;
-        let mine = self.identity.fingerprint();
+        let mine = &self.identity.fingerprint();
         verify(
             &secret,
             INVITE,
@@ -245,7 +245,7 @@ impl Core {
         Ok(JoinAccept {
             node_id: self.me().clone(),
             advertise: self.advertise.clone(),
-            cert_pem: self.identity.cert_pem().to_string(),
+            cert_pem: self.identity.cert_pem(),
             proof: proof(&secret, ACCEPT, mine, &caller.fingerprint, &invite.nonce)?,
             absorb: false,
         })

@@ -24,6 +24,7 @@ mod ops;
 mod options;
 mod pool;
 mod reconcile;
+mod rotate;
 mod routes;
 mod rpc;
 mod status;
@@ -42,6 +43,7 @@ pub use absorb::{JOINING_FILE, holdings};
 pub use join::NodePreview;
 pub use maint::{SnapshotReport, disk_usage};
 pub use options::NodeOptions;
+pub use rotate::KeyRotation;
 pub use status::{CheckStatus, PeerStatus, PinnedMaster, Status};
 pub use subscribe::Subscription;
 pub use verdict::Summary;
@@ -59,7 +61,11 @@ use pool::Pool;
 /// Everything a running node shares between its tasks and handlers.
 #[derive(Debug)]
 pub(crate) struct Core {
-    identity: Identity,
+    me: NodeId,
+    /// The key this node presents (swapped by a key rotation).
+    identity: crate::keyring::LiveIdentity,
+    /// A rotation's new key waiting for its commit (after a crash).
+    pending_key: std::sync::Mutex<Option<Identity>>,
     config: NodeConfig,
     /// The cluster secret now (a lone founder absorbed into another
     /// cluster takes that cluster's).
@@ -119,7 +125,10 @@ impl Cluster {
             NodeConfig::load(&opts.data_dir)?
         };
         let me = NodeId::new(config.node_id.as_str())?;
-        let identity = Identity::load(&opts.data_dir, me.clone())?;
+        // The current key, or a rotation's new one when the old files were
+        // half replaced; a pending key is settled once the state is known.
+        let (identity, pending_key) = crate::keyring::choose(&opts.data_dir, &me, None)?;
+        let identity = crate::keyring::LiveIdentity::new(identity);
         let trust = TrustStore::load(&opts.data_dir)?;
         let listen = match opts.listen {
             Some(a) => a,
@@ -174,7 +183,9 @@ impl Cluster {
         let core = Arc::new(Core {
             pool: Pool::new(dialer, opts.faults.clone(), consensus.watch_state()),
             liveness: Liveness::new(me.clone(), liveness::live_within(&opts.timing)),
+            me: me.clone(),
             identity,
+            pending_key: std::sync::Mutex::new(pending_key),
             secret: std::sync::RwLock::new(config.secret.clone()),
             stopping: stop_rx.clone(),
             absorbing: std::sync::atomic::AtomicBool::new(absorbing.is_some()),
@@ -236,7 +247,7 @@ impl Cluster {
             consensus
                 .bootstrap(Member {
                     addr: core.advertise.clone(),
-                    fingerprint: core.identity.fingerprint().clone(),
+                    fingerprint: core.identity.fingerprint(),
                 })
                 .await?;
             tracing::info!(node = %me, "founded a new cluster");
@@ -249,6 +260,7 @@ impl Cluster {
             return Err(e);
         }
         tasks.push(tokio::spawn(reconcile::run(core.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(rotate::settle(core.clone(), stop_rx.clone())));
         if let Some(original) = original {
             tasks.push(tokio::spawn(migrate::run(
                 core.clone(),
@@ -316,7 +328,7 @@ impl Cluster {
     }
 
     /// The fingerprint peers pin this node by.
-    pub fn fingerprint(&self) -> &Fingerprint {
+    pub fn fingerprint(&self) -> Fingerprint {
         self.core.identity.fingerprint()
     }
 
@@ -385,6 +397,23 @@ impl Cluster {
         self.core
             .submit(Command::new(self.core.me().clone(), mutation))
             .await
+    }
+
+    /// Give this node a new key pair (`qu key rotate`): written beside the
+    /// old one, announced by one replicated change proposed over the old
+    /// key's connection, swapped in after the commit; the old key is
+    /// trusted nowhere after that. Should the outcome be unknown (a
+    /// timeout), the new key stays pending and is swapped in once the
+    /// cluster is seen to trust it.
+    pub async fn rotate_key(&self) -> Result<KeyRotation> {
+        let res = self.core.rotate_key().await;
+        if res.is_err() {
+            tokio::spawn(rotate::settle(
+                self.core.clone(),
+                self.core.stopping.clone(),
+            ));
+        }
+        res
     }
 
     /// Who answers at `addr` (TOFU preview for `qu node add`).
@@ -537,7 +566,7 @@ impl Cluster {
 
 impl Core {
     pub(crate) fn me(&self) -> &NodeId {
-        self.identity.node_id()
+        &self.me
     }
 
     pub(crate) fn state(&self) -> Arc<ClusterState> {
@@ -549,8 +578,8 @@ impl Core {
         PeerRecord {
             node_id: self.me().clone(),
             advertise: self.advertise.clone(),
-            fingerprint: self.identity.fingerprint().clone(),
-            cert_pem: self.identity.cert_pem().to_string(),
+            fingerprint: self.identity.fingerprint(),
+            cert_pem: self.identity.cert_pem(),
             added_at: now_rfc3339(),
         }
     }

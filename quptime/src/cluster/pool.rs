@@ -41,20 +41,22 @@ impl Pool {
     /// A live connection to `id` at `member` (or where `id` is recorded to
     /// listen now), dialled if needed.
     pub(crate) async fn get(&self, id: &NodeId, member: &Member) -> Result<Connection> {
+        // The replicated record is the authority: a member that moved
+        // listens at its recorded address, and one that rotated its key
+        // proves the recorded key (the Raft membership keeps the first).
         let recorded = self
             .state
             .borrow()
             .peers
             .get(id)
-            .filter(|p| p.fingerprint == member.fingerprint && !p.advertise.is_empty())
-            .map(|p| p.advertise.clone());
+            .filter(|p| !p.advertise.is_empty())
+            .map(|p| (p.advertise.clone(), p.fingerprint.clone()));
         let moved;
         let member = match recorded {
-            Some(addr) if addr != member.addr => {
-                moved = Member {
-                    addr,
-                    fingerprint: member.fingerprint.clone(),
-                };
+            Some((addr, fingerprint))
+                if addr != member.addr || fingerprint != member.fingerprint =>
+            {
+                moved = Member { addr, fingerprint };
                 &moved
             }
             _ => member,
@@ -69,6 +71,7 @@ impl Pool {
         if let Some(conn) = cached
             && !conn.is_closed()
             && *conn.peer_fingerprint() == member.fingerprint
+            && *conn.local_fingerprint() == self.dialer.fingerprint()
             && conn.addr() == member.addr
         {
             return Ok(conn);

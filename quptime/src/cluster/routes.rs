@@ -66,6 +66,20 @@ pub(crate) fn routes(core: &Arc<Core>) -> Router {
                 }
                 // The proposer is whoever proved its key, never the body.
                 peer.speaks_for("proposal's proposer", &cmd.proposer)?;
+                // A key rotation is vouched for by the member's current
+                // key: it must arrive over a connection that key made.
+                if let crate::state::Mutation::RotateKey { node_id, .. } = &cmd.mutation
+                    && (peer.node_id()? != node_id || cmd.proposer != *node_id)
+                {
+                    return Err(Error::new(
+                        ErrorKind::NotTrusted,
+                        format!(
+                            "only node {node_id} itself can rotate its key, over a connection \
+                             made with its current key (this one is from {})",
+                            peer.node_id()?
+                        ),
+                    ));
+                }
                 match core.consensus.write(cmd).await {
                     Ok(o) => Ok(o),
                     Err(WriteError::Forward(leader, _)) => Err(no_quorum(format!(

@@ -189,7 +189,7 @@ impl Core {
                     id: c.id.clone(),
                     name: c.name.clone(),
                     kind: c.kind.as_str().to_string(),
-                    target: c.target.clone(),
+                    target: crate::state::mask_credentials(&c.target).into_owned(),
                     state: state
                         .check_states
                         .get(&c.id)
@@ -199,7 +199,7 @@ impl Core {
                     ok: tally.ok,
                     total: tally.total,
                     alerts,
-                    detail: tally.detail,
+                    detail: crate::state::mask_credentials(&tally.detail).into_owned(),
                     votes: tally.votes,
                     since: state.check_states.get(&c.id).map(|r| r.since.clone()),
                     last_transition: state

@@ -48,7 +48,7 @@ impl Subscription {
         }
         let from = self.next_seq;
         for t in state.transitions.iter().filter(|t| t.seq >= from) {
-            self.ready.push_back(t.clone());
+            self.ready.push_back(masked(t));
             self.next_seq = t.seq + 1;
         }
     }
@@ -97,4 +97,17 @@ impl Subscription {
     pub fn missed(&self) -> u64 {
         self.missed
     }
+}
+
+/// `t` as subscribers see it: the target's password and any password a
+/// probe's detail quotes masked (`user:***@host`), like every place that
+/// shows a target.
+fn masked(t: &TransitionRecord) -> TransitionRecord {
+    use crate::state::mask_credentials;
+    let mut t = t.clone();
+    t.target = mask_credentials(&t.target).into_owned();
+    for e in &mut t.evidence {
+        e.detail = mask_credentials(&e.detail).into_owned();
+    }
+    t
 }

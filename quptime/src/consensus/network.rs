@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::consensus::faults::Faults;
 use crate::consensus::types::{Member, TypeConfig};
 use crate::error::{Error, ErrorKind, Result};
-use crate::identity::NodeId;
+use crate::identity::{Fingerprint, NodeId};
 use crate::state::mutation::{MAX_PROPOSAL, encoded_len};
 use crate::transport::{Connection, Dialer, Peer, Router, Rpc};
 
@@ -158,13 +158,19 @@ pub struct PeerClient {
 impl PeerClient {
     /// Where the target listens: its recorded address (updated when it
     /// moves), else the one in the membership.
-    fn addr(&self) -> String {
+    fn addr(&self) -> (String, Fingerprint) {
+        // The replicated record wins over the Raft membership, which keeps
+        // the address and key a member joined with: it may have moved or
+        // rotated its key (`qu key rotate`) since.
         self.state
             .borrow()
             .peers
             .get(&self.target)
-            .filter(|p| p.fingerprint == self.member.fingerprint && !p.advertise.is_empty())
-            .map_or_else(|| self.member.addr.clone(), |p| p.advertise.clone())
+            .filter(|p| !p.advertise.is_empty())
+            .map_or_else(
+                || (self.member.addr.clone(), self.member.fingerprint.clone()),
+                |p| (p.advertise.clone(), p.fingerprint.clone()),
+            )
     }
 
     async fn call<R: Rpc>(
@@ -182,7 +188,10 @@ impl PeerClient {
             Err(e) => {
                 if matches!(
                     e.kind(),
-                    ErrorKind::Transport | ErrorKind::Protocol | ErrorKind::Tls
+                    ErrorKind::Transport
+                        | ErrorKind::Protocol
+                        | ErrorKind::Tls
+                        | ErrorKind::NotTrusted
                 ) {
                     self.conn = None;
                 }
@@ -198,16 +207,19 @@ impl PeerClient {
                 format!("traffic to {} is cut (fault injection)", self.target),
             ));
         }
-        let addr = self.addr();
+        let (addr, fingerprint) = self.addr();
+        // A connection made before this node rotated its key presents the
+        // old key, which the others stop trusting: dial again.
         if let Some(c) = &self.conn
             && !c.is_closed()
             && c.addr() == addr
+            && *c.local_fingerprint() == self.dialer.fingerprint()
         {
             return Ok(c.clone());
         }
         let conn = tokio::time::timeout(
             ttl.max(Duration::from_millis(500)),
-            self.dialer.connect(&addr, Some(&self.member.fingerprint)),
+            self.dialer.connect(&addr, Some(&fingerprint)),
         )
         .await
         .map_err(|_| Error::new(ErrorKind::Timeout, format!("connect to {addr} timed out")))??;

@@ -124,7 +124,7 @@ impl StateMachine {
     /// Keep the local trust store in line with the membership after a
     /// mutation that changed it (see `trust_sync.rs`).
     fn sync_trust(&self, m: &Mutation) {
-        if matches!(m, Mutation::AddPeer { .. } | Mutation::RemovePeer { .. }) {
+        if matches!(m, Mutation::AddPeer { .. } | Mutation::RemovePeer { .. } | Mutation::RotateKey { .. }) {
             self.sync_trust_all();
         }
     }

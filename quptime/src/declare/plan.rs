@@ -147,6 +147,10 @@ pub fn plan(state: &ClusterState, parsed: &Parsed, prune: bool) -> Result<Plan> 
         channel
             .validate()
             .map_err(|e| at(line(&parsed.alert_lines, i), "alert", &a.name, e))?;
+        if existing.is_none_or(|x| x.settings != channel.settings) {
+            crate::notify::refuse_unsafe(&channel)
+                .map_err(|e| at(line(&parsed.alert_lines, i), "alert", &a.name, e))?;
+        }
         alert_ids.insert(a.name.clone(), id);
         match existing {
             Some(x) if *x == channel => {}

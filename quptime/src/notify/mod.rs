@@ -14,7 +14,8 @@
 //! Settings per channel type (all values are strings; every type also
 //! takes `timeout`, default 30s, and `subject_template` / `body_template`):
 //! - `smtp`: `host`, `port`, `from`, `to` (comma-separated) required;
-//!   `tls` = `starttls` (default) | `tls` | `none`; `user` + `password`;
+//!   `tls` = `starttls` (default) | `tls` | `none`; `user` + `password`
+//!   (refused with `tls = none` unless `allow_plain_auth` = `true`);
 //!   `hello` (the EHLO name).
 //! - `discord`: `webhook` (an `https://` URL).
 //! - `webhook`: `url`; `method` = `POST` (default) | `PUT` | `PATCH`;
@@ -54,6 +55,7 @@ pub use failure::{MAX_RETRY_AFTER, is_retryable, retry_after};
 pub use message::Message;
 pub use notification::{Notification, NotificationKind, expectation};
 pub use settings::{DEFAULT_TIMEOUT, MASK, masked_settings};
+pub use smtp::PLAIN_AUTH_REFUSED;
 pub use template::PLACEHOLDERS;
 pub use webhook::{
     BODY_VERSION as WEBHOOK_BODY_VERSION, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature,
@@ -212,6 +214,22 @@ pub fn validate(channel: &AlertChannel) -> Result<()> {
         "webhook" => check::<webhook::WebhookNotifier>(channel),
         _ => Err(unknown_type(channel)),
     }
+}
+
+/// Refuse settings that are well-formed but unsafe: today, SMTP AUTH over
+/// a plain connection (`tls = none` with `user` and `password`) unless
+/// `allow_plain_auth = true`, since it sends the password in clear. Run
+/// after [`validate`] wherever a channel is added or its settings change
+/// (`qu alert add`/`edit`, `qu apply`, the C and Python calls), by the
+/// proposer only: a replicated entry written by an older release that
+/// allowed it still applies on every node (the notifier refuses to send it).
+pub fn refuse_unsafe(channel: &AlertChannel) -> Result<()> {
+    if channel.kind == "smtp" {
+        let settings = Settings::new(smtp::SmtpNotifier::KIND, &channel.settings);
+        <smtp::SmtpNotifier as Notifier>::config(settings, Policy::default())?
+            .refuse_plain_auth()?;
+    }
+    Ok(())
 }
 
 /// [`validate`] for one notifier: known keys, valid templates, and

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use crate::identity::NodeId;
-use crate::state::{Check, CheckState, CheckType, Evidence, TransitionRecord, duration};
+use crate::state::{
+    Check, CheckState, CheckType, Evidence, TransitionRecord, duration, mask_credentials,
+};
 
 /// Why an alert is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,10 +107,18 @@ impl Notification {
             kind,
             check: record.check_name.clone(),
             check_type: Some(check_type),
-            target: record.target.clone(),
+            // Alerts never carry a target's password (`user:***@host`).
+            target: mask_credentials(&record.target).into_owned(),
             from: Some(record.from),
             to: Some(record.to),
-            evidence: record.evidence.clone(),
+            evidence: record
+                .evidence
+                .iter()
+                .map(|e| Evidence {
+                    detail: mask_credentials(&e.detail).into_owned(),
+                    ..e.clone()
+                })
+                .collect(),
             expectation,
             master: record.master.clone(),
             time: record.at.clone(),

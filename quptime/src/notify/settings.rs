@@ -163,6 +163,8 @@ pub fn masked_settings(channel: &AlertChannel) -> BTreeMap<String, String> {
             let shown = match k.as_str() {
                 "webhook" | "url" => mask_url(v),
                 "headers" => mask_headers(v),
+                // A permission, not a secret (its name holds "auth").
+                super::smtp::ALLOW_PLAIN_AUTH => v.clone(),
                 key if is_secret_name(key) => MASK.to_string(),
                 _ => v.clone(),
             };

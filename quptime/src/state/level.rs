@@ -11,7 +11,16 @@
 //! that every release understands (level 1) are never refused, so a mixed
 //! cluster keeps working during the upgrade.
 
-use super::Mutation;
+use super::{AlertChannel, Mutation};
+
+/// The level a channel's settings need: 3 for `allow_plain_auth`.
+fn channel_level(c: &AlertChannel) -> u32 {
+    if c.settings.contains_key("allow_plain_auth") {
+        3
+    } else {
+        1
+    }
+}
 
 /// The highest state level this release applies.
 ///
@@ -20,7 +29,10 @@ use super::Mutation;
 /// - 2: cluster-wide DNS resolvers, declarations (`qu apply`), the pinned
 ///   master (`qu leader transfer`), configuration imports (backup restore,
 ///   recovery).
-pub const STATE_LEVEL: u32 = 2;
+/// - 3: the SMTP setting `allow_plain_auth` (releases before refuse it as
+///   unknown at apply, so a channel that sets it needs this level), key
+///   rotation (`qu key rotate`).
+pub const STATE_LEVEL: u32 = 3;
 
 /// The level of a state that does not say (written by the first release).
 pub(super) fn first() -> u32 {
@@ -47,6 +59,24 @@ pub fn check_loadable(state: &super::ClusterState, what: &str) -> crate::Result<
 impl Mutation {
     /// The state level a node needs to apply this mutation.
     pub fn required_level(&self) -> u32 {
+        self.base_level().max(self.settings_level())
+    }
+
+    /// The level of the settings the alert channels in this mutation use.
+    fn settings_level(&self) -> u32 {
+        let channels: &[AlertChannel] = match self {
+            Mutation::AddAlert { alert } | Mutation::UpdateAlert { alert } => {
+                std::slice::from_ref(alert)
+            }
+            Mutation::ApplyDeclaration { change } => &change.alerts,
+            Mutation::ImportConfig { alerts, .. } => alerts,
+            _ => &[],
+        };
+        channels.iter().map(channel_level).max().unwrap_or(1)
+    }
+
+    /// The level this kind of mutation needs, whatever it holds.
+    fn base_level(&self) -> u32 {
         match self {
             Mutation::AddPeer { .. }
             | Mutation::RemovePeer { .. }
@@ -68,6 +98,7 @@ impl Mutation {
             | Mutation::ApplyDeclaration { .. }
             | Mutation::PinMaster { .. }
             | Mutation::ImportConfig { .. } => 2,
+            Mutation::RotateKey { .. } => 3,
         }
     }
 }
@@ -82,6 +113,42 @@ mod tests {
         assert!(m.required_level() <= STATE_LEVEL);
         let m = Mutation::RemoveCheck { check: "x".into() };
         assert_eq!(m.required_level(), 1);
+    }
+
+    #[test]
+    fn a_channel_that_allows_plain_auth_needs_level_3() {
+        let mut alert = AlertChannel {
+            id: "a1".into(),
+            name: "mail".into(),
+            kind: "smtp".into(),
+            default: false,
+            disabled: false,
+            settings: Default::default(),
+        };
+        assert_eq!(
+            Mutation::AddAlert {
+                alert: alert.clone()
+            }
+            .required_level(),
+            1
+        );
+        alert
+            .settings
+            .insert("allow_plain_auth".into(), "true".into());
+        assert_eq!(
+            Mutation::UpdateAlert {
+                alert: alert.clone()
+            }
+            .required_level(),
+            3
+        );
+        let import = Mutation::ImportConfig {
+            checks: vec![],
+            alerts: vec![alert],
+            dns_resolvers: vec![],
+            retention: None,
+        };
+        assert_eq!(import.required_level(), 3);
     }
 
     #[test]

@@ -16,7 +16,9 @@ mod level;
 pub mod model;
 pub mod mutation;
 pub mod outbox;
+pub mod redact;
 pub mod resolvers;
+mod rotate;
 pub mod transition;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -29,6 +31,7 @@ pub use level::{STATE_LEVEL, check_loadable};
 pub use model::{AlertChannel, Check, CheckType, DnsRecord, Enrollment, PeerRecord, StatusSpec};
 pub use mutation::{Applied, Command, Mutation, Outcome, Rejected};
 pub use outbox::{AlertKind, OutboxEntry};
+pub use redact::mask_credentials;
 pub use transition::{CheckRuntime, CheckState, Evidence, TransitionRecord};
 
 /// Enrollment tokens are forgotten this long (seconds) after they expire.
@@ -281,6 +284,11 @@ impl ClusterState {
                 dns_resolvers,
                 retention,
             } => self.import_config(checks, alerts, dns_resolvers, retention.as_ref()),
+            Mutation::RotateKey {
+                node_id,
+                fingerprint,
+                cert_pem,
+            } => self.rotate_key(&cmd.proposer, node_id, fingerprint, cert_pem),
             Mutation::RecordTransition {
                 check_id,
                 from,

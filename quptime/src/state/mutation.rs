@@ -140,6 +140,18 @@ pub enum Mutation {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retention: Option<crate::state::declared::Retention>,
     },
+    /// A member replaces its key (`qu key rotate`): every node trusts the
+    /// new key instead of the old one. Only the member itself may propose
+    /// it, over a connection made with its current key.
+    RotateKey {
+        /// The member whose key changes (the proposer).
+        node_id: NodeId,
+        /// The new key's fingerprint.
+        fingerprint: crate::identity::Fingerprint,
+        /// The new certificate (PEM), at most
+        /// [`MAX_CERT_PEM`](crate::state::model::MAX_CERT_PEM) bytes.
+        cert_pem: String,
+    },
 }
 
 impl Mutation {
@@ -194,6 +206,11 @@ impl Mutation {
                 checks.len(),
                 alerts.len()
             ),
+            Mutation::RotateKey {
+                node_id,
+                fingerprint,
+                ..
+            } => format!("rotate the key of {node_id} to {fingerprint}"),
         }
     }
 }

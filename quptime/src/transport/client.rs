@@ -13,7 +13,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::identity::{Fingerprint, Identity};
+use crate::identity::Fingerprint;
+use crate::keyring::LiveIdentity;
 use crate::transport::message::{Body, Envelope, PROTOCOL_VERSION, Rpc};
 use crate::transport::mux::{Inbound, Mux, MuxOptions};
 use crate::transport::{Limits, tls};
@@ -22,17 +23,23 @@ use crate::trust::PinnedServerVerifier;
 /// Opens connections to other nodes with this node's identity.
 #[derive(Debug, Clone)]
 pub struct Dialer {
-    identity: Identity,
+    identity: LiveIdentity,
     limits: Limits,
 }
 
 impl Dialer {
-    /// A dialer presenting `identity`.
-    pub fn new(identity: &Identity, limits: Limits) -> Dialer {
+    /// A dialer presenting `identity` (an `&Identity`, or the node's
+    /// [`LiveIdentity`], whose key a rotation swaps).
+    pub fn new(identity: impl Into<LiveIdentity>, limits: Limits) -> Dialer {
         Dialer {
-            identity: identity.clone(),
+            identity: identity.into(),
             limits,
         }
+    }
+
+    /// The fingerprint of the key new connections present.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.identity.fingerprint()
     }
 
     /// Connect to `addr` (`host:port`). With `expected = Some(fp)` the node
@@ -60,6 +67,7 @@ impl Dialer {
             expected.cloned(),
             tls::provider(),
         ));
+        let local = self.identity.fingerprint();
         let connector = TlsConnector::from(tls::client_config(&self.identity, verifier.clone())?);
         let name = ServerName::try_from(tls::SERVER_NAME)
             .map_err(|e| Error::internal(format!("server name: {e}")))?;
@@ -131,6 +139,7 @@ impl Dialer {
                 addr: addr.to_string(),
                 mux,
                 fingerprint,
+                local,
                 cert: cert.into_owned(),
                 limits: limits.clone(),
             }),
@@ -150,6 +159,8 @@ struct Inner {
     addr: String,
     mux: Mux,
     fingerprint: Fingerprint,
+    /// The fingerprint of the key this side presented.
+    local: Fingerprint,
     cert: CertificateDer<'static>,
     limits: Limits,
 }
@@ -197,6 +208,12 @@ impl Connection {
     /// The fingerprint of the key the remote node proved.
     pub fn peer_fingerprint(&self) -> &Fingerprint {
         &self.inner.fingerprint
+    }
+
+    /// The fingerprint of the key this side presented (a connection made
+    /// before a key rotation still presents the old key).
+    pub fn local_fingerprint(&self) -> &Fingerprint {
+        &self.inner.local
     }
 
     /// The remote node's certificate (DER).

@@ -22,7 +22,8 @@ use tokio_rustls::TlsAcceptor;
 use tracing::debug;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::identity::{Fingerprint, Identity};
+use crate::identity::Fingerprint;
+use crate::keyring::LiveIdentity;
 use crate::transport::budget::{self, Budget, BudgetLimits, Ticket};
 use crate::transport::frame::{read_frame, write_frame};
 use crate::transport::message::{Body, Envelope, PROTOCOL_VERSION};
@@ -56,7 +57,7 @@ impl Server {
     /// `authorizer`. Fails with a clear message when the port is taken.
     pub async fn bind(
         addr: SocketAddr,
-        identity: &Identity,
+        identity: impl Into<LiveIdentity>,
         authorizer: Arc<dyn Authorizer>,
         router: Router,
         limits: Limits,
@@ -69,7 +70,7 @@ impl Server {
     /// Serve on an already bound std listener (bind early, start later).
     pub fn from_listener(
         listener: std::net::TcpListener,
-        identity: &Identity,
+        identity: impl Into<LiveIdentity>,
         authorizer: Arc<dyn Authorizer>,
         router: Router,
         limits: Limits,
@@ -78,7 +79,7 @@ impl Server {
         let listener = TcpListener::from_std(listener)?;
         let local_addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            acceptor: TlsAcceptor::from(tls::server_config(identity)?),
+            acceptor: TlsAcceptor::from(tls::server_config(&identity.into())?),
             authorizer,
             router,
             unpinned: Budget::new(BudgetLimits {

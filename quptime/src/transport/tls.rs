@@ -6,11 +6,10 @@ use std::sync::{Arc, OnceLock};
 
 use rustls::client::Resumption;
 use rustls::crypto::CryptoProvider;
-use rustls::sign::SingleCertAndKey;
 use rustls::{ClientConfig, ServerConfig};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::identity::Identity;
+use crate::keyring::LiveIdentity;
 use crate::trust::{AnyClientKeyVerifier, PinnedServerVerifier};
 
 /// The server name sent in the ClientHello. Names are not checked (the key
@@ -30,13 +29,13 @@ fn tls_err(what: &str, e: rustls::Error) -> Error {
 }
 
 /// The listener's config: present our key, demand one from the client.
-pub(crate) fn server_config(identity: &Identity) -> Result<Arc<ServerConfig>> {
+pub(crate) fn server_config(identity: &LiveIdentity) -> Result<Arc<ServerConfig>> {
     let p = provider();
     let mut config = ServerConfig::builder_with_provider(p.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| tls_err("server TLS config", e))?
         .with_client_cert_verifier(Arc::new(AnyClientKeyVerifier::new(p)))
-        .with_cert_resolver(Arc::new(SingleCertAndKey::from(identity.certified_key())));
+        .with_cert_resolver(Arc::new(identity.clone()));
     config.send_tls13_tickets = 0;
     config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     Ok(Arc::new(config))
@@ -45,7 +44,7 @@ pub(crate) fn server_config(identity: &Identity) -> Result<Arc<ServerConfig>> {
 /// A dialler's config for one connection, verifying the server with
 /// `verifier`.
 pub(crate) fn client_config(
-    identity: &Identity,
+    identity: &LiveIdentity,
     verifier: Arc<PinnedServerVerifier>,
 ) -> Result<Arc<ClientConfig>> {
     let mut config = ClientConfig::builder_with_provider(provider())
@@ -53,7 +52,7 @@ pub(crate) fn client_config(
         .map_err(|e| tls_err("client TLS config", e))?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
-        .with_client_cert_resolver(Arc::new(SingleCertAndKey::from(identity.certified_key())));
+        .with_client_cert_resolver(Arc::new(identity.clone()));
     config.resumption = Resumption::disabled();
     Ok(Arc::new(config))
 }

@@ -221,3 +221,67 @@ async fn smtp_silent_server_times_out() {
         start.elapsed()
     );
 }
+
+#[tokio::test]
+async fn smtp_auth_over_a_plain_connection_is_refused_unless_allowed() {
+    let server = start(Mode::Plain, None, Some(("mailbot", "pl41n pw"))).await;
+    let creds = [
+        ("tls", "none"),
+        ("user", "mailbot"),
+        ("password", "pl41n pw"),
+    ];
+    let c = smtp(server.port, &creds);
+
+    // When the channel is added: a clear error saying what to do.
+    let e = quptime::notify::refuse_unsafe(&c).expect_err("plain AUTH");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(
+        e.to_string().contains(
+            "SMTP AUTH over a plain connection sends the password in clear; \
+             use --starttls or --tls, or --allow-plain-auth"
+        ),
+        "{e}"
+    );
+    // Entries stored by older releases still apply (the notifier refuses).
+    quptime::notify::validate(&c).expect("well-formed");
+
+    // The notifier refuses too, before a word reaches the server.
+    let err = notifiers()
+        .send(&c, &down("api"))
+        .await
+        .expect_err("plain AUTH");
+    assert!(
+        err.to_string().starts_with("smtp: SMTP AUTH over a plain"),
+        "{err}"
+    );
+    assert!(!is_retryable(&err), "{err}");
+    assert!(server.messages().is_empty(), "mail went out");
+
+    // Allowed: the real server receives the login and the mail.
+    let mut allowed = smtp(server.port, &creds);
+    allowed
+        .settings
+        .insert("allow_plain_auth".into(), "true".into());
+    quptime::notify::refuse_unsafe(&allowed).expect("allowed");
+    let d = notifiers()
+        .send(&allowed, &down("api"))
+        .await
+        .expect("delivered");
+    assert!(d.answer.starts_with("250"), "{d:?}");
+    let m = only(server.messages());
+    assert_eq!(m["login"], "mailbot");
+    assert_eq!(m["tls"], false);
+
+    // Without credentials a plain connection needs no permission.
+    quptime::notify::refuse_unsafe(&smtp(server.port, &[("tls", "none")])).expect("no AUTH");
+    // And the setting is a boolean.
+    let mut odd = smtp(server.port, &creds);
+    odd.settings
+        .insert("allow_plain_auth".into(), "maybe".into());
+    let e = quptime::notify::validate(&odd).expect_err("not a bool");
+    assert!(
+        e.to_string()
+            .starts_with("smtp setting allow_plain_auth: \"maybe\": use true or false"),
+        "{e}"
+    );
+}
