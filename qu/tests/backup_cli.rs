@@ -447,15 +447,7 @@ fn recover_force_new_cluster_after_losing_two_of_three_accepts_writes_and_alerts
         },
     );
     assert_eq!(trusted(&c.nodes[n3]), Vec::<String>::new());
-    c.nodes[n3].qu_ok(&[
-        "check",
-        "add",
-        "tcp",
-        "after",
-        "127.0.0.1:9",
-        "--interval",
-        "1m",
-    ]);
+    c.nodes[n3].add_tcp_check("after", "1m");
 
     // The check goes down: the DOWN alert reaches the webhook.
     wait_for(

@@ -11,26 +11,12 @@
 mod support;
 
 use std::fs::File;
-use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Cluster, FAST, Node, free_port, private_dir, text, wait_for};
-
-/// `GET path` on `addr`: (status code, body).
-fn get(addr: &str, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect to the metrics listener");
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("send");
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read the answer");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
-    let code = head.split(' ').nth(1).and_then(|c| c.parse().ok());
-    (code.expect("a status code"), body.to_string())
-}
+use support::{Cluster, FAST, Node, free_port, http_get, private_dir, text, wait_for};
 
 /// Whether this test may mount (root); otherwise says why it does not run,
 /// and fails under CI, which runs as root.
@@ -138,7 +124,7 @@ fn a_full_disk_refuses_writes_clearly_and_recovers_without_a_restart() {
         assert!(out.status.success());
         acknowledged.push(name.to_string());
     }
-    assert_eq!(get(&metrics, "/healthz"), (200, "ok\n".to_string()));
+    assert_eq!(http_get(&metrics, "/healthz"), (200, "ok\n".to_string()));
 
     let filler = tmpfs.0.join("filler");
     let filled = fill(&filler);
@@ -156,11 +142,11 @@ fn a_full_disk_refuses_writes_clearly_and_recovers_without_a_restart() {
         "{err}"
     );
     assert!(err.contains("free space and retry"), "{err}");
-    let (code, body) = get(&metrics, "/healthz");
+    let (code, body) = http_get(&metrics, "/healthz");
     assert_eq!(code, 503, "{body}");
     assert!(body.starts_with("unhealthy: disk full: "), "{body}");
     assert_eq!(body.lines().count(), 1, "{body}");
-    let (_, scraped) = get(&metrics, "/metrics");
+    let (_, scraped) = http_get(&metrics, "/metrics");
     assert!(
         scraped.contains("quptime_healthy{node=\"n1\"} 0"),
         "{scraped}"
@@ -180,7 +166,7 @@ fn a_full_disk_refuses_writes_clearly_and_recovers_without_a_restart() {
         Duration::from_secs(10),
         Duration::from_millis(100),
         "healthy again",
-        || (get(&metrics, "/healthz").0 == 200).then_some(()),
+        || (http_get(&metrics, "/healthz").0 == 200).then_some(()),
     );
     let out = add_check(&node, "after");
     assert!(
@@ -191,7 +177,7 @@ fn a_full_disk_refuses_writes_clearly_and_recovers_without_a_restart() {
     );
     acknowledged.push("after".to_string());
     assert_eq!(sorted(node.check_names()), sorted(acknowledged.clone()));
-    let (_, scraped) = get(&metrics, "/metrics");
+    let (_, scraped) = http_get(&metrics, "/metrics");
     for series in [
         "quptime_disk_free_bytes",
         "quptime_raft_log_bytes",
@@ -252,15 +238,7 @@ fn a_follower_with_a_full_disk_refuses_entries_stays_up_and_catches_up() {
         c.nodes[0].qu_ok(&["node", "add", &addr, "-y"]);
     }
     c.wait_agreement(&[0, 1, 2], 0, Duration::from_secs(20));
-    c.nodes[0].qu_ok(&[
-        "check",
-        "add",
-        "tcp",
-        "before",
-        "127.0.0.1:9",
-        "--interval",
-        "1h",
-    ]);
+    c.nodes[0].add_tcp_check("before", "1h");
     wait_for(
         Duration::from_secs(10),
         Duration::from_millis(100),
@@ -277,15 +255,7 @@ fn a_follower_with_a_full_disk_refuses_entries_stays_up_and_catches_up() {
     fill(&filler);
     // The two others are a majority: writes commit on them.
     for name in ["during-1", "during-2"] {
-        c.nodes[0].qu_ok(&[
-            "check",
-            "add",
-            "tcp",
-            name,
-            "127.0.0.1:9",
-            "--interval",
-            "1h",
-        ]);
+        c.nodes[0].add_tcp_check(name, "1h");
     }
     assert!(c.nodes[1].check_names().contains(&"during-2".to_string()));
     let status = c.nodes[2]
@@ -315,15 +285,7 @@ fn a_follower_with_a_full_disk_refuses_entries_stays_up_and_catches_up() {
         "n3's Raft went fatal:{}",
         c.nodes[2].log_tail(40)
     );
-    c.nodes[2].qu_ok(&[
-        "check",
-        "add",
-        "tcp",
-        "after",
-        "127.0.0.1:9",
-        "--interval",
-        "1h",
-    ]);
+    c.nodes[2].add_tcp_check("after", "1h");
     c.wait_agreement(&[0, 1, 2], 0, Duration::from_secs(20));
 }
 

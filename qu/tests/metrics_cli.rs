@@ -5,24 +5,10 @@
 
 mod support;
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use support::{FAST, Node, free_port, text};
-
-/// `GET path` on `addr`: (status code, body).
-fn get(addr: &str, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect to the metrics listener");
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("send");
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read the answer");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
-    let code = head.split(' ').nth(1).and_then(|c| c.parse().ok());
-    (code.expect("a status code"), body.to_string())
-}
+use support::{FAST, Node, free_port, http_get, text};
 
 #[test]
 fn serve_exposes_metrics_health_and_readiness() {
@@ -34,18 +20,18 @@ fn serve_exposes_metrics_health_and_readiness() {
     node.init(None);
     node.start_ready();
 
-    assert_eq!(get(&metrics, "/healthz"), (200, "ok\n".to_string()));
+    assert_eq!(http_get(&metrics, "/healthz"), (200, "ok\n".to_string()));
     // A sole founder is its own quorum: ready once it holds master duty.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while get(&metrics, "/readyz").0 != 200 {
+    while http_get(&metrics, "/readyz").0 != 200 {
         assert!(
             Instant::now() < deadline,
             "never ready: {:?}",
-            get(&metrics, "/readyz")
+            http_get(&metrics, "/readyz")
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let (code, body) = get(&metrics, "/metrics");
+    let (code, body) = http_get(&metrics, "/metrics");
     assert_eq!(code, 200);
     for line in [
         "quptime_master{node=\"n1\"} 1",
@@ -55,7 +41,7 @@ fn serve_exposes_metrics_health_and_readiness() {
     ] {
         assert!(body.contains(line), "no {line:?} in:\n{body}");
     }
-    assert_eq!(get(&metrics, "/nothing-here").0, 404);
+    assert_eq!(http_get(&metrics, "/nothing-here").0, 404);
 
     // A second daemon cannot take the same metrics port.
     let other = Node::new(root.path(), "n2", &args);
@@ -69,7 +55,7 @@ fn serve_exposes_metrics_health_and_readiness() {
         "{err}"
     );
     assert_eq!(
-        get(&metrics, "/healthz").0,
+        http_get(&metrics, "/healthz").0,
         200,
         "the first node still serves"
     );

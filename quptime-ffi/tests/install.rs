@@ -12,21 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use support::{HttpTarget, Proc, free_port, lib_dir, root, soname};
-
-fn run(cmd: &mut Command, what: &str) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use support::{HttpTarget, Proc, free_port, lib_dir, root, run, soname};
 
 fn stdout(out: Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

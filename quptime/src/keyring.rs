@@ -178,14 +178,20 @@ pub(crate) fn choose(
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_start_picks_the_key_the_state_names_and_finishes_a_swap() {
+    /// A data dir holding node n1's current key, and a new one pending.
+    fn old_saved_next_pending() -> (tempfile::TempDir, NodeId, Identity, Identity) {
         let dir = tempfile::tempdir().expect("tempdir");
         let id = NodeId::new("n1").expect("id");
         let old = Identity::generate(id.clone()).expect("old");
         old.save(dir.path()).expect("save");
         let next = Identity::generate(id.clone()).expect("next");
         save_pending(dir.path(), &next).expect("pending");
+        (dir, id, old, next)
+    }
+
+    #[test]
+    fn a_start_picks_the_key_the_state_names_and_finishes_a_swap() {
+        let (dir, id, old, next) = old_saved_next_pending();
 
         // The state still names the old key: both stay on disk.
         let (using, waiting) = choose(dir.path(), &id, Some(old.fingerprint())).expect("choose");
@@ -206,12 +212,7 @@ mod tests {
 
     #[test]
     fn a_half_written_swap_is_completed() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let id = NodeId::new("n1").expect("id");
-        let old = Identity::generate(id.clone()).expect("old");
-        old.save(dir.path()).expect("save");
-        let next = Identity::generate(id.clone()).expect("next");
-        save_pending(dir.path(), &next).expect("pending");
+        let (dir, id, old, next) = old_saved_next_pending();
         // A crash after the new private key replaced the old one, before
         // the certificate: the current files do not fit together.
         std::fs::copy(

@@ -74,55 +74,60 @@ impl Env for SystemEnv {
 
 /// The login name of `uid` from the password database, if it has one.
 pub(crate) fn passwd_name(uid: u32) -> Option<String> {
-    let mut buf = vec![0u8; 1024];
-    loop {
-        // SAFETY: an all-zero passwd is a valid value for an out-parameter.
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: every pointer refers to live, correctly sized storage that
-        // outlives the call; getpwuid_r writes only within `buf`.
-        let rc = unsafe {
-            libc::getpwuid_r(
-                uid,
-                &mut pwd,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut result,
-            )
-        };
-        if rc == libc::ERANGE && buf.len() < 1 << 20 {
-            buf.resize(buf.len() * 2, 0);
-            continue;
-        }
-        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
-            return None;
-        }
-        // SAFETY: on success pw_name points at a NUL-terminated string in `buf`.
-        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
-        let name = name.to_string_lossy().into_owned();
-        return (!name.is_empty()).then_some(name);
-    }
+    passwd_lookup(
+        |pwd, buf, result| {
+            // SAFETY: every pointer refers to live, correctly sized storage
+            // that outlives the call; getpwuid_r writes only within `buf`.
+            unsafe { libc::getpwuid_r(uid, pwd, buf.as_mut_ptr().cast(), buf.len(), result) }
+        },
+        |pwd| {
+            if pwd.pw_name.is_null() {
+                return None;
+            }
+            // SAFETY: on success pw_name points at a NUL-terminated string in
+            // the buffer, which is still alive here.
+            let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+            let name = name.to_string_lossy().into_owned();
+            (!name.is_empty()).then_some(name)
+        },
+    )
 }
 
 /// The uid of the login `name` from the password database, if it has one.
 pub(crate) fn passwd_uid(name: &str) -> Option<u32> {
     let c_name = std::ffi::CString::new(name).ok()?;
+    passwd_lookup(
+        |pwd, buf, result| {
+            // SAFETY: every pointer refers to live, correctly sized storage
+            // that outlives the call; getpwnam_r writes only within `buf`.
+            unsafe {
+                libc::getpwnam_r(
+                    c_name.as_ptr(),
+                    pwd,
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    result,
+                )
+            }
+        },
+        |pwd| Some(pwd.pw_uid),
+    )
+}
+
+/// One reentrant password-database lookup (`getpwuid_r`, `getpwnam_r`):
+/// `call` fills the entry, with the buffer grown on `ERANGE` up to 1 MiB;
+/// `read` takes what is wanted from the entry while the buffer it points
+/// into is alive. `None` when there is no entry or the lookup fails.
+fn passwd_lookup<T>(
+    call: impl Fn(&mut libc::passwd, &mut [u8], &mut *mut libc::passwd) -> libc::c_int,
+    read: impl FnOnce(&libc::passwd) -> Option<T>,
+) -> Option<T> {
     let mut buf = vec![0u8; 1024];
     loop {
         // SAFETY: an all-zero passwd is a valid value for an out-parameter.
         let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
         let mut result: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: every pointer refers to live, correctly sized storage that
-        // outlives the call; getpwnam_r writes only within `buf`.
-        let rc = unsafe {
-            libc::getpwnam_r(
-                c_name.as_ptr(),
-                &mut pwd,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut result,
-            )
-        };
+        let rc = call(&mut pwd, &mut buf, &mut result);
         if rc == libc::ERANGE && buf.len() < 1 << 20 {
             buf.resize(buf.len() * 2, 0);
             continue;
@@ -130,7 +135,7 @@ pub(crate) fn passwd_uid(name: &str) -> Option<u32> {
         if rc != 0 || result.is_null() {
             return None;
         }
-        return Some(pwd.pw_uid);
+        return read(&pwd);
     }
 }
 

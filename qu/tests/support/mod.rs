@@ -37,6 +37,20 @@ pub const FAST: &[&str] = &["--heartbeat", "100ms", "--election-timeout", "500ms
 /// Default bound on one CLI call.
 pub const CALL_LIMIT: Duration = Duration::from_secs(20);
 
+/// `GET path` on `addr` over plain HTTP/1.1 (the metrics listener):
+/// (status code, body).
+pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to the metrics listener");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("send");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read the answer");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
+    let code = head.split(' ').nth(1).and_then(|c| c.parse().ok());
+    (code.expect("a status code"), body.to_string())
+}
+
 /// A free loopback TCP port (bound, then released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -207,6 +221,20 @@ impl Node {
     /// Run `qu <args>` against this node, bounded by [`CALL_LIMIT`].
     pub fn qu(&self, args: &[&str]) -> Output {
         self.spawn(args).finish(CALL_LIMIT)
+    }
+
+    /// `qu check add tcp NAME 127.0.0.1:9 --interval INTERVAL` (nothing
+    /// listens on the discard port), which must succeed.
+    pub fn add_tcp_check(&self, name: &str, interval: &str) {
+        self.qu_ok(&[
+            "check",
+            "add",
+            "tcp",
+            name,
+            "127.0.0.1:9",
+            "--interval",
+            interval,
+        ]);
     }
 
     /// Run `qu <args>` and insist on exit 0; returns stdout.

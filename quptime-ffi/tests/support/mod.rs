@@ -57,7 +57,9 @@ fn soname_link(dir: &Path) {
     }
 }
 
-fn run(cmd: &mut Command, what: &str) {
+/// Run `cmd` to its end and insist on exit 0 (the message names `what`
+/// and carries its output); returns the output.
+pub fn run(cmd: &mut Command, what: &str) -> std::process::Output {
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
@@ -68,6 +70,7 @@ fn run(cmd: &mut Command, what: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    out
 }
 
 /// Compile the C file `src` to `out` with warnings as errors, against the

@@ -120,6 +120,7 @@ impl Core {
             return Ok(EnrollReply::Pending);
         }
         if !self.state().peers.contains_key(&peer.node_id) {
+            self.record_self_first().await?;
             self.submit(self.command(Mutation::AddPeer { peer }))
                 .await?;
         }

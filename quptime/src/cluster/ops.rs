@@ -115,12 +115,30 @@ impl Core {
             fingerprint: peer.fingerprint.clone(),
         };
         let id = peer.node_id.clone();
+        self.record_self_first().await?;
         let outcome = self
             .submit(Command::new(self.me().clone(), Mutation::AddPeer { peer }))
             .await?;
         self.consensus.add_voter(id.clone(), member).await?;
         tracing::info!(node = %id, "admitted a new member");
         Ok(outcome)
+    }
+
+    /// Record this node before a member it admits. The founder records
+    /// itself once it is master ([`register_self`]), but a `node add` or a
+    /// token join can come first; the joiner would then replicate a table
+    /// that records it and not the founder and, trusting exactly the
+    /// recorded others (`consensus/trust_sync.rs`), refuse the founder's
+    /// Raft. A removed node is not recorded again (its id is a tombstone).
+    pub(crate) async fn record_self_first(&self) -> Result<()> {
+        let state = self.state();
+        if state.peers.contains_key(self.me()) || state.removed.contains(self.me()) {
+            return Ok(());
+        }
+        let peer = self.own_record();
+        self.submit(Command::new(self.me().clone(), Mutation::AddPeer { peer }))
+            .await
+            .map(|_| ())
     }
 
     /// Remove `id` from the membership, then revoke its key everywhere.

@@ -124,7 +124,10 @@ impl StateMachine {
     /// Keep the local trust store in line with the membership after a
     /// mutation that changed it (see `trust_sync.rs`).
     fn sync_trust(&self, m: &Mutation) {
-        if matches!(m, Mutation::AddPeer { .. } | Mutation::RemovePeer { .. } | Mutation::RotateKey { .. }) {
+        if matches!(
+            m,
+            Mutation::AddPeer { .. } | Mutation::RemovePeer { .. } | Mutation::RotateKey { .. }
+        ) {
             self.sync_trust_all();
         }
     }

@@ -122,7 +122,24 @@ impl TrustSync {
     }
 
     fn try_sync(&self, state: &ClusterState) -> bool {
-        self.write(plan(&self.trust.list(), state, self.me.as_ref()))
+        let current = self.trust.list();
+        let next = plan(&current, state, self.me.as_ref());
+        let dropped: Vec<String> = current
+            .iter()
+            .filter(|c| {
+                !next
+                    .iter()
+                    .any(|n| n.node_id == c.node_id && n.fingerprint == c.fingerprint)
+            })
+            .map(|c| format!("{} ({})", c.node_id, c.fingerprint))
+            .collect();
+        if !dropped.is_empty() {
+            tracing::info!(
+                dropped = %dropped.join(", "),
+                "trust.yaml follows the membership: no longer trusting keys the cluster does not record"
+            );
+        }
+        self.write(next)
     }
 
     fn write(&self, next: Vec<TrustedPeer>) -> bool {
