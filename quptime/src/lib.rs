@@ -35,6 +35,7 @@ pub mod control;
 pub mod declare;
 pub mod enroll;
 pub mod error;
+pub mod faults;
 pub mod identity;
 pub mod init;
 pub mod keyring;
