@@ -25,6 +25,7 @@
 //!   HTTP listener (`/metrics`, `/healthz`, `/readyz`).
 //! - [`blocking`]: a synchronous facade for the C ABI and the Python module.
 
+pub mod addr;
 pub mod aggregate;
 pub mod api;
 pub mod backup;

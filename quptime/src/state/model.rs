@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::addr::check_host_port;
 use crate::error::{Error, Result};
 use crate::identity::{Fingerprint, NodeId};
 use crate::state::duration::{self, in_range};
 use crate::state::fields::{
     self as limits, excerpt, validate_host, validate_host_opt_port, validate_url,
 };
-use crate::store::node_file::check_host_port;
 
 /// A member of the cluster as every node knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -310,8 +310,8 @@ impl Check {
             ));
         }
         if let Some(r) = &self.resolver {
-            let ok =
-                r.parse::<std::net::IpAddr>().is_ok() || r.parse::<std::net::SocketAddr>().is_ok();
+            let ok = r.parse::<core::net::IpAddr>().is_ok()
+                || r.parse::<core::net::SocketAddr>().is_ok();
             if !ok {
                 return Err(Error::invalid(format!(
                     "resolver {}: use an IP address, optionally with a port (9.9.9.9, [2620:fe::fe]:53)",
