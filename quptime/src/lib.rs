@@ -55,6 +55,7 @@ pub mod trust;
 mod no_panic_tests;
 
 pub use cluster::{Cluster, NodeOptions};
+pub use consensus::{KEEP_BEHIND_SNAPSHOT, Timing};
 pub use error::{Error, ErrorKind, Result};
 pub use identity::{Fingerprint, Identity, NodeId};
 
