@@ -9,7 +9,7 @@
 //! Pieces: [`types`] (the type config), [`log_store`] (crash-safe log),
 //! [`state_machine`] (applies commands to the cluster state), [`network`]
 //! (Raft RPCs over the mutual-TLS transport), [`controller`] (master duty
-//! and the lowest-NodeID preference). Partition injection is [`crate::faults`],
+//! and the lowest-NodeID preference). Partition injection is [`crate::Faults`],
 //! shared with the probe scheduler.
 
 pub mod controller;

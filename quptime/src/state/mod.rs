@@ -1,12 +1,17 @@
 //! The replicated state machine's data: peers, checks, alert channels and
 //! enrollment tokens, and how a [`Command`] changes them.
 //!
-//! [`ClusterState::apply`] validates a mutation against the current state
+//! [`ClusterState::apply_with`] validates a mutation against the current state
 //! and either applies all of it (bumping `version` by one) or nothing,
 //! returning the reason. It is pure: no I/O, no clock (the proposer's time
 //! travels in the command), so every node computes the same state from the
 //! same log. `cluster.yaml` is a human-readable export of this state, not the
 //! replication mechanism.
+//!
+//! It imports nothing that does I/O and nothing of the layers above it
+//! (the tidy test, `quptime/tests/tidy.rs`, holds that): the one rule it
+//! cannot know, each alert type's settings, belongs to the notifiers and
+//! comes in as a [`SettingsCheck`] (`crate::notify::validate` in a node).
 
 pub mod declared;
 pub mod duration;
