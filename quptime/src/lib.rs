@@ -25,6 +25,10 @@
 //!   HTTP listener (`/metrics`, `/healthz`, `/readyz`).
 //! - [`blocking`]: a synchronous facade for the C ABI and the Python module.
 
+// The public surface is curated: modules no other crate needs are
+// pub(crate), and what front ends use of them is re-exported below.
+// ARCHITECTURE.md ("Dependency rules") lists what quptime/tests/tidy.rs
+// enforces.
 pub(crate) mod addr;
 pub mod aggregate;
 pub mod api;
