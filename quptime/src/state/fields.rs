@@ -11,7 +11,9 @@
 
 use crate::addr::check_host_port;
 use crate::error::{Error, Result};
-use crate::state::model::MAX_HOST;
+
+/// Longest host name (DNS allows 253 characters).
+pub const MAX_HOST: usize = 253;
 
 /// Characters of an offending value quoted in an error message.
 pub const EXCERPT: usize = 80;

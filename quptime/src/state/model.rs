@@ -178,8 +178,7 @@ pub const REMIND_RANGE: (Duration, Duration) =
     (Duration::from_secs(1), Duration::from_secs(30 * 86_400));
 /// Longest `target` (a URL; hosts are also held to [`MAX_HOST`]).
 pub const MAX_TARGET: usize = 2048;
-/// Longest host name (DNS allows 253 characters).
-pub const MAX_HOST: usize = 253;
+pub use super::fields::MAX_HOST;
 /// Longest `body_match` and `expect_answer` substring.
 pub const MAX_MATCH: usize = 1024;
 /// Longest `expect_status` spec (`200,204,3xx`).
