@@ -11,7 +11,7 @@
 //! It imports nothing that does I/O and nothing of the layers above it
 //! (the tidy test, `quptime/tests/tidy.rs`, holds that): the one rule it
 //! cannot know, each alert type's settings, belongs to the notifiers and
-//! comes in as a [`SettingsCheck`] (`crate::notify::validate` in a node).
+//! comes in as a [`SettingsCheck`] (`notify::validate` in a node).
 
 pub mod declared;
 pub mod duration;
@@ -116,7 +116,7 @@ impl ClusterState {
     /// the earlier result without applying again.
     ///
     /// `settings` checks each alert channel's type-specific settings (the
-    /// notifiers' rules: `crate::notify::validate` in a node).
+    /// notifiers' rules: `notify::validate` in a node).
     pub fn apply_with(&mut self, cmd: &Command, settings: SettingsCheck) -> Applied {
         if let Some((_, earlier)) = self.recent.iter().find(|(id, _)| *id == cmd.request_id) {
             return earlier.clone();

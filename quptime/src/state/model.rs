@@ -445,7 +445,7 @@ pub struct AlertChannel {
 
 impl AlertChannel {
     /// Check the name and the type, then the type's own settings with
-    /// `settings` (the notifiers' rules, `crate::notify::validate`, passed
+    /// `settings` (the notifiers' rules, `notify::validate`, passed
     /// in so that the state never depends on the code that sends).
     pub fn validate(&self, settings: SettingsCheck) -> Result<()> {
         self.validate_name_and_type()?;
@@ -467,7 +467,7 @@ impl AlertChannel {
 }
 
 /// The alert channel types there are; each has its notifier in
-/// `crate::notify`, which also owns the rules for its settings.
+/// `notify`, which also owns the rules for its settings.
 pub const ALERT_TYPES: [&str; 3] = ["smtp", "discord", "webhook"];
 
 /// Checks one channel's type-specific settings (known keys, templates,
