@@ -101,7 +101,7 @@ async fn ten_thousand_mutations_then_a_snapshot_stay_under_the_bound_and_restart
             "the snapshot covers every mutation: {r:?}"
         );
         assert!(
-            r.purged + quptime::consensus::KEEP_BEHIND_SNAPSHOT >= r.index,
+            r.purged + quptime::KEEP_BEHIND_SNAPSHOT >= r.index,
             "the log behind the snapshot is purged: {r:?}"
         );
         assert!(

@@ -11,8 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use quptime::NodeOptions;
+use quptime::Timing;
 use quptime::blocking::Node;
-use quptime::consensus::Timing;
 use quptime::enroll::JoinOptions;
 use quptime::init::{InitOptions, init_node, is_initialised};
 use quptime::store::NodeConfig;

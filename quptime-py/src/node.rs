@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use quptime::Timing;
 use quptime::blocking::{self, Node as BlockingNode};
-use quptime::consensus::Timing;
 use quptime::enroll::JoinOptions;
 use quptime::init::{
     InitOptions, init_node as lib_init_node, is_initialised as lib_is_initialised,

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use quptime::consensus::Faults;
+use quptime::Faults;
 use quptime::probe::Probers;
 use quptime::schedule::{ScheduleOptions, Scheduler};
 use quptime::state::{Check, CheckType, ClusterState};

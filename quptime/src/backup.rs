@@ -216,7 +216,9 @@ impl Backup {
                 retention: self.retention,
             },
         );
-        probe.apply(&cmd).map_err(Error::from)?;
+        probe
+            .apply_with(&cmd, crate::notify::validate)
+            .map_err(Error::from)?;
         Ok(())
     }
 }
@@ -234,6 +236,13 @@ pub struct Restored {
     pub checks: usize,
     /// See `checks`.
     pub alerts: usize,
+}
+
+/// Whether the node whose data directory is `data_dir` holds Raft storage
+/// (a log or a snapshot): what a restore would set aside. Front ends ask
+/// this instead of knowing where the storage lives inside the directory.
+pub fn has_storage(data_dir: &Path) -> bool {
+    offline::has_storage(&data_dir.join("raft"))
 }
 
 /// Restore `backup` into `data_dir` (the node must be stopped): write the

@@ -35,10 +35,16 @@ fn state() -> ClusterState {
     .expect("check");
     let mut s = ClusterState::default();
     let me = NodeId::new("a").expect("id");
-    s.apply(&Command::new(me.clone(), Mutation::AddAlert { alert }))
-        .expect("alert");
-    s.apply(&Command::new(me, Mutation::AddCheck { check }))
-        .expect("check");
+    s.apply_with(
+        &Command::new(me.clone(), Mutation::AddAlert { alert }),
+        crate::notify::validate,
+    )
+    .expect("alert");
+    s.apply_with(
+        &Command::new(me, Mutation::AddCheck { check }),
+        crate::notify::validate,
+    )
+    .expect("check");
     s
 }
 

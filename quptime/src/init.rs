@@ -46,7 +46,7 @@ pub struct Initialised {
 }
 
 /// A fresh random join secret: 256 bits from the OS generator as 64 hex
-/// digits (see [`crate::secret`]).
+/// digits (see `crate::secret`).
 pub fn generate_secret() -> Result<String> {
     crate::secret::generate()
 }

@@ -25,6 +25,11 @@
 //!   HTTP listener (`/metrics`, `/healthz`, `/readyz`).
 //! - [`blocking`]: a synchronous facade for the C ABI and the Python module.
 
+// The public surface is curated: modules no other crate needs are
+// pub(crate), and what front ends use of them is re-exported below.
+// ARCHITECTURE.md ("Dependency rules") lists what quptime/tests/tidy.rs
+// enforces.
+pub(crate) mod addr;
 pub mod aggregate;
 pub mod api;
 pub mod backup;
@@ -34,16 +39,17 @@ pub mod consensus;
 pub mod control;
 pub mod declare;
 pub mod enroll;
-pub mod error;
+pub(crate) mod error;
+pub(crate) mod faults;
 pub mod identity;
 pub mod init;
-pub mod keyring;
+pub(crate) mod keyring;
 pub mod metrics;
 pub mod notify;
 pub mod paths;
 pub mod probe;
 pub mod schedule;
-pub mod secret;
+pub(crate) mod secret;
 pub mod state;
 pub mod store;
 pub mod transport;
@@ -53,7 +59,9 @@ pub mod trust;
 mod no_panic_tests;
 
 pub use cluster::{Cluster, NodeOptions};
+pub use consensus::{KEEP_BEHIND_SNAPSHOT, Timing};
 pub use error::{Error, ErrorKind, Result};
+pub use faults::Faults;
 pub use identity::{Fingerprint, Identity, NodeId};
 
 /// The version of this library, as in its `Cargo.toml`.

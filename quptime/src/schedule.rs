@@ -19,7 +19,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::consensus::Faults;
+use crate::faults::Faults;
 use crate::probe::{ProbeResult, Probers};
 use crate::state::{Check, ClusterState};
 

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use quptime::consensus::Timing;
+use quptime::Timing;
 use quptime::init::{InitOptions, init_node};
 use quptime::store::NodeConfig;
 use quptime::{Cluster, NodeOptions};

@@ -208,7 +208,7 @@ fn spec(add: AlertAdd) -> Result<AlertSpec> {
         disabled: false,
         settings: spec.settings.clone(),
     };
-    channel.validate()?;
+    channel.validate(quptime::notify::validate)?;
     quptime::notify::refuse_unsafe(&channel)?;
     Ok(spec)
 }

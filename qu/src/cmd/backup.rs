@@ -52,7 +52,7 @@ fn restore(file: &Path, yes: bool) -> Result<()> {
     let backup = Backup::read(file)?;
     refuse_running_daemon("restoring")?;
     let dir = quptime::paths::data_dir();
-    if quptime::consensus::offline::has_storage(&dir.join("raft")) && !yes {
+    if quptime::backup::has_storage(&dir) && !yes {
         eprintln!(
             "{} holds this node's Raft storage. Restoring makes node {} the only member of a \
              NEW cluster; the old storage is kept as raft.old-<time>.",

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use quptime::consensus::Timing;
+use quptime::Timing;
 use quptime::control::ControlServer;
 use quptime::init::{InitOptions, init_node, is_initialised};
 use quptime::state::duration;

@@ -1,3 +1,6 @@
+//! Tests of `qu top`'s model, and the sample status the drawing tests
+//! share (one check down, one unknown, one up).
+
 use super::*;
 
 /// A status with three members and three checks (one down, one unknown

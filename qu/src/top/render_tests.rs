@@ -1,3 +1,6 @@
+//! Tests of `qu top`'s drawing on an 80×24 test terminal: what an operator
+//! sees over a small SSH window is asserted line by line.
+
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;

@@ -99,8 +99,7 @@ pub async fn add_alert(c: &Cluster, spec: AlertSpec) -> Result<Outcome> {
         disabled: false,
         settings: spec.settings,
     };
-    alert.validate()?;
-    crate::notify::validate(&alert)?;
+    alert.validate(crate::notify::validate)?;
     crate::notify::refuse_unsafe(&alert)?;
     c.propose(Mutation::AddAlert { alert }).await
 }
@@ -115,8 +114,7 @@ async fn update(c: &Cluster, key: &str, change: impl FnOnce(&mut AlertChannel)) 
     let mut alert = c.state().find_alert(key)?.clone();
     let before = alert.settings.clone();
     change(&mut alert);
-    alert.validate()?;
-    crate::notify::validate(&alert)?;
+    alert.validate(crate::notify::validate)?;
     // Enabling, disabling or making a channel default never fails on
     // settings an older release accepted; changing them is checked.
     if alert.settings != before {

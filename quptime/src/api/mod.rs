@@ -427,7 +427,7 @@ pub fn control_router(cluster: Cluster) -> ControlRouter {
         .route::<PreviewNode, _, _>(move |_, addr: String| {
             let c = c2.clone();
             async move {
-                crate::store::node_file::check_host_port(&addr)?;
+                crate::addr::check_host_port(&addr)?;
                 c.preview_node(&addr).await
             }
         })

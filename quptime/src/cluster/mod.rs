@@ -48,8 +48,9 @@ pub use status::{CheckStatus, PeerStatus, PinnedMaster, Status};
 pub use subscribe::Subscription;
 pub use verdict::Summary;
 
-use crate::consensus::{Consensus, Faults, Member};
+use crate::consensus::{Consensus, Member};
 use crate::error::{Error, Result};
+use crate::faults::Faults;
 use crate::identity::{Fingerprint, Identity, NodeId};
 use crate::state::{ClusterState, Command, Mutation, Outcome, PeerRecord};
 use crate::store::NodeConfig;

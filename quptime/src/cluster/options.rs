@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::consensus::{Faults, Timing};
+use crate::consensus::Timing;
+use crate::faults::Faults;
 use crate::transport::Limits;
 
 /// How to start a node.

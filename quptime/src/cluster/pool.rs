@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
-use crate::consensus::{Faults, Member};
+use crate::consensus::Member;
 use crate::error::{Error, ErrorKind, Result};
+use crate::faults::Faults;
 use crate::identity::NodeId;
 use crate::state::ClusterState;
 use crate::transport::{Connection, Dialer};

@@ -9,10 +9,11 @@
 //! Pieces: [`types`] (the type config), [`log_store`] (crash-safe log),
 //! [`state_machine`] (applies commands to the cluster state), [`network`]
 //! (Raft RPCs over the mutual-TLS transport), [`controller`] (master duty
-//! and the lowest-NodeID preference), [`faults`] (partition injection).
+//! and the lowest-NodeID preference). Partition injection is [`crate::Faults`],
+//! shared with the probe scheduler.
 
 pub mod controller;
-pub mod faults;
+
 mod health;
 mod indices;
 pub mod log_store;
@@ -34,7 +35,7 @@ use openraft::errors::{ClientWriteError, ForwardReason, RaftError};
 use openraft::{ChangeMembers, Config, Instant as _, ServerState, SnapshotPolicy};
 use tokio::sync::watch;
 
-pub use faults::Faults;
+pub use crate::faults::Faults;
 pub use health::{DISK_RESERVE, DiskSpace, StorageFigures, disk_space, mount_point};
 pub use indices::LogIndices;
 pub use maint::{KEEP_BEHIND_SNAPSHOT, SnapshotDone};

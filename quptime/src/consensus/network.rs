@@ -33,9 +33,9 @@ use openraft::vote::RaftLeaderId;
 use openraft::{OptionalSend, RPCTypes};
 use serde::{Deserialize, Serialize};
 
-use crate::consensus::faults::Faults;
 use crate::consensus::types::{Member, TypeConfig};
 use crate::error::{Error, ErrorKind, Result};
+use crate::faults::Faults;
 use crate::identity::{Fingerprint, NodeId};
 use crate::state::mutation::{MAX_PROPOSAL, encoded_len};
 use crate::transport::{Connection, Dialer, Peer, Router, Rpc};

@@ -196,7 +196,7 @@ pub async fn read_state(raft_dir: &Path) -> Result<LocalState> {
         replayed += 1;
         if let EntryPayload::Normal(cmd) = &entry.payload {
             // A rejected command changes nothing, as in the state machine.
-            let _ = state.apply(cmd);
+            let _ = state.apply_with(cmd, crate::notify::validate);
         }
     }
     Ok(LocalState {

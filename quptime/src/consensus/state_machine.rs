@@ -175,7 +175,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     id: None,
                 }),
                 EntryPayload::Normal(cmd) => {
-                    let applied = self.data.state.apply(&cmd);
+                    let applied = self.data.state.apply_with(&cmd, crate::notify::validate);
                     match &applied {
                         Ok(outcome) => {
                             tracing::debug!(version = outcome.version, "applied {cmd}");

@@ -253,7 +253,7 @@ fn alert(a: OrigAlert) -> Result<AlertChannel> {
         disabled: a.disabled,
         settings: s,
     };
-    ch.validate()?;
+    ch.validate(crate::notify::validate)?;
     Ok(ch)
 }
 

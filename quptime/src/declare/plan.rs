@@ -145,7 +145,7 @@ pub fn plan(state: &ClusterState, parsed: &Parsed, prune: bool) -> Result<Plan> 
         );
         let channel = a.to_channel(id.clone());
         channel
-            .validate()
+            .validate(crate::notify::validate)
             .map_err(|e| at(line(&parsed.alert_lines, i), "alert", &a.name, e))?;
         if existing.is_none_or(|x| x.settings != channel.settings) {
             crate::notify::refuse_unsafe(&channel)

@@ -30,7 +30,9 @@ fn apply(state: &mut ClusterState, text: &str, prune: bool) -> Result<Plan> {
     let p = plan(state, &parsed, prune)?;
     if let Some(m) = p.mutation() {
         let cmd = Command::new(NodeId::new("n1").expect("id"), m);
-        state.apply(&cmd).map_err(Error::from)?;
+        state
+            .apply_with(&cmd, crate::notify::validate)
+            .map_err(Error::from)?;
     }
     Ok(p)
 }
@@ -157,7 +159,9 @@ fn a_malformed_file_changes_nothing() {
         NodeId::new("n1").expect("id"),
         p.mutation().expect("change"),
     );
-    let r = state.apply(&cmd).expect_err("stale");
+    let r = state
+        .apply_with(&cmd, crate::notify::validate)
+        .expect_err("stale");
     assert!(r.message.contains("run `qu apply` again"), "{}", r.message);
     assert_eq!(state.checks, before.checks);
     // One bad record among good ones, applied directly: nothing changes.
@@ -176,7 +180,7 @@ fn a_malformed_file_changes_nothing() {
         NodeId::new("n1").expect("id"),
         Mutation::ApplyDeclaration { change },
     );
-    assert!(state.apply(&cmd).is_err());
+    assert!(state.apply_with(&cmd, crate::notify::validate).is_err());
     assert_eq!(state.checks, before.checks);
     assert_eq!(state.version, before.version);
 }

@@ -64,7 +64,7 @@ pub use webhook::{
 use self::settings::Settings;
 
 /// The channel types there are notifiers for.
-pub const CHANNEL_TYPES: [&str; 3] = ["smtp", "discord", "webhook"];
+pub const CHANNEL_TYPES: [&str; 3] = crate::state::ALERT_TYPES;
 
 /// A successful delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]

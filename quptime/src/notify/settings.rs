@@ -13,6 +13,13 @@ use crate::state::{AlertChannel, duration};
 use super::message::{BODY_TEMPLATE, SUBJECT_TEMPLATE};
 use super::template;
 
+/// Longest `headers` JSON of a webhook channel (here, with the other
+/// bounds on settings, so the notifiers depend on this file, not it on them).
+pub const MAX_HEADERS: usize = 8 << 10;
+
+/// The SMTP setting that permits AUTH over a plain connection.
+pub(crate) const ALLOW_PLAIN_AUTH: &str = "allow_plain_auth";
+
 /// Delivery timeout when a channel sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest timeout a channel may set.
@@ -28,7 +35,7 @@ pub const MASK: &str = "****";
 pub const MAX_KEY: usize = 64;
 /// Longest setting value, other than templates
 /// ([`MAX_TEMPLATE`](super::template::MAX_TEMPLATE)) and webhook headers
-/// ([`MAX_HEADERS`](super::webhook::MAX_HEADERS)).
+/// ([`MAX_HEADERS`]).
 pub const MAX_VALUE: usize = 2048;
 
 /// A secret setting's value: usable, never shown by `Debug`.
@@ -105,13 +112,13 @@ impl<'a> Settings<'a> {
     }
 
     /// Refuse a value over its limit: templates [`template::MAX_TEMPLATE`],
-    /// `headers` [`super::webhook::MAX_HEADERS`], the rest [`MAX_VALUE`]
+    /// `headers` [`MAX_HEADERS`], the rest [`MAX_VALUE`]
     /// bytes. Checked before any value is parsed.
     pub(crate) fn sizes(&self) -> Result<()> {
         for (key, value) in self.map {
             let max = match key.as_str() {
                 SUBJECT_TEMPLATE | BODY_TEMPLATE => template::MAX_TEMPLATE,
-                "headers" => super::webhook::MAX_HEADERS,
+                "headers" => MAX_HEADERS,
                 _ => MAX_VALUE,
             };
             if value.len() > max {
@@ -164,7 +171,7 @@ pub fn masked_settings(channel: &AlertChannel) -> BTreeMap<String, String> {
                 "webhook" | "url" => mask_url(v),
                 "headers" => mask_headers(v),
                 // A permission, not a secret (its name holds "auth").
-                super::smtp::ALLOW_PLAIN_AUTH => v.clone(),
+                ALLOW_PLAIN_AUTH => v.clone(),
                 key if is_secret_name(key) => MASK.to_string(),
                 _ => v.clone(),
             };

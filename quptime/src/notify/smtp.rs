@@ -35,7 +35,7 @@ use super::failure::{Retry, fail, permanent};
 use super::http::{causes, io_reason, tls_failure};
 use super::message::Message;
 use super::notification::{Notification, words};
-use super::settings::{Secret, Settings};
+use super::settings::{ALLOW_PLAIN_AUTH, Secret, Settings};
 use super::tls::{NotifyTls, describe_chain};
 use super::{Notifier, Policy};
 
@@ -51,9 +51,6 @@ const KEYS: [&str; 9] = [
     "hello",
     ALLOW_PLAIN_AUTH,
 ];
-
-/// The setting that permits AUTH over a plain connection.
-pub(crate) const ALLOW_PLAIN_AUTH: &str = "allow_plain_auth";
 
 /// Why AUTH over a plain connection is refused, and what to do.
 pub const PLAIN_AUTH_REFUSED: &str = "SMTP AUTH over a plain connection sends the password in clear; \

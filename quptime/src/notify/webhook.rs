@@ -53,8 +53,6 @@ use super::{Notifier, Policy};
 
 /// Settings of a webhook channel (besides the common ones).
 const KEYS: [&str; 4] = ["url", "method", "headers", "secret"];
-/// Longest `headers` JSON, and most headers it may set.
-pub const MAX_HEADERS: usize = 8 << 10;
 /// Most headers `headers` may set.
 pub const MAX_HEADER_COUNT: usize = 32;
 /// The header carrying the signature of the timestamp and the body.

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::identity::NodeId;
-use crate::state::{AlertChannel, Check, ClusterState, Command, Mutation};
+use crate::state::{AlertChannel, Check, ClusterState, Command, Mutation, SettingsCheck};
 
 /// Default transitions kept per check.
 pub const DEFAULT_KEEP_TRANSITIONS: u32 = 100;
@@ -127,6 +127,7 @@ impl ClusterState {
         &mut self,
         change: &DeclaredChange,
         cmd: &Command,
+        settings: SettingsCheck,
     ) -> Result<Option<String>> {
         if change.base_version != self.version {
             return Err(Error::invalid(format!(
@@ -137,7 +138,7 @@ impl ClusterState {
         }
         let mut next = self.clone();
         for id in &change.remove_checks {
-            next.mutate(&Mutation::RemoveCheck { check: id.clone() }, cmd)?;
+            next.mutate(&Mutation::RemoveCheck { check: id.clone() }, cmd, settings)?;
         }
         for alert in &change.alerts {
             let m = if next.alerts.contains_key(&alert.id) {
@@ -149,12 +150,12 @@ impl ClusterState {
                     alert: alert.clone(),
                 }
             };
-            next.mutate(&m, cmd).map_err(|e| {
+            next.mutate(&m, cmd, settings).map_err(|e| {
                 Error::new(e.kind(), format!("alert {}: {}", alert.name, e.message()))
             })?;
         }
         for id in &change.remove_alerts {
-            next.mutate(&Mutation::RemoveAlert { alert: id.clone() }, cmd)?;
+            next.mutate(&Mutation::RemoveAlert { alert: id.clone() }, cmd, settings)?;
         }
         for check in &change.checks {
             let m = if next.checks.contains_key(&check.id) {
@@ -166,7 +167,7 @@ impl ClusterState {
                     check: check.clone(),
                 }
             };
-            next.mutate(&m, cmd).map_err(|e| {
+            next.mutate(&m, cmd, settings).map_err(|e| {
                 Error::new(e.kind(), format!("check {}: {}", check.name, e.message()))
             })?;
             next.check_alert_refs(&check.suppress_alerts)?;

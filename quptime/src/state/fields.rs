@@ -9,9 +9,11 @@
 //! [`excerpt`], which keeps an error message short however long the
 //! offending value is.
 
+use crate::addr::check_host_port;
 use crate::error::{Error, Result};
-use crate::state::model::MAX_HOST;
-use crate::store::node_file::check_host_port;
+
+/// Longest host name (DNS allows 253 characters).
+pub const MAX_HOST: usize = 253;
 
 /// Characters of an offending value quoted in an error message.
 pub const EXCERPT: usize = 80;

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::state::declared::Retention;
-use crate::state::{AlertChannel, Check, ClusterState};
+use crate::state::{AlertChannel, Check, ClusterState, SettingsCheck};
 
 impl ClusterState {
     /// Validate and insert `checks` and `alerts`, and set the resolvers
@@ -25,6 +25,7 @@ impl ClusterState {
         alerts: &[AlertChannel],
         dns_resolvers: &[String],
         retention: Option<&Retention>,
+        settings: SettingsCheck,
     ) -> Result<Option<String>> {
         let resolvers = match dns_resolvers {
             [] => None,
@@ -48,7 +49,7 @@ impl ClusterState {
         let mut alert_ids = BTreeSet::new();
         let mut alert_names = BTreeSet::new();
         for a in alerts {
-            a.validate()?;
+            a.validate(settings)?;
             if self.alerts.contains_key(&a.id) || !alert_ids.insert(a.id.clone()) {
                 return Err(clash("alert id", &a.id));
             }

@@ -1,12 +1,17 @@
 //! The replicated state machine's data: peers, checks, alert channels and
 //! enrollment tokens, and how a [`Command`] changes them.
 //!
-//! [`ClusterState::apply`] validates a mutation against the current state
+//! [`ClusterState::apply_with`] validates a mutation against the current state
 //! and either applies all of it (bumping `version` by one) or nothing,
 //! returning the reason. It is pure: no I/O, no clock (the proposer's time
 //! travels in the command), so every node computes the same state from the
 //! same log. `cluster.yaml` is a human-readable export of this state, not the
 //! replication mechanism.
+//!
+//! It imports nothing that does I/O and nothing of the layers above it
+//! (the tidy test, `quptime/tests/tidy.rs`, holds that): the one rule it
+//! cannot know, each alert type's settings, belongs to the notifiers and
+//! comes in as a [`SettingsCheck`] (`notify::validate` in a node).
 
 pub mod declared;
 pub mod duration;
@@ -28,7 +33,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::NodeId;
 pub use level::{STATE_LEVEL, check_loadable};
-pub use model::{AlertChannel, Check, CheckType, DnsRecord, Enrollment, PeerRecord, StatusSpec};
+pub use model::{
+    ALERT_TYPES, AlertChannel, Check, CheckType, DnsRecord, Enrollment, PeerRecord, SettingsCheck,
+    StatusSpec,
+};
 pub use mutation::{Applied, Command, Mutation, Outcome, Rejected};
 pub use outbox::{AlertKind, OutboxEntry};
 pub use redact::mask_credentials;
@@ -106,7 +114,10 @@ impl ClusterState {
     /// Apply `cmd`: all of it or nothing (each arm of `mutate` checks before
     /// it writes). A request id seen before returns
     /// the earlier result without applying again.
-    pub fn apply(&mut self, cmd: &Command) -> Applied {
+    ///
+    /// `settings` checks each alert channel's type-specific settings (the
+    /// notifiers' rules: `notify::validate` in a node).
+    pub fn apply_with(&mut self, cmd: &Command, settings: SettingsCheck) -> Applied {
         if let Some((_, earlier)) = self.recent.iter().find(|(id, _)| *id == cmd.request_id) {
             return earlier.clone();
         }
@@ -117,7 +128,7 @@ impl ClusterState {
         // state and its snapshots.
         let checked = cmd
             .check_size()
-            .and_then(|()| self.mutate(&cmd.mutation, cmd));
+            .and_then(|()| self.mutate(&cmd.mutation, cmd, settings));
         let result = match checked {
             Ok(id) => {
                 self.level = self.level.max(cmd.mutation.required_level());
@@ -149,7 +160,12 @@ impl ClusterState {
         result
     }
 
-    pub(crate) fn mutate(&mut self, m: &Mutation, cmd: &Command) -> Result<Option<String>> {
+    pub(crate) fn mutate(
+        &mut self,
+        m: &Mutation,
+        cmd: &Command,
+        settings: SettingsCheck,
+    ) -> Result<Option<String>> {
         match m {
             Mutation::AddPeer { peer } => {
                 peer.validate()?;
@@ -273,7 +289,7 @@ impl ClusterState {
                 self.dns_resolvers = resolvers::validate(resolvers)?;
                 Ok(None)
             }
-            Mutation::ApplyDeclaration { change } => self.apply_declaration(change, cmd),
+            Mutation::ApplyDeclaration { change } => self.apply_declaration(change, cmd, settings),
             Mutation::PinMaster { node, until_ms } => {
                 self.pin_master(node, *until_ms)?;
                 Ok(node.as_ref().map(|n| n.to_string()))
@@ -283,7 +299,7 @@ impl ClusterState {
                 alerts,
                 dns_resolvers,
                 retention,
-            } => self.import_config(checks, alerts, dns_resolvers, retention.as_ref()),
+            } => self.import_config(checks, alerts, dns_resolvers, retention.as_ref(), settings),
             Mutation::RotateKey {
                 node_id,
                 fingerprint,
@@ -356,7 +372,7 @@ impl ClusterState {
                 Ok(Some(self.last_seq.to_string()))
             }
             Mutation::AddAlert { alert } => {
-                alert.validate()?;
+                alert.validate(settings)?;
                 model::room_for("alert channels", self.alerts.len(), 1, model::MAX_ALERTS)?;
                 if self.alerts.contains_key(&alert.id) {
                     return Err(exists("alert id", &alert.id));
@@ -368,7 +384,7 @@ impl ClusterState {
                 Ok(Some(alert.id.clone()))
             }
             Mutation::UpdateAlert { alert } => {
-                alert.validate()?;
+                alert.validate(settings)?;
                 if !self.alerts.contains_key(&alert.id) {
                     return Err(not_found("alert", &alert.id));
                 }

@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::addr::check_host_port;
 use crate::error::{Error, Result};
 use crate::identity::{Fingerprint, NodeId};
 use crate::state::duration::{self, in_range};
 use crate::state::fields::{
     self as limits, excerpt, validate_host, validate_host_opt_port, validate_url,
 };
-use crate::store::node_file::check_host_port;
 
 /// A member of the cluster as every node knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,8 +178,7 @@ pub const REMIND_RANGE: (Duration, Duration) =
     (Duration::from_secs(1), Duration::from_secs(30 * 86_400));
 /// Longest `target` (a URL; hosts are also held to [`MAX_HOST`]).
 pub const MAX_TARGET: usize = 2048;
-/// Longest host name (DNS allows 253 characters).
-pub const MAX_HOST: usize = 253;
+pub use super::fields::MAX_HOST;
 /// Longest `body_match` and `expect_answer` substring.
 pub const MAX_MATCH: usize = 1024;
 /// Longest `expect_status` spec (`200,204,3xx`).
@@ -310,8 +309,8 @@ impl Check {
             ));
         }
         if let Some(r) = &self.resolver {
-            let ok =
-                r.parse::<std::net::IpAddr>().is_ok() || r.parse::<std::net::SocketAddr>().is_ok();
+            let ok = r.parse::<core::net::IpAddr>().is_ok()
+                || r.parse::<core::net::SocketAddr>().is_ok();
             if !ok {
                 return Err(Error::invalid(format!(
                     "resolver {}: use an IP address, optionally with a port (9.9.9.9, [2620:fe::fe]:53)",
@@ -445,18 +444,37 @@ pub struct AlertChannel {
 }
 
 impl AlertChannel {
-    /// Check the name, the type and the type's settings.
-    pub fn validate(&self) -> Result<()> {
+    /// Check the name and the type, then the type's own settings with
+    /// `settings` (the notifiers' rules, `notify::validate`, passed
+    /// in so that the state never depends on the code that sends).
+    pub fn validate(&self, settings: SettingsCheck) -> Result<()> {
+        self.validate_name_and_type()?;
+        settings(self)
+    }
+
+    /// Check the name and that the type is one of [`ALERT_TYPES`].
+    pub fn validate_name_and_type(&self) -> Result<()> {
         validate_name("alert name", &self.name)?;
-        match self.kind.as_str() {
-            "smtp" | "discord" | "webhook" => crate::notify::validate(self),
-            other => Err(Error::invalid(format!(
+        if ALERT_TYPES.contains(&self.kind.as_str()) {
+            Ok(())
+        } else {
+            Err(Error::invalid(format!(
                 "unknown alert type {}: use one of smtp, discord, webhook",
-                excerpt(other)
-            ))),
+                excerpt(&self.kind)
+            )))
         }
     }
 }
+
+/// The alert channel types there are; each has its notifier in
+/// `notify`, which also owns the rules for its settings.
+pub const ALERT_TYPES: [&str; 3] = ["smtp", "discord", "webhook"];
+
+/// Checks one channel's type-specific settings (known keys, templates,
+/// URLs, addresses). The rules live with the notifiers; the state takes
+/// them as a parameter wherever it accepts a channel, so the pure state
+/// does not import the module that does network I/O.
+pub type SettingsCheck = fn(&AlertChannel) -> Result<()>;
 
 /// A single-use join token's record. The secret itself is never stored,
 /// only its SHA-256.

@@ -5,7 +5,7 @@
 //! would make the nodes disagree for reasons that have nothing to do with
 //! the target).
 
-use std::net::{IpAddr, SocketAddr};
+use core::net::{IpAddr, SocketAddr};
 
 use crate::error::{Error, Result};
 

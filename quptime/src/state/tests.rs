@@ -459,3 +459,11 @@ fn an_oversized_proposal_is_refused_with_its_size_and_changes_nothing() {
             .is_ok()
     );
 }
+
+impl ClusterState {
+    /// [`ClusterState::apply_with`] accepting any alert settings: the
+    /// state's own tests; the notifiers' rules are tested with the notifiers.
+    pub(crate) fn apply(&mut self, cmd: &Command) -> Applied {
+        self.apply_with(cmd, |_| Ok(()))
+    }
+}

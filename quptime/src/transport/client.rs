@@ -29,7 +29,7 @@ pub struct Dialer {
 
 impl Dialer {
     /// A dialer presenting `identity` (an `&Identity`, or the node's
-    /// [`LiveIdentity`], whose key a rotation swaps).
+    /// `LiveIdentity`, whose key a rotation swaps).
     pub fn new(identity: impl Into<LiveIdentity>, limits: Limits) -> Dialer {
         Dialer {
             identity: identity.into(),

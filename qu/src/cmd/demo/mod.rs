@@ -15,7 +15,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use quptime::consensus::Timing;
+use quptime::Timing;
 use quptime::init::{InitOptions, init_node};
 use quptime::state::{AlertChannel, Check, CheckType, Mutation, TransitionRecord, duration};
 use quptime::{Cluster, NodeOptions};

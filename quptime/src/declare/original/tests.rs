@@ -1,3 +1,6 @@
+//! Tests of reading the original `qu`'s cluster.yaml: against the shipped
+//! fixture, so a change that breaks a real upgrade fails here first.
+
 use super::*;
 
 const FIXTURE: &str = include_str!("../../../../qu/tests/fixtures/original/cluster.yaml");
