@@ -354,6 +354,49 @@ mod tests {
     }
 
     #[test]
+    fn the_entry_kind_alone_decides_what_is_said() {
+        use CheckState::*;
+        let said = |kind, r: &TransitionRecord| {
+            let n =
+                Notification::announcing(kind, r, CheckType::Http, None, "2025-01-02T09:00:00Z");
+            (n.kind, n.from, n.to, n.time, n.since)
+        };
+        let at = "2025-01-02T03:04:05Z".to_string();
+        // A RECOVERED queued for the up of down → unknown → up.
+        assert_eq!(
+            said(AlertKind::Recovered, &record(Unknown, Up)),
+            (
+                NotificationKind::Recovered,
+                Some(Down),
+                Some(Up),
+                at.clone(),
+                None
+            )
+        );
+        assert_eq!(
+            said(AlertKind::Down, &record(Unknown, Down)),
+            (
+                NotificationKind::Down,
+                Some(Unknown),
+                Some(Down),
+                at.clone(),
+                None
+            )
+        );
+        // A reminder repeats the DOWN, dated when it is sent.
+        assert_eq!(
+            said(AlertKind::Reminder, &record(Up, Down)),
+            (
+                NotificationKind::Reminder,
+                Some(Up),
+                Some(Down),
+                "2025-01-02T09:00:00Z".to_string(),
+                Some(at)
+            )
+        );
+    }
+
+    #[test]
     fn expectations_in_words() {
         let mut c = Check::blank(CheckType::Http);
         assert_eq!(expectation(&c).as_deref(), Some("status 200"));
