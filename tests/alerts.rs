@@ -169,3 +169,61 @@ async fn reminders_repeat_the_alert_while_the_check_stays_down() {
     assert_eq!(kinds(&receiver).len(), n, "no reminders once recovered");
     tc.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_checks_alerts_arrive_in_transition_order_after_an_outage_and_a_hand_over() {
+    let mut tc = TestCluster::form(&["n1", "n2", "n3"], fast_timing()).await;
+    let target = HttpTarget::start().await;
+    let receiver = Receiver::start().await;
+    let node = tc.node(0).clone();
+    add_hook_and_check(&node, &receiver.url(), check(&target.url())).await;
+    wait_up(&node, "web").await;
+    let is = |n: &quptime::Cluster, want: &str| {
+        n.state()
+            .check_states
+            .get("web")
+            .is_some_and(|s| s.state.as_str() == want)
+    };
+    // The receiver fails while the check goes down, up and down again:
+    // DOWN, RECOVERED and DOWN queue up, each with its own retry history.
+    receiver.answer(500);
+    for (status, want) in [(503, "down"), (200, "up"), (503, "down")] {
+        target.set_status(status);
+        wait_for(want, Duration::from_secs(15), || is(&node, want)).await;
+    }
+    let pending = || node.state().outbox.values().filter(|e| e.pending()).count();
+    assert_eq!(pending(), 3, "{:?}", node.state().outbox);
+    // The master hands over while all three wait; the new one starts
+    // from the replicated outbox and meets the same failing receiver.
+    let first = tc.master(Duration::from_secs(5)).await;
+    tc.stop(first).await;
+    let second = tc.master(Duration::from_secs(10)).await;
+    let survivor = tc.node(second).clone();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(receiver.received().is_empty());
+    receiver.answer(204);
+    expect_kinds(
+        &receiver,
+        &["down", "recovered", "down"],
+        Duration::from_secs(60),
+    )
+    .await;
+    // In the order of the transitions they announce.
+    let times: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| r.json()["time"].as_str().unwrap_or("").to_string())
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted, "alerts out of transition order");
+    wait_for("deliveries recorded", Duration::from_secs(5), || {
+        survivor
+            .state()
+            .outbox
+            .values()
+            .all(|e| e.delivered_at.is_some())
+    })
+    .await;
+    tc.shutdown().await;
+}

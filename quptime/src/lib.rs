@@ -38,6 +38,7 @@ pub mod cluster;
 pub mod consensus;
 pub mod control;
 pub mod declare;
+pub(crate) mod engine;
 pub mod enroll;
 pub(crate) mod error;
 pub(crate) mod faults;

@@ -1,9 +1,10 @@
 //! Notifiers: telling people that a check went down or came back, by mail
 //! (SMTP), Discord or a generic webhook.
 //!
-//! What to say is a [`Notification`], built from a committed transition by
-//! [`Notification::from_transition`] (which also decides whether the
-//! transition deserves an alert at all) or by [`Notification::test`].
+//! What to say is a [`Notification`], built from an outbox entry's kind
+//! and the transition it announces by [`Notification::announcing`] (the
+//! outbox decided the alert when the transition was applied), or by
+//! [`Notification::test`].
 //! How it reads is [`message`]: a default subject and body, optionally
 //! reshaped per channel by templates. Where it goes is an
 //! [`AlertChannel`]; each channel type has its notifier in its own file,

@@ -1,18 +1,19 @@
 //! What an alert is about, independent of where it goes: the
-//! [`Notification`] that every channel renders and sends, and the rules
-//! that decide which committed transitions deserve one.
+//! [`Notification`] that every channel renders and sends.
 //!
-//! The rules (the original `qu`'s, kept): `up → down` and `unknown → down`
-//! page (DOWN); `down → up` announces a recovery (RECOVERED); a check that
-//! merely becomes `unknown` (too few fresh results), or that comes up from
-//! `unknown` (a fresh start, a new master), pages nobody.
+//! Whether a transition deserves an alert is decided once, by
+//! [`AlertKind::for_transition`] and the outbox when the transition is
+//! applied (the original `qu`'s rules: `up → down` and `unknown → down`
+//! page, `down → up` announces a recovery, `→ unknown` and `unknown → up`
+//! page nobody). [`Notification::announcing`] turns an outbox entry's kind
+//! into what is said; [`Notification::from_transition`] asks the same rule.
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use crate::identity::NodeId;
 use crate::state::{
-    Check, CheckState, CheckType, Evidence, TransitionRecord, duration, mask_credentials,
+    AlertKind, Check, CheckState, CheckType, Evidence, TransitionRecord, duration, mask_credentials,
 };
 
 /// Why an alert is sent.
@@ -98,19 +99,44 @@ impl Notification {
         check_type: CheckType,
         expectation: Option<String>,
     ) -> Option<Notification> {
-        let kind = match (record.from, record.to) {
-            (CheckState::Up | CheckState::Unknown, CheckState::Down) => NotificationKind::Down,
-            (CheckState::Down, CheckState::Up) => NotificationKind::Recovered,
-            _ => return None,
-        };
-        Some(Notification {
+        let kind = AlertKind::for_transition(record.from, record.to)?;
+        Some(Notification::announcing(
             kind,
+            record,
+            check_type,
+            expectation,
+            &record.at,
+        ))
+    }
+
+    /// The alert an outbox entry of `kind` announcing `record` says: the
+    /// kind alone decides (the outbox decided it when the transition was
+    /// applied). A DOWN says the states the transition went between; a
+    /// RECOVERED says `down → up`, whatever path the check took back
+    /// (`down → unknown → up` too); a REMINDER repeats the DOWN, dated
+    /// `sent_at` (RFC 3339 UTC).
+    pub fn announcing(
+        kind: AlertKind,
+        record: &TransitionRecord,
+        check_type: CheckType,
+        expectation: Option<String>,
+        sent_at: &str,
+    ) -> Notification {
+        let (from, to) = match kind {
+            AlertKind::Down | AlertKind::Reminder => (record.from, CheckState::Down),
+            AlertKind::Recovered => (CheckState::Down, CheckState::Up),
+        };
+        let n = Notification {
+            kind: match kind {
+                AlertKind::Recovered => NotificationKind::Recovered,
+                AlertKind::Down | AlertKind::Reminder => NotificationKind::Down,
+            },
             check: record.check_name.clone(),
             check_type: Some(check_type),
             // Alerts never carry a target's password (`user:***@host`).
             target: mask_credentials(&record.target).into_owned(),
-            from: Some(record.from),
-            to: Some(record.to),
+            from: Some(from),
+            to: Some(to),
             evidence: record
                 .evidence
                 .iter()
@@ -123,7 +149,11 @@ impl Notification {
             master: record.master.clone(),
             time: record.at.clone(),
             since: None,
-        })
+        };
+        match kind {
+            AlertKind::Reminder => n.reminder(sent_at),
+            AlertKind::Down | AlertKind::Recovered => n,
+        }
     }
 
     /// The test alert `node` sends for `qu alert test`, dated now.
@@ -321,6 +351,49 @@ mod tests {
         assert_eq!(again.kind, NotificationKind::Reminder);
         assert_eq!(again.since.as_deref(), Some("2025-01-02T03:04:05Z"));
         assert_eq!(again.time, "2025-01-02T05:04:05Z");
+    }
+
+    #[test]
+    fn the_entry_kind_alone_decides_what_is_said() {
+        use CheckState::*;
+        let said = |kind, r: &TransitionRecord| {
+            let n =
+                Notification::announcing(kind, r, CheckType::Http, None, "2025-01-02T09:00:00Z");
+            (n.kind, n.from, n.to, n.time, n.since)
+        };
+        let at = "2025-01-02T03:04:05Z".to_string();
+        // A RECOVERED queued for the up of down → unknown → up.
+        assert_eq!(
+            said(AlertKind::Recovered, &record(Unknown, Up)),
+            (
+                NotificationKind::Recovered,
+                Some(Down),
+                Some(Up),
+                at.clone(),
+                None
+            )
+        );
+        assert_eq!(
+            said(AlertKind::Down, &record(Unknown, Down)),
+            (
+                NotificationKind::Down,
+                Some(Unknown),
+                Some(Down),
+                at.clone(),
+                None
+            )
+        );
+        // A reminder repeats the DOWN, dated when it is sent.
+        assert_eq!(
+            said(AlertKind::Reminder, &record(Up, Down)),
+            (
+                NotificationKind::Reminder,
+                Some(Up),
+                Some(Down),
+                "2025-01-02T09:00:00Z".to_string(),
+                Some(at)
+            )
+        );
     }
 
     #[test]

@@ -243,15 +243,13 @@ impl ClusterState {
                     .checks
                     .get(check_id)
                     .ok_or_else(|| not_found("check", check_id))?;
-                let remind = check.remind.ok_or_else(|| {
-                    Error::invalid(format!("check {} has no reminder interval", check.name))
-                })?;
-                let rt = self.check_states.get(check_id).cloned();
-                let due = rt.as_ref().is_some_and(|r| {
-                    r.state == CheckState::Down
-                        && r.alerted_down
-                        && cmd.at_ms.saturating_sub(r.last_alert_ms) >= duration::millis(remind)
-                });
+                if check.remind.is_none() {
+                    return Err(Error::invalid(format!(
+                        "check {} has no reminder interval",
+                        check.name
+                    )));
+                }
+                let due = outbox::reminder_due(check, self.check_states.get(check_id), cmd.at_ms);
                 let seq = self
                     .transitions
                     .iter()

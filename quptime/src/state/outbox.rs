@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::CheckState;
-use crate::state::{Check, ClusterState, TransitionRecord};
+use crate::state::{Check, CheckRuntime, ClusterState, TransitionRecord, duration};
 
 /// Why a notification is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +62,20 @@ impl OutboxEntry {
     pub fn pending(&self) -> bool {
         self.delivered_at.is_none() && self.failed.is_none()
     }
+}
+
+/// Whether a reminder of `check` is due at `now_ms` (ms since the epoch):
+/// it has a reminder interval, it is down with its DOWN announced, and the
+/// last DOWN or reminder was queued at least one interval ago. The one
+/// rule: the master asks it before proposing `QueueReminder`, and applying
+/// that mutation asks it again with the proposer's time.
+pub fn reminder_due(check: &Check, rt: Option<&CheckRuntime>, now_ms: u64) -> bool {
+    let (Some(remind), Some(rt)) = (check.remind, rt) else {
+        return false;
+    };
+    rt.state == CheckState::Down
+        && rt.alerted_down
+        && now_ms.saturating_sub(rt.last_alert_ms) >= duration::millis(remind)
 }
 
 /// The channels a check notifies: its own plus the default ones, minus
