@@ -278,3 +278,107 @@ async fn a_manual_transfer_holds_against_the_lowest_id_preference() {
     .await;
     tc.shutdown().await;
 }
+
+/// What a [`Sampler`] saw: rounds, the rounds where more than one node said
+/// `is_master` (the first 20), and the masters seen in turn.
+type Sampled = (u64, Vec<(u64, Vec<String>)>, Vec<String>);
+
+/// Samples `is_master` in every node's status in a tight, bounded loop on
+/// its own thread until stopped.
+struct Sampler {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Sampled>,
+}
+
+impl Sampler {
+    fn start(nodes: Vec<quptime::Cluster>) -> Sampler {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let (mut rounds, mut doubled, mut seen) = (0u64, Vec::new(), Vec::<String>::new());
+            // Bounded: about a minute of sampling at most.
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) && rounds < 300_000 {
+                rounds += 1;
+                let masters: Vec<String> = nodes
+                    .iter()
+                    .filter(|n| n.status().is_master)
+                    .map(|n| n.node_id().to_string())
+                    .collect();
+                if masters.len() == 1 && seen.last() != Some(&masters[0]) {
+                    seen.push(masters[0].clone());
+                }
+                if masters.len() > 1 && doubled.len() < 20 {
+                    doubled.push((rounds, masters));
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            (rounds, doubled, seen)
+        });
+        Sampler { stop, thread }
+    }
+
+    fn finish(self) -> Sampled {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().expect("sampler")
+    }
+}
+
+/// Status and `quptime_master` report mastership from the lease that gates
+/// the duties: sampled on every node in a tight loop during repeated
+/// hand-overs (manual transfers, then a master stepping down as it stops),
+/// no round sees two nodes saying `is_master` (the shipped
+/// QuptimeSeveralMasters rule, `sum(quptime_master) > 1`, would fire).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_never_shows_two_masters_during_transfers() {
+    let mut tc = TestCluster::form(&["a", "b", "c"], fast_timing()).await;
+    wait_for("a to be master", Duration::from_secs(10), || {
+        tc.node(0).is_master()
+    })
+    .await;
+    let nodes = tc.running();
+    let sampler = Sampler::start(nodes.clone());
+    // Each hand-over comes from a different node (a → b → c → a), so no
+    // node's transfer back-off delays the next.
+    for to in ["b", "c", "a", "b"] {
+        let to = quptime::identity::NodeId::new(to).expect("id");
+        let got = nodes[2]
+            .transfer_master(Some(to.clone()), Duration::from_secs(600))
+            .await
+            .expect("transfer");
+        assert_eq!(got, to);
+        let i = nodes.iter().position(|n| *n.node_id() == to).expect("node");
+        wait_for("the target to act as master", Duration::from_secs(5), || {
+            nodes[i].status().is_master
+        })
+        .await;
+    }
+    let (rounds, doubled, seen) = sampler.finish();
+    eprintln!("transfers: {rounds} sampling rounds, masters in turn: {seen:?}");
+    assert!(seen.len() >= 5, "the sampler saw every hand-over: {seen:?}");
+    assert!(
+        doubled.is_empty(),
+        "two nodes said is_master in the same sampling round: {doubled:?} of {rounds}"
+    );
+    tc.node(0).clear_master_pin().await.expect("clear");
+    // A master that stops hands its role over first (step-down).
+    for _ in 0..8 {
+        let m = tc.master(Duration::from_secs(10)).await;
+        let sampler = Sampler::start(tc.running());
+        tc.stop(m).await;
+        let next = tc.master(Duration::from_secs(10)).await;
+        wait_for("the new master's status", Duration::from_secs(5), || {
+            tc.node(next).status().is_master
+        })
+        .await;
+        let (rounds, doubled, seen) = sampler.finish();
+        eprintln!("step-down of {m}: {rounds} rounds, masters in turn: {seen:?}");
+        assert!(
+            doubled.is_empty(),
+            "two nodes said is_master in the same sampling round while {m} stepped down: \
+             {doubled:?} of {rounds}"
+        );
+        tc.restart(m).await;
+    }
+    drop(nodes);
+    tc.shutdown().await;
+}
