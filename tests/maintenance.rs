@@ -347,9 +347,11 @@ async fn status_never_shows_two_masters_during_transfers() {
             .expect("transfer");
         assert_eq!(got, to);
         let i = nodes.iter().position(|n| *n.node_id() == to).expect("node");
-        wait_for("the target to act as master", Duration::from_secs(5), || {
-            nodes[i].status().is_master
-        })
+        wait_for(
+            "the target to act as master",
+            Duration::from_secs(5),
+            || nodes[i].status().is_master,
+        )
         .await;
     }
     let (rounds, doubled, seen) = sampler.finish();

@@ -33,6 +33,7 @@ pub mod cluster;
 pub mod consensus;
 pub mod control;
 pub mod declare;
+mod engine;
 pub mod enroll;
 pub mod error;
 pub mod identity;

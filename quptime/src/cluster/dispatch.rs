@@ -90,7 +90,7 @@ pub(crate) async fn run(core: Arc<Core>, notifiers: Notifiers, mut stop: watch::
             _ = ticker.tick() => {}
             r = changes.changed() => if r.is_err() { return },
         }
-        if !*core.master.borrow() {
+        if !core.acting_master() {
             if let Ok(mut b) = book.lock() {
                 b.retry.clear();
             }

@@ -9,6 +9,7 @@
 //! replication mechanism.
 
 pub mod declared;
+pub use declared::MasterPin;
 pub mod duration;
 pub mod fields;
 mod import;
