@@ -279,9 +279,9 @@ async fn a_manual_transfer_holds_against_the_lowest_id_preference() {
     tc.shutdown().await;
 }
 
-/// What a [`Sampler`] saw: rounds, the rounds where more than one node said
-/// `is_master` (the first 20), and the masters seen in turn.
-type Sampled = (u64, Vec<(u64, Vec<String>)>, Vec<String>);
+/// What a [`Sampler`] saw: rounds, how many had more than one node saying
+/// `is_master` (the first 20 of them), and the masters seen in turn.
+type Sampled = (u64, u64, Vec<(u64, Vec<String>)>, Vec<String>);
 
 /// Samples `is_master` in every node's status in a tight, bounded loop on
 /// its own thread until stopped.
@@ -295,7 +295,8 @@ impl Sampler {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
-            let (mut rounds, mut doubled, mut seen) = (0u64, Vec::new(), Vec::<String>::new());
+            let (mut rounds, mut twice, mut doubled, mut seen) =
+                (0u64, 0u64, Vec::new(), Vec::<String>::new());
             // Bounded: about a minute of sampling at most.
             while !flag.load(std::sync::atomic::Ordering::Relaxed) && rounds < 300_000 {
                 rounds += 1;
@@ -307,12 +308,15 @@ impl Sampler {
                 if masters.len() == 1 && seen.last() != Some(&masters[0]) {
                     seen.push(masters[0].clone());
                 }
-                if masters.len() > 1 && doubled.len() < 20 {
-                    doubled.push((rounds, masters));
+                if masters.len() > 1 {
+                    twice += 1;
+                    if doubled.len() < 20 {
+                        doubled.push((rounds, masters));
+                    }
                 }
                 std::thread::sleep(Duration::from_micros(200));
             }
-            (rounds, doubled, seen)
+            (rounds, twice, doubled, seen)
         });
         Sampler { stop, thread }
     }
@@ -354,12 +358,30 @@ async fn status_never_shows_two_masters_during_transfers() {
         )
         .await;
     }
-    let (rounds, doubled, seen) = sampler.finish();
+    let (rounds, twice, doubled, seen) = sampler.finish();
     eprintln!("transfers: {rounds} sampling rounds, masters in turn: {seen:?}");
     assert!(seen.len() >= 5, "the sampler saw every hand-over: {seen:?}");
-    assert!(
-        doubled.is_empty(),
-        "two nodes said is_master in the same sampling round: {doubled:?} of {rounds}"
+    assert_eq!(
+        twice, 0,
+        "rounds of {rounds} where two nodes said is_master: {doubled:?}"
+    );
+    // The gauge is the same answer: `sum(quptime_master)` reads 1.
+    let gauges: usize = nodes
+        .iter()
+        .filter(|n| {
+            n.metrics_text().lines().any(|l| {
+                let mut w = l.split_whitespace();
+                w.next()
+                    .is_some_and(|m| m.split('{').next() == Some("quptime_master"))
+                    && w.next() == Some("1")
+            })
+        })
+        .count();
+    assert_eq!(
+        gauges,
+        1,
+        "nodes with quptime_master 1: {}",
+        nodes[0].metrics_text()
     );
     tc.node(0).clear_master_pin().await.expect("clear");
     // A master that stops hands its role over first (step-down).
@@ -372,12 +394,12 @@ async fn status_never_shows_two_masters_during_transfers() {
             tc.node(next).status().is_master
         })
         .await;
-        let (rounds, doubled, seen) = sampler.finish();
+        let (rounds, twice, doubled, seen) = sampler.finish();
         eprintln!("step-down of {m}: {rounds} rounds, masters in turn: {seen:?}");
-        assert!(
-            doubled.is_empty(),
-            "two nodes said is_master in the same sampling round while {m} stepped down: \
-             {doubled:?} of {rounds}"
+        assert_eq!(
+            twice, 0,
+            "rounds of {rounds} where two nodes said is_master while {m} stepped down: \
+             {doubled:?}"
         );
         tc.restart(m).await;
     }
