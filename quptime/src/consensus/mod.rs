@@ -9,7 +9,8 @@
 //! Pieces: [`types`] (the type config), [`log_store`] (crash-safe log),
 //! [`state_machine`] (applies commands to the cluster state), [`network`]
 //! (Raft RPCs over the mutual-TLS transport), [`controller`] (master duty
-//! and the lowest-NodeID preference), [`faults`] (partition injection).
+//! and hand-over to the preferred master, decided in `engine::leader`),
+//! [`faults`] (partition injection).
 
 pub mod controller;
 pub mod faults;
