@@ -56,7 +56,7 @@ pub(crate) async fn run(core: Arc<Core>, notifiers: Notifiers, mut stop: watch::
                 }
             }
         }
-        if !*core.master.borrow() {
+        if !core.acting_master() {
             engine = None;
             continue;
         }

@@ -116,17 +116,26 @@ impl Cluster {
                 }
                 t
             }
-            None => view
-                .voters
-                .keys()
-                .filter(|id| **id != current && core.liveness.get(id).0)
-                .min()
-                .cloned()
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "no other live voting member can take the master role; add or start one first",
-                    )
-                })?,
+            // The preference among the others, without the pin this replaces.
+            None => {
+                let (voters, live_for) = core.live_voters();
+                crate::engine::leader::step_down_to(
+                    &current,
+                    &crate::engine::leader::Situation {
+                        voters: &voters,
+                        live_for: &live_for,
+                        pin: None,
+                        leader: None,
+                        cooldown: Duration::ZERO,
+                        now_ms: now_ms(),
+                    },
+                )
+            }
+            .ok_or_else(|| {
+                Error::invalid(
+                    "no other live voting member can take the master role; add or start one first",
+                )
+            })?,
         };
         if hold < Duration::from_secs(1) || hold > MAX_HOLD {
             return Err(Error::invalid(format!(

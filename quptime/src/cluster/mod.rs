@@ -381,7 +381,7 @@ impl Cluster {
 
     /// Whether this node performs master duties right now.
     pub fn is_master(&self) -> bool {
-        *self.core.master.borrow()
+        self.core.acting_master()
     }
 
     /// A receiver that flips whenever this node gains or loses master duty.

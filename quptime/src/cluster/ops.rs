@@ -2,6 +2,7 @@
 //! (retrying with the same request id, so a retry never applies twice),
 //! admit and evict members on the master, and step down before stopping.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -183,22 +184,51 @@ impl Core {
         Ok((leader, member))
     }
 
-    /// If this node leads, hand leadership to the lowest live voter and wait
-    /// briefly for it to take over.
+    /// Whether this node performs master duty now: its controller turned
+    /// the duty on and the lease still holds. The duties and the status
+    /// (and so the `quptime_master` gauge) all ask this, so the old master
+    /// stops saying so no later than it stops acting.
+    pub(crate) fn acting_master(&self) -> bool {
+        *self.master.borrow() && self.consensus.master_duty()
+    }
+
+    /// The voters, and those of them live now with how long each has been
+    /// (a live member whose continuity is not known yet counts as just live).
+    pub(crate) fn live_voters(&self) -> (Vec<NodeId>, BTreeMap<NodeId, Duration>) {
+        use crate::consensus::controller::LiveFor;
+        let voters: Vec<NodeId> = self.consensus.view().voters.into_keys().collect();
+        let live = voters
+            .iter()
+            .filter_map(|v| {
+                let d = self.liveness.live_for(v);
+                let d = d.or_else(|| self.liveness.get(v).0.then_some(Duration::ZERO));
+                d.map(|d| (v.clone(), d))
+            })
+            .collect();
+        (voters, live)
+    }
+
+    /// If this node leads, hand leadership to the preferred other voter
+    /// (the operator's pin included) and wait briefly for it to take over.
     pub(crate) async fn step_down(&self) {
         if !self.consensus.has_lease() {
             return;
         }
-        let view = self.consensus.view();
-        let target = view
-            .voters
-            .keys()
-            .filter(|id| *id != self.me() && self.liveness.get(id).0)
-            .min()
-            .cloned();
-        let Some(target) = target else { return };
+        let (voters, live_for) = self.live_voters();
+        let state = self.state();
+        let situation = crate::engine::leader::Situation {
+            voters: &voters,
+            live_for: &live_for,
+            pin: state.master_pin.as_ref(),
+            leader: None,
+            cooldown: Duration::ZERO,
+            now_ms: crate::state::mutation::now_ms(),
+        };
+        let Some(target) = crate::engine::leader::step_down_to(self.me(), &situation) else {
+            return;
+        };
         tracing::info!(%target, "shutting down: handing the master role over");
-        if self.consensus.transfer_leadership(&target).await.is_err() {
+        if self.consensus.hand_over(&target).await.is_err() {
             return;
         }
         let deadline = Instant::now() + Duration::from_secs(3);

@@ -129,7 +129,7 @@ impl Core {
     ) -> Status {
         let view = self.consensus.view();
         let state = self.state();
-        let is_master = *self.master.borrow();
+        let is_master = self.acting_master();
         let leader_live = view
             .leader
             .as_ref()

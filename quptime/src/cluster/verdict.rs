@@ -87,7 +87,7 @@ pub(crate) struct Active {
 impl Core {
     /// Record `from`'s results (master only).
     pub(crate) fn record_results(&self, from: &NodeId, batch: ReportBatch) -> Result<()> {
-        if !self.consensus.has_lease() {
+        if !self.acting_master() {
             return Err(no_quorum("this node is not the master"));
         }
         let mut guard = self
@@ -235,7 +235,7 @@ pub(crate) async fn run_evaluator(core: Arc<Core>, mut stop: watch::Receiver<boo
             _ = stop.changed() => return,
             _ = ticker.tick() => {}
         }
-        if !*core.master.borrow() {
+        if !core.acting_master() {
             if let Ok(mut g) = core.verdicts.lock()
                 && g.take().is_some()
             {
@@ -293,7 +293,7 @@ pub(crate) async fn run_reporter(
 }
 
 async fn deliver(core: &Core, batch: ReportBatch) -> Result<()> {
-    if *core.master.borrow() {
+    if core.acting_master() {
         return core.record_results(core.me(), batch);
     }
     let (leader, member) = core.leader()?;

@@ -14,9 +14,9 @@
 //!   quorum regained from nothing) hands over to the lowest live NodeId at
 //!   once, as the original's change log specifies.
 //!
-//! The decisions are pure functions of (me, voters, how long each has been
-//! live, whether this leadership started from empty), unit-tested without
-//! I/O; [`Incumbency`] tracks the last one from what the node observed.
+//! Who should be master is [`crate::engine::leader`] (pure, shared with the
+//! step-down and `qu leader transfer`); [`Incumbency`] tracks whether this
+//! leadership started from empty from what the node observed.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::consensus::Consensus;
+use crate::engine::leader;
 use crate::identity::NodeId;
 
 /// How often the controller looks.
@@ -95,39 +96,6 @@ pub trait LiveFor: Send + Sync + 'static {
     fn live_for(&self, id: &NodeId) -> Option<Duration>;
 }
 
-/// The member leadership should move to, if any: the lowest voter below
-/// `me` that has been live for at least `cooldown`.
-pub fn preferred_master(
-    me: &NodeId,
-    voters: &[NodeId],
-    live_for: &BTreeMap<NodeId, Duration>,
-    cooldown: Duration,
-) -> Option<NodeId> {
-    let mut lower: Vec<&NodeId> = voters.iter().filter(|v| *v < me).collect();
-    lower.sort();
-    lower
-        .into_iter()
-        .find(|v| live_for.get(*v).is_some_and(|d| *d >= cooldown))
-        .cloned()
-}
-
-/// Like [`preferred_master`], but an operator's pin (`qu leader transfer`)
-/// wins while it holds: the pinned node keeps the role, and another leader
-/// hands it to the pinned node when that node is a live voter.
-pub fn preferred_with_pin(
-    me: &NodeId,
-    voters: &[NodeId],
-    live_for: &BTreeMap<NodeId, Duration>,
-    cooldown: Duration,
-    pinned: Option<&NodeId>,
-) -> Option<NodeId> {
-    match pinned {
-        Some(p) if p == me => None,
-        Some(p) if voters.contains(p) && live_for.contains_key(p) => Some(p.clone()),
-        _ => preferred_master(me, voters, live_for, cooldown),
-    }
-}
-
 /// Run the controller until `stop` fires; `duty` carries the master-duty
 /// signal.
 pub async fn run(
@@ -139,8 +107,6 @@ pub async fn run(
 ) {
     let mut last_transfer: Option<Instant> = None;
     let mut incumbency = Incumbency::new(consensus.timing().election_max * 2);
-    let mut handed_over: Option<Instant> = None;
-    let hold = consensus.timing().election_max;
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -148,11 +114,9 @@ pub async fn run(
             _ = stop.changed() => break,
             _ = ticker.tick() => {}
         }
-        // After handing the role over, this node stops acting at once: the
-        // target may win its election while this node's lease still looks
-        // valid (a transfer bypasses the followers' lease).
+        // The same gate status asks (see `Consensus::master_duty`).
         let lease = consensus.has_lease();
-        let leading = lease && handed_over.is_none_or(|t| t.elapsed() >= hold);
+        let leading = consensus.master_duty();
         duty.send_if_modified(|d| {
             let changed = *d != leading;
             *d = leading;
@@ -182,23 +146,28 @@ pub async fn run(
             .filter_map(|v| liveness.live_for(v).map(|d| (v.clone(), d)))
             .collect();
         let state = consensus.state();
-        let pinned = state.pinned_master(crate::state::mutation::now_ms());
-        // No incumbent to protect: the lowest live member takes over now.
-        let cooldown = if bootstrapping {
-            Duration::ZERO
-        } else {
-            consensus.timing().master_cooldown
+        let situation = leader::Situation {
+            voters: &voters,
+            live_for: &live,
+            pin: state.master_pin.as_ref(),
+            leader: Some(&me),
+            // No incumbent to protect: the lowest live member takes over now.
+            cooldown: if bootstrapping {
+                Duration::ZERO
+            } else {
+                consensus.timing().master_cooldown
+            },
+            now_ms: crate::state::mutation::now_ms(),
         };
-        if let Some(target) = preferred_with_pin(&me, &voters, &live, cooldown, pinned) {
-            if pinned == Some(&target) {
+        if let Some(target) = leader::hand_over_to(&me, &situation) {
+            if situation.pinned() == Some(&target) {
                 tracing::info!(%target, "handing the master role to the node the operator chose");
             } else {
                 tracing::info!(%target, "handing the master role to the lowest live NodeId");
             }
             last_transfer = Some(Instant::now());
-            handed_over = last_transfer;
             duty.send_if_modified(|d| std::mem::replace(d, false));
-            if let Err(e) = consensus.transfer_leadership(&target).await {
+            if let Err(e) = consensus.hand_over(&target).await {
                 tracing::warn!(error = %e, "leadership transfer failed");
             }
         }
@@ -209,62 +178,6 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn id(s: &str) -> NodeId {
-        NodeId::new(s).expect("id")
-    }
-
-    #[test]
-    fn hands_over_only_to_a_lower_member_live_past_the_cooldown() {
-        let voters = vec![id("a"), id("b"), id("c")];
-        let cd = Duration::from_secs(120);
-        let mut live = BTreeMap::new();
-        live.insert(id("b"), Duration::from_secs(300));
-        live.insert(id("c"), Duration::from_secs(300));
-        // a is not live: b leads and stays.
-        assert_eq!(preferred_master(&id("b"), &voters, &live, cd), None);
-        // a is back but only for 30 s: no hand-over yet.
-        live.insert(id("a"), Duration::from_secs(30));
-        assert_eq!(preferred_master(&id("b"), &voters, &live, cd), None);
-        // Past the cooldown: hand over to a.
-        live.insert(id("a"), Duration::from_secs(121));
-        assert_eq!(
-            preferred_master(&id("b"), &voters, &live, cd),
-            Some(id("a"))
-        );
-        // c leading prefers the lowest live one, a.
-        assert_eq!(
-            preferred_master(&id("c"), &voters, &live, cd),
-            Some(id("a"))
-        );
-        // The lowest never hands over.
-        assert_eq!(preferred_master(&id("a"), &voters, &live, cd), None);
-    }
-
-    #[test]
-    fn an_operator_pin_wins_while_it_holds() {
-        let voters = vec![id("a"), id("b"), id("c")];
-        let cd = Duration::from_secs(120);
-        let mut live = BTreeMap::new();
-        live.insert(id("a"), Duration::from_secs(300));
-        live.insert(id("c"), Duration::from_secs(300));
-        // Pinned to b: b keeps the role although a is lower and live.
-        assert_eq!(
-            preferred_with_pin(&id("b"), &voters, &live, cd, Some(&id("b"))),
-            None
-        );
-        // a leads: it hands over to the pinned c.
-        assert_eq!(
-            preferred_with_pin(&id("a"), &voters, &live, cd, Some(&id("c"))),
-            Some(id("c"))
-        );
-        // The pinned b is not live: the usual preference applies.
-        assert_eq!(
-            preferred_with_pin(&id("c"), &voters, &live, cd, Some(&id("b"))),
-            Some(id("a"))
-        );
-        assert_eq!(preferred_with_pin(&id("a"), &voters, &live, cd, None), None);
-    }
 
     #[test]
     fn only_a_leadership_won_from_empty_skips_the_cooldown() {
@@ -297,16 +210,5 @@ mod tests {
         inc.observe(t0 + ms(70_000), 6, true, false);
         inc.observe(t0 + ms(71_000), 7, true, true);
         assert!(!inc.bootstrapping(t0 + ms(71_100), BOOTSTRAP_GRACE));
-    }
-
-    #[test]
-    fn a_lower_node_that_is_not_a_voter_is_ignored() {
-        let mut live = BTreeMap::new();
-        live.insert(id("a"), Duration::from_secs(1000));
-        let voters = vec![id("b"), id("c")];
-        assert_eq!(
-            preferred_master(&id("b"), &voters, &live, Duration::ZERO),
-            None
-        );
     }
 }

@@ -9,8 +9,8 @@
 //! Pieces: [`types`] (the type config), [`log_store`] (crash-safe log),
 //! [`state_machine`] (applies commands to the cluster state), [`network`]
 //! (Raft RPCs over the mutual-TLS transport), [`controller`] (master duty
-//! and the lowest-NodeID preference). Partition injection is [`crate::Faults`],
-//! shared with the probe scheduler.
+//! and hand-over to the preferred master, decided in `engine::leader`).
+//! Partition injection is [`crate::Faults`], shared with the probe scheduler.
 
 pub mod controller;
 
@@ -128,6 +128,8 @@ pub struct Consensus {
     /// from whom: "the log reaches this node" (a restored vote names an old
     /// leader too, so openraft's own view cannot tell).
     last_append: Arc<std::sync::Mutex<Option<(NodeId, std::time::Instant)>>>,
+    /// When this node last handed its leadership away ([`Consensus::hand_over`]).
+    handed_over: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl Consensus {
@@ -180,6 +182,7 @@ impl Consensus {
             timing,
             reopen,
             last_append: Arc::default(),
+            handed_over: Arc::default(),
         })
     }
 
@@ -298,6 +301,26 @@ impl Consensus {
         }
         m.last_quorum_acked
             .is_some_and(|t| t.elapsed() < self.timing.election_min)
+    }
+
+    /// Whether this node may act as master *now*: the one gate that master
+    /// duty, `qu status` and the `quptime_master` gauge all ask, so no node
+    /// reports the role longer than it holds it. That is the lease, except
+    /// for one election time after this node handed the role away: the
+    /// target may win while this node's lease still looks valid (a
+    /// transfer bypasses the followers' lease).
+    pub fn master_duty(&self) -> bool {
+        let handed = self.handed_over.lock().ok().and_then(|h| *h);
+        self.has_lease() && handed.is_none_or(|t| t.elapsed() >= self.timing.election_max)
+    }
+
+    /// Hand the leadership to `to` and stop counting as master at once
+    /// (see [`Consensus::master_duty`]); a no-op unless this node leads.
+    pub async fn hand_over(&self, to: &NodeId) -> Result<()> {
+        if let Ok(mut h) = self.handed_over.lock() {
+            *h = Some(std::time::Instant::now());
+        }
+        self.transfer_leadership(to).await
     }
 
     /// Commit `cmd` if this node leads; otherwise say where to send it.
@@ -419,7 +442,7 @@ impl Consensus {
     }
 
     /// Ask the leader to hand leadership to `to` (no-op unless this node leads).
-    pub async fn transfer_leadership(&self, to: &NodeId) -> Result<()> {
+    async fn transfer_leadership(&self, to: &NodeId) -> Result<()> {
         self.raft()
             .trigger()
             .transfer_leader(to.clone())

@@ -13,3 +13,4 @@
 pub(crate) mod deliver;
 #[cfg(test)]
 mod deliver_tests;
+pub(crate) mod leader;

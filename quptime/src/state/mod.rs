@@ -14,6 +14,7 @@
 //! comes in as a [`SettingsCheck`] (`notify::validate` in a node).
 
 pub mod declared;
+pub use declared::MasterPin;
 pub mod duration;
 pub mod fields;
 mod import;
