@@ -13,6 +13,19 @@ fn check(url: &str) -> Check {
     web_check("web", url)
 }
 
+/// Three nodes; a webhook channel and check `web` (on a real HTTP target)
+/// added through node `via`, once `web` is up: (cluster, target,
+/// receiver, that node).
+async fn web_behind_a_hook(via: usize) -> (TestCluster, HttpTarget, Receiver, quptime::Cluster) {
+    let tc = TestCluster::form(&["n1", "n2", "n3"], fast_timing()).await;
+    let target = HttpTarget::start().await;
+    let receiver = Receiver::start().await;
+    let node = tc.node(via).clone();
+    add_hook_and_check(&node, &receiver.url(), check(&target.url())).await;
+    wait_up(&node, "web").await;
+    (tc, target, receiver, node)
+}
+
 fn kinds(r: &Receiver) -> Vec<String> {
     r.received()
         .iter()
@@ -42,12 +55,7 @@ async fn expect_kinds(r: &Receiver, want: &[&str], within: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_down_and_one_recovered_per_transition_across_a_failover() {
-    let mut tc = TestCluster::form(&["n1", "n2", "n3"], fast_timing()).await;
-    let target = HttpTarget::start().await;
-    let receiver = Receiver::start().await;
-    let node = tc.node(0).clone();
-    add_hook_and_check(&node, &receiver.url(), check(&target.url())).await;
-    wait_up(&node, "web").await;
+    let (mut tc, target, receiver, _) = web_behind_a_hook(0).await;
     assert!(receiver.received().is_empty(), "unknown -> up is silent");
 
     target.set_status(503);
@@ -98,12 +106,7 @@ async fn one_down_and_one_recovered_per_transition_across_a_failover() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_waits_out_a_receiver_outage_and_arrives_once() {
-    let tc = TestCluster::form(&["n1", "n2", "n3"], fast_timing()).await;
-    let target = HttpTarget::start().await;
-    let receiver = Receiver::start().await;
-    let node = tc.node(1).clone();
-    add_hook_and_check(&node, &receiver.url(), check(&target.url())).await;
-    wait_up(&node, "web").await;
+    let (tc, target, receiver, node) = web_behind_a_hook(1).await;
     // The receiver fails for 30 s, right when the check goes down.
     receiver.answer(500);
     target.set_status(503);
@@ -172,12 +175,7 @@ async fn reminders_repeat_the_alert_while_the_check_stays_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_checks_alerts_arrive_in_transition_order_after_an_outage_and_a_hand_over() {
-    let mut tc = TestCluster::form(&["n1", "n2", "n3"], fast_timing()).await;
-    let target = HttpTarget::start().await;
-    let receiver = Receiver::start().await;
-    let node = tc.node(0).clone();
-    add_hook_and_check(&node, &receiver.url(), check(&target.url())).await;
-    wait_up(&node, "web").await;
+    let (mut tc, target, receiver, node) = web_behind_a_hook(0).await;
     let is = |n: &quptime::Cluster, want: &str| {
         n.state()
             .check_states
