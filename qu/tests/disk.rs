@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Cluster, FAST, Node, free_port, http_get, private_dir, text, wait_for};
+use support::{Cluster, FAST, Node, http_get, private_dir, text, wait_for};
 
 /// Whether this test may mount (root); otherwise says why it does not run,
 /// and fails under CI, which runs as root.
@@ -82,18 +82,6 @@ fn fill(path: &Path) -> u64 {
     written
 }
 
-fn add_check(node: &Node, name: &str) -> std::process::Output {
-    node.qu(&[
-        "check",
-        "add",
-        "tcp",
-        name,
-        "127.0.0.1:9",
-        "--interval",
-        "1h",
-    ])
-}
-
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
@@ -107,19 +95,14 @@ fn a_full_disk_refuses_writes_clearly_and_recovers_without_a_restart() {
     let root = tempfile::tempdir().expect("tempdir");
     // Declared first, so it is unmounted after the daemon is killed.
     let tmpfs = Tmpfs::mount(&root.path().join("n1/data"), "64m");
-    let metrics = format!("127.0.0.1:{}", free_port());
-    let mut args = FAST.to_vec();
-    args.extend(["--metrics-addr", &metrics]);
-    let mut node = Node::new(root.path(), "n1", &args);
-    node.init(None);
-    node.start_ready();
+    let (mut node, metrics) = Node::founder_with_metrics(root.path(), "n1");
     let mut acknowledged = Vec::new();
     for name in ["before-1", "before-2", "before-3"] {
         let out = wait_for(
             Duration::from_secs(10),
             Duration::from_millis(100),
             "first write",
-            || Some(add_check(&node, name)).filter(|o| o.status.success()),
+            || Some(node.try_add_tcp_check(name, "1h")).filter(|o| o.status.success()),
         );
         assert!(out.status.success());
         acknowledged.push(name.to_string());
@@ -131,7 +114,7 @@ fn a_full_disk_refuses_writes_clearly_and_recovers_without_a_restart() {
     assert!(filled > 32 << 20, "filled only {filled} bytes");
 
     // Refused before Raft sees it, with what is wrong and what to do.
-    let out = add_check(&node, "while-full");
+    let out = node.try_add_tcp_check("while-full", "1h");
     assert!(!out.status.success(), "a write on a full disk was accepted");
     let err = text(&out.stderr);
     eprintln!("refused: {err}");
@@ -168,7 +151,7 @@ fn a_full_disk_refuses_writes_clearly_and_recovers_without_a_restart() {
         "healthy again",
         || (http_get(&metrics, "/healthz").0 == 200).then_some(()),
     );
-    let out = add_check(&node, "after");
+    let out = node.try_add_tcp_check("after", "1h");
     assert!(
         out.status.success(),
         "{}{}",
@@ -292,17 +275,12 @@ fn a_follower_with_a_full_disk_refuses_entries_stays_up_and_catches_up() {
 #[test]
 fn a_fatal_storage_error_makes_serve_exit_non_zero_with_the_cause() {
     let root = tempfile::tempdir().expect("tempdir");
-    let metrics = format!("127.0.0.1:{}", free_port());
-    let mut args = FAST.to_vec();
-    args.extend(["--metrics-addr", &metrics]);
-    let mut node = Node::new(root.path(), "n1", &args);
-    node.init(None);
-    node.start_ready();
+    let (mut node, _metrics) = Node::founder_with_metrics(root.path(), "n1");
     let out = wait_for(
         Duration::from_secs(10),
         Duration::from_millis(100),
         "first write",
-        || Some(add_check(&node, "web")).filter(|o| o.status.success()),
+        || Some(node.try_add_tcp_check("web", "1h")).filter(|o| o.status.success()),
     );
     assert!(out.status.success());
 

@@ -8,17 +8,12 @@ mod support;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use support::{FAST, Node, free_port, http_get, text};
+use support::{FAST, Node, http_get, text};
 
 #[test]
 fn serve_exposes_metrics_health_and_readiness() {
     let root = tempfile::tempdir().expect("tempdir");
-    let metrics = format!("127.0.0.1:{}", free_port());
-    let mut args = FAST.to_vec();
-    args.extend(["--metrics-addr", &metrics]);
-    let mut node = Node::new(root.path(), "n1", &args);
-    node.init(None);
-    node.start_ready();
+    let (mut node, metrics) = Node::founder_with_metrics(root.path(), "n1");
 
     assert_eq!(http_get(&metrics, "/healthz"), (200, "ok\n".to_string()));
     // A sole founder is its own quorum: ready once it holds master duty.
@@ -44,7 +39,7 @@ fn serve_exposes_metrics_health_and_readiness() {
     assert_eq!(http_get(&metrics, "/nothing-here").0, 404);
 
     // A second daemon cannot take the same metrics port.
-    let other = Node::new(root.path(), "n2", &args);
+    let other = Node::new(root.path(), "n2", FAST);
     other.init(None);
     let out = other.qu(&["serve", "--metrics-addr", &metrics]);
     assert!(!out.status.success(), "a second qu serve started");

@@ -224,9 +224,9 @@ impl Node {
     }
 
     /// `qu check add tcp NAME 127.0.0.1:9 --interval INTERVAL` (nothing
-    /// listens on the discard port), which must succeed.
-    pub fn add_tcp_check(&self, name: &str, interval: &str) {
-        self.qu_ok(&[
+    /// listens on the discard port): its output, success or not.
+    pub fn try_add_tcp_check(&self, name: &str, interval: &str) -> Output {
+        self.qu(&[
             "check",
             "add",
             "tcp",
@@ -234,7 +234,31 @@ impl Node {
             "127.0.0.1:9",
             "--interval",
             interval,
-        ]);
+        ])
+    }
+
+    /// [`Node::try_add_tcp_check`], which must succeed.
+    pub fn add_tcp_check(&self, name: &str, interval: &str) {
+        let out = self.try_add_tcp_check(name, interval);
+        assert!(
+            out.status.success(),
+            "[{}] qu check add tcp {name} failed ({}): {}",
+            self.name,
+            out.status,
+            text(&out.stderr)
+        );
+    }
+
+    /// A founder `name` under `root` with a metrics listener on a free
+    /// loopback port, started: (the node, the listener's address).
+    pub fn founder_with_metrics(root: &Path, name: &str) -> (Node, String) {
+        let metrics = format!("127.0.0.1:{}", free_port());
+        let mut args = FAST.to_vec();
+        args.extend(["--metrics-addr", &metrics]);
+        let mut node = Node::new(root, name, &args);
+        node.init(None);
+        node.start_ready();
+        (node, metrics)
     }
 
     /// Run `qu <args>` and insist on exit 0; returns stdout.
