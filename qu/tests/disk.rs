@@ -16,22 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Cluster, FAST, Node, http_get, private_dir, text, wait_for};
-
-/// Whether this test may mount (root); otherwise says why it does not run,
-/// and fails under CI, which runs as root.
-fn can_mount(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test} needs root (mount -t tmpfs) and CI is set"
-    );
-    eprintln!("{test}: skipped, needs root to mount a tmpfs (runs in CI as root)");
-    false
-}
+use support::{Cluster, FAST, Node, http_get, private_dir, root_or_skip, text, wait_for};
 
 /// A tmpfs mounted at a directory, unmounted when dropped (also when the
 /// test panics).
@@ -89,7 +74,10 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 
 #[test]
 fn a_full_disk_refuses_writes_clearly_and_recovers_without_a_restart() {
-    if !can_mount("a_full_disk_refuses_writes_clearly_and_recovers_without_a_restart") {
+    if !root_or_skip(
+        "a_full_disk_refuses_writes_clearly_and_recovers_without_a_restart",
+        "mount a tmpfs",
+    ) {
         return;
     }
     let root = tempfile::tempdir().expect("tempdir");
@@ -201,7 +189,10 @@ fn a_full_disk_refuses_writes_clearly_and_recovers_without_a_restart() {
 
 #[test]
 fn a_follower_with_a_full_disk_refuses_entries_stays_up_and_catches_up() {
-    if !can_mount("a_follower_with_a_full_disk_refuses_entries_stays_up_and_catches_up") {
+    if !root_or_skip(
+        "a_follower_with_a_full_disk_refuses_entries_stays_up_and_catches_up",
+        "mount a tmpfs",
+    ) {
         return;
     }
     let mut c = Cluster::empty();

@@ -19,28 +19,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use support::{Cluster, Node, Proc, QU, text};
+use support::{Cluster, Node, Proc, QU, is_root, root_or_skip, text};
 
 const NOBODY: u32 = 65534;
 const NOGROUP: u32 = 65534;
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// Whether a root-only test may go on (see the module docs).
-fn root_or_skip(test: &str) -> bool {
-    if is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test} needs root (CI runs as root)"
-    );
-    eprintln!("{test}: skipped, needs root to run a process as another user");
-    false
-}
 
 fn chown(path: &Path, uid: u32, gid: u32) {
     std::os::unix::fs::chown(path, Some(uid), Some(gid))
@@ -156,7 +138,10 @@ fn smtp_add(socket: &Path, data: &Path, service_user: Option<&str>) -> Command {
 
 #[test]
 fn a_socket_served_by_another_user_receives_no_byte_of_a_password() {
-    if !root_or_skip("a_socket_served_by_another_user_receives_no_byte_of_a_password") {
+    if !root_or_skip(
+        "a_socket_served_by_another_user_receives_no_byte_of_a_password",
+        "run a process as another user",
+    ) {
         return;
     }
     let c = Cluster::empty();
@@ -276,7 +261,10 @@ fn a_pre_created_last_resort_socket_dir_is_refused() {
         "{err}"
     );
 
-    if !root_or_skip("a_pre_created_last_resort_socket_dir_is_refused (foreign owner)") {
+    if !root_or_skip(
+        "a_pre_created_last_resort_socket_dir_is_refused (foreign owner)",
+        "run a process as another user",
+    ) {
         return;
     }
     // Another user made it first, private to them.

@@ -60,6 +60,27 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Whether a root-only test may go on: yes as root; elsewhere it says
+/// `why` it needs root and is skipped, except under CI (env `CI`, which
+/// runs as root), where it fails.
+pub fn root_or_skip(test: &str, why: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test} needs root ({why}) and CI is set"
+    );
+    eprintln!("{test}: skipped, needs root to {why} (runs in CI as root)");
+    false
+}
+
 /// Create `path` with mode 0700 (the control socket refuses directories
 /// others can write).
 pub fn private_dir(path: &Path) {
