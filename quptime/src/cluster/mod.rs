@@ -84,7 +84,7 @@ pub(crate) struct Core {
     faults: Faults,
     master: watch::Receiver<bool>,
     data_dir: PathBuf,
-    verdicts: std::sync::Mutex<Option<verdict::Active>>,
+    verdicts: std::sync::Mutex<Option<crate::engine::evaluate::Evaluator>>,
     notifiers: crate::notify::Notifiers,
     metrics: Arc<crate::metrics::Metrics>,
     /// Join and enrollment attempts per source address.

@@ -1,14 +1,16 @@
-//! Master duty for checks: gather every member's probe results, evaluate
-//! each check once per interval, and commit the state changes.
+//! Master duty for checks: stream every member's probe results to the
+//! master, and drive the evaluation engine ([`crate::engine::evaluate`]).
 //!
 //! Every node runs the [`crate::schedule`] scheduler; the reporter batches
-//! its observations and streams them to the master (tagged with the term it
-//! believes in; the master drops results of another term and of
-//! non-members, and names the sender from its TLS key, never from the
-//! message). The evaluator runs only while this node holds master duty. A
-//! new master starts from the replicated check states and waits one
-//! interval for fresh results before judging a check, so a failover never
-//! flips checks to unknown on its own.
+//! its observations and streams them to the master, tagged with the term it
+//! believes in. The master names the sender from its TLS key, never from
+//! the message, and hands the batch to the engine with the time of arrival
+//! (the engine drops results of another term and does not count
+//! non-voters'). The evaluator task ticks the engine while this node holds
+//! master duty and commits the transitions it proposes. The rules (warm-up,
+//! cadence, hysteresis, following the agreed state) are the engine's; a
+//! new master builds a fresh engine from the replicated check states, and
+//! the engine is dropped when duty ends.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -17,18 +19,16 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
-use crate::aggregate::{Aggregator, CheckState, Report, freshness};
 use crate::cluster::Core;
 use crate::consensus::no_quorum;
+pub use crate::engine::evaluate::Summary;
+use crate::engine::evaluate::{Action, Evaluator, Heard};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::NodeId;
 use crate::probe::ProbeResult;
 use crate::schedule::Observation;
-use crate::state::Mutation;
 use crate::transport::Rpc;
 
-/// Equal verdicts needed before a state changes.
-pub(crate) const HYSTERESIS: u32 = 2;
 /// How often the evaluator looks for due checks.
 const TICK: Duration = Duration::from_millis(200);
 /// How long results are gathered before a batch is sent.
@@ -61,29 +61,6 @@ impl Rpc for SummaryRpc {
     type Response = HashMap<String, Summary>;
 }
 
-/// The master's view of one check right now.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Summary {
-    /// Fresh successes.
-    pub ok: usize,
-    /// Fresh results.
-    pub total: usize,
-    /// Failing members' details.
-    pub detail: String,
-    /// Each member's fresh result (older nodes send none).
-    #[serde(default)]
-    pub votes: Vec<crate::state::Evidence>,
-}
-
-/// The aggregation state while this node is master.
-#[derive(Debug)]
-pub(crate) struct Active {
-    agg: Aggregator,
-    since: Instant,
-    term: u64,
-    next_eval: HashMap<String, Instant>,
-}
-
 impl Core {
     /// Record `from`'s results (master only).
     pub(crate) fn record_results(&self, from: &NodeId, batch: ReportBatch) -> Result<()> {
@@ -94,30 +71,15 @@ impl Core {
             .verdicts
             .lock()
             .map_err(|_| Error::internal("verdict lock"))?;
-        let Some(active) = guard.as_mut() else {
+        let Some(engine) = guard.as_mut() else {
             return Err(no_quorum("this node is not the master yet"));
         };
-        if batch.term != active.term {
-            return Ok(());
-        }
+        let voters: BTreeSet<NodeId> = self.consensus.view().voters.into_keys().collect();
+        let heard = engine.on_report(from, batch.term, batch.results, &voters, Instant::now());
         // Results reach the master: that is part of being live (learners
         // too), though only voters' results count in verdicts.
-        self.liveness.record_results(from);
-        if !self.consensus.view().voters.contains_key(from) {
-            return Ok(());
-        }
-        let now = Instant::now();
-        for (check, r) in batch.results {
-            active.agg.record(
-                &check,
-                from.clone(),
-                Report {
-                    ok: r.ok,
-                    latency: r.latency,
-                    detail: r.detail,
-                    at: now,
-                },
-            );
+        if heard != Heard::OtherTerm {
+            self.liveness.record_results(from);
         }
         Ok(())
     }
@@ -145,84 +107,24 @@ impl Core {
 
     pub(crate) fn local_summaries(&self) -> Option<HashMap<String, Summary>> {
         let guard = self.verdicts.lock().ok()?;
-        let active = guard.as_ref()?;
-        let state = self.state();
+        let engine = guard.as_ref()?;
         let members: BTreeSet<NodeId> = self.consensus.view().voters.into_keys().collect();
-        let now = Instant::now();
-        Some(
-            state
-                .checks
-                .values()
-                .map(|c| {
-                    let fresh = freshness(c.interval);
-                    let t = active.agg.tally(&c.id, &members, fresh, now);
-                    let summary = Summary {
-                        ok: t.ok,
-                        total: t.total,
-                        detail: active.agg.failure_detail(&c.id, &members, fresh, now),
-                        votes: active.agg.votes(&c.id, &members, fresh, now),
-                    };
-                    (c.id.clone(), summary)
-                })
-                .collect(),
-        )
+        Some(engine.summaries(&self.state(), &members, Instant::now()))
     }
 
     /// One evaluator pass while master: returns the transitions to commit.
-    fn evaluate_due(&self) -> Vec<Mutation> {
+    fn evaluate_due(&self) -> Vec<Action> {
         let state = self.state();
         let view = self.consensus.view();
         let members: BTreeSet<NodeId> = view.voters.keys().cloned().collect();
         let Ok(mut guard) = self.verdicts.lock() else {
             return Vec::new();
         };
-        let active = guard.get_or_insert_with(|| {
+        let engine = guard.get_or_insert_with(|| {
             tracing::info!(term = view.term, "master duty: evaluating checks");
-            Active {
-                agg: Aggregator::new(HYSTERESIS),
-                since: Instant::now(),
-                term: view.term,
-                next_eval: HashMap::new(),
-            }
+            Evaluator::new(&state, view.term, Instant::now())
         });
-        let now = Instant::now();
-        let mut out = Vec::new();
-        active.agg.retain(|id| state.checks.contains_key(id));
-        active
-            .next_eval
-            .retain(|id, _| state.checks.contains_key(id));
-        for check in state.checks.values().filter(|c| !c.disabled) {
-            // Follow the agreed state (a commit may have failed, or another
-            // master may have decided before us).
-            let agreed = state
-                .check_states
-                .get(&check.id)
-                .map_or(CheckState::Unknown, |r| r.state);
-            active.agg.set_state(&check.id, agreed);
-            let warm_up = check.interval + Duration::from_secs(1);
-            if now.duration_since(active.since) < warm_up {
-                continue;
-            }
-            let due = active.next_eval.entry(check.id.clone()).or_insert(now);
-            if now < *due {
-                continue;
-            }
-            *due = now + check.interval;
-            if let Some(change) =
-                active
-                    .agg
-                    .evaluate(&check.id, &members, freshness(check.interval), now)
-            {
-                out.push(Mutation::RecordTransition {
-                    check_id: check.id.clone(),
-                    from: change.from,
-                    to: change.to,
-                    term: active.term,
-                    evidence: change.evidence,
-                });
-            }
-        }
-        out
+        engine.on_tick(&state, &members, Instant::now())
     }
 }
 
@@ -243,7 +145,7 @@ pub(crate) async fn run_evaluator(core: Arc<Core>, mut stop: watch::Receiver<boo
             }
             continue;
         }
-        for m in core.evaluate_due() {
+        for Action::Propose(m) in core.evaluate_due() {
             let what = m.describe();
             match core.submit(core.command(m)).await {
                 Ok(_) => tracing::info!("{what}"),

@@ -1,0 +1,197 @@
+//! Check evaluation, decided without I/O: which probe results count, when
+//! a check is judged, and which state changes to propose.
+//!
+//! The master's memory of one term: the [`Aggregator`] (each voter's
+//! latest result, the hysteresis streaks), when the term's duty began and
+//! when each check is next due. Its rules:
+//! - **Who counts.** Results of another term are dropped (the sender
+//!   reports to a master that is gone, or not yet known); results from a
+//!   non-voter (a learner catching up) are heard but never counted.
+//! - **Warm-up.** A new master judges a check only once `interval` + 1 s
+//!   has passed since its duty began, so every voter had a round to report
+//!   to it: a failover never flips checks to unknown on its own.
+//! - **Cadence.** Each check is evaluated once per interval, on rounds,
+//!   not on message arrivals; a state changes after [`HYSTERESIS`] equal
+//!   verdicts in a row (the quorum and freshness rules are the
+//!   aggregator's).
+//! - **The agreed state leads.** Before judging, each check is aligned
+//!   with `state.check_states` (a commit may have failed, another master
+//!   may have decided), so a proposal is always a change of what the
+//!   cluster agrees on, and a new master (a fresh engine) starts from the
+//!   replicated state alone: no second DOWN for an incident already
+//!   recorded, and the RECOVERED still comes.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{Aggregator, CheckState, Report, freshness};
+use crate::identity::NodeId;
+use crate::probe::ProbeResult;
+use crate::state::{ClusterState, Evidence, Mutation};
+
+/// Equal verdicts needed before a state changes.
+pub(crate) const HYSTERESIS: u32 = 2;
+/// Added to a check's interval for the warm-up of a new master.
+pub(crate) const WARM_UP_MARGIN: Duration = Duration::from_secs(1);
+
+/// The master's view of one check right now.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Summary {
+    /// Fresh successes.
+    pub ok: usize,
+    /// Fresh results.
+    pub total: usize,
+    /// Failing members' details.
+    pub detail: String,
+    /// Each member's fresh result (older nodes send none).
+    #[serde(default)]
+    pub votes: Vec<Evidence>,
+}
+
+/// What the driver is to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Propose this mutation (a `RecordTransition` of this engine's term).
+    Propose(Mutation),
+}
+
+/// What became of a batch of results given to [`Evaluator::on_report`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Heard {
+    /// Tagged with another term: dropped, and the sender is not heard
+    /// from (it reports to another master).
+    OtherTerm,
+    /// From a member that does not vote (a learner): heard, not counted.
+    NotVoter,
+    /// Counted in the verdicts.
+    Counted,
+}
+
+/// The evaluation engine of one master term.
+#[derive(Debug)]
+pub(crate) struct Evaluator {
+    agg: Aggregator,
+    /// When this term's duty began (the warm-up counts from here).
+    since: Instant,
+    /// The term results must carry and transitions are recorded under.
+    term: u64,
+    /// When each check is next evaluated.
+    next_eval: HashMap<String, Instant>,
+}
+
+impl Evaluator {
+    /// A fresh engine for `term`, whose duty begins at `now`, starting
+    /// from the agreed check states of `state` (nothing else carries over
+    /// from an earlier master).
+    pub(crate) fn new(state: &ClusterState, term: u64, now: Instant) -> Evaluator {
+        let mut agg = Aggregator::new(HYSTERESIS);
+        for (id, rt) in &state.check_states {
+            agg.seed(id, rt.state);
+        }
+        Evaluator {
+            agg,
+            since: now,
+            term,
+            next_eval: HashMap::new(),
+        }
+    }
+
+    /// `from` sent `results`, tagged with `term`, arriving at `now`.
+    /// Only a current voter's results of this engine's term count.
+    pub(crate) fn on_report(
+        &mut self,
+        from: &NodeId,
+        term: u64,
+        results: Vec<(String, ProbeResult)>,
+        voters: &BTreeSet<NodeId>,
+        now: Instant,
+    ) -> Heard {
+        if term != self.term {
+            return Heard::OtherTerm;
+        }
+        if !voters.contains(from) {
+            return Heard::NotVoter;
+        }
+        for (check, r) in results {
+            self.agg.record(
+                &check,
+                from.clone(),
+                Report {
+                    ok: r.ok,
+                    latency: r.latency,
+                    detail: r.detail,
+                    at: now,
+                },
+            );
+        }
+        Heard::Counted
+    }
+
+    /// One evaluator round at `now`: judge every enabled check that is
+    /// due, with `members` (the voters) deciding; the transitions to
+    /// propose.
+    pub(crate) fn on_tick(
+        &mut self,
+        state: &ClusterState,
+        members: &BTreeSet<NodeId>,
+        now: Instant,
+    ) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.agg.retain(|id| state.checks.contains_key(id));
+        self.next_eval.retain(|id, _| state.checks.contains_key(id));
+        for check in state.checks.values().filter(|c| !c.disabled) {
+            // Follow the agreed state (a commit may have failed, or another
+            // master may have decided before us).
+            let agreed = state
+                .check_states
+                .get(&check.id)
+                .map_or(CheckState::Unknown, |r| r.state);
+            self.agg.set_state(&check.id, agreed);
+            if now.saturating_duration_since(self.since) < check.interval + WARM_UP_MARGIN {
+                continue;
+            }
+            let due = self.next_eval.entry(check.id.clone()).or_insert(now);
+            if now < *due {
+                continue;
+            }
+            *due = now + check.interval;
+            let fresh = freshness(check.interval);
+            if let Some(change) = self.agg.evaluate(&check.id, members, fresh, now) {
+                out.push(Action::Propose(Mutation::RecordTransition {
+                    check_id: check.id.clone(),
+                    from: change.from,
+                    to: change.to,
+                    term: self.term,
+                    evidence: change.evidence,
+                }));
+            }
+        }
+        out
+    }
+
+    /// The live tallies of every check at `now`, counting `members`.
+    pub(crate) fn summaries(
+        &self,
+        state: &ClusterState,
+        members: &BTreeSet<NodeId>,
+        now: Instant,
+    ) -> HashMap<String, Summary> {
+        state
+            .checks
+            .values()
+            .map(|c| {
+                let fresh = freshness(c.interval);
+                let t = self.agg.tally(&c.id, members, fresh, now);
+                let summary = Summary {
+                    ok: t.ok,
+                    total: t.total,
+                    detail: self.agg.failure_detail(&c.id, members, fresh, now),
+                    votes: self.agg.votes(&c.id, members, fresh, now),
+                };
+                (c.id.clone(), summary)
+            })
+            .collect()
+    }
+}
