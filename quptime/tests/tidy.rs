@@ -2,9 +2,11 @@
 //! checked by reading the source tree as text, so a violation fails in CI
 //! before it grows into an import cycle nobody meant.
 //!
-//! It checks three things: the pure decision modules (`state`,
+//! It checks four things: the pure decision modules (`state`,
 //! `aggregate`) import nothing that does I/O and nothing of the layers
-//! above them; the front ends (`qu`, `quptime-ffi`, `quptime-py`) do not
+//! above them; the master engine (`engine/`) touches no runtime, socket,
+//! disk or driver (it may name the data types of `notify` and `probe`);
+//! the front ends (`qu`, `quptime-ffi`, `quptime-py`) do not
 //! reach into the Raft layer; and every source file starts with a `//!`
 //! doc that says why it exists. Each rule is a plain function over file
 //! text, tested on a violation as well as run on the tree.
@@ -23,6 +25,21 @@ const PURE_FORBIDDEN: &[&str] = &[
     "tokio",
     "std::fs",
     "std::net",
+];
+
+/// What a file of the master engine may not name: the runtime, the disk,
+/// the network, and the drivers and layers that perform its actions.
+const ENGINE_FORBIDDEN: &[&str] = &[
+    "crate::store",
+    "crate::cluster",
+    "crate::consensus",
+    "crate::transport",
+    "tokio",
+    "std::fs",
+    "std::net",
+    "std::thread",
+    "Instant::now",
+    "SystemTime::now",
 ];
 
 /// The workspace root (this crate lives in `quptime/`).
@@ -86,9 +103,14 @@ fn names(code: &str, name: &str) -> bool {
 /// The forbidden names `text` (a file of the pure core) uses, as
 /// `line: name`.
 fn pure_violations(text: &str) -> Vec<String> {
+    violations(text, PURE_FORBIDDEN)
+}
+
+/// The names of `forbidden` that `text` uses, as `line: name`.
+fn violations(text: &str, forbidden: &'static [&'static str]) -> Vec<String> {
     code_lines(text)
         .flat_map(|(n, code)| {
-            PURE_FORBIDDEN
+            forbidden
                 .iter()
                 .filter(move |name| names(code, name))
                 .map(move |name| format!("line {n}: {name}"))
@@ -158,6 +180,31 @@ fn the_pure_core_imports_no_io_and_no_upper_layer() {
 }
 
 #[test]
+fn the_engine_reads_no_clock_and_does_no_io() {
+    // Its unit tests build virtual time from one `Instant::now()`; the
+    // rule is for the engine itself.
+    let files: Vec<PathBuf> = rust_files(&root().join("quptime/src/engine"))
+        .into_iter()
+        .filter(|f| !f.to_string_lossy().ends_with("_tests.rs"))
+        .collect();
+    assert!(files.len() >= 4, "found the engine files: {files:?}");
+    let bad: Vec<String> = files
+        .iter()
+        .flat_map(|f| {
+            violations(&read(f), ENGINE_FORBIDDEN)
+                .into_iter()
+                .map(move |v| format!("{} {v}", relative(f)))
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "engine/ decides without I/O (time and events in, actions out): the drivers in \
+         cluster/ read the clock and perform the actions:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
 fn front_ends_do_not_name_the_raft_layer() {
     let mut bad = Vec::new();
     for dir in FRONT_ENDS {
@@ -212,6 +259,12 @@ fn the_rules_catch_what_they_forbid() {
     assert!(pure_violations("/// calls `crate::notify::validate`\nfn f() {}").is_empty());
     assert!(pure_violations("use core::net::IpAddr;").is_empty());
     assert!(pure_violations("use crate::notifyish;").is_empty());
+    // The engine rule: the clock too, but the data types of notify.
+    assert_eq!(
+        violations("let now = Instant::now();", ENGINE_FORBIDDEN),
+        ["line 1: Instant::now"]
+    );
+    assert!(violations("use crate::notify::Notification;", ENGINE_FORBIDDEN).is_empty());
     // The front-end rule: a path, or a member of a use group.
     assert_eq!(
         front_end_violations("use quptime::consensus::Timing;"),
