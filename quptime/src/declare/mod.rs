@@ -28,7 +28,9 @@ pub use plan::{Change, ChangeOp, FieldChange, Plan, plan};
 use crate::error::{Error, ErrorKind, Result};
 use crate::state::declared::Retention;
 use crate::state::model::{DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
-use crate::state::{AlertChannel, Check, CheckType, ClusterState, DnsRecord, StatusSpec, duration};
+use crate::state::{
+    AlertChannel, Check, CheckType, ClusterState, DnsRecord, ProbeFields, StatusSpec, duration,
+};
 use crate::store::expand::{self, Expansion};
 
 /// Largest declaration accepted (bytes), before and after its YAML
@@ -313,27 +315,35 @@ impl AlertDecl {
 
 impl CheckDecl {
     fn of(c: &Check, alert_name: &dyn Fn(&String) -> String) -> CheckDecl {
-        CheckDecl {
+        let decl = CheckDecl {
             name: c.name.clone(),
-            kind: c.kind,
+            kind: c.kind(),
             target: c.target.clone(),
             interval: Some(c.interval).filter(|d| *d != DEFAULT_INTERVAL),
             timeout: Some(c.timeout).filter(|d| *d != DEFAULT_TIMEOUT),
-            expect_status: c.expect_status.clone(),
-            body_match: c.body_match.clone(),
-            insecure: c.insecure,
-            max_redirects: c.max_redirects,
-            keep_alive: c.keep_alive,
-            warn_days: c.warn_days,
-            sni: c.sni.clone(),
-            record: c.record,
-            resolver: c.resolver.clone(),
-            expect_answer: c.expect_answer.clone(),
+            expect_status: None,
+            body_match: None,
+            insecure: false,
+            max_redirects: None,
+            keep_alive: false,
+            warn_days: None,
+            sni: None,
+            record: None,
+            resolver: None,
+            expect_answer: None,
             alerts: c.alerts.iter().map(alert_name).collect(),
             suppress: c.suppress_alerts.iter().map(alert_name).collect(),
             remind: c.remind,
             disabled: c.disabled,
-        }
+        };
+        // The probe settings by their shared names: a setting added to a
+        // probe type needs only its field here, not a line in this copy.
+        let mut doc = match serde_json::to_value(&decl) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => return decl,
+        };
+        doc.extend(ProbeFields::of(&c.probe).to_map());
+        serde_json::from_value(doc.into()).unwrap_or(decl)
     }
 
     /// The check this declares, with id `id` and alert names resolved to
@@ -347,20 +357,10 @@ impl CheckDecl {
         let check = Check {
             id,
             name: self.name.clone(),
-            kind: self.kind,
+            probe: ProbeFields::pick(self)?.into_probe(self.kind)?,
             target: self.target.clone(),
             interval: self.interval.unwrap_or(DEFAULT_INTERVAL),
             timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
-            expect_status: self.expect_status.clone(),
-            body_match: self.body_match.clone(),
-            insecure: self.insecure,
-            max_redirects: self.max_redirects,
-            keep_alive: self.keep_alive,
-            warn_days: self.warn_days,
-            sni: self.sni.clone(),
-            record: self.record,
-            resolver: self.resolver.clone(),
-            expect_answer: self.expect_answer.clone(),
             alerts,
             suppress_alerts: suppress,
             remind: self.remind,
