@@ -160,8 +160,7 @@ fn settings<T: Serialize>(opts: &T) -> Result<Map<String, Value>> {
 
 /// The probe flags as a check's settings, checked as the daemon reads them.
 fn probe_fields<T: Serialize>(opts: &T) -> Result<ProbeFields> {
-    Ok(serde_json::from_value(Value::Object(settings(opts)?))
-        .map_err(|e| anyhow::anyhow!("{e}"))?)
+    serde_json::from_value(Value::Object(settings(opts)?)).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn spec(add: CheckAdd) -> Result<CheckSpec> {
