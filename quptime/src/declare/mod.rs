@@ -14,23 +14,21 @@
 //! must hold everything needed to rebuild the cluster. `qu export -o` writes
 //! it with mode 0600; the diff printed by `qu apply` masks them.
 
+mod check;
 mod original;
 mod plan;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use check::CheckDecl;
 pub use original::{Original, is_original, parse as original_parse};
 pub use plan::{Change, ChangeOp, FieldChange, Plan, plan};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::state::declared::Retention;
-use crate::state::model::{DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
-use crate::state::{
-    AlertChannel, Check, CheckType, ClusterState, DnsRecord, ProbeFields, StatusSpec, duration,
-};
+use crate::state::{AlertChannel, ClusterState};
 use crate::store::expand::{self, Expansion};
 
 /// Largest declaration accepted (bytes), before and after its YAML
@@ -83,79 +81,6 @@ pub struct AlertDecl {
     /// Type-specific settings (see docs/configuration.md).
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
-}
-
-/// One check, keyed by name; the fields of `qu check add`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CheckDecl {
-    /// Unique name.
-    pub name: String,
-    /// `http`, `tcp`, `icmp`, `tls` or `dns`.
-    #[serde(rename = "type")]
-    pub kind: CheckType,
-    /// What to probe.
-    pub target: String,
-    /// Time between probes (default 30s).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "duration::opt"
-    )]
-    pub interval: Option<Duration>,
-    /// Probe timeout (default 10s).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "duration::opt"
-    )]
-    pub timeout: Option<Duration>,
-    /// Accepted HTTP statuses (http).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expect_status: Option<StatusSpec>,
-    /// Substring the body must contain (http).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body_match: Option<String>,
-    /// Accept any TLS certificate (http).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub insecure: bool,
-    /// Redirects to follow (http).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_redirects: Option<u8>,
-    /// Reuse connections (http).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub keep_alive: bool,
-    /// Expiry warning in days (tls).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warn_days: Option<u32>,
-    /// Server name to send (tls).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sni: Option<String>,
-    /// Record type (dns).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub record: Option<DnsRecord>,
-    /// Resolver (dns).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolver: Option<String>,
-    /// Substring an answer must contain (dns).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expect_answer: Option<String>,
-    /// Alert channel names.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub alerts: Vec<String>,
-    /// Default channels (names) this check must not notify.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub suppress: Vec<String>,
-    /// Repeat the alert this often while down.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "duration::opt"
-    )]
-    pub remind: Option<Duration>,
-    /// Kept but not probed.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub disabled: bool,
 }
 
 /// The file as parsed, with where each record starts.
@@ -310,64 +235,6 @@ impl AlertDecl {
             disabled: self.disabled,
             settings: self.settings.clone(),
         }
-    }
-}
-
-impl CheckDecl {
-    fn of(c: &Check, alert_name: &dyn Fn(&String) -> String) -> CheckDecl {
-        let decl = CheckDecl {
-            name: c.name.clone(),
-            kind: c.kind(),
-            target: c.target.clone(),
-            interval: Some(c.interval).filter(|d| *d != DEFAULT_INTERVAL),
-            timeout: Some(c.timeout).filter(|d| *d != DEFAULT_TIMEOUT),
-            expect_status: None,
-            body_match: None,
-            insecure: false,
-            max_redirects: None,
-            keep_alive: false,
-            warn_days: None,
-            sni: None,
-            record: None,
-            resolver: None,
-            expect_answer: None,
-            alerts: c.alerts.iter().map(alert_name).collect(),
-            suppress: c.suppress_alerts.iter().map(alert_name).collect(),
-            remind: c.remind,
-            disabled: c.disabled,
-        };
-        // The probe settings by their shared names: a setting added to a
-        // probe type needs only its field here, not a line in this copy.
-        let mut doc = match serde_json::to_value(&decl) {
-            Ok(serde_json::Value::Object(m)) => m,
-            _ => return decl,
-        };
-        doc.extend(ProbeFields::of(&c.probe).to_map());
-        serde_json::from_value(doc.into()).unwrap_or(decl)
-    }
-
-    /// The check this declares, with id `id` and alert names resolved to
-    /// `alerts` and `suppress` ids, validated.
-    pub fn to_check(
-        &self,
-        id: String,
-        alerts: Vec<String>,
-        suppress: Vec<String>,
-    ) -> Result<Check> {
-        let check = Check {
-            id,
-            name: self.name.clone(),
-            probe: ProbeFields::pick(self)?.into_probe(self.kind)?,
-            target: self.target.clone(),
-            interval: self.interval.unwrap_or(DEFAULT_INTERVAL),
-            timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
-            alerts,
-            suppress_alerts: suppress,
-            remind: self.remind,
-            disabled: self.disabled,
-        };
-        check.validate()?;
-        Ok(check)
     }
 }
 

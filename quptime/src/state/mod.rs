@@ -23,6 +23,7 @@ pub mod model;
 pub mod mutation;
 pub mod outbox;
 pub mod probe;
+mod probe_entries;
 mod probe_fields;
 pub mod redact;
 pub mod resolvers;
