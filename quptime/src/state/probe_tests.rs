@@ -6,8 +6,9 @@ use super::*;
 use crate::state::Check;
 use serde_json::Value;
 
-/// Checks as the flat `Check` of release 0.1 wrote them (one per kind,
-/// every option set; the field order is that struct's).
+/// Checks as the flat `Check` before the probe sum type wrote them (one
+/// per kind, every option set): the output of `serde_json::to_string` of
+/// commit c1fc3aa, byte for byte.
 const GOLDEN: [&str; 5] = [
     r#"{"id":"c1","name":"web","type":"http","target":"https://example.com/health","interval":"15s","timeout":"5s","expect_status":"200,3xx","body_match":"Welcome","insecure":true,"max_redirects":3,"keep_alive":true,"alerts":["a1"],"remind":"1h","suppress_alerts":["a2"],"disabled":true}"#,
     r#"{"id":"c2","name":"db","type":"tcp","target":"db.internal:5432","interval":"30s","timeout":"10s"}"#,
