@@ -8,7 +8,8 @@
 //! reads that shape with the probe types themselves, so their fields and
 //! rules exist once, and turns it into the check's [`Probe`] once the type
 //! is known, refusing a setting of another kind with its name and kind.
-//! [`ProbeFields::patch`] changes settings by name the same way.
+//! [`ProbeFields::patch`] changes settings by name the same way; the
+//! declaration reads them key by key through `ProbeFields::read_entry`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -17,9 +18,10 @@ use super::probe::{CheckType, DnsProbe, HttpProbe, Probe, TlsProbe};
 use crate::error::{Error, Result};
 
 /// Every kind's probe settings; all but the check's own kind stay at
-/// their defaults. Flattened into the documents that describe a check.
+/// their defaults. Flattened into the documents that describe a check;
+/// like those documents always did, it ignores keys it does not know (the
+/// declaration file, which refuses them, reads its records itself).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ProbeFields {
     /// Settings of http checks.
     #[serde(flatten)]
@@ -71,25 +73,6 @@ impl ProbeFields {
         })
     }
 
-    /// The probe settings among the keys of a document that also holds
-    /// other fields (a flat declaration record), the other keys ignored.
-    pub fn pick<T: Serialize>(doc: &T) -> Result<ProbeFields> {
-        /// [`ProbeFields`] without its refusal of unknown keys.
-        #[derive(Deserialize)]
-        struct Lenient {
-            #[serde(flatten)]
-            http: HttpProbe,
-            #[serde(flatten)]
-            tls: TlsProbe,
-            #[serde(flatten)]
-            dns: DnsProbe,
-        }
-        let value = serde_json::to_value(doc).map_err(|e| Error::internal(e.to_string()))?;
-        let Lenient { http, tls, dns } =
-            serde_json::from_value(value).map_err(|e| Error::invalid(e.to_string()))?;
-        Ok(ProbeFields { http, tls, dns })
-    }
-
     /// The settings as a map of document names to values (defaults left
     /// out).
     pub fn to_map(&self) -> Map<String, Value> {
@@ -105,7 +88,15 @@ impl ProbeFields {
     /// refused, naming them.
     pub fn patch(probe: &Probe, changes: &Map<String, Value>) -> Result<Probe> {
         let mut fields = ProbeFields::of(probe).to_map();
+        let names = ProbeFields::names();
         for (name, value) in changes {
+            if !names.contains(&name.as_str()) {
+                return Err(Error::invalid(format!(
+                    "{}: not a check setting; use one of {}",
+                    crate::state::fields::excerpt(name),
+                    names.join(", ")
+                )));
+            }
             match value {
                 Value::Null => {}
                 Value::String(s) if s.is_empty() => {
