@@ -167,3 +167,75 @@ fn check_duration(field: &str, text: &str) -> Result<Duration> {
     };
     duration::parse_within(&format!("--{field}"), text, range, example)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    /// The document `quptime-py`'s `Cluster.add_check` sends: every key,
+    /// the unset ones `null` or `false`.
+    fn python(kind: &str, target: &str, expect_status: &str) -> String {
+        format!(
+            r#"{{"name": "svc", "type": "{kind}", "target": "{target}", "interval": "1s",
+            "timeout": null, "expect_status": {expect_status}, "body_match": null,
+            "insecure": false, "max_redirects": null, "keep_alive": false, "warn_days": null,
+            "sni": null, "record": null, "resolver": null, "expect_answer": null,
+            "alerts": [], "suppress": [], "remind": null}}"#
+        )
+    }
+
+    #[test]
+    fn the_python_document_reads_as_before() {
+        let spec: CheckSpec =
+            serde_json::from_str(&python("tcp", "127.0.0.1:9", "null")).expect("tcp document");
+        let check = spec.into_check("c1".into(), Vec::new()).expect("valid");
+        assert_eq!(check.kind(), CheckType::Tcp);
+        assert_eq!(check.interval, Duration::from_secs(1));
+        let spec: CheckSpec =
+            serde_json::from_str(&python("http", "http://127.0.0.1:9/", "\"2xx\"")).expect("http");
+        let check = spec.into_check("c2".into(), Vec::new()).expect("valid");
+        let status = check.http().and_then(|h| h.expect_status.clone());
+        assert_eq!(status.map(String::from).as_deref(), Some("2xx"));
+        let e = serde_json::from_str::<CheckSpec>(&python("http", "http://x/", "\"7xx\""))
+            .expect_err("bad status")
+            .to_string();
+        assert!(e.contains("7xx") && e.contains("expected status"), "{e}");
+        let spec: CheckSpec =
+            serde_json::from_str(&python("tcp", "127.0.0.1:9", "\"2xx\"")).expect("parses");
+        let e = spec
+            .into_check("c3".into(), Vec::new())
+            .expect_err("http on tcp");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(
+            e.message()
+                .contains("expect_status applies to http checks only"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_patch_of_an_earlier_qu_keeps_what_it_leaves_null() {
+        // `qu` before the probe sum type sent every probe key, null when unset.
+        let old = r#"{"name": null, "target": null, "interval": "1m", "timeout": null,
+            "expect_status": null, "body_match": "", "insecure": null, "max_redirects": 4,
+            "keep_alive": null, "warn_days": null, "sni": null, "record": null,
+            "resolver": null, "expect_answer": null, "alerts": null}"#;
+        let patch: CheckPatch = serde_json::from_str(old).expect("old patch");
+        let mut check = Check {
+            name: "web".into(),
+            target: "http://127.0.0.1:9/".into(),
+            ..Check::blank(CheckType::Http)
+        };
+        if let Some(h) = check.http_mut() {
+            h.body_match = Some("ok".into());
+            h.insecure = true;
+        }
+        patch.apply(&mut check, None).expect("apply");
+        let http = check.http().expect("http");
+        assert_eq!(check.interval, Duration::from_secs(60));
+        assert_eq!(http.body_match, None, "an empty text clears");
+        assert!(http.insecure, "null keeps");
+        assert_eq!(http.max_redirects, Some(4));
+    }
+}
