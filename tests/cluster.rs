@@ -15,7 +15,6 @@ fn tcp_check(name: &str) -> Mutation {
         check: Check {
             id: format!("id-{name}"),
             name: name.to_string(),
-            kind: CheckType::Tcp,
             target: "127.0.0.1:9".into(),
             interval: Duration::from_secs(30),
             timeout: Duration::from_secs(5),

@@ -26,7 +26,6 @@ fn check(i: usize, version: usize) -> Check {
     Check {
         id: format!("c{i:02}"),
         name: format!("check-{i:02}"),
-        kind: CheckType::Http,
         target: format!("http://127.0.0.1:9/health/{version}"),
         // Disabled: nothing probes, so only these mutations touch the log.
         disabled: true,

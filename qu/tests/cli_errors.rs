@@ -245,6 +245,15 @@ fn bad_input_to_a_running_daemon_is_refused_and_changes_nothing() {
     );
     let out = home.qu_line("check edit db --timeout soon");
     expect_failure(&out, 1, &["--timeout", "\"soon\"", "1m30s"]);
+    // A setting of another check type: names the setting and both types.
+    let out = home.qu_line("check edit db --keep-alive");
+    expect_failure(
+        &out,
+        1,
+        &["keep_alive applies to http checks only, not to tcp checks"],
+    );
+    let out = home.qu_line("check edit db --expect-answer 10.0.0.1");
+    expect_failure(&out, 1, &["expect_answer applies to dns checks only"]);
 
     // Malformed host:port for tcp: names the form.
     for (bad, form) in [

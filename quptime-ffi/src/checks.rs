@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 
 use quptime::api::CheckSpec;
-use quptime::state::{CheckType, Outcome};
+use quptime::state::{CheckType, Outcome, StatusSpec};
 
 use crate::cluster::{CLUSTERS, qu_cluster};
 use crate::guard::{call, opt_str_arg, str_arg, write_out};
@@ -87,13 +87,14 @@ unsafe fn read_spec(spec: *const qu_check_spec) -> Result<CheckSpec, Fail> {
             opt_str_arg(s.body_match, "spec.body_match")?,
         )
     };
-    Ok(CheckSpec {
+    let mut spec = CheckSpec {
         interval: ms(s.interval_ms),
         timeout: ms(s.timeout_ms),
-        expect_status: expect_status.map(String::from),
-        body_match: body_match.map(String::from),
         ..CheckSpec::new(name, check_type(s.kind)?, target)
-    })
+    };
+    spec.probe.http.expect_status = expect_status.map(StatusSpec::parse).transpose()?;
+    spec.probe.http.body_match = body_match.map(String::from);
+    Ok(spec)
 }
 
 /// Hand the new record's id to C when the caller asked for it.

@@ -77,7 +77,7 @@ async fn conformance_every_prober_fails_cleanly_on_absent_targets() {
     let udp = closed_udp_port().await;
     let timeout = Duration::from_secs(2);
     let mut dns = check(CheckType::Dns, "web.test");
-    dns.resolver = Some(format!("127.0.0.1:{udp}"));
+    dns.dns_mut().expect("dns").resolver = Some(format!("127.0.0.1:{udp}"));
     let cases = [
         check(CheckType::Http, format!("http://127.0.0.1:{port}/")),
         check(CheckType::Http, format!("https://127.0.0.1:{port}/")),
@@ -94,14 +94,14 @@ async fn conformance_every_prober_fails_cleanly_on_absent_targets() {
         async move { (p.probe(&c).await, c) }
     });
     for (r, c) in futures_util::future::join_all(runs).await {
-        println!("{} {:<28} -> {r:?}", c.kind.as_str(), c.target);
-        assert!(!r.ok, "{} {}: {r:?}", c.kind.as_str(), c.target);
+        println!("{} {:<28} -> {r:?}", c.kind().as_str(), c.target);
+        assert!(!r.ok, "{} {}: {r:?}", c.kind().as_str(), c.target);
         assert!(!r.detail.trim().is_empty(), "{r:?}");
         assert!(r.detail.len() < 200, "detail too long: {r:?}");
         assert!(
             r.latency <= timeout + Duration::from_millis(500),
             "{} took {:?}",
-            c.kind.as_str(),
+            c.kind().as_str(),
             r.latency
         );
     }

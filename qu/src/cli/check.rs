@@ -1,6 +1,12 @@
 //! `qu check …`: the check commands and their flags.
+//!
+//! The probe flags ([`HttpOpts`], [`TlsOpts`], [`DnsOpts`]) serialize to
+//! the probe settings' document names (`--expect` is `expect_status`), so
+//! a flag reaches its setting in `quptime::state::probe` through serde and
+//! adding an option means its field there and its flag here.
 
 use clap::{Args, Subcommand};
+use serde::Serialize;
 
 use crate::cli::JsonArg;
 
@@ -31,21 +37,10 @@ pub enum CheckCmd {
         common: CheckCommon,
         #[command(flatten)]
         http: HttpOpts,
-        /// Expiry warning in days (tls)
-        #[arg(long, value_name = "DAYS")]
-        warn_days: Option<u32>,
-        /// Server name for the handshake (tls)
-        #[arg(long)]
-        sni: Option<String>,
-        /// Record type (dns): a, aaaa, cname, mx, txt, ns
-        #[arg(long)]
-        record: Option<String>,
-        /// Resolver address (dns)
-        #[arg(long, value_name = "IP[:PORT]")]
-        resolver: Option<String>,
-        /// Substring an answer must contain (dns)
-        #[arg(long = "expect-answer", value_name = "TEXT")]
-        expect_answer: Option<String>,
+        #[command(flatten)]
+        tls: TlsOpts,
+        #[command(flatten)]
+        dns: DnsEditOpts,
     },
     /// Probe a check again (enable it).
     ///
@@ -99,25 +94,78 @@ pub struct CheckCommon {
     pub remind: Option<String>,
 }
 
-#[derive(Debug, Args)]
+/// The flags of http checks, named in serde as their settings.
+#[derive(Debug, Args, Serialize)]
 pub struct HttpOpts {
     /// Accepted statuses: a code, a class, or a list (200, 2xx, 200,204,3xx) [default: 200]
     #[arg(long, value_name = "STATUS")]
+    #[serde(rename = "expect_status", skip_serializing_if = "Option::is_none")]
     pub expect: Option<String>,
     /// Substring the body must contain (first 1 MiB)
     #[arg(long, value_name = "TEXT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body_match: Option<String>,
     /// Accept any TLS certificate (self-signed targets; also --insecure=true|false)
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          default_value = "false", action = clap::ArgAction::Set, value_name = "BOOL")]
-    pub insecure: bool,
+          action = clap::ArgAction::Set, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insecure: Option<bool>,
     /// Redirects to follow (0 = none) [default: 10]
     #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_redirects: Option<u8>,
     /// Reuse connections between probes (default: a fresh connection per probe; also =true|false)
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
-          default_value = "false", action = clap::ArgAction::Set, value_name = "BOOL")]
-    pub keep_alive: bool,
+          action = clap::ArgAction::Set, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep_alive: Option<bool>,
+}
+
+/// The flags of tls checks, named as their settings.
+#[derive(Debug, Args, Serialize)]
+pub struct TlsOpts {
+    /// Down when the certificate expires within this many days [default: 14]
+    #[arg(long, value_name = "DAYS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warn_days: Option<u32>,
+    /// Server name for the handshake [default: the host]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+}
+
+/// The flags of dns checks on `check add dns`, named as their settings.
+#[derive(Debug, Args, Serialize)]
+pub struct DnsOpts {
+    /// Record type: a, aaaa, cname, mx, txt, ns [default: a]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    /// Resolver address [default: the system's]
+    #[arg(long, value_name = "IP[:PORT]")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<String>,
+    /// Substring one answer must contain
+    #[arg(long, value_name = "TEXT")]
+    #[serde(rename = "expect_answer", skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
+}
+
+/// The flags of dns checks on `check edit` (`--expect` is http's there).
+#[derive(Debug, Args, Serialize)]
+pub struct DnsEditOpts {
+    /// Record type (dns): a, aaaa, cname, mx, txt, ns
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    /// Resolver address (dns)
+    #[arg(long, value_name = "IP[:PORT]")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<String>,
+    /// Substring an answer must contain (dns)
+    #[arg(long = "expect-answer", value_name = "TEXT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect_answer: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,12 +215,8 @@ pub enum CheckAdd {
         /// host or host:port (default port 443)
         #[arg(value_name = "HOST[:PORT]")]
         target: String,
-        /// Down when the certificate expires within this many days [default: 14]
-        #[arg(long, value_name = "DAYS")]
-        warn_days: Option<u32>,
-        /// Server name for the handshake [default: the host]
-        #[arg(long)]
-        sni: Option<String>,
+        #[command(flatten)]
+        tls: TlsOpts,
         #[command(flatten)]
         common: CheckCommon,
     },
@@ -184,15 +228,8 @@ pub enum CheckAdd {
         name: String,
         /// Name to look up
         host: String,
-        /// Record type: a, aaaa, cname, mx, txt, ns [default: a]
-        #[arg(long)]
-        record: Option<String>,
-        /// Resolver address [default: the system's]
-        #[arg(long, value_name = "IP[:PORT]")]
-        resolver: Option<String>,
-        /// Substring one answer must contain
-        #[arg(long, value_name = "TEXT")]
-        expect: Option<String>,
+        #[command(flatten)]
+        dns: DnsOpts,
         #[command(flatten)]
         common: CheckCommon,
     },

@@ -5,15 +5,17 @@ use quptime::api::TestCheck;
 use quptime::api::{
     AddCheck, CheckEdit, CheckPatch, CheckSpec, EditCheck, ListChecks, RemoveCheck, SetCheckEnabled,
 };
-use quptime::state::{Check, CheckState, CheckType, duration};
+use quptime::state::{Check, CheckState, CheckType, ProbeFields, duration};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
-use crate::cli::{CheckAdd, CheckCmd, CheckCommon, HttpOpts};
+use crate::cli::{CheckAdd, CheckCmd, CheckCommon};
 use crate::output::{json, table};
 
 pub fn run(cmd: CheckCmd) -> Result<()> {
     match cmd {
         CheckCmd::Add(add) => {
-            let spec = spec(add);
+            let spec = spec(add)?;
             // Refuse bad input here, before touching the daemon; the
             // daemon checks again at apply.
             spec.clone().into_check("local".into(), Vec::new())?;
@@ -44,27 +46,18 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
             target,
             common,
             http,
-            warn_days,
-            sni,
-            record,
-            resolver,
-            expect_answer,
+            tls,
+            dns,
         } => {
+            let mut probe = settings(&http)?;
+            probe.extend(settings(&tls)?);
+            probe.extend(settings(&dns)?);
             let patch = CheckPatch {
                 name,
                 target,
                 interval: common.interval,
                 timeout: common.timeout,
-                expect_status: http.expect,
-                body_match: http.body_match,
-                insecure: http.insecure.then_some(true),
-                max_redirects: http.max_redirects,
-                keep_alive: http.keep_alive.then_some(true),
-                warn_days,
-                sni,
-                record,
-                resolver,
-                expect_answer,
+                probe,
                 alerts: common.alerts,
                 suppress: common.suppress,
                 remind: common.remind,
@@ -125,7 +118,7 @@ pub fn list_table(checks: &[Check]) -> String {
             vec![
                 c.id.clone(),
                 c.name.clone(),
-                c.kind.as_str().into(),
+                c.kind().as_str().into(),
                 c.target.clone(),
                 duration::format(c.interval),
                 duration::format(c.timeout),
@@ -156,29 +149,31 @@ fn blank(kind: CheckType, name: String, target: String, common: CheckCommon) -> 
     }
 }
 
-fn spec(add: CheckAdd) -> CheckSpec {
-    match add {
+/// The probe flags given, by the names of the settings they set (the
+/// flag structs serialize to those names and leave out what is unset).
+fn settings<T: Serialize>(opts: &T) -> Result<Map<String, Value>> {
+    match serde_json::to_value(opts)? {
+        Value::Object(m) => Ok(m),
+        _ => Ok(Map::new()),
+    }
+}
+
+/// The probe flags as a check's settings, checked as the daemon reads them.
+fn probe_fields<T: Serialize>(opts: &T) -> Result<ProbeFields> {
+    serde_json::from_value(Value::Object(settings(opts)?)).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn spec(add: CheckAdd) -> Result<CheckSpec> {
+    let mut probe = ProbeFields::default();
+    let spec = match add {
         CheckAdd::Http {
             name,
             url,
             http,
             common,
         } => {
-            let HttpOpts {
-                expect,
-                body_match,
-                insecure,
-                max_redirects,
-                keep_alive,
-            } = http;
-            CheckSpec {
-                expect_status: expect,
-                body_match,
-                insecure,
-                max_redirects,
-                keep_alive,
-                ..blank(CheckType::Http, name, url, common)
-            }
+            probe.http = probe_fields(&http)?.http;
+            blank(CheckType::Http, name, url, common)
         }
         CheckAdd::Tcp {
             name,
@@ -189,26 +184,21 @@ fn spec(add: CheckAdd) -> CheckSpec {
         CheckAdd::Tls {
             name,
             target,
-            warn_days,
-            sni,
+            tls,
             common,
-        } => CheckSpec {
-            warn_days,
-            sni,
-            ..blank(CheckType::Tls, name, target, common)
-        },
+        } => {
+            probe.tls = probe_fields(&tls)?.tls;
+            blank(CheckType::Tls, name, target, common)
+        }
         CheckAdd::Dns {
             name,
             host,
-            record,
-            resolver,
-            expect,
+            dns,
             common,
-        } => CheckSpec {
-            record,
-            resolver,
-            expect_answer: expect,
-            ..blank(CheckType::Dns, name, host, common)
-        },
-    }
+        } => {
+            probe.dns = probe_fields(&dns)?.dns;
+            blank(CheckType::Dns, name, host, common)
+        }
+    };
+    Ok(CheckSpec { probe, ..spec })
 }

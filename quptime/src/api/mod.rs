@@ -21,13 +21,13 @@ macro_rules! method {
 
 mod alerts;
 mod backup;
+mod check;
 mod key;
 mod ops;
 mod settings;
 
-use std::time::Duration;
-
 pub use backup::CreateBackup;
+pub use check::{CheckEdit, CheckPatch, CheckSpec};
 pub use key::RotateKey;
 pub use ops::{
     ApplyConfig, ApplyReport, ApplyRequest, ExportConfig, TakeSnapshot, TransferLeader,
@@ -46,8 +46,7 @@ use crate::cluster::{Cluster, NodePreview, Status};
 use crate::control::ControlRouter;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{Fingerprint, NodeId};
-use crate::state::model::{DnsRecord, StatusSpec};
-use crate::state::{Check, CheckType, Enrollment, Mutation, Outcome, duration};
+use crate::state::{Check, Enrollment, Mutation, Outcome, duration};
 use crate::transport::Rpc;
 
 method!(/// `qu status`.
@@ -88,257 +87,6 @@ pub struct AddNodeRequest {
     pub addr: String,
     /// The key the operator confirmed.
     pub fingerprint: Fingerprint,
-}
-
-/// A check as the CLI describes it; the daemon assigns the id and resolves
-/// alert names.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CheckSpec {
-    /// Unique name.
-    pub name: String,
-    /// Probe type.
-    #[serde(rename = "type")]
-    pub kind: CheckType,
-    /// What to probe.
-    pub target: String,
-    /// Probe interval (`30s`).
-    pub interval: Option<String>,
-    /// Probe timeout (`10s`).
-    pub timeout: Option<String>,
-    /// Accepted HTTP statuses (`200`, `2xx`, `200,204`).
-    pub expect_status: Option<String>,
-    /// Substring the body must contain.
-    pub body_match: Option<String>,
-    /// Accept any TLS certificate (http).
-    #[serde(default)]
-    pub insecure: bool,
-    /// Redirects to follow (http).
-    pub max_redirects: Option<u8>,
-    /// Reuse connections between probes (http).
-    #[serde(default)]
-    pub keep_alive: bool,
-    /// Expiry warning in days (tls).
-    pub warn_days: Option<u32>,
-    /// Server name to send (tls).
-    pub sni: Option<String>,
-    /// Record type (dns): a, aaaa, cname, mx, txt, ns.
-    pub record: Option<String>,
-    /// Resolver address (dns).
-    pub resolver: Option<String>,
-    /// Substring an answer must contain (dns).
-    pub expect_answer: Option<String>,
-    /// Alert channel names or ids.
-    #[serde(default)]
-    pub alerts: Vec<String>,
-    /// Default channels (names or ids) this check must not notify.
-    #[serde(default)]
-    pub suppress: Vec<String>,
-    /// Repeat the alert this often while the check stays down (`1h`).
-    #[serde(default)]
-    pub remind: Option<String>,
-}
-
-impl CheckSpec {
-    /// A spec with every optional field unset (the daemon's defaults).
-    pub fn new(name: impl Into<String>, kind: CheckType, target: impl Into<String>) -> CheckSpec {
-        CheckSpec {
-            name: name.into(),
-            kind,
-            target: target.into(),
-            interval: None,
-            timeout: None,
-            expect_status: None,
-            body_match: None,
-            insecure: false,
-            max_redirects: None,
-            keep_alive: false,
-            warn_days: None,
-            sni: None,
-            record: None,
-            resolver: None,
-            expect_answer: None,
-            alerts: Vec::new(),
-            suppress: Vec::new(),
-            remind: None,
-        }
-    }
-
-    /// Turn the spec into a check with id `id`, validating every field.
-    pub fn into_check(self, id: String, alert_ids: Vec<String>) -> Result<Check> {
-        let dur = |field: &str, v: Option<String>, default: Duration| -> Result<Duration> {
-            match v {
-                Some(text) => check_duration(field, &text),
-                None => Ok(default),
-            }
-        };
-        let check = Check {
-            id,
-            name: self.name,
-            kind: self.kind,
-            target: self.target,
-            interval: dur(
-                "interval",
-                self.interval,
-                crate::state::model::DEFAULT_INTERVAL,
-            )?,
-            timeout: dur(
-                "timeout",
-                self.timeout,
-                crate::state::model::DEFAULT_TIMEOUT,
-            )?,
-            expect_status: self
-                .expect_status
-                .as_deref()
-                .map(StatusSpec::parse)
-                .transpose()?,
-            body_match: self.body_match,
-            insecure: self.insecure,
-            max_redirects: self.max_redirects,
-            keep_alive: self.keep_alive,
-            warn_days: self.warn_days,
-            sni: self.sni,
-            record: self.record.as_deref().map(DnsRecord::parse).transpose()?,
-            resolver: self.resolver,
-            expect_answer: self.expect_answer,
-            alerts: alert_ids,
-            suppress_alerts: Vec::new(),
-            remind: match self.remind {
-                Some(text) => Some(dur("remind", Some(text), Duration::ZERO)?),
-                None => None,
-            },
-            disabled: false,
-        };
-        check.validate()?;
-        Ok(check)
-    }
-}
-
-/// Arguments of `check.edit`: which check, and the fields to change.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CheckEdit {
-    /// Id or name.
-    pub check: String,
-    /// The changes.
-    pub patch: CheckPatch,
-}
-
-/// Fields to change in a check; `None` keeps the current value, an empty
-/// string clears an optional text field.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct CheckPatch {
-    /// New name.
-    pub name: Option<String>,
-    /// New target.
-    pub target: Option<String>,
-    /// New interval.
-    pub interval: Option<String>,
-    /// New timeout.
-    pub timeout: Option<String>,
-    /// New accepted statuses.
-    pub expect_status: Option<String>,
-    /// New body substring.
-    pub body_match: Option<String>,
-    /// Accept any certificate.
-    pub insecure: Option<bool>,
-    /// Redirects to follow.
-    pub max_redirects: Option<u8>,
-    /// Reuse connections.
-    pub keep_alive: Option<bool>,
-    /// Expiry warning in days.
-    pub warn_days: Option<u32>,
-    /// Server name.
-    pub sni: Option<String>,
-    /// Record type.
-    pub record: Option<String>,
-    /// Resolver.
-    pub resolver: Option<String>,
-    /// Expected answer substring.
-    pub expect_answer: Option<String>,
-    /// Alert channels (names or ids), replacing the current list.
-    pub alerts: Option<Vec<String>>,
-    /// Default channels not to notify, replacing the current list.
-    #[serde(default)]
-    pub suppress: Option<Vec<String>>,
-    /// Reminder interval while down (empty turns reminders off).
-    #[serde(default)]
-    pub remind: Option<String>,
-}
-
-impl CheckPatch {
-    /// Apply to `check` and validate the result.
-    pub fn apply(self, check: &mut Check, alert_ids: Option<Vec<String>>) -> Result<()> {
-        let text = |v: Option<String>, slot: &mut Option<String>| {
-            if let Some(v) = v {
-                *slot = if v.is_empty() { None } else { Some(v) };
-            }
-        };
-        let dur = check_duration;
-        if let Some(v) = self.name {
-            check.name = v;
-        }
-        if let Some(v) = self.target {
-            check.target = v;
-        }
-        if let Some(v) = &self.interval {
-            check.interval = dur("interval", v)?;
-        }
-        if let Some(v) = &self.timeout {
-            check.timeout = dur("timeout", v)?;
-        }
-        if let Some(v) = self.expect_status {
-            check.expect_status = if v.is_empty() {
-                None
-            } else {
-                Some(StatusSpec::parse(&v)?)
-            };
-        }
-        text(self.body_match, &mut check.body_match);
-        if let Some(v) = self.insecure {
-            check.insecure = v;
-        }
-        if let Some(v) = self.max_redirects {
-            check.max_redirects = Some(v);
-        }
-        if let Some(v) = self.keep_alive {
-            check.keep_alive = v;
-        }
-        if let Some(v) = self.warn_days {
-            check.warn_days = Some(v);
-        }
-        text(self.sni, &mut check.sni);
-        if let Some(v) = self.record {
-            check.record = if v.is_empty() {
-                None
-            } else {
-                Some(DnsRecord::parse(&v)?)
-            };
-        }
-        text(self.resolver, &mut check.resolver);
-        text(self.expect_answer, &mut check.expect_answer);
-        if let Some(ids) = alert_ids {
-            check.alerts = ids;
-        }
-        if let Some(v) = &self.remind {
-            check.remind = if v.is_empty() {
-                None
-            } else {
-                Some(dur("remind", v)?)
-            };
-        }
-        check.validate()
-    }
-}
-
-/// A check's `interval`, `timeout` or `remind` flag, within its bounds;
-/// the error names the flag and the bounds.
-fn check_duration(field: &str, text: &str) -> Result<Duration> {
-    use crate::state::model::{INTERVAL_RANGE, REMIND_RANGE, TIMEOUT_RANGE};
-    let (range, example) = match field {
-        "interval" => (INTERVAL_RANGE, "30s or 1m30s"),
-        "timeout" => (TIMEOUT_RANGE, "10s"),
-        _ => (REMIND_RANGE, "1h"),
-    };
-    duration::parse_within(&format!("--{field}"), text, range, example)
 }
 
 /// Arguments of `enroll.create`.

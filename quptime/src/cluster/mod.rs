@@ -510,7 +510,7 @@ impl Cluster {
         };
         let n = crate::notify::Notification::from_transition(
             &record,
-            check.kind,
+            check.kind(),
             crate::notify::expectation(&check),
         )
         .ok_or_else(|| Error::invalid("--state: use down or recovered (up)"))?;

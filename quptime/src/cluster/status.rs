@@ -188,7 +188,7 @@ impl Core {
                 CheckStatus {
                     id: c.id.clone(),
                     name: c.name.clone(),
-                    kind: c.kind.as_str().to_string(),
+                    kind: c.kind().as_str().to_string(),
                     target: crate::state::mask_credentials(&c.target).into_owned(),
                     state: state
                         .check_states

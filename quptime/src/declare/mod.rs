@@ -14,21 +14,21 @@
 //! must hold everything needed to rebuild the cluster. `qu export -o` writes
 //! it with mode 0600; the diff printed by `qu apply` masks them.
 
+mod check;
 mod original;
 mod plan;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use check::CheckDecl;
 pub use original::{Original, is_original, parse as original_parse};
 pub use plan::{Change, ChangeOp, FieldChange, Plan, plan};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::state::declared::Retention;
-use crate::state::model::{DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
-use crate::state::{AlertChannel, Check, CheckType, ClusterState, DnsRecord, StatusSpec, duration};
+use crate::state::{AlertChannel, ClusterState};
 use crate::store::expand::{self, Expansion};
 
 /// Largest declaration accepted (bytes), before and after its YAML
@@ -81,79 +81,6 @@ pub struct AlertDecl {
     /// Type-specific settings (see docs/configuration.md).
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
-}
-
-/// One check, keyed by name; the fields of `qu check add`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CheckDecl {
-    /// Unique name.
-    pub name: String,
-    /// `http`, `tcp`, `icmp`, `tls` or `dns`.
-    #[serde(rename = "type")]
-    pub kind: CheckType,
-    /// What to probe.
-    pub target: String,
-    /// Time between probes (default 30s).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "duration::opt"
-    )]
-    pub interval: Option<Duration>,
-    /// Probe timeout (default 10s).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "duration::opt"
-    )]
-    pub timeout: Option<Duration>,
-    /// Accepted HTTP statuses (http).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expect_status: Option<StatusSpec>,
-    /// Substring the body must contain (http).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body_match: Option<String>,
-    /// Accept any TLS certificate (http).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub insecure: bool,
-    /// Redirects to follow (http).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_redirects: Option<u8>,
-    /// Reuse connections (http).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub keep_alive: bool,
-    /// Expiry warning in days (tls).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warn_days: Option<u32>,
-    /// Server name to send (tls).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sni: Option<String>,
-    /// Record type (dns).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub record: Option<DnsRecord>,
-    /// Resolver (dns).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolver: Option<String>,
-    /// Substring an answer must contain (dns).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expect_answer: Option<String>,
-    /// Alert channel names.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub alerts: Vec<String>,
-    /// Default channels (names) this check must not notify.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub suppress: Vec<String>,
-    /// Repeat the alert this often while down.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "duration::opt"
-    )]
-    pub remind: Option<Duration>,
-    /// Kept but not probed.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub disabled: bool,
 }
 
 /// The file as parsed, with where each record starts.
@@ -308,66 +235,6 @@ impl AlertDecl {
             disabled: self.disabled,
             settings: self.settings.clone(),
         }
-    }
-}
-
-impl CheckDecl {
-    fn of(c: &Check, alert_name: &dyn Fn(&String) -> String) -> CheckDecl {
-        CheckDecl {
-            name: c.name.clone(),
-            kind: c.kind,
-            target: c.target.clone(),
-            interval: Some(c.interval).filter(|d| *d != DEFAULT_INTERVAL),
-            timeout: Some(c.timeout).filter(|d| *d != DEFAULT_TIMEOUT),
-            expect_status: c.expect_status.clone(),
-            body_match: c.body_match.clone(),
-            insecure: c.insecure,
-            max_redirects: c.max_redirects,
-            keep_alive: c.keep_alive,
-            warn_days: c.warn_days,
-            sni: c.sni.clone(),
-            record: c.record,
-            resolver: c.resolver.clone(),
-            expect_answer: c.expect_answer.clone(),
-            alerts: c.alerts.iter().map(alert_name).collect(),
-            suppress: c.suppress_alerts.iter().map(alert_name).collect(),
-            remind: c.remind,
-            disabled: c.disabled,
-        }
-    }
-
-    /// The check this declares, with id `id` and alert names resolved to
-    /// `alerts` and `suppress` ids, validated.
-    pub fn to_check(
-        &self,
-        id: String,
-        alerts: Vec<String>,
-        suppress: Vec<String>,
-    ) -> Result<Check> {
-        let check = Check {
-            id,
-            name: self.name.clone(),
-            kind: self.kind,
-            target: self.target.clone(),
-            interval: self.interval.unwrap_or(DEFAULT_INTERVAL),
-            timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
-            expect_status: self.expect_status.clone(),
-            body_match: self.body_match.clone(),
-            insecure: self.insecure,
-            max_redirects: self.max_redirects,
-            keep_alive: self.keep_alive,
-            warn_days: self.warn_days,
-            sni: self.sni.clone(),
-            record: self.record,
-            resolver: self.resolver.clone(),
-            expect_answer: self.expect_answer.clone(),
-            alerts,
-            suppress_alerts: suppress,
-            remind: self.remind,
-            disabled: self.disabled,
-        };
-        check.validate()?;
-        Ok(check)
     }
 }
 

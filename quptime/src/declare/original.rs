@@ -18,7 +18,10 @@ use serde::de::IgnoredAny;
 use super::{AlertDecl, CheckDecl, Declaration, Parsed};
 use crate::error::{Error, ErrorKind, Result};
 use crate::state::model::{DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
-use crate::state::{AlertChannel, Check, CheckType, DnsRecord, StatusSpec};
+use crate::state::{
+    AlertChannel, Check, CheckType, DnsProbe, DnsRecord, HttpProbe, ProbeFields, StatusSpec,
+    TlsProbe,
+};
 
 /// Whether `text` is in the original's schema: it has the original's
 /// top-level `version`/`peers` keys and not our export's `note`.
@@ -281,32 +284,43 @@ fn check(
     let ids = |list: &[String]| -> std::result::Result<Vec<String>, String> {
         list.iter().map(|r| resolve(r)).collect()
     };
+    let text = |s: Option<String>| s.filter(|s| !s.is_empty());
+    let probe = ProbeFields {
+        http: HttpProbe {
+            expect_status: c
+                .expect_status
+                .filter(|s| *s != 0)
+                .map(|s| StatusSpec::parse(&s.to_string()))
+                .transpose()
+                .map_err(|e| e.message().to_string())?,
+            body_match: text(c.body_match),
+            ..HttpProbe::default()
+        },
+        tls: TlsProbe {
+            warn_days: c.tls_warn_days.filter(|d| *d != 0),
+            sni: text(c.tls_server_name),
+        },
+        dns: DnsProbe {
+            record: text(c.dns_record)
+                .map(|r| DnsRecord::parse(&r))
+                .transpose()
+                .map_err(|e| e.message().to_string())?,
+            resolver: text(c.dns_resolver),
+            expect_answer: text(c.dns_expect),
+        },
+    };
     let check = Check {
         id: c.id,
         name: c.name,
         target: c.target,
         interval: dur(c.interval, DEFAULT_INTERVAL)?,
         timeout: dur(c.timeout, DEFAULT_TIMEOUT)?,
-        expect_status: c
-            .expect_status
-            .filter(|s| *s != 0)
-            .map(|s| StatusSpec::parse(&s.to_string()))
-            .transpose()
-            .map_err(|e| e.message().to_string())?,
-        body_match: c.body_match.filter(|s| !s.is_empty()),
-        warn_days: c.tls_warn_days.filter(|d| *d != 0),
-        sni: c.tls_server_name.filter(|s| !s.is_empty()),
-        record: c
-            .dns_record
-            .filter(|s| !s.is_empty())
-            .map(|r| DnsRecord::parse(&r))
-            .transpose()
-            .map_err(|e| e.message().to_string())?,
-        resolver: c.dns_resolver.filter(|s| !s.is_empty()),
-        expect_answer: c.dns_expect.filter(|s| !s.is_empty()),
         alerts: ids(&c.alert_ids)?,
         suppress_alerts: ids(&c.suppress_alert_ids)?,
         disabled: c.disabled,
+        probe: probe
+            .into_probe(kind)
+            .map_err(|e| e.message().to_string())?,
         ..Check::blank(kind)
     };
     check.validate().map_err(|e| e.message().to_string())?;

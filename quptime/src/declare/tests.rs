@@ -219,3 +219,39 @@ fn resolvers_are_declared_exported_and_validated() {
     assert!(err.message().contains("dns.example"), "{err}");
     assert_eq!(state, before);
 }
+
+#[test]
+fn probe_settings_are_the_probe_types_own_and_keep_their_place() {
+    // A bare number where a text is meant, as YAML authors write it.
+    let bare = FILE.replace(
+        "expect_status: 2xx",
+        "expect_status: 200\n    body_match: 42",
+    );
+    let parsed = parse(&bare).expect("bare numbers");
+    let http = &parsed.decl.checks[0].probe.http;
+    assert_eq!(http.expect_status.as_ref().map(|s| s.as_str()), Some("200"));
+    assert_eq!(http.body_match.as_deref(), Some("42"));
+    // A value of the wrong type, at its own line.
+    let bad = FILE.replace(
+        "expect_status: 2xx",
+        "expect_status: 2xx\n    insecure: maybe",
+    );
+    let e = parse(&bad).expect_err("not a boolean").to_string();
+    assert!(e.starts_with("line 14 column"), "{e}");
+    // A setting of another type: refused with its name, the record's line.
+    let bad = FILE.replace(
+        "target: db.internal:5432",
+        "target: db.internal:5432\n    sni: db",
+    );
+    let e = plan(
+        &ClusterState::default(),
+        &parse(&bad).expect("parses"),
+        false,
+    )
+    .expect_err("sni on tcp")
+    .to_string();
+    assert!(
+        e.contains("line 15") && e.contains("sni applies to tls checks only, not to tcp checks"),
+        "{e}"
+    );
+}

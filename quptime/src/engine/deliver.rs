@@ -155,7 +155,7 @@ impl Deliverer {
                 let notification = Notification::announcing(
                     entry.kind,
                     record,
-                    check.map_or(CheckType::Http, |c| c.kind),
+                    check.map_or(CheckType::Http, |c| c.kind()),
                     check.and_then(expectation),
                     &rfc3339(now.wall_ms),
                 );

@@ -13,7 +13,8 @@ use std::time::SystemTime;
 
 use crate::identity::NodeId;
 use crate::state::{
-    AlertKind, Check, CheckState, CheckType, Evidence, TransitionRecord, duration, mask_credentials,
+    AlertKind, Check, CheckState, CheckType, Evidence, Probe, TransitionRecord, duration,
+    mask_credentials,
 };
 
 /// Why an alert is sent.
@@ -243,27 +244,27 @@ impl Notification {
 /// `status 2xx, body contains "ok"`, `TCP connect`, `echo reply`,
 /// `certificate valid for more than 14 days`, `A answer containing "1.2.3.4"`.
 pub fn expectation(check: &Check) -> Option<String> {
-    let text = match check.kind {
-        CheckType::Http => {
-            let status = check.expect_status.as_ref().map_or("200", |s| s.as_str());
+    let text = match &check.probe {
+        Probe::Http(http) => {
+            let status = http.expect_status.as_ref().map_or("200", |s| s.as_str());
             let mut s = format!("status {status}");
-            if let Some(needle) = &check.body_match {
+            if let Some(needle) = &http.body_match {
                 s.push_str(&format!(", body contains {needle:?}"));
             }
             s
         }
-        CheckType::Tcp => "TCP connect".to_string(),
-        CheckType::Icmp => "echo reply".to_string(),
-        CheckType::Tls => format!(
+        Probe::Tcp(_) => "TCP connect".to_string(),
+        Probe::Icmp(_) => "echo reply".to_string(),
+        Probe::Tls(tls) => format!(
             "certificate valid for more than {} days",
-            check.warn_days.unwrap_or(14)
+            tls.warn_days.unwrap_or(14)
         ),
-        CheckType::Dns => {
-            let record = check
+        Probe::Dns(dns) => {
+            let record = dns
                 .record
-                .map(|r| format!("{r:?}").to_ascii_uppercase())
+                .map(|r| r.as_str().to_ascii_uppercase())
                 .unwrap_or_else(|| "A".to_string());
-            match &check.expect_answer {
+            match &dns.expect_answer {
                 Some(want) => format!("{record} answer containing {want:?}"),
                 None => format!("{record} answer"),
             }
@@ -400,13 +401,13 @@ mod tests {
     fn expectations_in_words() {
         let mut c = Check::blank(CheckType::Http);
         assert_eq!(expectation(&c).as_deref(), Some("status 200"));
-        c.body_match = Some("ok".into());
+        c.http_mut().expect("http").body_match = Some("ok".into());
         assert_eq!(
             expectation(&c).as_deref(),
             Some("status 200, body contains \"ok\"")
         );
         let mut d = Check::blank(CheckType::Dns);
-        d.expect_answer = Some("1.2.3.4".into());
+        d.dns_mut().expect("dns").expect_answer = Some("1.2.3.4".into());
         assert_eq!(
             expectation(&d).as_deref(),
             Some("A answer containing \"1.2.3.4\"")

@@ -88,7 +88,7 @@ impl DnsProber {
 
     /// The resolver for `check`, or a probe detail saying why there is none.
     fn resolver(&self, check: &Check) -> Result<TokioResolver, String> {
-        let servers = match &check.resolver {
+        let servers = match check.dns().and_then(|d| d.resolver.as_ref()) {
             Some(spec) => {
                 vec![crate::state::resolvers::parse(spec).map_err(|e| format!("dns: {e}"))?]
             }
@@ -149,7 +149,7 @@ impl Probe for DnsProber {
             Ok(r) => r,
             Err(e) => return ProbeResult::down(start.elapsed(), e),
         };
-        let rtype = record_type(check.record);
+        let rtype = record_type(check.dns().and_then(|d| d.record));
         let name = check.target.trim_end_matches('.');
         let fqdn = format!("{name}.");
         let lookup = resolver.lookup(fqdn.as_str(), rtype).await;
@@ -167,7 +167,7 @@ impl Probe for DnsProber {
             return ProbeResult::down(latency, format!("dns: no {rtype} record for {name}"));
         }
         let listed = list(rtype, &answers);
-        match &check.expect_answer {
+        match check.dns().and_then(|d| d.expect_answer.as_ref()) {
             Some(want) if !answers.iter().any(|a| a.contains(want.as_str())) => ProbeResult::down(
                 latency,
                 format!("dns: no answer contains {want:?}: {listed}"),

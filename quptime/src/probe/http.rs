@@ -19,7 +19,7 @@ use reqwest::{Client, StatusCode, Url, redirect};
 use super::tls_config::{TlsConfigs, tls_detail};
 use super::{Probe, ProbeResult, io_detail};
 use crate::error::{Error, ErrorKind, Result};
-use crate::state::{Check, CheckType};
+use crate::state::{Check, CheckType, HttpProbe};
 
 /// Redirects followed when a check sets no limit.
 pub(crate) const DEFAULT_MAX_REDIRECTS: u8 = 10;
@@ -60,8 +60,8 @@ impl HttpProber {
         })
     }
 
-    fn client(&self, check: &Check) -> &Client {
-        match (check.insecure, check.keep_alive) {
+    fn client(&self, http: &HttpProbe) -> &Client {
+        match (http.insecure, http.keep_alive) {
             (false, false) => &self.fresh,
             (false, true) => &self.pooled,
             (true, false) => &self.fresh_insecure,
@@ -75,8 +75,11 @@ impl Probe for HttpProber {
 
     async fn probe(&self, check: &Check) -> ProbeResult {
         let start = Instant::now();
-        let client = self.client(check);
-        let max = check.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS);
+        let Some(http) = check.http() else {
+            return ProbeResult::down(start.elapsed(), "not an http check");
+        };
+        let client = self.client(http);
+        let max = http.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS);
         let mut url = match Url::parse(&check.target) {
             Ok(u) => u,
             Err(e) => return ProbeResult::down(start.elapsed(), format!("bad URL: {e}")),
@@ -108,14 +111,14 @@ impl Probe for HttpProber {
             };
             let latency = start.elapsed();
             let code = status.as_u16();
-            let status_ok = match &check.expect_status {
+            let status_ok = match &http.expect_status {
                 Some(spec) => spec.matches(code),
                 None => code == 200,
             };
             if !status_ok {
                 return ProbeResult::down(latency, status_detail(status));
             }
-            if let Some(needle) = &check.body_match
+            if let Some(needle) = &http.body_match
                 && !contains(&body, needle.as_bytes())
             {
                 return ProbeResult::down(latency, "body match miss");

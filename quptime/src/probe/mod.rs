@@ -148,7 +148,7 @@ impl Probers {
         let start = Instant::now();
         let r = &self.inner;
         let attempt = async {
-            match check.kind {
+            match check.kind() {
                 CheckType::Http => run(&r.http, check).await,
                 CheckType::Tcp => run(&r.tcp, check).await,
                 CheckType::Icmp => run(&r.icmp, check).await,
@@ -165,7 +165,7 @@ impl Probers {
 
 /// Run one prober, checking that the registry routed the right kind to it.
 async fn run<P: Probe>(prober: &P, check: &Check) -> ProbeResult {
-    debug_assert_eq!(check.kind, P::KIND, "check routed to the wrong prober");
+    debug_assert_eq!(check.kind(), P::KIND, "check routed to the wrong prober");
     prober.probe(check).await
 }
 

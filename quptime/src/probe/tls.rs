@@ -51,7 +51,8 @@ impl Probe for TlsProber {
             Ok(hp) => hp,
             Err(e) => return ProbeResult::down(start.elapsed(), e),
         };
-        let name = check.sni.clone().unwrap_or_else(|| host.clone());
+        let settings = check.tls().cloned().unwrap_or_default();
+        let name = settings.sni.clone().unwrap_or_else(|| host.clone());
         let server_name = match ServerName::try_from(name) {
             Ok(n) => n,
             Err(e) => {
@@ -89,8 +90,11 @@ impl Probe for TlsProber {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        let (ok, detail) =
-            expiry_verdict(now, not_after, check.warn_days.unwrap_or(DEFAULT_WARN_DAYS));
+        let (ok, detail) = expiry_verdict(
+            now,
+            not_after,
+            settings.warn_days.unwrap_or(DEFAULT_WARN_DAYS),
+        );
         ProbeResult {
             ok,
             latency,

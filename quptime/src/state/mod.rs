@@ -22,6 +22,9 @@ mod level;
 pub mod model;
 pub mod mutation;
 pub mod outbox;
+pub mod probe;
+mod probe_entries;
+mod probe_fields;
 pub mod redact;
 pub mod resolvers;
 mod rotate;
@@ -34,12 +37,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::NodeId;
 pub use level::{STATE_LEVEL, check_loadable};
-pub use model::{
-    ALERT_TYPES, AlertChannel, Check, CheckType, DnsRecord, Enrollment, PeerRecord, SettingsCheck,
-    StatusSpec,
-};
+pub use model::{ALERT_TYPES, AlertChannel, Check, Enrollment, PeerRecord, SettingsCheck};
 pub use mutation::{Applied, Command, Mutation, Outcome, Rejected};
 pub use outbox::{AlertKind, OutboxEntry};
+pub use probe::{
+    CheckType, DnsProbe, DnsRecord, HttpProbe, IcmpProbe, Probe, ProbeFields, StatusSpec, TcpProbe,
+    TlsProbe,
+};
 pub use redact::mask_credentials;
 pub use transition::{CheckRuntime, CheckState, Evidence, TransitionRecord};
 

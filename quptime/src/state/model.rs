@@ -13,8 +13,10 @@ use crate::addr::check_host_port;
 use crate::error::{Error, Result};
 use crate::identity::{Fingerprint, NodeId};
 use crate::state::duration::{self, in_range};
-use crate::state::fields::{
-    self as limits, excerpt, validate_host, validate_host_opt_port, validate_url,
+use crate::state::fields::{self as limits, excerpt};
+pub use crate::state::probe::{
+    CheckType, DnsProbe, DnsRecord, HttpProbe, IcmpProbe, Probe, ProbeFields, StatusSpec, TcpProbe,
+    TlsProbe,
 };
 
 /// A member of the cluster as every node knows it.
@@ -49,50 +51,6 @@ impl PeerRecord {
     }
 }
 
-/// What a check probes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CheckType {
-    /// HTTP or HTTPS request.
-    Http,
-    /// TCP connect.
-    Tcp,
-    /// ICMP echo.
-    Icmp,
-    /// TLS handshake and certificate expiry.
-    Tls,
-    /// DNS lookup.
-    Dns,
-}
-
-impl CheckType {
-    /// The lowercase name used on the command line and in files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckType::Http => "http",
-            CheckType::Tcp => "tcp",
-            CheckType::Icmp => "icmp",
-            CheckType::Tls => "tls",
-            CheckType::Dns => "dns",
-        }
-    }
-
-    /// Parse a type name, with an error listing the accepted ones.
-    pub fn parse(s: &str) -> Result<CheckType> {
-        match s {
-            "http" | "https" => Ok(CheckType::Http),
-            "tcp" => Ok(CheckType::Tcp),
-            "icmp" | "ping" => Ok(CheckType::Icmp),
-            "tls" => Ok(CheckType::Tls),
-            "dns" => Ok(CheckType::Dns),
-            other => Err(Error::invalid(format!(
-                "unknown check type {}: use one of http, tcp, icmp, tls, dns",
-                excerpt(other)
-            ))),
-        }
-    }
-}
-
 /// One monitored target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
@@ -100,9 +58,10 @@ pub struct Check {
     pub id: String,
     /// Unique human name.
     pub name: String,
-    /// What kind of probe.
-    #[serde(rename = "type")]
-    pub kind: CheckType,
+    /// What kind of probe and its settings; written flat, the kind as
+    /// `type` (see [`Probe`]).
+    #[serde(flatten)]
+    pub probe: Probe,
     /// URL (http), `host:port` (tcp, tls), or host (icmp, dns).
     pub target: String,
     /// Time between probes.
@@ -111,39 +70,6 @@ pub struct Check {
     /// Per-probe timeout.
     #[serde(with = "duration")]
     pub timeout: Duration,
-    /// Accepted HTTP statuses (http only): `200`, `2xx`, `200,204,3xx`;
-    /// default 200.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expect_status: Option<StatusSpec>,
-    /// Substring the HTTP body must contain (http only, first 1 MiB).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body_match: Option<String>,
-    /// Accept any TLS certificate (http only; for self-signed targets).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub insecure: bool,
-    /// Redirects followed (http only); default 10, 0 to not follow.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_redirects: Option<u8>,
-    /// Reuse connections between probes (http only). Off by default, so
-    /// every probe measures what a new visitor gets (DNS, TCP, TLS).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub keep_alive: bool,
-    /// Down when the certificate expires within this many days (tls only);
-    /// default 14.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warn_days: Option<u32>,
-    /// Server name sent in the handshake (tls only); default: the host.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sni: Option<String>,
-    /// Record type looked up (dns only); default A.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub record: Option<DnsRecord>,
-    /// Resolver to ask, `ip` or `ip:port` (dns only); default: the system's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolver: Option<String>,
-    /// Substring one answer must contain (dns only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expect_answer: Option<String>,
     /// Alert channel ids notified for this check (besides default channels).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<String>,
@@ -179,14 +105,7 @@ pub const REMIND_RANGE: (Duration, Duration) =
 /// Longest `target` (a URL; hosts are also held to [`MAX_HOST`]).
 pub const MAX_TARGET: usize = 2048;
 pub use super::fields::MAX_HOST;
-/// Longest `body_match` and `expect_answer` substring.
-pub const MAX_MATCH: usize = 1024;
-/// Longest `expect_status` spec (`200,204,3xx`).
-pub const MAX_STATUS_SPEC: usize = 128;
-/// Most redirects an http check may follow.
-pub const MAX_REDIRECTS: u8 = 20;
-/// Largest `warn_days` (ten years).
-pub const MAX_WARN_DAYS: u32 = 3650;
+pub use super::probe::{MAX_MATCH, MAX_REDIRECTS, MAX_STATUS_SPEC, MAX_WARN_DAYS};
 /// Most alert channels a check names in `alerts`, and in `suppress_alerts`.
 pub const MAX_CHECK_ALERTS: usize = 32;
 /// Most checks a cluster holds.
@@ -206,26 +125,16 @@ pub fn room_for(what: &str, have: usize, adding: usize, max: usize) -> Result<()
 }
 
 impl Check {
-    /// A check of `kind` with every optional field unset and default
-    /// interval and timeout (set id, name and target before use).
+    /// A check of `kind` with every probe option at its default and the
+    /// default interval and timeout (set id, name and target before use).
     pub fn blank(kind: CheckType) -> Check {
         Check {
             id: String::new(),
             name: String::new(),
-            kind,
+            probe: Probe::blank(kind),
             target: String::new(),
             interval: DEFAULT_INTERVAL,
             timeout: DEFAULT_TIMEOUT,
-            expect_status: None,
-            body_match: None,
-            insecure: false,
-            max_redirects: None,
-            keep_alive: false,
-            warn_days: None,
-            sni: None,
-            record: None,
-            resolver: None,
-            expect_answer: None,
             alerts: Vec::new(),
             suppress_alerts: Vec::new(),
             remind: None,
@@ -233,21 +142,66 @@ impl Check {
         }
     }
 
+    /// What kind of probe.
+    pub fn kind(&self) -> CheckType {
+        self.probe.kind()
+    }
+
+    /// The settings of an http check.
+    pub fn http(&self) -> Option<&HttpProbe> {
+        match &self.probe {
+            Probe::Http(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The settings of an http check, to change them.
+    pub fn http_mut(&mut self) -> Option<&mut HttpProbe> {
+        match &mut self.probe {
+            Probe::Http(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The settings of a tls check.
+    pub fn tls(&self) -> Option<&TlsProbe> {
+        match &self.probe {
+            Probe::Tls(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The settings of a tls check, to change them.
+    pub fn tls_mut(&mut self) -> Option<&mut TlsProbe> {
+        match &mut self.probe {
+            Probe::Tls(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The settings of a dns check.
+    pub fn dns(&self) -> Option<&DnsProbe> {
+        match &self.probe {
+            Probe::Dns(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The settings of a dns check, to change them.
+    pub fn dns_mut(&mut self) -> Option<&mut DnsProbe> {
+        match &mut self.probe {
+            Probe::Dns(p) => Some(p),
+            _ => None,
+        }
+    }
+
     /// Check every field; the error names the field and the accepted form.
+    /// The probe settings check themselves and the form of the target
+    /// ([`Probe::validate`]).
     pub fn validate(&self) -> Result<()> {
         validate_name("check name", &self.name)?;
         // Sizes first, before any value is parsed.
         limits::text("target", &self.target, MAX_TARGET)?;
-        for (what, value, max) in [
-            ("body_match", &self.body_match, MAX_MATCH),
-            ("expect_answer", &self.expect_answer, MAX_MATCH),
-            ("sni", &self.sni, MAX_HOST),
-            ("resolver", &self.resolver, MAX_HOST),
-        ] {
-            if let Some(v) = value {
-                limits::text(what, v, max)?;
-            }
-        }
         limits::count(
             "alert channels in alerts",
             self.alerts.len(),
@@ -261,163 +215,13 @@ impl Check {
         for id in self.alerts.iter().chain(&self.suppress_alerts) {
             limits::text("alert channel reference", id, MAX_NAME)?;
         }
-        match self.kind {
-            CheckType::Http => validate_url(&self.target)?,
-            CheckType::Tcp => check_host_port(&self.target)
-                .map_err(|e| Error::invalid(format!("tcp target: {}", e.message())))?,
-            CheckType::Tls => validate_host_opt_port(&self.target)?,
-            CheckType::Icmp | CheckType::Dns => validate_host(&self.target)?,
-        }
+        self.probe.validate(&self.target)?;
         in_range("interval", self.interval, INTERVAL_RANGE, "30s or 1m30s")?;
         in_range("timeout", self.timeout, TIMEOUT_RANGE, "10s")?;
         if let Some(r) = self.remind {
             in_range("remind", r, REMIND_RANGE, "1h")?;
         }
-        if self.max_redirects.is_some_and(|n| n > MAX_REDIRECTS) {
-            return Err(Error::invalid(format!(
-                "max_redirects: use 0 to {MAX_REDIRECTS}"
-            )));
-        }
-        if self.warn_days.is_some_and(|d| d > MAX_WARN_DAYS) {
-            return Err(Error::invalid(format!(
-                "warn_days: use 0 to {MAX_WARN_DAYS} days"
-            )));
-        }
-        if let Some(spec) = &self.expect_status {
-            limits::text("expect_status", spec.as_str(), MAX_STATUS_SPEC)?;
-        }
-        let http_only = self.expect_status.is_some()
-            || self.body_match.is_some()
-            || self.insecure
-            || self.max_redirects.is_some()
-            || self.keep_alive;
-        if self.kind != CheckType::Http && http_only {
-            return Err(Error::invalid(
-                "--expect, --body-match, --insecure, --max-redirects and --keep-alive apply to http checks only",
-            ));
-        }
-        if self.kind != CheckType::Tls && (self.warn_days.is_some() || self.sni.is_some()) {
-            return Err(Error::invalid(
-                "--warn-days and --sni apply to tls checks only",
-            ));
-        }
-        if self.kind != CheckType::Dns
-            && (self.record.is_some() || self.resolver.is_some() || self.expect_answer.is_some())
-        {
-            return Err(Error::invalid(
-                "--record, --resolver and --expect-answer apply to dns checks only",
-            ));
-        }
-        if let Some(r) = &self.resolver {
-            let ok = r.parse::<core::net::IpAddr>().is_ok()
-                || r.parse::<core::net::SocketAddr>().is_ok();
-            if !ok {
-                return Err(Error::invalid(format!(
-                    "resolver {}: use an IP address, optionally with a port (9.9.9.9, [2620:fe::fe]:53)",
-                    excerpt(r)
-                )));
-            }
-        }
-        if let Some(sni) = &self.sni {
-            validate_host(sni)
-                .map_err(|_| Error::invalid(format!("sni {}: use a host name", excerpt(sni))))?;
-        }
         Ok(())
-    }
-}
-
-/// Accepted HTTP statuses: codes and classes, comma-separated
-/// (`200`, `2xx`, `200,204,3xx`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct StatusSpec(String);
-
-impl StatusSpec {
-    /// Parse and validate a spec.
-    pub fn parse(s: &str) -> Result<StatusSpec> {
-        let bad = || {
-            Error::invalid(format!(
-                "expected status {}: use codes from 100 to 599 and classes like 2xx, \
-                 comma-separated (200, 2xx, 200,204,3xx; at most {MAX_STATUS_SPEC} characters)",
-                excerpt(s)
-            ))
-        };
-        if s.trim().is_empty() || s.len() > MAX_STATUS_SPEC {
-            return Err(bad());
-        }
-        for part in s.split(',') {
-            let p = part.trim().to_ascii_lowercase();
-            let ok = match p.strip_suffix("xx") {
-                Some(d) => d.len() == 1 && matches!(d.as_bytes()[0], b'1'..=b'5'),
-                None => p.parse::<u16>().is_ok_and(|c| (100..=599).contains(&c)),
-            };
-            if !ok {
-                return Err(bad());
-            }
-        }
-        Ok(StatusSpec(s.replace(' ', "").to_ascii_lowercase()))
-    }
-
-    /// Whether `code` is accepted.
-    pub fn matches(&self, code: u16) -> bool {
-        self.0.split(',').any(|p| match p.strip_suffix("xx") {
-            Some(d) => d.parse::<u16>().is_ok_and(|d| code / 100 == d),
-            None => p.parse::<u16>() == Ok(code),
-        })
-    }
-
-    /// The spec text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for StatusSpec {
-    type Error = Error;
-    fn try_from(s: String) -> Result<StatusSpec> {
-        StatusSpec::parse(&s)
-    }
-}
-
-impl From<StatusSpec> for String {
-    fn from(s: StatusSpec) -> String {
-        s.0
-    }
-}
-
-/// DNS record types a dns check can look up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DnsRecord {
-    /// IPv4 address.
-    A,
-    /// IPv6 address.
-    Aaaa,
-    /// Canonical name.
-    Cname,
-    /// Mail exchanger.
-    Mx,
-    /// Text.
-    Txt,
-    /// Name server.
-    Ns,
-}
-
-impl DnsRecord {
-    /// Parse `a|aaaa|cname|mx|txt|ns` (any case).
-    pub fn parse(s: &str) -> Result<DnsRecord> {
-        match s.to_ascii_lowercase().as_str() {
-            "a" => Ok(DnsRecord::A),
-            "aaaa" => Ok(DnsRecord::Aaaa),
-            "cname" => Ok(DnsRecord::Cname),
-            "mx" => Ok(DnsRecord::Mx),
-            "txt" => Ok(DnsRecord::Txt),
-            "ns" => Ok(DnsRecord::Ns),
-            _ => Err(Error::invalid(format!(
-                "record type {}: use one of a, aaaa, cname, mx, txt, ns",
-                excerpt(s)
-            ))),
-        }
     }
 }
 

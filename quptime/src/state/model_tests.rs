@@ -6,7 +6,6 @@ fn http(target: &str) -> Check {
     Check {
         id: "c1".into(),
         name: "web".into(),
-        kind: CheckType::Http,
         target: target.into(),
         interval: DEFAULT_INTERVAL,
         timeout: DEFAULT_TIMEOUT,
@@ -52,17 +51,20 @@ fn types_durations_and_status_are_checked() {
             .contains("interval")
     );
     assert!(StatusSpec::parse("42").is_err());
-    let mut c = http("db:5432");
-    c.kind = CheckType::Tcp;
-    c.insecure = true;
+    // An http setting on a tcp check cannot be written as a `Check` any
+    // more (the probe is a sum type); where it can still be written, in a
+    // document that names the settings flat, it is refused by name.
+    let mut fields = ProbeFields::default();
+    fields.http.insecure = true;
     assert!(
-        c.validate()
+        fields
+            .into_probe(CheckType::Tcp)
             .expect_err("http-only flag")
             .to_string()
             .contains("http checks only")
     );
     let mut c = http("db:5432");
-    c.kind = CheckType::Tcp;
+    c.probe = Probe::blank(CheckType::Tcp);
     assert!(c.validate().is_ok());
     c.target = "db".into();
     assert!(
@@ -76,7 +78,7 @@ fn types_durations_and_status_are_checked() {
 #[test]
 fn every_field_has_a_bound_and_the_error_says_it() {
     let mut c = http("db:5432");
-    c.kind = CheckType::Tcp;
+    c.probe = Probe::blank(CheckType::Tcp);
     c.target = format!("{}:5432", "h".repeat(120_000));
     let e = c.validate().expect_err("120 KB tcp host");
     assert!(e.message().contains("over the limit of 2048"), "{e}");
@@ -86,7 +88,7 @@ fn every_field_has_a_bound_and_the_error_says_it() {
     assert!(e.message().contains("too long"), "{e}");
 
     let mut c = http("http://x/");
-    c.body_match = Some("w".repeat(MAX_MATCH + 1));
+    c.http_mut().expect("http").body_match = Some("w".repeat(MAX_MATCH + 1));
     assert!(
         c.validate()
             .expect_err("body")
@@ -101,7 +103,7 @@ fn every_field_has_a_bound_and_the_error_says_it() {
     c.alerts = (0..=MAX_CHECK_ALERTS).map(|i| format!("a{i}")).collect();
     assert!(c.validate().is_err());
     let mut c = http("http://x/");
-    c.max_redirects = Some(200);
+    c.http_mut().expect("http").max_redirects = Some(200);
     assert!(c.validate().is_err());
     let c = http(&format!("http://x/{}", "p".repeat(MAX_TARGET)));
     assert!(c.validate().is_err());

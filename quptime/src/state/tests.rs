@@ -17,7 +17,6 @@ fn check(id: &str, name: &str) -> Check {
     Check {
         id: id.into(),
         name: name.into(),
-        kind: CheckType::Tcp,
         target: "db.internal:5432".into(),
         interval: Duration::from_secs(15),
         timeout: Duration::from_secs(5),

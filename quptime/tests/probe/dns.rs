@@ -23,7 +23,7 @@ async fn zone() -> String {
 
 fn dns(name: &str, resolver: &str) -> Check {
     let mut c = check(CheckType::Dns, name);
-    c.resolver = Some(resolver.to_string());
+    c.dns_mut().expect("dns").resolver = Some(resolver.to_string());
     c
 }
 
@@ -34,14 +34,14 @@ async fn dns_answers_are_up() {
     let mut c = dns("web.test", &server);
     let r = p.probe(&c).await;
     assert_up(&r, "A 127.0.0.10, 127.0.0.11");
-    c.expect_answer = Some("127.0.0.11".into());
+    c.dns_mut().expect("dns").expect_answer = Some("127.0.0.11".into());
     assert_up(&p.probe(&c).await, "A 127.0.0.10, 127.0.0.11");
     // A trailing dot is the same name.
     c.target = "web.test.".into();
     assert_up(&p.probe(&c).await, "A 127.0.0.10, 127.0.0.11");
     let mut c = dns("mail.test", &server);
-    c.record = Some(DnsRecord::Txt);
-    c.expect_answer = Some("spf1".into());
+    c.dns_mut().expect("dns").record = Some(DnsRecord::Txt);
+    c.dns_mut().expect("dns").expect_answer = Some("spf1".into());
     assert_up(&p.probe(&c).await, "TXT v=spf1 -all");
 }
 
@@ -52,10 +52,10 @@ async fn dns_missing_names_and_records_are_down() {
     let r = p.probe(&dns("gone.test", &server)).await;
     assert_down(&r, "dns: gone.test does not exist (NXDOMAIN)");
     let mut c = dns("web.test", &server);
-    c.record = Some(DnsRecord::Txt);
+    c.dns_mut().expect("dns").record = Some(DnsRecord::Txt);
     assert_down(&p.probe(&c).await, "dns: no TXT record for web.test");
     let mut c = dns("web.test", &server);
-    c.expect_answer = Some("10.9.9.9".into());
+    c.dns_mut().expect("dns").expect_answer = Some("10.9.9.9".into());
     assert_down(
         &p.probe(&c).await,
         "dns: no answer contains \"10.9.9.9\": A 127.0.0.10, 127.0.0.11",
@@ -79,7 +79,7 @@ async fn dns_checks_without_a_resolver_use_the_cluster_wide_ones() {
         dns_server::start(Zone::default().a("web.test", Ipv4Addr::new(127, 0, 0, 20))).await;
     let p = probers();
     let own = check(CheckType::Dns, "web.test");
-    assert!(own.resolver.is_none());
+    assert!(own.dns().expect("dns").resolver.is_none());
     p.set_dns_resolvers(std::slice::from_ref(&first));
     assert_up(&p.probe(&own).await, "A 127.0.0.10, 127.0.0.11");
     // A check's own resolver wins over the cluster-wide list.

@@ -21,7 +21,7 @@ async fn http_status_decides() {
     let r = p.probe(&check(CheckType::Http, web.url("/fail"))).await;
     assert_down(&r, "status 503 Service Unavailable");
     let mut c = check(CheckType::Http, web.url("/fail"));
-    c.expect_status = Some(StatusSpec::parse("200,5xx").expect("spec"));
+    c.http_mut().expect("http").expect_status = Some(StatusSpec::parse("200,5xx").expect("spec"));
     assert_up(&p.probe(&c).await, "status 503 Service Unavailable");
     let r = p.probe(&check(CheckType::Http, web.url("/nope"))).await;
     assert_down(&r, "status 404 Not Found");
@@ -32,14 +32,14 @@ async fn http_body_match_reads_the_first_mebibyte() {
     let web = WebServer::http().await;
     let p = probers();
     let mut c = check(CheckType::Http, web.url("/ok"));
-    c.body_match = Some("systems go".into());
+    c.http_mut().expect("http").body_match = Some("systems go".into());
     assert_up(&p.probe(&c).await, "status 200 OK");
-    c.body_match = Some("Systems go".into());
+    c.http_mut().expect("http").body_match = Some("Systems go".into());
     assert_down(&p.probe(&c).await, "body match miss");
     let mut c = check(CheckType::Http, web.url("/big"));
-    c.body_match = Some("HEAD-MARK".into());
+    c.http_mut().expect("http").body_match = Some("HEAD-MARK".into());
     assert_up(&p.probe(&c).await, "status 200 OK");
-    c.body_match = Some("TAIL-MARK".into());
+    c.http_mut().expect("http").body_match = Some("TAIL-MARK".into());
     assert_down(&p.probe(&c).await, "body match miss");
 }
 
@@ -56,13 +56,13 @@ async fn http_redirects_follow_the_limit() {
     let c = check(CheckType::Http, web.url("/redirect/11"));
     assert_down(&p.probe(&c).await, "too many redirects (more than 10)");
     let mut c = check(CheckType::Http, web.url("/redirect/3"));
-    c.max_redirects = Some(3);
+    c.http_mut().expect("http").max_redirects = Some(3);
     assert_up(&p.probe(&c).await, "status 200 OK");
-    c.max_redirects = Some(2);
+    c.http_mut().expect("http").max_redirects = Some(2);
     assert_down(&p.probe(&c).await, "too many redirects (more than 2)");
-    c.max_redirects = Some(0);
+    c.http_mut().expect("http").max_redirects = Some(0);
     assert_down(&p.probe(&c).await, "status 302 Found");
-    c.expect_status = Some(StatusSpec::parse("3xx").expect("spec"));
+    c.http_mut().expect("http").expect_status = Some(StatusSpec::parse("3xx").expect("spec"));
     assert_up(&p.probe(&c).await, "status 302 Found");
 }
 
@@ -70,7 +70,7 @@ async fn http_redirects_follow_the_limit() {
 async fn http_sends_the_user_agent() {
     let web = WebServer::http().await;
     let mut c = check(CheckType::Http, web.url("/ua"));
-    c.body_match = Some(format!("quptime/{}", quptime::VERSION));
+    c.http_mut().expect("http").body_match = Some(format!("quptime/{}", quptime::VERSION));
     assert_up(&probers().probe(&c).await, "status 200 OK");
 }
 
@@ -85,7 +85,7 @@ async fn http_connections_are_fresh_unless_keep_alive() {
     assert_eq!(web.connections(), 3, "one connection per default probe");
     let web = WebServer::http().await;
     c.target = web.url("/ok");
-    c.keep_alive = true;
+    c.http_mut().expect("http").keep_alive = true;
     for _ in 0..3 {
         assert!(p.probe(&c).await.ok);
     }
@@ -137,7 +137,7 @@ async fn https_insecure_accepts_self_signed() {
         !r.ok && r.detail.starts_with("tls: handshake failed: "),
         "{r:?}"
     );
-    c.insecure = true;
+    c.http_mut().expect("http").insecure = true;
     assert_up(&p.probe(&c).await, "status 200 OK");
 }
 

@@ -52,7 +52,7 @@ async fn tls_expiring_within_the_warning_is_down() {
         "{r:?}"
     );
     // A shorter warning makes the same certificate fine.
-    c.warn_days = Some(3);
+    c.tls_mut().expect("tls").warn_days = Some(3);
     let r = p.probe(&c).await;
     assert!(r.ok, "{r:?}");
     assert!((4..=5).contains(&days(&r.detail, "cert valid ")), "{r:?}");
@@ -92,7 +92,7 @@ async fn tls_sni_overrides_the_host() {
         ),
         "{r:?}"
     );
-    c.sni = Some("status.example.test".into());
+    c.tls_mut().expect("tls").sni = Some("status.example.test".into());
     let r = p.probe(&c).await;
     assert!(r.ok && r.detail.starts_with("cert valid "), "{r:?}");
 }

@@ -14,19 +14,20 @@ fn the_original_file_keeps_its_checks_and_alerts() {
     let names: Vec<&str> = o.checks.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["homepage", "db", "api-cert"]);
     let home = &o.checks[0];
+    let http = home.http().expect("http");
     assert_eq!(home.id, "0b6c1f7e-2a3d-4e5f-9a0b-1c2d3e4f5a6b");
     assert_eq!(home.interval, Duration::from_secs(30));
     assert_eq!(
-        home.expect_status.clone().map(String::from).as_deref(),
+        http.expect_status.clone().map(String::from).as_deref(),
         Some("200")
     );
-    assert_eq!(home.body_match.as_deref(), Some("Welcome"));
+    assert_eq!(http.body_match.as_deref(), Some("Welcome"));
     assert_eq!(home.alerts, ["7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6"]);
     // A reference by name resolves to the channel's id.
     assert_eq!(o.checks[1].alerts, ["8e2f3a4b-5c6d-4e7f-9a01-b2c3d4e5f6a7"]);
     assert_eq!(o.checks[1].interval, Duration::from_secs(60));
     assert!(o.checks[2].disabled);
-    assert_eq!(o.checks[2].warn_days, Some(21));
+    assert_eq!(o.checks[2].tls().expect("tls").warn_days, Some(21));
     let ops = &o.alerts[1];
     assert!(ops.default);
     assert_eq!(ops.settings["to"], "ops@example.com,oncall@example.com");

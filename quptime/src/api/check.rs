@@ -1,0 +1,241 @@
+//! The documents that add and change a check: [`CheckSpec`] (`check.add`,
+//! and the C and Python documents) and [`CheckPatch`] (`check.edit`).
+//!
+//! Both carry the probe settings flat, next to the name and the target,
+//! as the probe types themselves define them ([`ProbeFields`]), so a
+//! setting is declared and validated once, in its probe type; durations
+//! stay text here (`30s`), parsed with the bounds of the field.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::Result;
+use crate::state::model::{DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
+use crate::state::{Check, CheckType, ProbeFields, duration};
+
+/// A check as the CLI describes it; the daemon assigns the id and resolves
+/// alert names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckSpec {
+    /// Unique name.
+    pub name: String,
+    /// Probe type.
+    #[serde(rename = "type")]
+    pub kind: CheckType,
+    /// What to probe.
+    pub target: String,
+    /// Probe interval (`30s`).
+    pub interval: Option<String>,
+    /// Probe timeout (`10s`).
+    pub timeout: Option<String>,
+    /// The probe settings (`expect_status`, `sni`, `record`, …), flat; only
+    /// those of `kind` may be set.
+    #[serde(flatten)]
+    pub probe: ProbeFields,
+    /// Alert channel names or ids.
+    #[serde(default)]
+    pub alerts: Vec<String>,
+    /// Default channels (names or ids) this check must not notify.
+    #[serde(default)]
+    pub suppress: Vec<String>,
+    /// Repeat the alert this often while the check stays down (`1h`).
+    #[serde(default)]
+    pub remind: Option<String>,
+}
+
+impl CheckSpec {
+    /// A spec with every optional field unset (the daemon's defaults).
+    pub fn new(name: impl Into<String>, kind: CheckType, target: impl Into<String>) -> CheckSpec {
+        CheckSpec {
+            name: name.into(),
+            kind,
+            target: target.into(),
+            interval: None,
+            timeout: None,
+            probe: ProbeFields::default(),
+            alerts: Vec::new(),
+            suppress: Vec::new(),
+            remind: None,
+        }
+    }
+
+    /// Turn the spec into a check with id `id`, validating every field.
+    pub fn into_check(self, id: String, alert_ids: Vec<String>) -> Result<Check> {
+        let dur = |field: &str, v: Option<String>, default: Duration| -> Result<Duration> {
+            match v {
+                Some(text) => check_duration(field, &text),
+                None => Ok(default),
+            }
+        };
+        let check = Check {
+            id,
+            name: self.name,
+            probe: self.probe.into_probe(self.kind)?,
+            target: self.target,
+            interval: dur("interval", self.interval, DEFAULT_INTERVAL)?,
+            timeout: dur("timeout", self.timeout, DEFAULT_TIMEOUT)?,
+            alerts: alert_ids,
+            suppress_alerts: Vec::new(),
+            remind: match self.remind {
+                Some(text) => Some(dur("remind", Some(text), Duration::ZERO)?),
+                None => None,
+            },
+            disabled: false,
+        };
+        check.validate()?;
+        Ok(check)
+    }
+}
+
+/// Arguments of `check.edit`: which check, and the fields to change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckEdit {
+    /// Id or name.
+    pub check: String,
+    /// The changes.
+    pub patch: CheckPatch,
+}
+
+/// Fields to change in a check; `None` (or `null`) keeps the current
+/// value, an empty string clears an optional text field.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CheckPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New target.
+    pub target: Option<String>,
+    /// New interval.
+    pub interval: Option<String>,
+    /// New timeout.
+    pub timeout: Option<String>,
+    /// Probe settings to change, by their names in a [`CheckSpec`]
+    /// (`"expect_status": "2xx"`, `"body_match": ""` to clear); see
+    /// [`ProbeFields::patch`].
+    #[serde(flatten)]
+    pub probe: Map<String, Value>,
+    /// Alert channels (names or ids), replacing the current list.
+    pub alerts: Option<Vec<String>>,
+    /// Default channels not to notify, replacing the current list.
+    #[serde(default)]
+    pub suppress: Option<Vec<String>>,
+    /// Reminder interval while down (empty turns reminders off).
+    #[serde(default)]
+    pub remind: Option<String>,
+}
+
+impl CheckPatch {
+    /// Apply to `check` and validate the result.
+    pub fn apply(self, check: &mut Check, alert_ids: Option<Vec<String>>) -> Result<()> {
+        let dur = check_duration;
+        if let Some(v) = self.name {
+            check.name = v;
+        }
+        if let Some(v) = self.target {
+            check.target = v;
+        }
+        if let Some(v) = &self.interval {
+            check.interval = dur("interval", v)?;
+        }
+        if let Some(v) = &self.timeout {
+            check.timeout = dur("timeout", v)?;
+        }
+        check.probe = ProbeFields::patch(&check.probe, &self.probe)?;
+        if let Some(ids) = alert_ids {
+            check.alerts = ids;
+        }
+        if let Some(v) = &self.remind {
+            check.remind = if v.is_empty() {
+                None
+            } else {
+                Some(dur("remind", v)?)
+            };
+        }
+        check.validate()
+    }
+}
+
+/// A check's `interval`, `timeout` or `remind` flag, within its bounds;
+/// the error names the flag and the bounds.
+fn check_duration(field: &str, text: &str) -> Result<Duration> {
+    use crate::state::model::{INTERVAL_RANGE, REMIND_RANGE, TIMEOUT_RANGE};
+    let (range, example) = match field {
+        "interval" => (INTERVAL_RANGE, "30s or 1m30s"),
+        "timeout" => (TIMEOUT_RANGE, "10s"),
+        _ => (REMIND_RANGE, "1h"),
+    };
+    duration::parse_within(&format!("--{field}"), text, range, example)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    /// The document `quptime-py`'s `Cluster.add_check` sends: every key,
+    /// the unset ones `null` or `false`.
+    fn python(kind: &str, target: &str, expect_status: &str) -> String {
+        format!(
+            r#"{{"name": "svc", "type": "{kind}", "target": "{target}", "interval": "1s",
+            "timeout": null, "expect_status": {expect_status}, "body_match": null,
+            "insecure": false, "max_redirects": null, "keep_alive": false, "warn_days": null,
+            "sni": null, "record": null, "resolver": null, "expect_answer": null,
+            "alerts": [], "suppress": [], "remind": null}}"#
+        )
+    }
+
+    #[test]
+    fn the_python_document_reads_as_before() {
+        let spec: CheckSpec =
+            serde_json::from_str(&python("tcp", "127.0.0.1:9", "null")).expect("tcp document");
+        let check = spec.into_check("c1".into(), Vec::new()).expect("valid");
+        assert_eq!(check.kind(), CheckType::Tcp);
+        assert_eq!(check.interval, Duration::from_secs(1));
+        let spec: CheckSpec =
+            serde_json::from_str(&python("http", "http://127.0.0.1:9/", "\"2xx\"")).expect("http");
+        let check = spec.into_check("c2".into(), Vec::new()).expect("valid");
+        let status = check.http().and_then(|h| h.expect_status.clone());
+        assert_eq!(status.map(String::from).as_deref(), Some("2xx"));
+        let e = serde_json::from_str::<CheckSpec>(&python("http", "http://x/", "\"7xx\""))
+            .expect_err("bad status")
+            .to_string();
+        assert!(e.contains("7xx") && e.contains("expected status"), "{e}");
+        let spec: CheckSpec =
+            serde_json::from_str(&python("tcp", "127.0.0.1:9", "\"2xx\"")).expect("parses");
+        let e = spec
+            .into_check("c3".into(), Vec::new())
+            .expect_err("http on tcp");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(
+            e.message()
+                .contains("expect_status applies to http checks only"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_patch_of_an_earlier_qu_keeps_what_it_leaves_null() {
+        // `qu` before the probe sum type sent every probe key, null when unset.
+        let old = r#"{"name": null, "target": null, "interval": "1m", "timeout": null,
+            "expect_status": null, "body_match": "", "insecure": null, "max_redirects": 4,
+            "keep_alive": null, "warn_days": null, "sni": null, "record": null,
+            "resolver": null, "expect_answer": null, "alerts": null}"#;
+        let patch: CheckPatch = serde_json::from_str(old).expect("old patch");
+        let mut check = Check {
+            name: "web".into(),
+            target: "http://127.0.0.1:9/".into(),
+            ..Check::blank(CheckType::Http)
+        };
+        if let Some(h) = check.http_mut() {
+            h.body_match = Some("ok".into());
+            h.insecure = true;
+        }
+        patch.apply(&mut check, None).expect("apply");
+        let http = check.http().expect("http");
+        assert_eq!(check.interval, Duration::from_secs(60));
+        assert_eq!(http.body_match, None, "an empty text clears");
+        assert!(http.insecure, "null keeps");
+        assert_eq!(http.max_redirects, Some(4));
+    }
+}

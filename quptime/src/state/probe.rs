@@ -1,0 +1,445 @@
+//! What a check probes and how: one type per probe kind, each holding its
+//! own settings with their bounds and validation.
+//!
+//! A check's probe settings are a sum type ([`Probe`]) so that an HTTP
+//! option cannot be set on a TCP check and every consumer (the probers,
+//! the alert text, the API, the declaration file) matches on the kind
+//! instead of reading `Option`s guarded at run time. On the wire and on
+//! disk nothing changed: [`Probe`] is flattened into the check with its
+//! kind as the `type` key, so a check still reads
+//! `{"type": "http", "target": …, "expect_status": "2xx"}` and records
+//! written by earlier releases (Raft log entries, snapshots, backups) read
+//! back as they are. Adding an option means one field in its probe type
+//! (with its bound in that type's `validate`) and its `qu` flag; the
+//! documents that name the settings side by side ([`ProbeFields`]) pick it
+//! up through serde.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::addr::check_host_port;
+use crate::error::{Error, Result};
+use crate::state::fields::{
+    self as limits, MAX_HOST, excerpt, validate_host, validate_host_opt_port, validate_url,
+};
+
+pub use super::probe_fields::ProbeFields;
+
+/// What a check probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckType {
+    /// HTTP or HTTPS request.
+    Http,
+    /// TCP connect.
+    Tcp,
+    /// ICMP echo.
+    Icmp,
+    /// TLS handshake and certificate expiry.
+    Tls,
+    /// DNS lookup.
+    Dns,
+}
+
+impl CheckType {
+    /// The lowercase name used on the command line and in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckType::Http => "http",
+            CheckType::Tcp => "tcp",
+            CheckType::Icmp => "icmp",
+            CheckType::Tls => "tls",
+            CheckType::Dns => "dns",
+        }
+    }
+
+    /// Parse a type name, with an error listing the accepted ones.
+    pub fn parse(s: &str) -> Result<CheckType> {
+        match s {
+            "http" | "https" => Ok(CheckType::Http),
+            "tcp" => Ok(CheckType::Tcp),
+            "icmp" | "ping" => Ok(CheckType::Icmp),
+            "tls" => Ok(CheckType::Tls),
+            "dns" => Ok(CheckType::Dns),
+            other => Err(Error::invalid(format!(
+                "unknown check type {}: use one of http, tcp, icmp, tls, dns",
+                excerpt(other)
+            ))),
+        }
+    }
+}
+
+/// A check's probe settings, by kind. Serialized flattened into the check,
+/// the kind as its `type` key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Probe {
+    /// HTTP or HTTPS request.
+    Http(HttpProbe),
+    /// TCP connect.
+    Tcp(TcpProbe),
+    /// ICMP echo.
+    Icmp(IcmpProbe),
+    /// TLS handshake and certificate expiry.
+    Tls(TlsProbe),
+    /// DNS lookup.
+    Dns(DnsProbe),
+}
+
+impl Probe {
+    /// The settings of `kind` with every option at its default.
+    pub fn blank(kind: CheckType) -> Probe {
+        match kind {
+            CheckType::Http => Probe::Http(HttpProbe::default()),
+            CheckType::Tcp => Probe::Tcp(TcpProbe::default()),
+            CheckType::Icmp => Probe::Icmp(IcmpProbe::default()),
+            CheckType::Tls => Probe::Tls(TlsProbe::default()),
+            CheckType::Dns => Probe::Dns(DnsProbe::default()),
+        }
+    }
+
+    /// Which kind of probe.
+    pub fn kind(&self) -> CheckType {
+        match self {
+            Probe::Http(_) => CheckType::Http,
+            Probe::Tcp(_) => CheckType::Tcp,
+            Probe::Icmp(_) => CheckType::Icmp,
+            Probe::Tls(_) => CheckType::Tls,
+            Probe::Dns(_) => CheckType::Dns,
+        }
+    }
+
+    /// Check the settings and the form of `target` for this kind; the
+    /// error names the field and the accepted form.
+    pub fn validate(&self, target: &str) -> Result<()> {
+        match self {
+            Probe::Http(p) => p.validate(target),
+            Probe::Tcp(p) => p.validate(target),
+            Probe::Icmp(p) => p.validate(target),
+            Probe::Tls(p) => p.validate(target),
+            Probe::Dns(p) => p.validate(target),
+        }
+    }
+}
+
+/// Longest `body_match` and `expect_answer` substring.
+pub const MAX_MATCH: usize = 1024;
+/// Longest `expect_status` spec (`200,204,3xx`).
+pub const MAX_STATUS_SPEC: usize = 128;
+/// Most redirects an http check may follow.
+pub const MAX_REDIRECTS: u8 = 20;
+/// Largest `warn_days` (ten years).
+pub const MAX_WARN_DAYS: u32 = 3650;
+
+/// An HTTP(S) GET: up when the status (and the body, if asked) matches.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpProbe {
+    /// Accepted HTTP statuses: `200`, `2xx`, `200,204,3xx`; default 200.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_status: Option<StatusSpec>,
+    /// Substring the body must contain (first 1 MiB, case-sensitive).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_text"
+    )]
+    pub body_match: Option<String>,
+    /// Accept any TLS certificate (for self-signed targets).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+    /// Redirects followed; default 10, 0 to not follow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_redirects: Option<u8>,
+    /// Reuse connections between probes. Off by default, so every probe
+    /// measures what a new visitor gets (DNS, TCP, TLS).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_alive: bool,
+}
+
+impl HttpProbe {
+    /// The target is an `http://` or `https://` URL; each option within
+    /// its bound.
+    pub fn validate(&self, target: &str) -> Result<()> {
+        if let Some(v) = &self.body_match {
+            limits::text("body_match", v, MAX_MATCH)?;
+        }
+        validate_url(target)?;
+        if self.max_redirects.is_some_and(|n| n > MAX_REDIRECTS) {
+            return Err(Error::invalid(format!(
+                "max_redirects: use 0 to {MAX_REDIRECTS}"
+            )));
+        }
+        if let Some(spec) = &self.expect_status {
+            limits::text("expect_status", spec.as_str(), MAX_STATUS_SPEC)?;
+        }
+        Ok(())
+    }
+}
+
+/// A TCP connect: up when the connection is accepted. No options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcpProbe {}
+
+impl TcpProbe {
+    /// The target is `host:port`.
+    pub fn validate(&self, target: &str) -> Result<()> {
+        check_host_port(target).map_err(|e| Error::invalid(format!("tcp target: {}", e.message())))
+    }
+}
+
+/// An ICMP echo: up on a reply. No options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IcmpProbe {}
+
+impl IcmpProbe {
+    /// The target is a host name or an IP address.
+    pub fn validate(&self, target: &str) -> Result<()> {
+        validate_host(target)
+    }
+}
+
+/// A TLS handshake: down when the certificate is invalid or expires soon.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsProbe {
+    /// Down when the certificate expires within this many days; default 14.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_days: Option<u32>,
+    /// Server name sent in the handshake; default: the host.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_text"
+    )]
+    pub sni: Option<String>,
+}
+
+impl TlsProbe {
+    /// The target is `host` or `host:port`; `sni` a host name.
+    pub fn validate(&self, target: &str) -> Result<()> {
+        if let Some(v) = &self.sni {
+            limits::text("sni", v, MAX_HOST)?;
+        }
+        validate_host_opt_port(target)?;
+        if self.warn_days.is_some_and(|d| d > MAX_WARN_DAYS) {
+            return Err(Error::invalid(format!(
+                "warn_days: use 0 to {MAX_WARN_DAYS} days"
+            )));
+        }
+        if let Some(sni) = &self.sni {
+            validate_host(sni)
+                .map_err(|_| Error::invalid(format!("sni {}: use a host name", excerpt(sni))))?;
+        }
+        Ok(())
+    }
+}
+
+/// A DNS lookup: up when there is an answer (containing `expect_answer`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsProbe {
+    /// Record type looked up; default A.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<DnsRecord>,
+    /// Resolver to ask, `ip` or `ip:port`; default: the cluster's, else
+    /// the system's.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_text"
+    )]
+    pub resolver: Option<String>,
+    /// Substring one answer must contain.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_text"
+    )]
+    pub expect_answer: Option<String>,
+}
+
+impl DnsProbe {
+    /// The target is a host name; `resolver` an IP address with an
+    /// optional port.
+    pub fn validate(&self, target: &str) -> Result<()> {
+        if let Some(v) = &self.expect_answer {
+            limits::text("expect_answer", v, MAX_MATCH)?;
+        }
+        if let Some(v) = &self.resolver {
+            limits::text("resolver", v, MAX_HOST)?;
+        }
+        validate_host(target)?;
+        if let Some(r) = &self.resolver {
+            let ok = r.parse::<core::net::IpAddr>().is_ok()
+                || r.parse::<core::net::SocketAddr>().is_ok();
+            if !ok {
+                return Err(Error::invalid(format!(
+                    "resolver {}: use an IP address, optionally with a port (9.9.9.9, [2620:fe::fe]:53)",
+                    excerpt(r)
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An optional text setting that a YAML author may have written as a bare
+/// number or boolean (`body_match: 42`): read as its text. Text settings
+/// reach their type through serde's flattening, which sees YAML's typed
+/// scalars rather than asking for a string.
+fn opt_text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    Option::<Text>::deserialize(d).map(|t| t.map(|Text(s)| s))
+}
+
+/// Text, from a string or a number or boolean scalar.
+struct Text(String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Text, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a text")
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> std::result::Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_bool<E>(self, v: bool) -> std::result::Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Accepted HTTP statuses: codes and classes, comma-separated
+/// (`200`, `2xx`, `200,204,3xx`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub struct StatusSpec(String);
+
+impl StatusSpec {
+    /// Parse and validate a spec.
+    pub fn parse(s: &str) -> Result<StatusSpec> {
+        let bad = || {
+            Error::invalid(format!(
+                "expected status {}: use codes from 100 to 599 and classes like 2xx, \
+                 comma-separated (200, 2xx, 200,204,3xx; at most {MAX_STATUS_SPEC} characters)",
+                excerpt(s)
+            ))
+        };
+        if s.trim().is_empty() || s.len() > MAX_STATUS_SPEC {
+            return Err(bad());
+        }
+        for part in s.split(',') {
+            let p = part.trim().to_ascii_lowercase();
+            let ok = match p.strip_suffix("xx") {
+                Some(d) => d.len() == 1 && matches!(d.as_bytes()[0], b'1'..=b'5'),
+                None => p.parse::<u16>().is_ok_and(|c| (100..=599).contains(&c)),
+            };
+            if !ok {
+                return Err(bad());
+            }
+        }
+        Ok(StatusSpec(s.replace(' ', "").to_ascii_lowercase()))
+    }
+
+    /// Whether `code` is accepted.
+    pub fn matches(&self, code: u16) -> bool {
+        self.0.split(',').any(|p| match p.strip_suffix("xx") {
+            Some(d) => d.parse::<u16>().is_ok_and(|d| code / 100 == d),
+            None => p.parse::<u16>() == Ok(code),
+        })
+    }
+
+    /// The spec text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// From its text, or from a bare number (`expect_status: 200` in YAML).
+impl<'de> Deserialize<'de> for StatusSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<StatusSpec, D::Error> {
+        let Text(s) = Text::deserialize(d)?;
+        StatusSpec::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl From<StatusSpec> for String {
+    fn from(s: StatusSpec) -> String {
+        s.0
+    }
+}
+
+/// DNS record types a dns check can look up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum DnsRecord {
+    /// IPv4 address.
+    A,
+    /// IPv6 address.
+    Aaaa,
+    /// Canonical name.
+    Cname,
+    /// Mail exchanger.
+    Mx,
+    /// Text.
+    Txt,
+    /// Name server.
+    Ns,
+}
+
+impl DnsRecord {
+    /// Parse `a|aaaa|cname|mx|txt|ns` (any case).
+    pub fn parse(s: &str) -> Result<DnsRecord> {
+        match s.to_ascii_lowercase().as_str() {
+            "a" => Ok(DnsRecord::A),
+            "aaaa" => Ok(DnsRecord::Aaaa),
+            "cname" => Ok(DnsRecord::Cname),
+            "mx" => Ok(DnsRecord::Mx),
+            "txt" => Ok(DnsRecord::Txt),
+            "ns" => Ok(DnsRecord::Ns),
+            _ => Err(Error::invalid(format!(
+                "record type {}: use one of a, aaaa, cname, mx, txt, ns",
+                excerpt(s)
+            ))),
+        }
+    }
+
+    /// The lowercase name, as written on disk and in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DnsRecord::A => "a",
+            DnsRecord::Aaaa => "aaaa",
+            DnsRecord::Cname => "cname",
+            DnsRecord::Mx => "mx",
+            DnsRecord::Txt => "txt",
+            DnsRecord::Ns => "ns",
+        }
+    }
+}
+
+impl TryFrom<String> for DnsRecord {
+    type Error = Error;
+    fn try_from(s: String) -> Result<DnsRecord> {
+        DnsRecord::parse(&s)
+    }
+}
+
+impl From<DnsRecord> for String {
+    fn from(r: DnsRecord) -> String {
+        r.as_str().to_string()
+    }
+}
+
+#[cfg(test)]
+#[path = "probe_tests.rs"]
+mod tests;
