@@ -13,6 +13,8 @@
 //! node used from a forked child answers every call with a clear error
 //! instead of hanging.
 
+mod usecase;
+
 use std::future::Future;
 use std::path::Path;
 use std::sync::mpsc;
