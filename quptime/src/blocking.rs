@@ -70,6 +70,13 @@ impl Node {
         })
     }
 
+    /// Start the node in `dir`, first creating it there from `init` when
+    /// `dir` holds none ([`crate::init::open_or_init`]: an identity field
+    /// that differs from the saved one is refused, `timing` is validated).
+    pub fn open(dir: &Path, init: crate::init::InitOptions, timing: crate::Timing) -> Result<Node> {
+        Node::start(crate::init::open_or_init(dir, init, timing)?)
+    }
+
     /// Set up a new node in the empty `dir` by joining the cluster of the
     /// enrollment `token` (waiting up to `opts.wait` for an approval). Start
     /// it afterwards with [`Node::start`].

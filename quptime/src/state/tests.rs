@@ -418,9 +418,15 @@ fn old_enrollment_tokens_are_forgotten_and_their_number_is_bounded() {
         .expect_err("over the cap");
     // The fix is named; the `qu` command is a hint the CLI prints, apart
     // from the text an embedded user sees.
-    assert!(err.message.contains("revoke unused ones"), "{}", err.message);
     assert!(
-        err.hint.as_deref().is_some_and(|h| h.contains("qu enroll revoke")),
+        err.message.contains("revoke unused ones"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.hint
+            .as_deref()
+            .is_some_and(|h| h.contains("qu enroll revoke")),
         "{err:?}"
     );
     assert!(s.enrollments == before.enrollments && s.version == before.version);
