@@ -378,7 +378,12 @@ mod tests {
         assert_eq!(Token::decode(&t.encode()).expect("decode"), t);
         assert!(!t.expired());
         let err = Token::decode("not-a-token").expect_err("garbage");
-        assert!(err.to_string().contains("qu enroll create"), "{err}");
+        // The fix is named; the `qu` command is a hint apart from the text.
+        assert!(err.to_string().contains("copy the whole token"), "{err}");
+        assert!(
+            err.hint().is_some_and(|h| h.contains("qu enroll create")),
+            "{err:?}"
+        );
         assert!(hash_secret("s").starts_with("sha256:"));
     }
 }
