@@ -156,8 +156,8 @@ impl CheckPatch {
     }
 }
 
-/// A check's `interval`, `timeout` or `remind` flag, within its bounds;
-/// the error names the flag and the bounds.
+/// A check's `interval`, `timeout` or `remind` field, within its bounds;
+/// the error names the field ([`Error::field`]) and the bounds.
 fn check_duration(field: &str, text: &str) -> Result<Duration> {
     use crate::state::model::{INTERVAL_RANGE, REMIND_RANGE, TIMEOUT_RANGE};
     let (range, example) = match field {
@@ -165,7 +165,7 @@ fn check_duration(field: &str, text: &str) -> Result<Duration> {
         "timeout" => (TIMEOUT_RANGE, "10s"),
         _ => (REMIND_RANGE, "1h"),
     };
-    duration::parse_within(&format!("--{field}"), text, range, example)
+    duration::parse_field(field, text, range, example)
 }
 
 #[cfg(test)]

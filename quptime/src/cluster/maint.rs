@@ -106,8 +106,9 @@ impl Cluster {
                 if !view.voters.contains_key(&t) {
                     return Err(Error::new(
                         ErrorKind::NotFound,
-                        format!("{t} is not a voting member (list them with `qu node list`)"),
-                    ));
+                        format!("{t} is not a voting member"),
+                    )
+                    .with_hint("list them with `qu node list`"));
                 }
                 if !core.liveness.get(&t).0 {
                     return Err(Error::invalid(format!(
@@ -138,11 +139,14 @@ impl Cluster {
             })?,
         };
         if hold < Duration::from_secs(1) || hold > MAX_HOLD {
-            return Err(Error::invalid(format!(
-                "--hold {}: use a duration from 1s to {}, such as 1h",
-                crate::state::duration::format(hold),
-                crate::state::duration::format(MAX_HOLD)
-            )));
+            return Err(Error::invalid_field(
+                "hold",
+                format!(
+                    "{} is out of range: use a duration from 1s to {}, such as 1h",
+                    crate::state::duration::format(hold),
+                    crate::state::duration::format(MAX_HOLD)
+                ),
+            ));
         }
         let until_ms = now_ms().saturating_add(crate::state::duration::millis(hold));
         self.propose(Mutation::PinMaster {

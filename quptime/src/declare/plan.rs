@@ -89,7 +89,8 @@ fn at(line: u64, what: &str, name: &str, e: Error) -> Error {
         } else {
             e.kind()
         },
-        format!("line {line}: {what} {name:?}: {}", e.message()),
+        // Display, so a field error keeps its field: `interval: "1ms" is …`.
+        format!("line {line}: {what} {name:?}: {e}"),
     )
 }
 
