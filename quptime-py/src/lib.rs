@@ -8,6 +8,7 @@
 //! as JSON text that the pure-Python layer turns into dicts and dataclasses.
 //! Nothing here runs at import: the runtime belongs to a started node.
 
+mod args;
 mod node;
 mod stream;
 
@@ -25,6 +26,16 @@ pub(crate) const SLICE: Duration = Duration::from_millis(100);
 #[pyfunction]
 fn version() -> &'static str {
     quptime::VERSION
+}
+
+/// Seconds in the Go-style duration `text` (`30s`, `1m30s`, `250ms`), read
+/// by the library's rule (the CLI's and the files'); an error names the
+/// keyword `field`.
+#[pyfunction]
+fn parse_duration(py: Python<'_>, field: &str, text: &str) -> PyResult<f64> {
+    args::text_duration(field, text)
+        .map(|d| d.as_secs_f64())
+        .map_err(|e| to_pyerr(py, e))
 }
 
 /// Turn a library error into the matching `quptime.errors` exception.
@@ -105,6 +116,7 @@ pub(crate) fn in_thread<T: Send + 'static>(
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_duration, m)?)?;
     m.add_function(wrap_pyfunction!(node::init_node, m)?)?;
     m.add_function(wrap_pyfunction!(node::is_initialised, m)?)?;
     m.add_class::<node::Node>()?;

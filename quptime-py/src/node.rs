@@ -8,79 +8,22 @@
 //! own, so a garbage collection never blocks on the network while holding
 //! the GIL.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use pyo3::prelude::*;
-use quptime::Timing;
+use quptime::NodeOptions;
 use quptime::blocking::{self, Node as BlockingNode};
 use quptime::enroll::JoinOptions;
 use quptime::init::{
     InitOptions, init_node as lib_init_node, is_initialised as lib_is_initialised,
 };
 use quptime::store::NodeConfig;
-use quptime::{Error, NodeOptions};
 
+use crate::args::{TimingSecs, free_port, ip_of, port_of, text_duration, timing_of};
 use crate::stream::{Dispatcher, Subscription};
 use crate::{in_thread, invalid, to_pyerr, wait};
-
-/// Raft timings in seconds: heartbeat, election min, election max, master
-/// cooldown, propose timeout.
-type TimingSecs = (f64, f64, f64, f64, f64);
-
-fn port_of(port: Option<i64>, allow_zero: bool) -> quptime::Result<Option<u16>> {
-    let Some(p) = port else { return Ok(None) };
-    let low = if allow_zero { 0 } else { 1 };
-    match u16::try_from(p) {
-        Ok(v) if i64::from(v) >= low => Ok(Some(v)),
-        _ => Err(Error::invalid(format!(
-            "port: {p} is out of range; give a port in {low}..65535{}",
-            if allow_zero {
-                " (0 picks a free one)"
-            } else {
-                ""
-            }
-        ))),
-    }
-}
-
-fn secs(field: &str, v: f64) -> quptime::Result<Duration> {
-    Duration::try_from_secs_f64(v)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            Error::invalid(format!(
-                "timing.{field}: {v} is not a positive number of seconds"
-            ))
-        })
-}
-
-fn timing_of(t: TimingSecs) -> quptime::Result<Timing> {
-    Ok(Timing {
-        heartbeat: secs("heartbeat", t.0)?,
-        election_min: secs("election_min", t.1)?,
-        election_max: secs("election_max", t.2)?,
-        master_cooldown: secs("master_cooldown", t.3)?,
-        propose_timeout: secs("propose_timeout", t.4)?,
-        ..Timing::default()
-    })
-}
-
-fn text_duration(field: &str, text: &str) -> quptime::Result<Duration> {
-    quptime::state::duration::parse(text)
-        .map_err(|e| Error::invalid(format!("{field}: {}", e.message())))
-}
-
-fn ip_of(host: &str) -> quptime::Result<IpAddr> {
-    host.parse().map_err(|_| {
-        Error::invalid(format!(
-            "bind: {host:?} is not an IP address; give the address to listen on, such as \
-             127.0.0.1 or 0.0.0.0"
-        ))
-    })
-}
 
 /// Initialise a node directory (`qu init`): returns (node id, key
 /// fingerprint, whether a new cluster secret was generated).
@@ -95,16 +38,21 @@ pub(crate) fn init_node(
     node_id: Option<String>,
     secret: Option<String>,
 ) -> PyResult<(String, String, bool)> {
-    let bind_port = port_of(port, false).map_err(|e| to_pyerr(py, e))?;
-    let opts = InitOptions {
-        node_id,
-        bind_addr: bind,
-        bind_port,
-        advertise,
-        secret,
-    };
     let done = py
-        .detach(move || lib_init_node(&data_dir, opts))
+        .detach(move || {
+            let mut bind_port = port_of(port)?;
+            if bind_port == Some(0) {
+                bind_port = Some(free_port(bind.as_deref())?);
+            }
+            let opts = InitOptions {
+                node_id,
+                bind_addr: bind,
+                bind_port,
+                advertise,
+                secret,
+            };
+            lib_init_node(&data_dir, opts)
+        })
         .map_err(|e| to_pyerr(py, e))?;
     Ok((
         done.config.node_id.clone(),
@@ -166,18 +114,25 @@ impl Node {
         env_overrides: bool,
     ) -> PyResult<Node> {
         let node = in_thread(py, "quptime-start", move || {
-            let port = port_of(port, true)?;
+            let port = port_of(port)?;
             let timing = timing.map(timing_of).transpose()?;
             if let Some(b) = &bind {
                 ip_of(b)?;
             }
-            if !lib_is_initialised(&data_dir)? {
+            // port=0 on a new node: a free port, saved in node.yaml so a
+            // restart without `port` listens where peers were told to dial.
+            let fresh = !lib_is_initialised(&data_dir)?;
+            if fresh {
+                let bind_port = match port {
+                    Some(0) => Some(free_port(bind.as_deref())?),
+                    p => p,
+                };
                 lib_init_node(
                     &data_dir,
                     InitOptions {
                         node_id,
                         bind_addr: bind.clone(),
-                        bind_port: port.filter(|p| *p != 0),
+                        bind_port,
                         advertise,
                         secret,
                     },
@@ -188,7 +143,8 @@ impl Node {
             if let Some(t) = timing {
                 opts.timing = t;
             }
-            if let Some(p) = port {
+            // port=0 on an existing node: a new free port for this run.
+            if let Some(p) = port.filter(|_| !fresh) {
                 let host = match bind {
                     Some(b) => b,
                     None => NodeConfig::load(&data_dir)?.bind_addr,
@@ -220,12 +176,10 @@ impl Node {
     ) -> PyResult<String> {
         let joined = in_thread(py, "quptime-join", move || {
             let wait = text_duration("wait", &wait)?;
-            let mut port = port_of(port, true)?;
+            let mut port = port_of(port)?;
             if port.is_none_or(|p| p == 0) {
                 // The advertised address needs the real port before start.
-                let host = bind.as_deref().unwrap_or("0.0.0.0");
-                let probe = std::net::TcpListener::bind((ip_of(host)?, 0))?;
-                port = Some(probe.local_addr()?.port());
+                port = Some(free_port(bind.as_deref())?);
             }
             let opts = JoinOptions {
                 init: InitOptions {
@@ -264,6 +218,12 @@ impl Node {
     #[getter]
     fn local_addr(&self) -> String {
         self.node.cluster().local_addr().to_string()
+    }
+
+    /// The port the peer listener is bound to (the free one `port=0` got).
+    #[getter]
+    fn port(&self) -> u16 {
+        self.node.cluster().local_addr().port()
     }
 
     /// Whether this node performs master duty now.

@@ -48,32 +48,32 @@ def _path(value: Any, field: str) -> str:
         path = os.fspath(value)
         if isinstance(path, str) and path:
             return path
-    raise InvalidInput(f"{field}: expected a directory path, got {value!r}")
+    raise InvalidInput(f"{field}=: expected a directory path, got {value!r}")
 
 
 def _opt_str(value: Any, field: str) -> Optional[str]:
     if value is None or isinstance(value, str):
         return value
-    raise InvalidInput(f"{field}: expected a string, got {type(value).__name__}")
+    raise InvalidInput(f"{field}=: expected a string, got {type(value).__name__}")
 
 
 def _str(value: Any, field: str) -> str:
     if isinstance(value, str) and value:
         return value
-    raise InvalidInput(f"{field}: expected a non-empty string, got {value!r}")
+    raise InvalidInput(f"{field}=: expected a non-empty string, got {value!r}")
 
 
 def _opt_int(value: Any, field: str) -> Optional[int]:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{field}: expected an integer, got {type(value).__name__}")
+        raise InvalidInput(f"{field}=: expected an integer, got {type(value).__name__}")
     return value
 
 
 def _names(value: Iterable[str], field: str) -> List[str]:
     if isinstance(value, str):
-        raise InvalidInput(f"{field}: expected a list of names, got the string {value!r}")
+        raise InvalidInput(f"{field}=: expected a list of names, got the string {value!r}")
     return [_str(v, field) for v in value]
 
 
@@ -81,7 +81,7 @@ def _timing(value: Optional[Timing]) -> Optional[Any]:
     if value is None:
         return None
     if not isinstance(value, Timing):
-        raise InvalidInput(f"timing: expected a quptime.Timing, got {type(value).__name__}")
+        raise InvalidInput(f"timing=: expected a quptime.Timing, got {type(value).__name__}")
     return value._native()
 
 
@@ -124,8 +124,9 @@ def init(
 ) -> NodeInfo:
     """Create a node's identity and ``node.yaml`` in ``data_dir`` (like
     ``qu init``). Without ``secret`` the node founds a new cluster; with the
-    secret of an existing cluster it can be added to it. Never overwrites:
-    raises :class:`AlreadyExists` if the directory holds a node."""
+    secret of an existing cluster it can be added to it. ``port=0`` picks a
+    free port now and saves it. Never overwrites: raises
+    :class:`AlreadyExists` if the directory holds a node."""
     node, fingerprint, generated = _native.init_node(
         _path(data_dir, "data_dir"),
         _opt_str(bind, "bind"),
@@ -238,8 +239,10 @@ class Cluster:
         """Start the node in ``data_dir``, initialising it first (see
         :func:`init`; ``node_id``, ``secret`` and ``advertise`` are used only
         then) if it holds no node. ``bind``/``port`` override where it
-        listens; ``port=0`` picks a free port (advertised when ``node.yaml``
-        names no advertise address)."""
+        listens. ``port=0`` means a free port: a new node saves the one it
+        picked in ``node.yaml``; an existing node listens on a new free port
+        for this run (advertised when ``node.yaml`` names no advertise
+        address). :attr:`port` reads the port back."""
         path = _path(data_dir, "data_dir")
         native = _native.Node.start(
             path,
@@ -276,7 +279,7 @@ class Cluster:
         path = _path(data_dir, "data_dir")
         wait_text = duration_text(wait, "wait")
         if wait_text is None:
-            raise InvalidInput("wait: give a duration such as 60s")
+            raise InvalidInput("wait=: give a duration such as 60s")
         _native.Node.join(
             _str(token, "token"),
             path,
@@ -309,6 +312,12 @@ class Cluster:
     def local_addr(self) -> str:
         """The address the peer listener is bound to."""
         return self._native.local_addr
+
+    @property
+    def port(self) -> int:
+        """The port the peer listener is bound to (the free one ``port=0``
+        picked)."""
+        return self._native.port
 
     @property
     def data_dir(self) -> str:
@@ -369,7 +378,7 @@ class Cluster:
         }
         if spec["type"] not in _CHECK_TYPES:
             raise InvalidInput(
-                f"type: {type!r} is not a check type; use one of {', '.join(_CHECK_TYPES)}"
+                f"type=: {type!r} is not a check type; use one of {', '.join(_CHECK_TYPES)}"
             )
         return self._native.add_check(json.dumps(spec)) or ""
 
@@ -390,7 +399,11 @@ class Cluster:
         every check. Returns its id."""
         values: Dict[str, str] = {}
         for key, value in (settings or {}).items():
-            values[_str(key, "settings")] = _str(value, f"settings.{key}")
+            if not (isinstance(key, str) and key and isinstance(value, str) and value):
+                raise InvalidInput(
+                    f"settings=: expected non-empty text keys and values, got {key!r}: {value!r}"
+                )
+            values[key] = value
         spec = {
             "name": _str(name, "name"),
             "type": _str(type, "type"),
@@ -414,7 +427,7 @@ class Cluster:
         ``qu enroll join``), valid for ``ttl``."""
         text = duration_text(ttl, "ttl")
         if text is None:
-            raise InvalidInput("ttl: give a duration such as 30m or 1h")
+            raise InvalidInput("ttl=: give a duration such as 30m or 1h")
         return self._native.create_token(_opt_str(name, "name"), text, bool(auto_approve))
 
     # Reading.
@@ -441,7 +454,7 @@ class Cluster:
         now on, on a thread of its own. An exception it raises is reported
         through ``sys.unraisablehook``; the node and later calls go on."""
         if not callable(callback):
-            raise InvalidInput("callback: expected a callable")
+            raise InvalidInput("callback=: expected a callable")
         return TransitionCallback(self._native.on_transition(callback, Transition.from_json))
 
     # Lifetime.

@@ -6,9 +6,18 @@ from typing import Any, Callable, Optional, Tuple, Union, final
 
 _Path = Union[str, PathLike[str]]
 
-__all__ = ["Dispatcher", "Node", "Subscription", "init_node", "is_initialised", "version"]
+__all__ = [
+    "Dispatcher",
+    "Node",
+    "Subscription",
+    "init_node",
+    "is_initialised",
+    "parse_duration",
+    "version",
+]
 
 def version() -> str: ...
+def parse_duration(field: str, text: str) -> float: ...
 def init_node(
     data_dir: _Path,
     bind: Optional[str] = None,
@@ -49,6 +58,8 @@ class Node:
     def advertise(self) -> str: ...
     @property
     def local_addr(self) -> str: ...
+    @property
+    def port(self) -> int: ...
     def is_master(self) -> bool: ...
     def add_check(self, spec: str) -> Optional[str]: ...
     def remove_check(self, key: str) -> None: ...
