@@ -57,7 +57,10 @@ fn main() {
 fn render(err: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in err.chain() {
-        let c = cause.to_string();
+        let c = match cause.downcast_ref::<quptime::Error>() {
+            Some(e) => cli_text(e),
+            None => cause.to_string(),
+        };
         if !text.contains(&c) {
             if !text.is_empty() {
                 text.push_str(": ");
@@ -69,4 +72,28 @@ fn render(err: &anyhow::Error) -> String {
         }
     }
     text
+}
+
+/// A library error as `qu` words it: the field as the flag that set it
+/// (`--interval: …`) and the `qu` hint in brackets after the text.
+fn cli_text(e: &quptime::Error) -> String {
+    let mut text = match e.field() {
+        Some(f) => format!("--{}: {}", flag_of(f), e.message()),
+        None => e.message().to_string(),
+    };
+    if let Some(h) = e.hint() {
+        text.push_str(&format!(" ({h})"));
+    }
+    text
+}
+
+/// The `qu` flag that sets the library field `field`.
+fn flag_of(field: &str) -> String {
+    match field {
+        "election_min" | "election_max" => "election-timeout".into(),
+        "expect_status" => "expect".into(),
+        "bind_addr" => "bind".into(),
+        "bind_port" => "port".into(),
+        f => f.replace('_', "-"),
+    }
 }

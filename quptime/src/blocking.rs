@@ -13,6 +13,8 @@
 //! node used from a forked child answers every call with a clear error
 //! instead of hanging.
 
+mod usecase;
+
 use std::future::Future;
 use std::path::Path;
 use std::sync::mpsc;
@@ -66,6 +68,13 @@ impl Node {
             cluster,
             pid: std::process::id(),
         })
+    }
+
+    /// Start the node in `dir`, first creating it there from `init` when
+    /// `dir` holds none ([`crate::init::open_or_init`]: an identity field
+    /// that differs from the saved one is refused, `timing` is validated).
+    pub fn open(dir: &Path, init: crate::init::InitOptions, timing: crate::Timing) -> Result<Node> {
+        Node::start(crate::init::open_or_init(dir, init, timing)?)
     }
 
     /// Set up a new node in the empty `dir` by joining the cluster of the

@@ -106,11 +106,21 @@ impl fmt::Display for ErrorKind {
 }
 
 /// The error of every fallible `quptime` function.
+///
+/// Besides its kind and text, an error may name the input **field** it is
+/// about (`interval`, `ttl` …) and carry a **hint** naming a `qu` command
+/// that helps. Both are kept apart from the text so that each front end
+/// words them its own way: `qu` prints `--interval: …` and the hint, C
+/// prints `interval: …`, Python `interval=: …`; an embedded user is never
+/// told to run a `qu` command unless its front end chooses to say so.
+/// `Display` is `field: message` (or just the message), without the hint.
 #[derive(Debug, thiserror::Error)]
-#[error("{message}")]
+#[error("{}", self.display_text())]
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    field: Option<String>,
+    hint: Option<String>,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -124,7 +134,47 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            field: None,
+            hint: None,
             source: None,
+        }
+    }
+
+    /// An [`ErrorKind::InvalidInput`] error about the input field `field`
+    /// (a [`CheckSpec`](crate::api::CheckSpec) field name such as
+    /// `interval`, without any front end's decoration).
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::invalid(message).with_field(field)
+    }
+
+    /// Say which input field this error is about.
+    pub fn with_field(mut self, field: impl Into<String>) -> Error {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// Attach a hint for `qu` users (a command to run, such as "list them
+    /// with `qu check list`"); front ends other than `qu` may leave it out.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Error {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The input field this error is about, if it is about one.
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
+    /// The `qu` hint, if any (see [`Error::with_hint`]).
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
+    /// `Display`: `field: message`, or the message alone.
+    fn display_text(&self) -> String {
+        match &self.field {
+            Some(f) => format!("{f}: {}", self.message),
+            None => self.message.clone(),
         }
     }
 
@@ -142,7 +192,7 @@ impl Error {
         self.kind
     }
 
-    /// The human text, without the source chain.
+    /// The human text, without the source chain, the field or the hint.
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -242,5 +292,18 @@ mod tests {
         );
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert!(e.to_string().contains("/nonexistent/quptime/node.yaml"));
+    }
+
+    #[test]
+    fn field_and_hint_are_kept_apart_from_the_text() {
+        let e = Error::invalid_field("max_redirects", "use 0 to 20")
+            .with_hint("see `qu check add --help`");
+        assert_eq!(e.field(), Some("max_redirects"));
+        assert_eq!(e.message(), "use 0 to 20");
+        assert_eq!(e.to_string(), "max_redirects: use 0 to 20");
+        assert_eq!(e.hint(), Some("see `qu check add --help`"));
+        let plain = Error::invalid("bad");
+        assert_eq!((plain.field(), plain.hint()), (None, None));
+        assert_eq!(plain.to_string(), "bad");
     }
 }

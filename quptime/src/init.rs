@@ -6,8 +6,11 @@
 //! is the commit marker, and a failure part-way removes what this call
 //! created so the operator can simply retry.
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use crate::cluster::NodeOptions;
+use crate::consensus::Timing;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{Identity, NodeId};
 use crate::paths::{KEYS_DIR, NODE_FILE};
@@ -138,6 +141,82 @@ pub fn init_node(dir: &Path, opts: InitOptions) -> Result<Initialised> {
     })
 }
 
+/// Start options for the node in `dir`, creating it first when `dir` holds
+/// none: the one "initialise or start" every front end shares (`qu serve`,
+/// the C ABI, Python).
+///
+/// For a new node `init` is what [`init_node`] takes. For an existing node
+/// the identity fields (`node_id`, `advertise`, `secret`) must be unset or
+/// equal to the saved ones: a differing one is refused with an error naming
+/// that field, never silently ignored. `bind_addr`/`bind_port` say where to
+/// listen either way (overriding `node.yaml` for an existing node), and a
+/// `bind_port` of 0 listens on a free port ([`crate::Cluster::local_addr`]
+/// says which). `timing` is validated ([`Timing::validate`]) before
+/// anything is written.
+pub fn open_or_init(dir: &Path, init: InitOptions, timing: Timing) -> Result<NodeOptions> {
+    timing.validate()?;
+    let free_port = init.bind_port == Some(0);
+    let bind_addr = init.bind_addr.clone();
+    let existed = is_initialised(dir)?;
+    let saved = if existed {
+        let saved = NodeConfig::load(dir)?;
+        refuse_other_identity(dir, &init, &saved)?;
+        saved
+    } else {
+        let init = InitOptions {
+            bind_port: init.bind_port.filter(|p| *p != 0),
+            ..init.clone()
+        };
+        init_node(dir, init)?.config
+    };
+    let mut opts = NodeOptions::new(dir);
+    opts.timing = timing;
+    // A new node's node.yaml holds its bind address and port already; an
+    // existing one's are overridden; port 0 is bound at start either way.
+    if free_port || (existed && (bind_addr.is_some() || init.bind_port.is_some())) {
+        let ip_text = bind_addr.as_deref().unwrap_or(&saved.bind_addr);
+        let ip: IpAddr = ip_text.parse().map_err(|_| {
+            Error::invalid_field(
+                "bind_addr",
+                format!("{ip_text:?} is not an IP address; use one such as 127.0.0.1"),
+            )
+        })?;
+        let port = if free_port {
+            0
+        } else {
+            init.bind_port.unwrap_or(saved.bind_port)
+        };
+        opts.listen = Some(SocketAddr::new(ip, port));
+    }
+    Ok(opts)
+}
+
+/// Refuse an identity field of `init` that differs from the saved node's.
+fn refuse_other_identity(dir: &Path, init: &InitOptions, saved: &NodeConfig) -> Result<()> {
+    let advertise = saved.advertise_addr();
+    for (field, given, saved) in [
+        ("node_id", &init.node_id, saved.node_id.as_str()),
+        ("advertise", &init.advertise, advertise.as_str()),
+        (
+            "secret",
+            &init.secret,
+            saved.secret.as_deref().unwrap_or(""),
+        ),
+    ] {
+        if given.as_deref().is_some_and(|g| g != saved) {
+            return Err(Error::invalid_field(
+                field,
+                format!(
+                    "differs from the one saved in {}: it only applies to a new node; leave it \
+                     unset, or use an empty data directory for a new node",
+                    dir.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The port of a `host:port` advertise address (none when it has no valid
 /// port; validation reports that).
 pub fn advertised_port(advertise: &str) -> Option<u16> {
@@ -241,5 +320,56 @@ mod tests {
             assert_eq!(err.kind(), ErrorKind::InvalidInput);
             assert!(!dir.exists(), "nothing may be written on bad input");
         }
+    }
+
+    #[test]
+    fn open_or_init_creates_then_reopens_and_refuses_another_identity() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("data");
+        let given = InitOptions {
+            node_id: Some("alpha".into()),
+            bind_addr: Some("127.0.0.1".into()),
+            bind_port: Some(19902),
+            ..InitOptions::default()
+        };
+        let first = open_or_init(&dir, given.clone(), Timing::default()).expect("init");
+        assert_eq!(
+            first.listen, None,
+            "a new node listens where node.yaml says"
+        );
+        assert_eq!(NodeConfig::load(&dir).expect("load").node_id, "alpha");
+        // The same identity again: started, not re-created.
+        let again = open_or_init(&dir, given, Timing::default()).expect("reopen");
+        assert_eq!(again.data_dir, dir);
+        let other = InitOptions {
+            node_id: Some("beta".into()),
+            ..InitOptions::default()
+        };
+        let e = open_or_init(&dir, other, Timing::default()).expect_err("other id");
+        assert_eq!(e.field(), Some("node_id"));
+        assert!(e.message().contains("differs"), "{e}");
+        // A free port overrides the saved one.
+        let free = InitOptions {
+            bind_port: Some(0),
+            ..InitOptions::default()
+        };
+        let opts = open_or_init(&dir, free, Timing::default()).expect("free port");
+        assert_eq!(
+            opts.listen.map(|a| a.to_string()).as_deref(),
+            Some("127.0.0.1:0")
+        );
+    }
+
+    #[test]
+    fn open_or_init_validates_the_timing_before_writing() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("data");
+        let timing = Timing {
+            election_min: std::time::Duration::from_millis(150),
+            ..Timing::default()
+        };
+        let e = open_or_init(&dir, InitOptions::default(), timing).expect_err("bad timing");
+        assert_eq!(e.field(), Some("election_min"));
+        assert!(!dir.exists(), "nothing is written for bad timings");
     }
 }

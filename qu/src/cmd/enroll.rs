@@ -18,7 +18,7 @@ pub fn run(cmd: EnrollCmd) -> Result<()> {
             ttl,
             auto_approve,
         } => {
-            duration::parse(&ttl).map_err(|e| anyhow::anyhow!("--ttl: {}", e.message()))?;
+            quptime::api::enrollment_ttl(&ttl)?;
             let created = crate::client::call::<CreateEnrollment>(&EnrollSpec {
                 name,
                 ttl,

@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use quptime::Cluster;
 use quptime::Timing;
 use quptime::control::ControlServer;
-use quptime::init::{InitOptions, init_node, is_initialised};
+use quptime::init::{InitOptions, is_initialised, open_or_init};
 use quptime::state::duration;
-use quptime::{Cluster, NodeOptions};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::ServeArgs;
@@ -42,15 +42,7 @@ fn timing(args: &ServeArgs) -> Result<Timing> {
         (ms(20), ms(60_000)),
         "1s",
     )?;
-    if election < heartbeat * 2 {
-        anyhow::bail!(
-            "--election-timeout ({}) must be at least twice --heartbeat ({}): followers would \
-             start elections between heartbeats",
-            args.election_timeout,
-            args.heartbeat
-        );
-    }
-    Ok(Timing {
+    let timing = Timing {
         heartbeat,
         election_min: election,
         election_max: election * 2,
@@ -62,7 +54,11 @@ fn timing(args: &ServeArgs) -> Result<Timing> {
         )?,
         snapshot_every: args.snapshot_every,
         ..Timing::default()
-    })
+    };
+    // The library's rules (election at least twice the heartbeat …), named
+    // by flag: `--election-timeout: …`.
+    timing.validate()?;
+    Ok(timing)
 }
 
 async fn serve(timing: Timing, metrics_addr: Option<std::net::SocketAddr>) -> Result<()> {
@@ -71,9 +67,11 @@ async fn serve(timing: Timing, metrics_addr: Option<std::net::SocketAddr>) -> Re
     let mut int = signal(SignalKind::interrupt()).context("install SIGINT handler")?;
     let mut hup = signal(SignalKind::hangup()).context("install SIGHUP handler")?;
     let dir = quptime::paths::data_dir();
-    if !is_initialised(&dir)? {
+    let fresh = !is_initialised(&dir)?;
+    let init = if fresh {
         // First start of a provisioned host: initialise from QUPTIME_* (the
-        // same variables `qu init` reads), as the original did.
+        // same variables `qu init` reads), as the original did. A node that
+        // exists takes them as overrides instead (`env_overrides`).
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let port = match env("QUPTIME_BIND_PORT") {
             Some(p) => Some(p.parse::<u16>().with_context(|| {
@@ -81,22 +79,28 @@ async fn serve(timing: Timing, metrics_addr: Option<std::net::SocketAddr>) -> Re
             })?),
             None => None,
         };
-        let done = init_node(
-            &dir,
-            InitOptions {
-                node_id: env("QUPTIME_NODE_ID"),
-                bind_addr: env("QUPTIME_BIND_ADDR"),
-                bind_port: port,
-                advertise: env("QUPTIME_ADVERTISE"),
-                secret: env("QUPTIME_CLUSTER_SECRET"),
-            },
-        )
-        .context("no identity yet, and initialising one from the environment failed")?;
-        tracing::info!(node = %done.identity.node_id(), dir = %dir.display(), "initialised node from the environment");
+        InitOptions {
+            node_id: env("QUPTIME_NODE_ID"),
+            bind_addr: env("QUPTIME_BIND_ADDR"),
+            bind_port: port,
+            advertise: env("QUPTIME_ADVERTISE"),
+            secret: env("QUPTIME_CLUSTER_SECRET"),
+        }
+    } else {
+        InitOptions::default()
+    };
+    let mut opts = open_or_init(&dir, init, timing).map_err(|e| {
+        let e = anyhow::Error::new(e);
+        if fresh {
+            e.context("no identity yet, and initialising one from the environment failed")
+        } else {
+            e
+        }
+    })?;
+    if fresh {
+        tracing::info!(dir = %dir.display(), "initialised node from the environment");
     }
-    let mut opts = NodeOptions::new(&dir);
     opts.env_overrides = true;
-    opts.timing = timing;
     opts.metrics_addr = metrics_addr;
     let cluster = Cluster::start(opts).await?;
     if let Some(addr) = cluster.metrics_addr() {

@@ -110,7 +110,17 @@ pub async fn remove_alert(c: &Cluster, key: &str) -> Result<Outcome> {
     c.propose(Mutation::RemoveAlert { alert: id }).await
 }
 
-async fn update(c: &Cluster, key: &str, change: impl FnOnce(&mut AlertChannel)) -> Result<Outcome> {
+/// The channels, secrets masked.
+pub fn list_alerts(c: &Cluster) -> Vec<AlertView> {
+    c.state().alerts.values().map(AlertView::of).collect()
+}
+
+/// Change the channel `key` with `change`, validate and propose it.
+pub(crate) async fn update(
+    c: &Cluster,
+    key: &str,
+    change: impl FnOnce(&mut AlertChannel),
+) -> Result<Outcome> {
     let mut alert = c.state().find_alert(key)?.clone();
     let before = alert.settings.clone();
     change(&mut alert);
@@ -123,82 +133,57 @@ async fn update(c: &Cluster, key: &str, change: impl FnOnce(&mut AlertChannel)) 
     c.propose(Mutation::UpdateAlert { alert }).await
 }
 
+/// Deliver a test notification of `key` going to state `to` through each
+/// of its channels.
+async fn test_check(c: &Cluster, key: &str, to: CheckState) -> Result<Vec<TestDelivery>> {
+    let results = c.test_check(key, to).await?;
+    if results.is_empty() {
+        return Err(Error::invalid(format!(
+            "check {key} has no alert channels: attach some or make one default"
+        ))
+        .with_hint(format!("`qu check edit {key} --alerts a,b`")));
+    }
+    Ok(results
+        .into_iter()
+        .map(|(channel, r)| match r {
+            Ok(d) => TestDelivery {
+                channel,
+                ok: true,
+                message: d.answer,
+                elapsed_ms: crate::state::duration::millis(d.elapsed),
+            },
+            Err(e) => TestDelivery {
+                channel,
+                ok: false,
+                message: e.to_string(),
+                elapsed_ms: 0,
+            },
+        })
+        .collect())
+}
+
+/// Deliver a test notification through the channel `key`.
+async fn test_alert(c: &Cluster, key: &str) -> Result<TestDelivery> {
+    let d = c.test_alert(key).await?;
+    Ok(TestDelivery {
+        channel: d.channel,
+        ok: true,
+        message: d.answer,
+        elapsed_ms: crate::state::duration::millis(d.elapsed),
+    })
+}
+
 /// Add the alert methods to `router`.
 pub(crate) fn routes(router: ControlRouter, cluster: &Cluster) -> ControlRouter {
-    let c = cluster.clone();
-    let (c1, c2, c3, c4, c5, c6, c7) = (
-        c.clone(),
-        c.clone(),
-        c.clone(),
-        c.clone(),
-        c.clone(),
-        c.clone(),
-        c.clone(),
-    );
-    router
-        .route::<AddAlert, _, _>(move |_, spec: AlertSpec| {
-            let c = c1.clone();
-            async move { add_alert(&c, spec).await }
-        })
-        .route::<ListAlerts, _, _>(move |_, ()| {
-            let c = c2.clone();
-            async move { Ok(c.state().alerts.values().map(AlertView::of).collect()) }
-        })
-        .route::<EditAlert, _, _>(move |_, (key, settings): (String, BTreeMap<String, String>)| {
-            let c = c3.clone();
-            async move {
-                update(&c, &key, |a| {
-                    for (k, v) in settings {
-                        if v.is_empty() {
-                            a.settings.remove(&k);
-                        } else {
-                            a.settings.insert(k, v);
-                        }
-                    }
-                })
-                .await
-            }
-        })
-        .route::<SetAlertEnabled, _, _>(move |_, (key, on): (String, bool)| {
-            let c = c4.clone();
-            async move { update(&c, &key, |a| a.disabled = !on).await }
-        })
-        .route::<SetAlertDefault, _, _>(move |_, (key, on): (String, bool)| {
-            let c = c5.clone();
-            async move { update(&c, &key, |a| a.default = on).await }
-        })
-        .route::<RemoveAlert, _, _>(move |_, key: String| {
-            let c = c6.clone();
-            async move { remove_alert(&c, &key).await }
-        })
-        .route::<TestAlert, _, _>(move |_, key: String| {
-            let c = c7.clone();
-            async move {
-                let d = c.test_alert(&key).await?;
-                Ok(TestDelivery {
-                    channel: d.channel,
-                    ok: true,
-                    message: d.answer,
-                    elapsed_ms: crate::state::duration::millis(d.elapsed),
-                })
-            }
-        })
-        .route::<TestCheck, _, _>(move |_, (key, to): (String, CheckState)| {
-            let c = c.clone();
-            async move {
-                let results = c.test_check(&key, to).await?;
-                if results.is_empty() {
-                    return Err(Error::invalid(format!(
-                        "check {key} has no alert channels: attach some with `qu check edit {key} --alerts a,b` or make one default"
-                    )));
-                }
-                Ok(results
-                    .into_iter()
-                    .map(|(channel, r)| match r {
-                        Ok(d) => TestDelivery { channel, ok: true, message: d.answer, elapsed_ms: crate::state::duration::millis(d.elapsed) },
-                        Err(e) => TestDelivery { channel, ok: false, message: e.to_string(), elapsed_ms: 0 },
-                    })
-                    .collect())
-            }
-        })
+    use super::usecase as uc;
+    routes!(router, cluster,
+        AddAlert => |c, spec| add_alert(&c, spec).await,
+        ListAlerts => |c, ()| Ok(list_alerts(&c)),
+        EditAlert => |c, (key, settings)| uc::update_alert(&c, &key, settings).await,
+        SetAlertEnabled => |c, (key, on)| uc::set_alert_enabled(&c, &key, on).await,
+        SetAlertDefault => |c, (key, on)| uc::set_alert_default(&c, &key, on).await,
+        RemoveAlert => |c, key| remove_alert(&c, &key).await,
+        TestAlert => |c, key| test_alert(&c, &key).await,
+        TestCheck => |c, (key, to)| test_check(&c, &key, to).await,
+    )
 }

@@ -19,11 +19,32 @@ macro_rules! method {
     };
 }
 
+/// Add routes to a [`ControlRouter`], each answering its method with one
+/// expression over a clone of the cluster:
+/// `routes!(router, cluster, Method => |c, arg| body, …)`.
+macro_rules! routes {
+    ($router:expr, $cluster:expr, $($rpc:ty => |$c:ident, $arg:pat_param| $body:expr),* $(,)?) => {{
+        let router = $router;
+        $(
+            let router = {
+                let cluster = $cluster.clone();
+                router.route::<$rpc, _, _>(move |_, $arg| {
+                    let $c = cluster.clone();
+                    async move { $body }
+                })
+            };
+        )*
+        router
+    }};
+}
+
 mod alerts;
 mod backup;
 mod key;
 mod ops;
+mod router;
 mod settings;
+mod usecase;
 
 use std::time::Duration;
 
@@ -31,20 +52,26 @@ pub use backup::CreateBackup;
 pub use key::RotateKey;
 pub use ops::{
     ApplyConfig, ApplyReport, ApplyRequest, ExportConfig, TakeSnapshot, TransferLeader,
-    TransferReport, TransferRequest, apply_config, export_config,
+    TransferReport, TransferRequest, apply_config, export_config, transfer_leader,
 };
 
 pub use alerts::{
     AddAlert, AlertSpec, AlertView, EditAlert, ListAlerts, RemoveAlert, SetAlertDefault,
-    SetAlertEnabled, TestAlert, TestCheck, TestDelivery, add_alert, remove_alert,
+    SetAlertEnabled, TestAlert, TestCheck, TestDelivery, add_alert, list_alerts, remove_alert,
 };
+pub use router::control_router;
 pub use settings::{GetResolvers, SetResolvers, set_resolvers};
+pub use usecase::{
+    MAX_ENROLLMENT_TTL, add_node, approve_enrollment, create_enrollment, edit_check,
+    enrollment_ttl, get_resolvers, list_checks, list_enrollments, preview_node, remove_node,
+    revoke_enrollment, set_alert_default, set_alert_enabled, set_check_enabled, update_alert,
+    wait_applied,
+};
 
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::{Cluster, NodePreview, Status};
-use crate::control::ControlRouter;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::identity::{Fingerprint, NodeId};
 use crate::state::model::{DnsRecord, StatusSpec};
 use crate::state::{Check, CheckType, Enrollment, Mutation, Outcome, duration};
@@ -329,8 +356,8 @@ impl CheckPatch {
     }
 }
 
-/// A check's `interval`, `timeout` or `remind` flag, within its bounds;
-/// the error names the flag and the bounds.
+/// A check's `interval`, `timeout` or `remind` field, within its bounds;
+/// the error names the field ([`Error::field`]) and the bounds.
 fn check_duration(field: &str, text: &str) -> Result<Duration> {
     use crate::state::model::{INTERVAL_RANGE, REMIND_RANGE, TIMEOUT_RANGE};
     let (range, example) = match field {
@@ -338,7 +365,7 @@ fn check_duration(field: &str, text: &str) -> Result<Duration> {
         "timeout" => (TIMEOUT_RANGE, "10s"),
         _ => (REMIND_RANGE, "1h"),
     };
-    duration::parse_within(&format!("--{field}"), text, range, example)
+    duration::parse_field(field, text, range, example)
 }
 
 /// Arguments of `enroll.create`.
@@ -398,142 +425,6 @@ pub async fn remove_check(c: &Cluster, key: &str) -> Result<Outcome> {
 }
 
 /// A short random id for new records.
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
-}
-
-/// Answer the control API from `cluster`.
-pub fn control_router(cluster: Cluster) -> ControlRouter {
-    let c = cluster;
-    let router = settings::routes(alerts::routes(ControlRouter::new(), &c), &c);
-    let router = backup::routes(router, &c);
-    let router = ops::routes(router, &c);
-    let router = key::routes(router, &c);
-    let (c1, c2, c3, c4, c5, c6, c7) = (
-        c.clone(),
-        c.clone(),
-        c.clone(),
-        c.clone(),
-        c.clone(),
-        c.clone(),
-        c.clone(),
-    );
-    let (c8, c9, c10, c11, c12) = (c.clone(), c.clone(), c.clone(), c.clone(), c.clone());
-    router
-        .route::<GetStatus, _, _>(move |_, ()| {
-            let c = c1.clone();
-            async move { Ok(c.status_live().await) }
-        })
-        .route::<PreviewNode, _, _>(move |_, addr: String| {
-            let c = c2.clone();
-            async move {
-                crate::addr::check_host_port(&addr)?;
-                c.preview_node(&addr).await
-            }
-        })
-        .route::<AddNode, _, _>(move |_, req: AddNodeRequest| {
-            let c = c3.clone();
-            async move { c.add_node(&req.addr, &req.fingerprint).await }
-        })
-        .route::<RemoveNode, _, _>(move |_, id: NodeId| {
-            let c = c4.clone();
-            async move { c.remove_node(&id).await }
-        })
-        .route::<AddCheck, _, _>(move |_, spec: CheckSpec| {
-            let c = c5.clone();
-            async move { add_check(&c, spec).await }
-        })
-        .route::<ListChecks, _, _>(move |_, ()| {
-            let c = c6.clone();
-            async move { Ok(c.state().checks.values().cloned().collect()) }
-        })
-        .route::<EditCheck, _, _>({
-            let c = c.clone();
-            move |_, edit: CheckEdit| {
-                let c = c.clone();
-                async move {
-                    let state = c.state();
-                    let mut check = state.find_check(&edit.check)?.clone();
-                    let alert_ids = match &edit.patch.alerts {
-                        Some(names) => Some(
-                            names
-                                .iter()
-                                .map(|a| state.find_alert(a).map(|x| x.id.clone()))
-                                .collect::<Result<Vec<_>>>()?,
-                        ),
-                        None => None,
-                    };
-                    if let Some(names) = &edit.patch.suppress {
-                        check.suppress_alerts = names
-                            .iter()
-                            .map(|a| state.find_alert(a).map(|x| x.id.clone()))
-                            .collect::<Result<Vec<_>>>()?;
-                    }
-                    edit.patch.apply(&mut check, alert_ids)?;
-                    c.propose(Mutation::UpdateCheck { check }).await
-                }
-            }
-        })
-        .route::<SetCheckEnabled, _, _>({
-            let c = c.clone();
-            move |_, (key, enabled): (String, bool)| {
-                let c = c.clone();
-                async move {
-                    let mut check = c.state().find_check(&key)?.clone();
-                    check.disabled = !enabled;
-                    c.propose(Mutation::UpdateCheck { check }).await
-                }
-            }
-        })
-        .route::<RemoveCheck, _, _>(move |_, key: String| {
-            let c = c7.clone();
-            async move { remove_check(&c, &key).await }
-        })
-        .route::<CreateEnrollment, _, _>(move |_, spec: EnrollSpec| {
-            let c = c8.clone();
-            async move {
-                let ttl = duration::parse(&spec.ttl).map_err(|e| Error::invalid(format!("--ttl: {}", e.message())))?;
-                let (token, record) = c.create_enrollment(spec.name, ttl, spec.auto_approve).await?;
-                Ok(CreatedEnrollment { token: token.encode(), record })
-            }
-        })
-        .route::<ListEnrollments, _, _>(move |_, ()| {
-            let c = c9.clone();
-            async move { Ok(c.state().enrollments.values().cloned().collect()) }
-        })
-        .route::<ApproveEnrollment, _, _>(move |_, id: String| {
-            let c = c10.clone();
-            async move { c.approve_enrollment(&id).await }
-        })
-        .route::<RevokeEnrollment, _, _>(move |_, id: String| {
-            let c = c11.clone();
-            async move { c.revoke_enrollment(&id).await }
-        })
-        .route::<ListTrust, _, _>(move |_, ()| {
-            let c = c12.clone();
-            async move {
-                Ok(c.trust()
-                    .list()
-                    .into_iter()
-                    .map(|p| TrustEntry {
-                        node_id: p.node_id,
-                        address: p.address,
-                        fingerprint: p.fingerprint,
-                        added_at: p.added_at,
-                    })
-                    .collect())
-            }
-        })
-        .route::<RemoveTrust, _, _>(move |_, id: NodeId| {
-            let c = c.clone();
-            async move {
-                if c.state().peers.contains_key(&id) {
-                    return Err(Error::new(
-                        ErrorKind::InvalidInput,
-                        format!("{id} is a cluster member; remove it with `qu node remove {id}` (that revokes its trust on every node)"),
-                    ));
-                }
-                c.trust().remove(&id)
-            }
-        })
 }

@@ -97,7 +97,9 @@ pub fn export_config(c: &Cluster) -> Result<String> {
     declare::render(&declare::export(&c.state()))
 }
 
-async fn transfer(c: &Cluster, req: TransferRequest) -> Result<TransferReport> {
+/// Move the master role as `req` says (or drop an earlier preference),
+/// validating the hold first.
+pub async fn transfer_leader(c: &Cluster, req: TransferRequest) -> Result<TransferReport> {
     if req.clear {
         c.clear_master_pin().await?;
         return Ok(TransferReport {
@@ -105,8 +107,8 @@ async fn transfer(c: &Cluster, req: TransferRequest) -> Result<TransferReport> {
             until: None,
         });
     }
-    let hold: Duration = duration::parse_within(
-        "--hold",
+    let hold: Duration = duration::parse_field(
+        "hold",
         &req.hold,
         (Duration::from_secs(1), crate::cluster::MAX_HOLD),
         "1h",
@@ -121,27 +123,10 @@ async fn transfer(c: &Cluster, req: TransferRequest) -> Result<TransferReport> {
 
 /// Add the operations methods to `router`.
 pub(crate) fn routes(router: ControlRouter, cluster: &Cluster) -> ControlRouter {
-    let (c1, c2, c3, c4) = (
-        cluster.clone(),
-        cluster.clone(),
-        cluster.clone(),
-        cluster.clone(),
-    );
-    router
-        .route::<ApplyConfig, _, _>(move |_, req: ApplyRequest| {
-            let c = c1.clone();
-            async move { apply_config(&c, req).await }
-        })
-        .route::<ExportConfig, _, _>(move |_, ()| {
-            let c = c2.clone();
-            async move { export_config(&c) }
-        })
-        .route::<TakeSnapshot, _, _>(move |_, ()| {
-            let c = c3.clone();
-            async move { c.snapshot().await }
-        })
-        .route::<TransferLeader, _, _>(move |_, req: TransferRequest| {
-            let c = c4.clone();
-            async move { transfer(&c, req).await }
-        })
+    routes!(router, cluster,
+        ApplyConfig => |c, req| apply_config(&c, req).await,
+        ExportConfig => |c, ()| export_config(&c),
+        TakeSnapshot => |c, ()| c.snapshot().await,
+        TransferLeader => |c, req| transfer_leader(&c, req).await,
+    )
 }

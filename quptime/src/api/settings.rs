@@ -19,14 +19,8 @@ pub async fn set_resolvers(c: &Cluster, list: Vec<String>) -> Result<Outcome> {
 
 /// Add the settings methods to `router`.
 pub(crate) fn routes(router: ControlRouter, cluster: &Cluster) -> ControlRouter {
-    let (c1, c2) = (cluster.clone(), cluster.clone());
-    router
-        .route::<GetResolvers, _, _>(move |_, ()| {
-            let c = c1.clone();
-            async move { Ok(c.state().dns_resolvers.clone()) }
-        })
-        .route::<SetResolvers, _, _>(move |_, list: Vec<String>| {
-            let c = c2.clone();
-            async move { set_resolvers(&c, list).await }
-        })
+    routes!(router, cluster,
+        GetResolvers => |c, ()| Ok(super::usecase::get_resolvers(&c)),
+        SetResolvers => |c, list| set_resolvers(&c, list).await,
+    )
 }

@@ -20,8 +20,9 @@ impl Core {
         auto_approve: bool,
     ) -> Result<(Token, Enrollment)> {
         if ttl.is_zero() || ttl > Duration::from_secs(30 * 86_400) {
-            return Err(Error::invalid(
-                "--ttl: use a duration from 1s to 30 days, such as 1h",
+            return Err(Error::invalid_field(
+                "ttl",
+                "use a duration from 1s to 30 days, such as 1h",
             ));
         }
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();

@@ -138,11 +138,14 @@ impl Cluster {
             })?,
         };
         if hold < Duration::from_secs(1) || hold > MAX_HOLD {
-            return Err(Error::invalid(format!(
-                "--hold {}: use a duration from 1s to {}, such as 1h",
-                crate::state::duration::format(hold),
-                crate::state::duration::format(MAX_HOLD)
-            )));
+            return Err(Error::invalid_field(
+                "hold",
+                format!(
+                    "{} is out of range: use a duration from 1s to {}, such as 1h",
+                    crate::state::duration::format(hold),
+                    crate::state::duration::format(MAX_HOLD)
+                ),
+            ));
         }
         let until_ms = now_ms().saturating_add(crate::state::duration::millis(hold));
         self.propose(Mutation::PinMaster {

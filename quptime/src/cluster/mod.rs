@@ -114,6 +114,8 @@ struct Running {
 impl Cluster {
     /// Load the node in `opts.data_dir` and start it.
     pub async fn start(opts: NodeOptions) -> Result<Cluster> {
+        // Timings no cluster can work with fail before anything starts.
+        opts.timing.validate()?;
         // An absorption into another cluster that a crash interrupted is
         // finished before anything reads the node's files.
         let absorbing = absorb::resume(&opts.data_dir)?;

@@ -22,6 +22,7 @@ pub mod network;
 pub mod offline;
 mod reset;
 pub mod state_machine;
+mod timing;
 mod trust_sync;
 pub mod types;
 
@@ -41,6 +42,7 @@ pub use indices::LogIndices;
 pub use maint::{KEEP_BEHIND_SNAPSHOT, SnapshotDone};
 use reset::Reopen;
 pub use reset::move_aside;
+pub use timing::Timing;
 pub use types::{Member, Raft, TypeConfig};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -48,43 +50,6 @@ use crate::identity::NodeId;
 use crate::state::{ClusterState, Command, Outcome};
 use crate::transport::Dialer;
 use crate::trust::TrustStore;
-
-/// Raft timings and policies. The defaults suit nodes in different networks.
-#[derive(Debug, Clone)]
-pub struct Timing {
-    /// Leader heartbeat (default 400 ms).
-    pub heartbeat: Duration,
-    /// Election timeout range (default 0.8–1.6 s); the upper bound is the
-    /// leader lease, so failover takes about 1.6–2.4 s after a master dies.
-    pub election_min: Duration,
-    /// See `election_min`.
-    pub election_max: Duration,
-    /// How long a lower NodeId must be continuously live before the master
-    /// hands over to it (default 2 min).
-    pub master_cooldown: Duration,
-    /// How long a proposal may take before it fails with `no quorum`
-    /// (default 3 s).
-    pub propose_timeout: Duration,
-    /// Take a snapshot every this many applied entries (default 1000).
-    pub snapshot_every: u64,
-    /// Refuse writes while the Raft directory's filesystem has fewer free
-    /// bytes than this (default [`DISK_RESERVE`], 32 MiB).
-    pub disk_reserve: u64,
-}
-
-impl Default for Timing {
-    fn default() -> Timing {
-        Timing {
-            heartbeat: Duration::from_millis(400),
-            election_min: Duration::from_millis(800),
-            election_max: Duration::from_millis(1600),
-            master_cooldown: Duration::from_secs(120),
-            propose_timeout: Duration::from_secs(3),
-            snapshot_every: 1000,
-            disk_reserve: DISK_RESERVE,
-        }
-    }
-}
 
 /// Why a local write did not commit here.
 #[derive(Debug)]

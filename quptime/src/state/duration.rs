@@ -61,6 +61,33 @@ pub fn parse_within(
     }
 }
 
+/// [`parse_within`] for the input field `field` (`interval`, `ttl` …): the
+/// error carries the field name ([`Error::field`]) instead of a flag in its
+/// text, so each front end names it its own way.
+pub fn parse_field(
+    field: &str,
+    s: &str,
+    range: (Duration, Duration),
+    example: &str,
+) -> Result<Duration> {
+    let within = match scan(s) {
+        Ok(d) => (range.0..=range.1).contains(&d).then_some(d),
+        Err(Bad::TooLong) => None,
+        Err(bad) => return Err(explain(s, bad).with_field(field)),
+    };
+    within.ok_or_else(|| {
+        Error::invalid_field(
+            field,
+            format!(
+                "{} is out of range: use a duration from {} to {}, such as {example}",
+                shown(s),
+                format(range.0),
+                format(range.1)
+            ),
+        )
+    })
+}
+
 /// Refuse `d` outside `range`, saying the bounds and an example.
 pub fn in_range(what: &str, d: Duration, range: (Duration, Duration), example: &str) -> Result<()> {
     if d < range.0 || d > range.1 {
@@ -206,6 +233,23 @@ pub mod opt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_errors_name_the_field_apart_from_the_text() {
+        let range = (Duration::from_secs(1), Duration::from_secs(60));
+        assert_eq!(
+            parse_field("ttl", "30s", range, "1h").expect("in range"),
+            Duration::from_secs(30)
+        );
+        for bad in ["soon", "2m", "18446744073709552s"] {
+            let e = parse_field("ttl", bad, range, "1h").expect_err(bad);
+            assert_eq!(e.field(), Some("ttl"), "{bad}");
+            assert!(!e.message().contains("ttl"), "{}", e.message());
+            assert!(e.message().contains(&format!("{bad:?}")), "{}", e.message());
+        }
+        let e = parse_field("ttl", "2m", range, "1h").expect_err("too long");
+        assert!(e.message().contains("from 1s to 1m"), "{}", e.message());
+    }
 
     #[test]
     fn go_style_durations() {

@@ -419,9 +419,10 @@ impl ClusterState {
                 let live = self.enrollments.values().filter(|e| keep(e)).count();
                 if live >= MAX_ENROLLMENTS {
                     return Err(Error::invalid(format!(
-                        "{live} enrollment tokens are on record, the most this cluster keeps; \
-                         revoke unused ones with `qu enroll revoke <id>` (see `qu enroll list`)"
-                    )));
+                        "{live} enrollment tokens are on record, the most this cluster keeps: \
+                         revoke unused ones first"
+                    ))
+                    .with_hint("`qu enroll revoke <id>`, see `qu enroll list`"));
                 }
                 self.enrollments.retain(|_, e| keep(e));
                 self.enrollments
@@ -460,8 +461,10 @@ impl ClusterState {
                     .ok_or_else(|| not_found("enrollment", id))?;
                 if e.request.is_none() {
                     return Err(Error::invalid(format!(
-                        "enrollment {id} has no join request yet: run `qu enroll join` on the new host first"
-                    )));
+                        "enrollment {id} has no join request yet: the new host must present \
+                         the token first"
+                    ))
+                    .with_hint("run `qu enroll join` on the new host"));
                 }
                 e.approved = true;
                 Ok(Some(id.clone()))
@@ -518,11 +521,9 @@ fn rfc3339_ms(ms: u64) -> String {
 fn not_found(what: &str, key: &str) -> Error {
     Error::new(
         ErrorKind::NotFound,
-        format!(
-            "no {what} {key:?} in this cluster (list them with `qu {} list`)",
-            list_cmd(what)
-        ),
+        format!("no {what} {key:?} in this cluster"),
     )
+    .with_hint(format!("list them with `qu {} list`", list_cmd(what)))
 }
 
 fn exists(what: &str, key: &str) -> Error {

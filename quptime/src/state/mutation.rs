@@ -324,6 +324,12 @@ pub struct Rejected {
     pub kind: String,
     /// Why.
     pub message: String,
+    /// The input field it is about ([`Error::field`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The `qu` hint ([`Error::hint`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 impl From<Error> for Rejected {
@@ -331,13 +337,22 @@ impl From<Error> for Rejected {
         Rejected {
             kind: e.kind().as_str().into(),
             message: e.message().into(),
+            field: e.field().map(Into::into),
+            hint: e.hint().map(Into::into),
         }
     }
 }
 
 impl From<Rejected> for Error {
     fn from(r: Rejected) -> Error {
-        Error::new(ErrorKind::from_name(&r.kind), r.message)
+        let mut e = Error::new(ErrorKind::from_name(&r.kind), r.message);
+        if let Some(f) = r.field {
+            e = e.with_field(f);
+        }
+        if let Some(h) = r.hint {
+            e = e.with_hint(h);
+        }
+        e
     }
 }
 

@@ -416,7 +416,19 @@ fn old_enrollment_tokens_are_forgotten_and_their_number_is_bounded() {
     let err = s
         .apply(&create(token("one-too-many", now + 3600, false)))
         .expect_err("over the cap");
-    assert!(err.message.contains("qu enroll revoke"), "{}", err.message);
+    // The fix is named; the `qu` command is a hint the CLI prints, apart
+    // from the text an embedded user sees.
+    assert!(
+        err.message.contains("revoke unused ones"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.hint
+            .as_deref()
+            .is_some_and(|h| h.contains("qu enroll revoke")),
+        "{err:?}"
+    );
     assert!(s.enrollments == before.enrollments && s.version == before.version);
 }
 

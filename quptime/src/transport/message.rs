@@ -67,11 +67,17 @@ impl Body {
     }
 }
 
-/// An error as it crosses the wire: the stable kind name and the text.
+/// An error as it crosses the wire: the stable kind name, the text and,
+/// when there are some, the input field and the `qu` hint (both optional,
+/// so peers on either side of an upgrade still decode each other).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct WireError {
     pub kind: String,
     pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 impl From<&Error> for WireError {
@@ -79,13 +85,22 @@ impl From<&Error> for WireError {
         WireError {
             kind: e.kind().as_str().to_string(),
             message: e.message().to_string(),
+            field: e.field().map(str::to_string),
+            hint: e.hint().map(str::to_string),
         }
     }
 }
 
 impl From<WireError> for Error {
     fn from(w: WireError) -> Error {
-        Error::new(ErrorKind::from_name(&w.kind), w.message)
+        let mut e = Error::new(ErrorKind::from_name(&w.kind), w.message);
+        if let Some(f) = w.field {
+            e = e.with_field(f);
+        }
+        if let Some(h) = w.hint {
+            e = e.with_hint(h);
+        }
+        e
     }
 }
 
