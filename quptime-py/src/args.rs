@@ -14,14 +14,33 @@ use quptime::{Error, Timing};
 /// cooldown, propose timeout.
 pub(crate) type TimingSecs = (f64, f64, f64, f64, f64);
 
-/// `err` with its message prefixed by the Python keyword it is about.
+/// `err`, said to be about the keyword `field` (shown as `field=: …`).
 pub(crate) fn keyword(field: &str, err: Error) -> Error {
-    Error::new(err.kind(), format!("{field}=: {}", err.message()))
+    err.with_field(field)
 }
 
 /// An `InvalidInput` error about the keyword `field`.
 pub(crate) fn bad(field: &str, message: impl std::fmt::Display) -> Error {
-    Error::invalid(format!("{field}=: {message}"))
+    Error::invalid_field(field, message.to_string())
+}
+
+/// The Python keyword for a field the library names: the same name, except
+/// where the Python API spells it differently (`bind=` sets `bind_addr`).
+pub(crate) fn python_keyword(field: &str) -> &str {
+    match field {
+        "bind_addr" => "bind",
+        "bind_port" => "port",
+        "kind" => "type",
+        other => other,
+    }
+}
+
+/// The text a Python user sees: `keyword=: message`, with no `qu` hint.
+pub(crate) fn python_text(err: &Error) -> String {
+    match err.field() {
+        Some(f) => format!("{}=: {}", python_keyword(f), err.message()),
+        None => err.message().to_string(),
+    }
 }
 
 /// A port keyword: `None` keeps the saved one; 0 (when allowed) asks for a
@@ -76,55 +95,67 @@ fn secs(field: &str, v: f64) -> quptime::Result<Duration> {
         })
 }
 
-/// The `Timing` dataclass, field by field.
+/// The `Timing` dataclass, field by field, validated by the library's
+/// rule (election timeout at least twice the heartbeat, …).
 pub(crate) fn timing_of(t: TimingSecs) -> quptime::Result<Timing> {
-    Ok(Timing {
+    let timing = Timing {
         heartbeat: secs("heartbeat", t.0)?,
         election_min: secs("election_min", t.1)?,
         election_max: secs("election_max", t.2)?,
         master_cooldown: secs("master_cooldown", t.3)?,
         propose_timeout: secs("propose_timeout", t.4)?,
         ..Timing::default()
-    })
+    };
+    timing.validate()?;
+    Ok(timing)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn text(e: quptime::Result<impl std::fmt::Debug>) -> String {
+        python_text(&e.expect_err("an error"))
+    }
+
     #[test]
     fn errors_name_the_python_keyword() {
-        let e = text_duration("interval", "soon").unwrap_err();
-        assert!(e.message().starts_with("interval=: "), "{}", e.message());
-        assert!(!e.message().contains("--"), "{}", e.message());
-        let e = port_of(Some(70000)).unwrap_err();
-        assert!(e.message().starts_with("port=: 70000"), "{}", e.message());
-        assert_eq!(port_of(Some(0)).unwrap(), Some(0));
-        let e = ip_of("localhost").unwrap_err();
-        assert!(e.message().starts_with("bind=: "), "{}", e.message());
-        let e = timing_of((0.1, 0.0, 1.0, 1.0, 1.0)).unwrap_err();
+        let t = text(text_duration("interval", "soon"));
         assert!(
-            e.message().starts_with("election_min=: "),
-            "{}",
-            e.message()
+            t.starts_with("interval=: \"soon\" is not a duration"),
+            "{t}"
         );
+        assert!(!t.contains("--"), "{t}");
+        assert!(text(port_of(Some(70000))).starts_with("port=: 70000"));
+        assert_eq!(port_of(Some(0)).expect("0 is a port"), Some(0));
+        assert!(text(ip_of("localhost")).starts_with("bind=: "));
+        assert!(text(timing_of((0.1, 0.0, 1.0, 1.0, 1.0))).starts_with("election_min=: "));
+        let lib = Error::invalid_field("bind_addr", "not an IP address").with_hint("`qu init`");
+        assert_eq!(python_text(&lib), "bind=: not an IP address", "no qu hint");
+    }
+
+    #[test]
+    fn timing_is_validated_by_the_library_rule() {
+        let t = text(timing_of((0.4, 0.5, 1.0, 1.0, 1.0)));
+        assert!(
+            t.starts_with("election_min=: ") && t.contains("twice the heartbeat"),
+            "{t}"
+        );
+        let t = text(timing_of((0.1, 0.5, 0.4, 1.0, 1.0)));
+        assert!(t.starts_with("election_max=: "), "{t}");
+        assert!(timing_of((0.1, 0.5, 1.0, 600.0, 2.0)).is_ok());
     }
 
     #[test]
     fn durations_follow_the_cli_rule() {
-        assert_eq!(
-            text_duration("t", "1m30s").unwrap(),
-            Duration::from_secs(90)
-        );
-        assert_eq!(
-            text_duration("t", "250ms").unwrap(),
-            Duration::from_millis(250)
-        );
+        let d = |t| text_duration("t", t).expect("a duration");
+        assert_eq!(d("1m30s"), Duration::from_secs(90));
+        assert_eq!(d("250ms"), Duration::from_millis(250));
         assert!(text_duration("t", "-1s").is_err());
     }
 
     #[test]
     fn a_free_port_is_not_zero() {
-        assert_ne!(free_port(Some("127.0.0.1")).unwrap(), 0);
+        assert_ne!(free_port(Some("127.0.0.1")).expect("a free port"), 0);
     }
 }

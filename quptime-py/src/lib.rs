@@ -10,6 +10,7 @@
 
 mod args;
 mod node;
+mod open;
 mod stream;
 
 use std::sync::mpsc;
@@ -38,21 +39,26 @@ fn parse_duration(py: Python<'_>, field: &str, text: &str) -> PyResult<f64> {
         .map_err(|e| to_pyerr(py, e))
 }
 
-/// Turn a library error into the matching `quptime.errors` exception.
+/// Turn a library error into the matching `quptime.errors` exception. Its
+/// field becomes the Python keyword (`interval=: …`, in `quptime.errors`);
+/// a `qu` hint is left out: it names a command a Python user does not run.
 pub(crate) fn to_pyerr(py: Python<'_>, err: quptime::Error) -> PyErr {
     let kind = err.kind();
     let build = || -> PyResult<PyErr> {
         let errors = py.import("quptime.errors")?;
-        let exc =
-            errors
-                .getattr("_from_native")?
-                .call1((kind as u32, kind.as_str(), err.message()))?;
+        let field = err.field().map(args::python_keyword);
+        let exc = errors.getattr("_from_native")?.call1((
+            kind as u32,
+            kind.as_str(),
+            err.message(),
+            field,
+        ))?;
         Ok(PyErr::from_value(exc))
     };
     build().unwrap_or_else(|e| {
         PyRuntimeError::new_err(format!(
             "{} (and quptime.errors could not be loaded: {e})",
-            err.message()
+            args::python_text(&err)
         ))
     })
 }
@@ -117,8 +123,8 @@ pub(crate) fn in_thread<T: Send + 'static>(
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(parse_duration, m)?)?;
-    m.add_function(wrap_pyfunction!(node::init_node, m)?)?;
-    m.add_function(wrap_pyfunction!(node::is_initialised, m)?)?;
+    m.add_function(wrap_pyfunction!(open::init_node, m)?)?;
+    m.add_function(wrap_pyfunction!(open::is_initialised_py, m)?)?;
     m.add_class::<node::Node>()?;
     m.add_class::<stream::Subscription>()?;
     m.add_class::<stream::Dispatcher>()?;

@@ -8,64 +8,20 @@
 //! own, so a garbage collection never blocks on the network while holding
 //! the GIL.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use pyo3::prelude::*;
-use quptime::NodeOptions;
+use quptime::api::{self, AddNodeRequest, ApplyRequest, EnrollSpec, TransferRequest};
 use quptime::blocking::{self, Node as BlockingNode};
-use quptime::enroll::JoinOptions;
-use quptime::init::{
-    InitOptions, init_node as lib_init_node, is_initialised as lib_is_initialised,
-};
-use quptime::store::NodeConfig;
+use quptime::state::Outcome;
+use quptime::{Cluster, NodeId};
 
-use crate::args::{TimingSecs, free_port, ip_of, port_of, text_duration, timing_of};
+use crate::args::{TimingSecs, keyword, timing_of};
+use crate::open::{Place, join, start};
 use crate::stream::{Dispatcher, Subscription};
 use crate::{in_thread, invalid, to_pyerr, wait};
-
-/// Initialise a node directory (`qu init`): returns (node id, key
-/// fingerprint, whether a new cluster secret was generated).
-#[pyfunction]
-#[pyo3(signature = (data_dir, bind=None, port=None, advertise=None, node_id=None, secret=None))]
-pub(crate) fn init_node(
-    py: Python<'_>,
-    data_dir: PathBuf,
-    bind: Option<String>,
-    port: Option<i64>,
-    advertise: Option<String>,
-    node_id: Option<String>,
-    secret: Option<String>,
-) -> PyResult<(String, String, bool)> {
-    let done = py
-        .detach(move || {
-            let mut bind_port = port_of(port)?;
-            if bind_port == Some(0) {
-                bind_port = Some(free_port(bind.as_deref())?);
-            }
-            let opts = InitOptions {
-                node_id,
-                bind_addr: bind,
-                bind_port,
-                advertise,
-                secret,
-            };
-            lib_init_node(&data_dir, opts)
-        })
-        .map_err(|e| to_pyerr(py, e))?;
-    Ok((
-        done.config.node_id.clone(),
-        done.identity.fingerprint().to_string(),
-        done.secret_generated,
-    ))
-}
-
-/// Whether `data_dir` already holds a node.
-#[pyfunction]
-pub(crate) fn is_initialised(py: Python<'_>, data_dir: PathBuf) -> PyResult<bool> {
-    lib_is_initialised(&data_dir).map_err(|e| to_pyerr(py, e))
-}
 
 /// A running node.
 #[pyclass(frozen, module = "quptime._native")]
@@ -75,7 +31,7 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    fn call<T, F>(&self, py: Python<'_>, f: impl FnOnce(quptime::Cluster) -> F) -> PyResult<T>
+    fn call<T, F>(&self, py: Python<'_>, f: impl FnOnce(Cluster) -> F) -> PyResult<T>
     where
         F: std::future::Future<Output = quptime::Result<T>> + Send + 'static,
         T: Send + 'static,
@@ -83,6 +39,18 @@ impl Node {
         let pending = self.node.spawn(f).map_err(|e| to_pyerr(py, e))?;
         wait(py, pending)
     }
+
+    /// A write: the config version it produced.
+    fn write<F>(&self, py: Python<'_>, f: impl FnOnce(Cluster) -> F) -> PyResult<u64>
+    where
+        F: std::future::Future<Output = quptime::Result<Outcome>> + Send + 'static,
+    {
+        self.call(py, f).map(|o| o.version)
+    }
+}
+
+fn node_id_of(field: &str, id: String) -> quptime::Result<NodeId> {
+    NodeId::new(id).map_err(|e| keyword(field, e))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(py: Python<'_>, what: &str, json: &str) -> PyResult<T> {
@@ -113,45 +81,16 @@ impl Node {
         timing: Option<TimingSecs>,
         env_overrides: bool,
     ) -> PyResult<Node> {
+        let place = Place {
+            bind,
+            port,
+            advertise,
+            node_id,
+            secret,
+        };
         let node = in_thread(py, "quptime-start", move || {
-            let port = port_of(port)?;
             let timing = timing.map(timing_of).transpose()?;
-            if let Some(b) = &bind {
-                ip_of(b)?;
-            }
-            // port=0 on a new node: a free port, saved in node.yaml so a
-            // restart without `port` listens where peers were told to dial.
-            let fresh = !lib_is_initialised(&data_dir)?;
-            if fresh {
-                let bind_port = match port {
-                    Some(0) => Some(free_port(bind.as_deref())?),
-                    p => p,
-                };
-                lib_init_node(
-                    &data_dir,
-                    InitOptions {
-                        node_id,
-                        bind_addr: bind.clone(),
-                        bind_port,
-                        advertise,
-                        secret,
-                    },
-                )?;
-            }
-            let mut opts = NodeOptions::new(&data_dir);
-            opts.env_overrides = env_overrides;
-            if let Some(t) = timing {
-                opts.timing = t;
-            }
-            // port=0 on an existing node: a new free port for this run.
-            if let Some(p) = port.filter(|_| !fresh) {
-                let host = match bind {
-                    Some(b) => b,
-                    None => NodeConfig::load(&data_dir)?.bind_addr,
-                };
-                opts.listen = Some(SocketAddr::new(ip_of(&host)?, p));
-            }
-            BlockingNode::start(opts)
+            start(&data_dir, place, timing, env_overrides)
         })?;
         Ok(Node {
             node: Arc::new(node),
@@ -174,24 +113,15 @@ impl Node {
         node_id: Option<String>,
         wait: String,
     ) -> PyResult<String> {
+        let place = Place {
+            bind,
+            port,
+            advertise,
+            node_id,
+            secret: None,
+        };
         let joined = in_thread(py, "quptime-join", move || {
-            let wait = text_duration("wait", &wait)?;
-            let mut port = port_of(port)?;
-            if port.is_none_or(|p| p == 0) {
-                // The advertised address needs the real port before start.
-                port = Some(free_port(bind.as_deref())?);
-            }
-            let opts = JoinOptions {
-                init: InitOptions {
-                    node_id,
-                    bind_addr: bind,
-                    bind_port: port,
-                    advertise,
-                    secret: None,
-                },
-                wait,
-            };
-            BlockingNode::join(&data_dir, &token, opts)
+            join(&data_dir, &token, place, &wait)
         })?;
         Ok(joined.node_id.to_string())
     }
@@ -231,54 +161,172 @@ impl Node {
         self.node.cluster().is_master()
     }
 
-    /// Add a check from a JSON `CheckSpec`; returns its id.
-    fn add_check(&self, py: Python<'_>, spec: &str) -> PyResult<Option<String>> {
-        let spec: quptime::api::CheckSpec = decode(py, "check", spec)?;
-        let outcome = self.call(py, move |c| async move {
-            quptime::api::add_check(&c, spec).await
-        })?;
-        Ok(outcome.id)
+    /// Add a check from a JSON `CheckSpec`: (its id, the config version).
+    fn add_check(&self, py: Python<'_>, spec: &str) -> PyResult<(Option<String>, u64)> {
+        let spec: api::CheckSpec = decode(py, "check", spec)?;
+        let o = self.call(py, move |c| async move { api::add_check(&c, spec).await })?;
+        Ok((o.id, o.version))
+    }
+
+    /// Change a check as a JSON `CheckPatch` says.
+    fn edit_check(&self, py: Python<'_>, key: String, patch: &str) -> PyResult<u64> {
+        let patch: api::CheckPatch = decode(py, "check change", patch)?;
+        self.write(py, move |c| async move {
+            api::edit_check(&c, &key, patch).await
+        })
+    }
+
+    /// Enable or disable a check.
+    fn set_check_enabled(&self, py: Python<'_>, key: String, enabled: bool) -> PyResult<u64> {
+        self.write(py, move |c| async move {
+            api::set_check_enabled(&c, &key, enabled).await
+        })
     }
 
     /// Remove the check with this id or name.
-    fn remove_check(&self, py: Python<'_>, key: String) -> PyResult<()> {
-        self.call(py, move |c| async move {
-            quptime::api::remove_check(&c, &key).await
-        })
-        .map(drop)
+    fn remove_check(&self, py: Python<'_>, key: String) -> PyResult<u64> {
+        self.write(
+            py,
+            move |c| async move { api::remove_check(&c, &key).await },
+        )
     }
 
-    /// Add an alert channel from a JSON `AlertSpec`; returns its id.
-    fn add_alert(&self, py: Python<'_>, spec: &str) -> PyResult<Option<String>> {
-        let spec: quptime::api::AlertSpec = decode(py, "alert channel", spec)?;
-        let outcome = self.call(py, move |c| async move {
-            quptime::api::add_alert(&c, spec).await
-        })?;
-        Ok(outcome.id)
+    /// Add an alert channel from a JSON `AlertSpec`: (its id, the version).
+    fn add_alert(&self, py: Python<'_>, spec: &str) -> PyResult<(Option<String>, u64)> {
+        let spec: api::AlertSpec = decode(py, "alert channel", spec)?;
+        let o = self.call(py, move |c| async move { api::add_alert(&c, spec).await })?;
+        Ok((o.id, o.version))
+    }
+
+    /// Enable or disable an alert channel.
+    fn set_alert_enabled(&self, py: Python<'_>, key: String, enabled: bool) -> PyResult<u64> {
+        self.write(py, move |c| async move {
+            api::set_alert_enabled(&c, &key, enabled).await
+        })
     }
 
     /// Remove the alert channel with this id or name.
-    fn remove_alert(&self, py: Python<'_>, key: String) -> PyResult<()> {
-        self.call(py, move |c| async move {
-            quptime::api::remove_alert(&c, &key).await
-        })
-        .map(drop)
+    fn remove_alert(&self, py: Python<'_>, key: String) -> PyResult<u64> {
+        self.write(
+            py,
+            move |c| async move { api::remove_alert(&c, &key).await },
+        )
     }
 
-    /// Create an enrollment token another node can join with.
-    #[pyo3(signature = (name, ttl, auto_approve))]
-    fn create_token(
+    /// Create an enrollment token: the JSON `CreatedEnrollment`.
+    fn create_enrollment(
         &self,
         py: Python<'_>,
         name: Option<String>,
-        ttl: &str,
+        ttl: String,
         auto_approve: bool,
     ) -> PyResult<String> {
-        let ttl = text_duration("ttl", ttl).map_err(|e| to_pyerr(py, e))?;
-        let (token, _) = self.call(py, move |c| async move {
-            c.create_enrollment(name, ttl, auto_approve).await
+        let spec = EnrollSpec {
+            name,
+            ttl,
+            auto_approve,
+        };
+        encode(&self.call(py, move |c| async move {
+            api::create_enrollment(&c, spec).await
+        })?)
+    }
+
+    /// The enrollment records, as a JSON list.
+    fn enrollments(&self, py: Python<'_>) -> PyResult<String> {
+        encode(&self.call(py, |c| async move { Ok(api::list_enrollments(&c)) })?)
+    }
+
+    /// Admit the node waiting with this enrollment token id.
+    fn approve_enrollment(&self, py: Python<'_>, id: String) -> PyResult<u64> {
+        self.write(py, move |c| async move {
+            api::approve_enrollment(&c, &id).await
+        })
+    }
+
+    /// Revoke this enrollment token id.
+    fn revoke_enrollment(&self, py: Python<'_>, id: String) -> PyResult<u64> {
+        self.write(
+            py,
+            move |c| async move { api::revoke_enrollment(&c, &id).await },
+        )
+    }
+
+    /// Add the node at `addr` whose key has `fingerprint`.
+    fn add_node(&self, py: Python<'_>, addr: String, fingerprint: &str) -> PyResult<u64> {
+        let fingerprint = quptime::Fingerprint::parse(fingerprint)
+            .map_err(|e| to_pyerr(py, keyword("fingerprint", e)))?;
+        let req = AddNodeRequest { addr, fingerprint };
+        self.write(py, move |c| async move { api::add_node(&c, req).await })
+    }
+
+    /// Remove the member `node_id`.
+    fn remove_node(&self, py: Python<'_>, node_id: String) -> PyResult<u64> {
+        let id = node_id_of("node_id", node_id).map_err(|e| to_pyerr(py, e))?;
+        self.write(py, move |c| async move { api::remove_node(&c, &id).await })
+    }
+
+    /// Move the master role: the JSON `TransferReport`.
+    fn transfer_leader(
+        &self,
+        py: Python<'_>,
+        to: Option<String>,
+        hold: String,
+    ) -> PyResult<String> {
+        let to = to
+            .map(|t| node_id_of("to", t))
+            .transpose()
+            .map_err(|e| to_pyerr(py, e))?;
+        let req = TransferRequest {
+            to,
+            hold,
+            clear: false,
+        };
+        encode(&self.call(
+            py,
+            move |c| async move { api::transfer_leader(&c, req).await },
+        )?)
+    }
+
+    /// The cluster-wide DNS resolvers.
+    fn resolvers(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        self.call(py, |c| async move { Ok(api::get_resolvers(&c)) })
+    }
+
+    /// Replace the cluster-wide DNS resolvers.
+    fn set_resolvers(&self, py: Python<'_>, list: Vec<String>) -> PyResult<u64> {
+        self.write(
+            py,
+            move |c| async move { api::set_resolvers(&c, list).await },
+        )
+    }
+
+    /// The declaration of the cluster's configuration (YAML).
+    fn export(&self, py: Python<'_>) -> PyResult<String> {
+        self.call(py, |c| async move { api::export_config(&c) })
+    }
+
+    /// Apply a declaration: the JSON `ApplyReport`.
+    fn apply(&self, py: Python<'_>, yaml: String, prune: bool, dry_run: bool) -> PyResult<String> {
+        let req = ApplyRequest {
+            yaml,
+            prune,
+            dry_run,
+        };
+        encode(&self.call(py, move |c| async move { api::apply_config(&c, req).await })?)
+    }
+
+    /// Wait until this node has applied config `version`, for at most
+    /// `timeout` seconds; returns the version applied.
+    fn wait_applied(&self, py: Python<'_>, version: u64, timeout: f64) -> PyResult<u64> {
+        let timeout = Duration::try_from_secs_f64(timeout).map_err(|_| {
+            invalid(
+                py,
+                format!("timeout=: {timeout} is not a non-negative number of seconds"),
+            )
         })?;
-        Ok(token.encode())
+        self.call(py, move |c| async move {
+            api::wait_applied(&c, version, timeout).await
+        })
     }
 
     /// The checks, as a JSON list.

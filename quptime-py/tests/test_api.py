@@ -265,3 +265,18 @@ def test_port_0_is_a_free_port_read_back_by_port(tmp_path: Path) -> None:
     with quptime.Cluster.start(tmp_path / "z", port=0, timing=quptime.Timing.fast()) as c:
         assert c.port not in (0, saved[0])
         assert c.local_addr.endswith(f":{c.port}")
+
+
+def test_start_validates_timing_and_the_saved_identity(tmp_path: Path) -> None:
+    slow_heartbeat = quptime.Timing(heartbeat="400ms", election_min="500ms", election_max="1s")
+    with pytest.raises(quptime.InvalidInput) as err:
+        quptime.Cluster.start(tmp_path / "t", bind="127.0.0.1", port=0, timing=slow_heartbeat)
+    assert str(err.value).startswith("election_min=: ") and err.value.field == "election_min"
+    assert "twice the heartbeat" in str(err.value)
+    assert not quptime.is_initialised(tmp_path / "t"), "nothing written before the check"
+    quptime.init(tmp_path / "t", bind="127.0.0.1", port=0, node_id="t")
+    with pytest.raises(quptime.InvalidInput) as err:
+        quptime.Cluster.start(tmp_path / "t", node_id="other", timing=quptime.Timing.fast())
+    assert str(err.value).startswith("node_id=: differs"), str(err.value)
+    with quptime.Cluster.start(tmp_path / "t", node_id="t", timing=quptime.Timing.fast()) as c:
+        assert c.node_id == "t"

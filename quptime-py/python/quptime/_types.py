@@ -31,11 +31,12 @@ def seconds(value: Any, field: str) -> float:
         value = value.total_seconds()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidInput(
-            f"{field}=: expected a duration such as \"30s\", a number of seconds or a "
-            f"timedelta, got {type(value).__name__}"
+            f"expected a duration such as \"30s\", a number of seconds or a timedelta, "
+            f"got {type(value).__name__}",
+            field,
         )
     if not math.isfinite(value) or value < 0:
-        raise InvalidInput(f"{field}=: {value!r} is not a non-negative number of seconds")
+        raise InvalidInput(f"{value!r} is not a non-negative number of seconds", field)
     return float(value)
 
 
@@ -50,7 +51,7 @@ def duration_text(value: Optional[Duration], field: str) -> Optional[str]:
     secs = seconds(value, field)
     ms = round(secs * 1000)
     if ms <= 0:
-        raise InvalidInput(f"{field}=: {value!r} is too short; give at least 1ms")
+        raise InvalidInput(f"{value!r} is too short; give at least 1ms", field)
     return f"{ms}ms"
 
 
@@ -85,6 +86,20 @@ class Timing:
             seconds(self.master_cooldown, "master_cooldown"),
             seconds(self.propose_timeout, "propose_timeout"),
         )
+
+
+class NewId(str):
+    """The id of the record a write created (a plain ``str`` to compare and
+    print), carrying the config ``version`` of that write for
+    :meth:`quptime.Cluster.wait_applied`."""
+
+    #: The config version the write produced.
+    version: int
+
+    def __new__(cls, value: str, version: int) -> "NewId":
+        new = super().__new__(cls, value)
+        new.version = version
+        return new
 
 
 @dataclass(frozen=True)
