@@ -65,6 +65,7 @@ def test_add_edit_disable_enable_a_check_seen_on_both_nodes(
     added = a.add_check("svc", "tcp", listener, interval="1s", timeout=1)
     assert isinstance(added, str) and added.version > 0
     assert b.wait_applied(added, timeout="5s") >= added.version
+    a.wait_applied(added)
     assert [c["id"] for c in b.checks()] == [added]
     wait_until("svc up", 20, lambda: _check(a, "svc")["state"] == "up")
 
@@ -80,10 +81,12 @@ def test_add_edit_disable_enable_a_check_seen_on_both_nodes(
     assert (got["interval"], got["timeout"]) == ("2s", "500ms")
 
     v3 = a.disable_check("svc")
-    b.wait_applied(v3)
+    for n in (a, b):  # the writer may be a follower: its own state follows too
+        n.wait_applied(v3)
     assert _check(b, "svc")["disabled"] is True and _check(a, "svc")["disabled"] is True
     v4 = b.enable_check("svc")
-    a.wait_applied(v4)
+    for n in (a, b):
+        n.wait_applied(v4)
     assert _check(a, "svc")["disabled"] is False and _check(b, "svc")["disabled"] is False
 
     v5 = a.remove_check("svc")
@@ -96,6 +99,7 @@ def test_errors_name_the_keyword_and_no_qu_command(
 ) -> None:
     a, b = pair
     check_id = a.add_check("web", "tcp", "127.0.0.1:9", interval="5s")
+    b.wait_applied(check_id)  # b resolves the name in its own applied state
     try:
         for kwargs, field in [
             (dict(interval="0s"), "interval"),  # out of range: the library's rule
