@@ -103,12 +103,15 @@ class Cluster(_Config):
         env_overrides: bool = False,
     ) -> "Cluster":
         """Start the node in ``data_dir``, initialising it first (see
-        :func:`init`; ``node_id``, ``secret`` and ``advertise`` are used only
-        then) if it holds no node. ``bind``/``port`` override where it
-        listens. ``port=0`` means a free port: a new node saves the one it
-        picked in ``node.yaml``; an existing node listens on a new free port
-        for this run (advertised when ``node.yaml`` names no advertise
-        address). :attr:`port` reads the port back."""
+        :func:`init`) if it holds no node: the library's init-or-start, the
+        same as ``qu serve`` and the C ABI. For an existing node ``node_id``,
+        ``secret`` and ``advertise`` must be unset or equal to the saved
+        ones (:class:`InvalidInput` naming the keyword otherwise).
+        ``bind``/``port`` say where it listens, overriding ``node.yaml``;
+        ``port=0`` listens on a free port for this run (advertised when
+        ``node.yaml`` names no advertise address), read back with
+        :attr:`port`. ``timing`` is validated by the library's rule (election
+        timeout at least twice the heartbeat, ...)."""
         path = _path(data_dir, "data_dir")
         native = _native.Node.start(
             path,
