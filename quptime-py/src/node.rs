@@ -251,6 +251,14 @@ impl Node {
         )
     }
 
+    /// Who answers at `addr`: the JSON `NodePreview` (id, fingerprint, …).
+    fn preview_node(&self, py: Python<'_>, addr: String) -> PyResult<String> {
+        encode(&self.call(
+            py,
+            move |c| async move { api::preview_node(&c, &addr).await },
+        )?)
+    }
+
     /// Add the node at `addr` whose key has `fingerprint`.
     fn add_node(&self, py: Python<'_>, addr: String, fingerprint: &str) -> PyResult<u64> {
         let fingerprint = quptime::Fingerprint::parse(fingerprint)

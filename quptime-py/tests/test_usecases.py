@@ -38,7 +38,9 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[quptime.Clu
     b = quptime.Cluster.start(root / "b", bind="127.0.0.1", port=0, node_id="b", timing=FAST)
     try:
         wait_until("a to become master", 10, lambda: a.is_master)
-        version = a.add_node(b.advertise, b.fingerprint)
+        seen = a.preview_node(b.advertise)
+        assert (seen["node_id"], seen["fingerprint"]) == ("b", b.fingerprint)
+        version = a.add_node(b.advertise, seen["fingerprint"])
         assert isinstance(version, int) and version > 0
         for n in (a, b):
             wait_until(f"{n.node_id} to see a and b as live voters", 30,
@@ -79,6 +81,13 @@ def test_add_edit_disable_enable_a_check_seen_on_both_nodes(
     assert a.wait_applied(v2, 5) >= v2
     got = a.checks()[0]
     assert (got["interval"], got["timeout"]) == ("2s", "500ms")
+
+    v = a.edit_check("svc", remind="1h")
+    b.wait_applied(v)
+    assert b.checks()[0].get("remind") == "1h"
+    v = b.edit_check("svc", remind="")  # turns reminders off
+    a.wait_applied(v)
+    assert a.checks()[0].get("remind") is None
 
     v3 = a.disable_check("svc")
     for n in (a, b):  # the writer may be a follower: its own state follows too

@@ -246,6 +246,13 @@ class _Config:
         version."""
         return self._native.revoke_enrollment(_str(enrollment, "enrollment"))
 
+    def preview_node(self, addr: str) -> Dict[str, Any]:
+        """Who answers at ``addr`` (``host:port``): its ``node_id``,
+        ``fingerprint``, ``advertise`` and ``version``, to confirm before
+        :meth:`add_node`."""
+        out: Dict[str, Any] = json.loads(self._native.preview_node(_str(addr, "addr")))
+        return out
+
     def add_node(self, addr: str, fingerprint: str) -> int:
         """Add the node answering at ``addr`` (``host:port``) whose key has
         ``fingerprint`` (its :attr:`Cluster.fingerprint`, ``sha256:...``);
