@@ -216,6 +216,12 @@ typedef uint32_t qu_check_type;
 typedef struct qu_cluster qu_cluster;
 
 /**
+ * Options for `qu_cluster_open`, built with `qu_node_options_new` and the
+ * `qu_node_options_set_*` functions (opaque).
+ */
+typedef struct qu_node_options_builder qu_node_options_builder;
+
+/**
  * A stream of committed transitions (opaque).
  */
 typedef struct qu_subscription qu_subscription;
@@ -335,6 +341,161 @@ extern "C" {
 const char *qu_version(void);
 
 /**
+ * Who answers at `addr` (`host:port`): a JSON object with `node_id`,
+ * `fingerprint`, `advertise` and `version`, to confirm before
+ * `qu_cluster_add_node`. On `QU_OK`, `*out_json` is a new string: free it
+ * with `qu_string_free`.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `addr` is NULL or
+ * NUL-terminated; `out_json` is NULL or valid for a write.
+ */
+qu_result qu_cluster_preview_node(const struct qu_cluster *cluster,
+                                  const char *addr,
+                                  char **out_json);
+
+/**
+ * Add the node listening at `addr` (`host:port`), which must prove the key
+ * `fingerprint` (`sha256:…`, from `qu_cluster_fingerprint` on that node or
+ * `qu_cluster_preview_node`), and wait until it is a voting member. The
+ * new node was started with this cluster's secret.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `addr` and `fingerprint` are
+ * NULL or NUL-terminated; `out_version` is NULL or valid for a write.
+ */
+qu_result qu_cluster_add_node(const struct qu_cluster *cluster,
+                              const char *addr,
+                              const char *fingerprint,
+                              uint64_t *out_version);
+
+/**
+ * Remove member `node_id`: it stops voting and every member revokes its
+ * key.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `node_id` is NULL or
+ * NUL-terminated; `out_version` is NULL or valid for a write.
+ */
+qu_result qu_cluster_remove_node(const struct qu_cluster *cluster,
+                                 const char *node_id,
+                                 uint64_t *out_version);
+
+/**
+ * Create a single-use enrollment token: `name` labels it (may be NULL),
+ * `ttl` is how long it stays valid ("1h", "30m"; NULL: one hour; 1s to 30
+ * days), with `auto_approve` the joiner is admitted without an approval.
+ * On `QU_OK`, `*out_token` is the token and, when `out_id` is not NULL,
+ * `*out_id` its id (for approve/revoke); free both with `qu_string_free`.
+ * The token is a credential: hand it only to the new node.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `name` and `ttl` are NULL or
+ * NUL-terminated; `out_token` is NULL or valid for a write, `out_id` NULL
+ * or valid for a write.
+ */
+qu_result qu_cluster_create_enrollment(const struct qu_cluster *cluster,
+                                       const char *name,
+                                       const char *ttl,
+                                       bool auto_approve,
+                                       char **out_token,
+                                       char **out_id);
+
+/**
+ * The enrollment tokens on record as a JSON array (id, name, expiry,
+ * join request, approved, used; never the secrets). On `QU_OK`,
+ * `*out_json` is a new string: free it with `qu_string_free`.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `out_json` is NULL or valid
+ * for a write.
+ */
+qu_result qu_cluster_list_enrollments(const struct qu_cluster *cluster, char **out_json);
+
+/**
+ * Admit the node that presented enrollment token `id` (it joins within
+ * its wait).
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `id` is NULL or
+ * NUL-terminated; `out_version` is NULL or valid for a write.
+ */
+qu_result qu_cluster_approve_enrollment(const struct qu_cluster *cluster,
+                                        const char *id,
+                                        uint64_t *out_version);
+
+/**
+ * Revoke enrollment token `id`: nobody can join with it any more.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `id` is NULL or
+ * NUL-terminated; `out_version` is NULL or valid for a write.
+ */
+qu_result qu_cluster_revoke_enrollment(const struct qu_cluster *cluster,
+                                       const char *id,
+                                       uint64_t *out_version);
+
+/**
+ * Move the master role to member `to` (NULL: the lowest live voter other
+ * than the current master) and keep it there for `hold` ("1h"; NULL: one
+ * hour), or with `clear` drop an earlier preference instead. On `QU_OK`,
+ * when `out_master` is not NULL, `*out_master` is the master's id (NULL
+ * after `clear`); free it with `qu_string_free`.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `to` and `hold` are NULL or
+ * NUL-terminated; `out_master` is NULL or valid for a write.
+ */
+qu_result qu_cluster_transfer_leader(const struct qu_cluster *cluster,
+                                     const char *to,
+                                     const char *hold,
+                                     bool clear,
+                                     char **out_master);
+
+/**
+ * Replace the cluster-wide DNS resolvers with the `count` addresses in
+ * `resolvers` ("9.9.9.9", "[::1]:5353"; port 53 when left out); `count`
+ * 0 clears them (the system's resolvers are used).
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `resolvers` points to `count`
+ * NUL-terminated strings (may be NULL when `count` is 0); `out_version` is
+ * NULL or valid for a write.
+ */
+qu_result qu_cluster_set_resolvers(const struct qu_cluster *cluster,
+                                   const char *const *resolvers,
+                                   size_t count,
+                                   uint64_t *out_version);
+
+/**
+ * The cluster's declaration (checks, channels, resolvers) as the YAML
+ * `qu export` prints, secrets included. On `QU_OK`, `*out_yaml` is a new
+ * string: free it with `qu_string_free`.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `out_yaml` is NULL or valid
+ * for a write.
+ */
+qu_result qu_cluster_export_config(const struct qu_cluster *cluster, char **out_yaml);
+
+/**
+ * Apply the declaration `yaml` (as `qu apply -f` does) as one change:
+ * with `prune` remove channels and checks it does not declare, with
+ * `dry_run` only compute the difference. On `QU_OK`, when `out_report` is
+ * not NULL, `*out_report` is a JSON object (`changes`, `unmanaged`,
+ * `applied`, `version`); free it with `qu_string_free`.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `yaml` is NULL or
+ * NUL-terminated; `out_report` is NULL or valid for a write.
+ */
+qu_result qu_cluster_apply_config(const struct qu_cluster *cluster,
+                                  const char *yaml,
+                                  bool prune,
+                                  bool dry_run,
+                                  char **out_report);
+
+/**
  * Add the check `spec` describes. When `out_id` is not NULL, on `QU_OK`
  * `*out_id` is the new check's id (free it with `qu_string_free`).
  * A name in use answers `QU_ERR_ALREADY_EXISTS`; a bad field
@@ -430,6 +591,22 @@ qu_result qu_cluster_start(const char *data_dir, struct qu_cluster **out);
 qu_result qu_cluster_start_with(const struct qu_node_options *opts, struct qu_cluster **out);
 
 /**
+ * Start the node `opts` describes (built with `qu_node_options_new` and
+ * the `qu_node_options_set_*` functions), first creating it when its data
+ * directory holds no node yet, exactly as `qu_cluster_start_with` does.
+ * An identity setting (node id, advertise, secret) that differs from the
+ * saved node's is refused with `QU_ERR_INVALID_INPUT`, and
+ * `qu_last_error_field()` names it. `opts` may be freed once this returns.
+ *
+ * On `QU_OK`, `*out` holds a new handle: release it with `qu_cluster_free`.
+ *
+ * # Safety
+ * `opts` is any pointer value (checked); `out` is NULL or valid for a
+ * write.
+ */
+qu_result qu_cluster_open(const struct qu_node_options_builder *opts, struct qu_cluster **out);
+
+/**
  * Join the cluster of an enrollment `token` (from `qu enroll create` or
  * `qu_cluster_create_token`) with a new node in the empty
  * `opts->data_dir`, then start it. `bind`, `port` and `advertise` say where
@@ -482,7 +659,19 @@ qu_result qu_cluster_free(struct qu_cluster *cluster);
 qu_result qu_cluster_node_id(const struct qu_cluster *cluster, char **out);
 
 /**
- * The port the node listens on for peers.
+ * This node's key fingerprint (`sha256:…`), what a member confirms when
+ * it adds this node (`qu_cluster_add_node`). On `QU_OK`, `*out` is a new
+ * string: free it with `qu_string_free`.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `out` is NULL or valid for a
+ * write.
+ */
+qu_result qu_cluster_fingerprint(const struct qu_cluster *cluster, char **out);
+
+/**
+ * The port the node listens on for peers: the bound one, so after a
+ * start on port 0 it is the free port the system picked.
  *
  * # Safety
  * `cluster` is any pointer value (checked); `out` is NULL or valid for a
@@ -521,6 +710,62 @@ qu_result qu_cluster_create_token(const struct qu_cluster *cluster,
                                   char **out);
 
 /**
+ * Change the check with this id or name as the YAML (or JSON) `patch`
+ * says, with the field names of `qu_cluster_add_check_yaml` (such as
+ * `interval: 1m`, `target: …`, `alerts: [ops]`); fields left out keep
+ * their value, an empty string clears an optional text field. A bad value fails with
+ * `QU_ERR_INVALID_INPUT`, a message such as "interval: …" and
+ * `qu_last_error_field()` naming the field.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `check` and `patch` are NULL
+ * or NUL-terminated; `out_version` is NULL or valid for a write.
+ */
+qu_result qu_cluster_edit_check(const struct qu_cluster *cluster,
+                                const char *check,
+                                const char *patch,
+                                uint64_t *out_version);
+
+/**
+ * Enable (`enabled` true: probe and alert again) or disable the check
+ * with this id or name.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `check` is NULL or
+ * NUL-terminated; `out_version` is NULL or valid for a write.
+ */
+qu_result qu_cluster_set_check_enabled(const struct qu_cluster *cluster,
+                                       const char *check,
+                                       bool enabled,
+                                       uint64_t *out_version);
+
+/**
+ * Enable or disable the alert channel with this id or name (a disabled
+ * channel sends nothing).
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `channel` is NULL or
+ * NUL-terminated; `out_version` is NULL or valid for a write.
+ */
+qu_result qu_cluster_set_alert_enabled(const struct qu_cluster *cluster,
+                                       const char *channel,
+                                       bool enabled,
+                                       uint64_t *out_version);
+
+/**
+ * Wait up to `timeout_ms` until this node has applied config `version`
+ * or later (a version an `out_version` reported, possibly from a write
+ * through another node), so what it reads next includes that change.
+ * `QU_TIMEOUT` if it has not by then.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked).
+ */
+qu_result qu_cluster_wait_applied(const struct qu_cluster *cluster,
+                                  uint64_t version,
+                                  uint32_t timeout_ms);
+
+/**
  * Free a string returned through a `char **` out-parameter of this
  * library. NULL is accepted and does nothing.
  *
@@ -533,6 +778,129 @@ qu_result qu_cluster_create_token(const struct qu_cluster *cluster,
  * string of this library.
  */
 qu_result qu_string_free(char *s);
+
+/**
+ * A new, empty set of node options (every field its default). Free it
+ * with `qu_node_options_free`; it may be freed right after
+ * `qu_cluster_open` returns. Never NULL.
+ */
+struct qu_node_options_builder *qu_node_options_new(void);
+
+/**
+ * Release options made by `qu_node_options_new`. NULL does nothing; a
+ * second free returns `QU_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `opts` is NULL or any pointer value (checked).
+ */
+qu_result qu_node_options_free(struct qu_node_options_builder *opts);
+
+/**
+ * The node's data directory (required). A directory holding no node
+ * yet gets a new identity there (mode 0700), as `qu init` does.
+ *
+ * The string is copied. `QU_ERR_NULL_POINTER`, `QU_ERR_INVALID_UTF8` or
+ * `QU_ERR_INVALID_INPUT` (empty) leave the options unchanged.
+ *
+ * # Safety
+ * `opts` is any pointer value (checked); `value` is NULL or
+ * NUL-terminated.
+ */
+qu_result qu_node_options_set_data_dir(struct qu_node_options_builder *opts, const char *value);
+
+/**
+ * The IP address to listen on for peers, such as "127.0.0.1" (for an
+ * existing node: instead of the one in its `node.yaml`).
+ *
+ * The string is copied. `QU_ERR_NULL_POINTER`, `QU_ERR_INVALID_UTF8` or
+ * `QU_ERR_INVALID_INPUT` (empty) leave the options unchanged.
+ *
+ * # Safety
+ * `opts` is any pointer value (checked); `value` is NULL or
+ * NUL-terminated.
+ */
+qu_result qu_node_options_set_bind(struct qu_node_options_builder *opts, const char *value);
+
+/**
+ * `host:port` that peers dial (new nodes; an existing node refuses a
+ * different one). Unset: the address the node listens on.
+ *
+ * The string is copied. `QU_ERR_NULL_POINTER`, `QU_ERR_INVALID_UTF8` or
+ * `QU_ERR_INVALID_INPUT` (empty) leave the options unchanged.
+ *
+ * # Safety
+ * `opts` is any pointer value (checked); `value` is NULL or
+ * NUL-terminated.
+ */
+qu_result qu_node_options_set_advertise(struct qu_node_options_builder *opts, const char *value);
+
+/**
+ * The cluster join secret (new nodes; an existing node refuses a
+ * different one). Unset: a new node founds a cluster of its own.
+ *
+ * The string is copied. `QU_ERR_NULL_POINTER`, `QU_ERR_INVALID_UTF8` or
+ * `QU_ERR_INVALID_INPUT` (empty) leave the options unchanged.
+ *
+ * # Safety
+ * `opts` is any pointer value (checked); `value` is NULL or
+ * NUL-terminated.
+ */
+qu_result qu_node_options_set_secret(struct qu_node_options_builder *opts, const char *value);
+
+/**
+ * The node's id (new nodes; unset: a random UUID). An existing node
+ * refuses a different one.
+ *
+ * The string is copied. `QU_ERR_NULL_POINTER`, `QU_ERR_INVALID_UTF8` or
+ * `QU_ERR_INVALID_INPUT` (empty) leave the options unchanged.
+ *
+ * # Safety
+ * `opts` is any pointer value (checked); `value` is NULL or
+ * NUL-terminated.
+ */
+qu_result qu_node_options_set_node_id(struct qu_node_options_builder *opts, const char *value);
+
+/**
+ * The port to listen on for peers; **0 means a free port** (read it back
+ * with `qu_cluster_port`). Unset: the one in `node.yaml` (9901 for a new
+ * node).
+ *
+ * # Safety
+ * `opts` is any pointer value (checked).
+ */
+qu_result qu_node_options_set_port(struct qu_node_options_builder *opts, uint16_t port);
+
+/**
+ * The Raft heartbeat in milliseconds (unset: 400; at least 1). Every
+ * member should use the same timings.
+ *
+ * # Safety
+ * `opts` is any pointer value (checked).
+ */
+qu_result qu_node_options_set_heartbeat_ms(struct qu_node_options_builder *opts, uint32_t ms);
+
+/**
+ * The minimum Raft election timeout in milliseconds (unset: 800); the
+ * maximum is twice this. It must be at least twice the heartbeat:
+ * `qu_cluster_open` refuses other timings with `QU_ERR_INVALID_INPUT`
+ * and `qu_last_error_field()` "election_timeout_ms".
+ *
+ * # Safety
+ * `opts` is any pointer value (checked).
+ */
+qu_result qu_node_options_set_election_timeout_ms(struct qu_node_options_builder *opts,
+                                                  uint32_t ms);
+
+/**
+ * The input field the most recent failed call on the calling thread was
+ * about (such as "interval" for a bad check interval, "ttl", or a
+ * `qu_node_options` member such as "election_timeout_ms"), or NULL when
+ * that failure was not about one field (or no call has failed yet).
+ *
+ * Ownership: borrowed; valid until the next failing call on the same
+ * thread. Never free it.
+ */
+const char *qu_last_error_field(void);
 
 /**
  * A static, NUL-terminated English description of a result code (never

@@ -6,7 +6,6 @@
 //! any thread, concurrently.
 
 use std::ffi::c_char;
-use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
@@ -14,8 +13,9 @@ use quptime::NodeOptions;
 use quptime::Timing;
 use quptime::blocking::Node;
 use quptime::enroll::JoinOptions;
-use quptime::init::{InitOptions, init_node, is_initialised};
-use quptime::store::NodeConfig;
+use quptime::init::{InitOptions, open_or_init};
+
+use crate::options::{Collected, collected, qu_node_options_builder};
 
 use crate::guard::{call, opt_str_arg, out_arg, str_arg, write_out};
 use crate::handle::{Registry, give_string};
@@ -95,22 +95,14 @@ unsafe fn read_options<'a>(opts: *const qu_node_options) -> Result<Options<'a>, 
     if dir.is_empty() {
         return Err(Fail::invalid("options.data_dir is empty; name a directory"));
     }
-    let mut timing = Timing::default();
-    if o.heartbeat_ms != 0 {
-        timing.heartbeat = Duration::from_millis(o.heartbeat_ms.into());
-    }
-    if o.election_timeout_ms != 0 {
-        timing.election_min = Duration::from_millis(o.election_timeout_ms.into());
-        timing.election_max = timing.election_min * 2;
-    }
-    if timing.election_min < timing.heartbeat * 2 {
-        return Err(Fail::invalid(format!(
-            "options.election_timeout_ms ({} ms) must be at least twice the heartbeat ({} ms): \
-             followers would start elections between heartbeats",
-            timing.election_min.as_millis(),
-            timing.heartbeat.as_millis()
-        )));
-    }
+    let set = Collected {
+        heartbeat_ms: (o.heartbeat_ms != 0).then_some(o.heartbeat_ms),
+        election_timeout_ms: (o.election_timeout_ms != 0).then_some(o.election_timeout_ms),
+        ..Collected::default()
+    };
+    // Validated here too, before `qu_cluster_join` writes anything.
+    let timing = set.timing();
+    timing.validate()?;
     Ok(Options {
         dir: Path::new(dir),
         init: InitOptions {
@@ -122,47 +114,6 @@ unsafe fn read_options<'a>(opts: *const qu_node_options) -> Result<Options<'a>, 
         },
         timing,
     })
-}
-
-/// Start options for an existing node: `bind`/`port` override where it
-/// listens; the identity fields must agree with what is saved.
-fn existing_node(o: &Options<'_>) -> Result<NodeOptions, Fail> {
-    let saved = NodeConfig::load(o.dir)?;
-    let differs =
-        |given: &Option<String>, saved: &str| given.as_deref().is_some_and(|g| g != saved);
-    let advertise = saved.advertise_addr();
-    for (field, given, saved) in [
-        ("node_id", &o.init.node_id, saved.node_id.as_str()),
-        ("advertise", &o.init.advertise, advertise.as_str()),
-        (
-            "secret",
-            &o.init.secret,
-            saved.secret.as_deref().unwrap_or(""),
-        ),
-    ] {
-        if differs(given, saved) {
-            return Err(Fail::invalid(format!(
-                "options.{field} differs from the one saved in {}: it only applies to a new \
-                 node; pass NULL, or use an empty data_dir for a new node",
-                o.dir.display()
-            )));
-        }
-    }
-    let mut opts = NodeOptions::new(o.dir);
-    opts.timing = o.timing.clone();
-    if o.init.bind_addr.is_some() || o.init.bind_port.is_some() {
-        let ip_text = o.init.bind_addr.as_deref().unwrap_or(&saved.bind_addr);
-        let ip: IpAddr = ip_text.parse().map_err(|_| {
-            Fail::invalid(format!(
-                "options.bind {ip_text:?} is not an IP address; use one such as 127.0.0.1"
-            ))
-        })?;
-        opts.listen = Some(SocketAddr::new(
-            ip,
-            o.init.bind_port.unwrap_or(saved.bind_port),
-        ));
-    }
-    Ok(opts)
 }
 
 fn start_node(opts: NodeOptions, out: *mut *mut qu_cluster) -> Result<(), Fail> {
@@ -216,15 +167,32 @@ pub unsafe extern "C" fn qu_cluster_start_with(
         // SAFETY: forwarded contract.
         let o = unsafe { read_options(opts)? };
         let out = out_arg(out, "out")?;
-        let start = if is_initialised(o.dir)? {
-            existing_node(&o)?
-        } else {
-            init_node(o.dir, o.init.clone())?;
-            let mut start = NodeOptions::new(o.dir);
-            start.timing = o.timing.clone();
-            start
-        };
-        start_node(start, out)
+        start_node(open_or_init(o.dir, o.init, o.timing)?, out)
+    })
+}
+
+/// Start the node `opts` describes (built with `qu_node_options_new` and
+/// the `qu_node_options_set_*` functions), first creating it when its data
+/// directory holds no node yet, exactly as `qu_cluster_start_with` does.
+/// An identity setting (node id, advertise, secret) that differs from the
+/// saved node's is refused with `QU_ERR_INVALID_INPUT`, and
+/// `qu_last_error_field()` names it. `opts` may be freed once this returns.
+///
+/// On `QU_OK`, `*out` holds a new handle: release it with `qu_cluster_free`.
+///
+/// # Safety
+/// `opts` is any pointer value (checked); `out` is NULL or valid for a
+/// write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qu_cluster_open(
+    opts: *const qu_node_options_builder,
+    out: *mut *mut qu_cluster,
+) -> qu_result {
+    call(|| {
+        let out = out_arg(out, "out")?;
+        let o = collected(opts)?;
+        let dir = o.data_dir.clone().unwrap_or_default();
+        start_node(open_or_init(&dir, o.init.clone(), o.timing())?, out)
     })
 }
 
@@ -321,7 +289,31 @@ pub unsafe extern "C" fn qu_cluster_node_id(
     })
 }
 
-/// The port the node listens on for peers.
+/// This node's key fingerprint (`sha256:…`), what a member confirms when
+/// it adds this node (`qu_cluster_add_node`). On `QU_OK`, `*out` is a new
+/// string: free it with `qu_string_free`.
+///
+/// # Safety
+/// `cluster` is any pointer value (checked); `out` is NULL or valid for a
+/// write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qu_cluster_fingerprint(
+    cluster: *const qu_cluster,
+    out: *mut *mut c_char,
+) -> qu_result {
+    call(|| {
+        let node = CLUSTERS.get(cluster)?;
+        let out = out_arg(out, "out")?;
+        node.block_on(async {})?;
+        let fp = node.cluster().fingerprint().to_string();
+        // SAFETY: checked non-NULL; valid for writes by contract.
+        unsafe { write_out(out, give_string(fp)) };
+        Ok(())
+    })
+}
+
+/// The port the node listens on for peers: the bound one, so after a
+/// start on port 0 it is the free port the system picked.
 ///
 /// # Safety
 /// `cluster` is any pointer value (checked); `out` is NULL or valid for a

@@ -17,11 +17,11 @@ pub(crate) fn call(f: impl FnOnce() -> Result<(), Fail>) -> qu_result {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => qu_result::QU_OK,
         Ok(Err(fail)) => {
-            set_last_error(&fail.message);
+            set_last_error(&fail.message, fail.field.as_deref());
             fail.code
         }
         Err(payload) => {
-            set_last_error(&panic_message(&*payload));
+            set_last_error(&panic_message(&*payload), None);
             qu_result::QU_ERR_PANIC
         }
     }

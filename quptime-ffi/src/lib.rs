@@ -19,27 +19,46 @@
 //! - every function may be called from any thread; calls block the calling
 //!   thread (never call them from inside a Tokio runtime).
 
+mod admin;
 mod checks;
 mod cluster;
+mod edits;
 mod guard;
 mod handle;
+mod options;
 mod result;
 mod subscription;
 mod transition;
 
 use std::ffi::c_char;
 
+pub use admin::{
+    qu_cluster_add_node, qu_cluster_apply_config, qu_cluster_approve_enrollment,
+    qu_cluster_create_enrollment, qu_cluster_export_config, qu_cluster_list_enrollments,
+    qu_cluster_preview_node, qu_cluster_remove_node, qu_cluster_revoke_enrollment,
+    qu_cluster_set_resolvers, qu_cluster_transfer_leader,
+};
 pub use checks::{
     qu_check_spec, qu_check_type, qu_cluster_add_alert_yaml, qu_cluster_add_check,
     qu_cluster_add_check_yaml, qu_cluster_remove_alert, qu_cluster_remove_check,
 };
 pub use cluster::{
-    qu_cluster, qu_cluster_create_token, qu_cluster_free, qu_cluster_join, qu_cluster_node_id,
-    qu_cluster_port, qu_cluster_shutdown, qu_cluster_start, qu_cluster_start_with,
-    qu_cluster_status_json, qu_node_options,
+    qu_cluster, qu_cluster_create_token, qu_cluster_fingerprint, qu_cluster_free, qu_cluster_join,
+    qu_cluster_node_id, qu_cluster_open, qu_cluster_port, qu_cluster_shutdown, qu_cluster_start,
+    qu_cluster_start_with, qu_cluster_status_json, qu_node_options,
+};
+pub use edits::{
+    qu_cluster_edit_check, qu_cluster_set_alert_enabled, qu_cluster_set_check_enabled,
+    qu_cluster_wait_applied,
 };
 pub use handle::qu_string_free;
-pub use result::{qu_last_error, qu_result, qu_result_describe};
+pub use options::{
+    qu_node_options_builder, qu_node_options_free, qu_node_options_new,
+    qu_node_options_set_advertise, qu_node_options_set_bind, qu_node_options_set_data_dir,
+    qu_node_options_set_election_timeout_ms, qu_node_options_set_heartbeat_ms,
+    qu_node_options_set_node_id, qu_node_options_set_port, qu_node_options_set_secret,
+};
+pub use result::{qu_last_error, qu_last_error_field, qu_result, qu_result_describe};
 pub use subscription::{
     QU_WAIT_FOREVER, qu_cluster_subscribe, qu_cluster_subscribe_callback, qu_subscription,
     qu_subscription_free, qu_subscription_missed, qu_subscription_next, qu_transition_callback,

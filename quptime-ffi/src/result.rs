@@ -115,11 +115,13 @@ impl qu_result {
     }
 }
 
-/// A failed call: the code returned and the text kept for `qu_last_error`.
+/// A failed call: the code returned, the text kept for `qu_last_error`
+/// and the input field it is about, for `qu_last_error_field`.
 #[derive(Debug)]
 pub(crate) struct Fail {
     pub(crate) code: qu_result,
     pub(crate) message: String,
+    pub(crate) field: Option<String>,
 }
 
 impl Fail {
@@ -127,6 +129,7 @@ impl Fail {
         Fail {
             code,
             message: message.into(),
+            field: None,
         }
     }
 
@@ -142,20 +145,58 @@ impl Fail {
     }
 }
 
+/// The C name of the library's input field `field`: the `qu_node_options`
+/// member or builder setter that sets it, else the field itself.
+fn c_field(field: &str) -> &str {
+    match field {
+        "heartbeat" => "heartbeat_ms",
+        "election_min" | "election_max" => "election_timeout_ms",
+        "bind_addr" => "bind",
+        "bind_port" => "port",
+        f => f,
+    }
+}
+
 impl From<Error> for Fail {
     fn from(e: Error) -> Fail {
-        Fail::new(qu_result::from_kind(e.kind()), e.to_string())
+        // C wording: `interval: …`; the `qu` hint is left out (it names
+        // commands of a tool an embedding program may not have).
+        let field = e.field().map(|f| c_field(f).to_string());
+        let message = match &field {
+            Some(f) => format!("{f}: {}", e.message()),
+            None => e.message().to_string(),
+        };
+        Fail {
+            code: qu_result::from_kind(e.kind()),
+            message,
+            field,
+        }
     }
 }
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+    static LAST_FIELD: RefCell<Option<CString>> = const { RefCell::new(None) };
 }
 
-/// Remember `message` as this thread's last error.
-pub(crate) fn set_last_error(message: &str) {
-    let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
-    LAST_ERROR.with(|e| *e.borrow_mut() = Some(text));
+/// Remember `message` (and the field it names, if any) as this thread's
+/// last error.
+pub(crate) fn set_last_error(message: &str, field: Option<&str>) {
+    let c = |s: &str| CString::new(s.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = Some(c(message)));
+    LAST_FIELD.with(|e| *e.borrow_mut() = field.map(c));
+}
+
+/// The input field the most recent failed call on the calling thread was
+/// about (such as "interval" for a bad check interval, "ttl", or a
+/// `qu_node_options` member such as "election_timeout_ms"), or NULL when
+/// that failure was not about one field (or no call has failed yet).
+///
+/// Ownership: borrowed; valid until the next failing call on the same
+/// thread. Never free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn qu_last_error_field() -> *const c_char {
+    LAST_FIELD.with(|e| e.borrow().as_ref().map_or(std::ptr::null(), |s| s.as_ptr()))
 }
 
 /// A static, NUL-terminated English description of a result code (never
@@ -187,6 +228,16 @@ mod tests {
         for kind in ErrorKind::ALL {
             assert_eq!(qu_result::from_kind(kind) as u32, kind as u32, "{kind}");
         }
+    }
+
+    #[test]
+    fn a_field_error_is_worded_for_c() {
+        let f = Fail::from(Error::invalid_field("election_min", "too short").with_hint("qu x"));
+        assert_eq!(f.code, QU_ERR_INVALID_INPUT);
+        assert_eq!(f.message, "election_timeout_ms: too short");
+        assert_eq!(f.field.as_deref(), Some("election_timeout_ms"));
+        let f = Fail::from(Error::invalid_field("interval", "bad"));
+        assert_eq!(f.message, "interval: bad");
     }
 
     #[test]
