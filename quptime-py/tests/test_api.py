@@ -130,6 +130,19 @@ def test_ctrl_c_interrupts_a_blocking_wait(node: quptime.Cluster) -> None:
     assert node.checks() == []
 
 
+def test_ctrl_c_interrupts_wait_applied(node: quptime.Cluster) -> None:
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            node.wait_applied(10**9, timeout="1m")
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 2
+    assert node.checks() == []
+
+
 def test_the_gil_is_released_while_waiting(node: quptime.Cluster) -> None:
     ticks = []
     stop = threading.Event()

@@ -1,5 +1,6 @@
 """The library's use cases called from Python on real nodes on loopback: a
-second node added with ``add_node`` (a member on both), a check added,
+second node added with ``add_node`` (a member on both; a third added and
+removed again), a check added,
 edited, disabled and enabled (status and checks follow each), an edit on
 one node awaited with ``wait_applied`` and read on the other, errors that
 name the Python keyword (``interval=``) and no ``qu`` command, durations as
@@ -183,6 +184,28 @@ def test_enrollment_resolvers_export_apply_and_alerts(
     a.wait_applied(report["version"])
     assert "ops2" in a.export()
     a.apply(declared, prune=True)
+
+
+def test_a_third_node_added_then_removed(
+    pair: Tuple[quptime.Cluster, quptime.Cluster], tmp_path: Path
+) -> None:
+    a, b = pair
+    c = quptime.Cluster.start(tmp_path / "c", bind="127.0.0.1", port=0, node_id="c", timing=FAST)
+    try:
+        v = b.add_node(c.advertise, c.fingerprint)  # through a follower or the master
+        a.wait_applied(v)
+        for n in (a, b, c):
+            wait_until(f"{n.node_id} to see three live voters", 30,
+                       lambda n=n: _members(n) == ["a", "b", "c"])
+        v = a.remove_node("c")
+        b.wait_applied(v)
+        for n in (a, b):
+            assert "c" not in [p["node_id"] for p in n.status()["peers"]]
+        with pytest.raises(quptime.NotFound):
+            a.remove_node("c")
+    finally:
+        c.shutdown()
+    wait_until("a and b to stay a quorum", 10, lambda: _members(a) == ["a", "b"])
 
 
 def test_transfer_leader_moves_the_master(pair: Tuple[quptime.Cluster, quptime.Cluster]) -> None:
