@@ -76,8 +76,10 @@ pub(crate) fn verify(
     } else {
         Err(Error::new(
             ErrorKind::NotTrusted,
-            "the cluster secrets differ: initialise the new node with `qu init --secret <secret>` \
-             using the secret printed by the first node's `qu init`",
+            "the cluster secrets differ: initialise the new node with the first node's secret",
+        )
+        .with_hint(
+            "`qu init --secret <secret>` with the secret the first node's `qu init` printed",
         ))
     }
 }
@@ -106,10 +108,11 @@ impl Core {
                 ErrorKind::AlreadyExists,
                 format!(
                     "member {} already advertises {addr}: two members at one address would \
-                     both be dialled there; check the address (`qu node list`)",
+                     both be dialled there; check the address",
                     p.node_id
                 ),
-            ));
+            )
+            .with_hint("`qu node list`"));
         }
         let conn = self.pool.dialer().connect(addr, Some(fingerprint)).await?;
         let info = conn.call::<Hello>(&()).await?;

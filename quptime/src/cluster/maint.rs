@@ -106,8 +106,9 @@ impl Cluster {
                 if !view.voters.contains_key(&t) {
                     return Err(Error::new(
                         ErrorKind::NotFound,
-                        format!("{t} is not a voting member (list them with `qu node list`)"),
-                    ));
+                        format!("{t} is not a voting member"),
+                    )
+                    .with_hint("list them with `qu node list`"));
                 }
                 if !core.liveness.get(&t).0 {
                     return Err(Error::invalid(format!(

@@ -146,10 +146,10 @@ impl Core {
     pub(crate) async fn evict(&self, id: NodeId) -> Result<Outcome> {
         if !self.state().peers.contains_key(&id) && !self.consensus.view().voters.contains_key(&id)
         {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!("no node {id} in this cluster (list them with `qu node list`)"),
-            ));
+            return Err(
+                Error::new(ErrorKind::NotFound, format!("no node {id} in this cluster"))
+                    .with_hint("list them with `qu node list`"),
+            );
         }
         if !self.consensus.has_lease() {
             let (leader, member) = self.leader()?;

@@ -91,6 +91,29 @@ mod tests {
     }
 
     #[test]
+    fn the_field_and_hint_cross_and_old_replies_still_decode() {
+        let e = Error::invalid_field("interval", "too short").with_hint("see `qu check list`");
+        let (_, outcome) = decode_response(&response(3, Err(e))).expect("decode");
+        let e = outcome.expect_err("error reply");
+        assert_eq!(
+            (e.field(), e.hint(), e.message()),
+            (Some("interval"), Some("see `qu check list`"), "too short")
+        );
+        // A peer from before the field existed sends kind and message only.
+        let old = br#"{"v":1,"id":4,"t":"response","error":{"kind":"not_found","message":"gone"}}"#;
+        let (_, outcome) = decode_response(old).expect("decode an old reply");
+        let e = outcome.expect_err("error reply");
+        assert_eq!(
+            (e.kind(), e.field(), e.hint()),
+            (ErrorKind::NotFound, None, None)
+        );
+        // And a plain error is sent without the new members.
+        let plain = response(5, Err(Error::invalid("bad")));
+        let text = String::from_utf8(plain).expect("utf-8");
+        assert!(!text.contains("field") && !text.contains("hint"), "{text}");
+    }
+
+    #[test]
     fn params_may_be_omitted_and_unknown_fields_are_ignored() {
         let env: Envelope =
             serde_json::from_slice(br#"{"v":1,"id":2,"t":"request","method":"m","x":1}"#)

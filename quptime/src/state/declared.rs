@@ -191,8 +191,9 @@ impl ClusterState {
                 if !self.peers.contains_key(n) {
                     return Err(Error::new(
                         crate::ErrorKind::NotFound,
-                        format!("no node {n} in this cluster (list them with `qu node list`)"),
-                    ));
+                        format!("no node {n} in this cluster"),
+                    )
+                    .with_hint("list them with `qu node list`"));
                 }
                 Some(MasterPin {
                     node: n.clone(),
