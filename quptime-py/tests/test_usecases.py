@@ -132,9 +132,18 @@ def test_errors_name_the_keyword_and_no_qu_command(
         with pytest.raises(quptime.InvalidInput) as err:
             a.transfer_leader("b", hold="0s")
         assert str(err.value).startswith("hold=: ") and "--hold" not in str(err.value)
-        with pytest.raises(quptime.NotFound) as nf:
-            a.edit_check("nope", interval="5s")
-        assert "nope" in str(nf.value) and "`qu " not in str(nf.value)
+        for call in (
+            lambda: a.edit_check("nope", interval="5s"),
+            lambda: a.transfer_leader("nope"),
+            lambda: a.remove_node("nope"),
+            lambda: a.revoke_enrollment("nope"),
+        ):
+            with pytest.raises(quptime.NotFound) as nf:
+                call()
+            assert "nope" in str(nf.value) and "`qu " not in str(nf.value), str(nf.value)
+        with pytest.raises(quptime.AlreadyExists) as exists:
+            a.add_node(b.advertise, b.fingerprint)
+        assert "`qu " not in str(exists.value), str(exists.value)
         with pytest.raises(quptime.InvalidInput, match="^fingerprint=: "):
             a.add_node("127.0.0.1:9", "not-a-fingerprint")
         with pytest.raises(TypeError):
@@ -198,9 +207,12 @@ def test_a_third_node_added_then_removed(
             wait_until(f"{n.node_id} to see three live voters", 30,
                        lambda n=n: _members(n) == ["a", "b", "c"])
         v = a.remove_node("c")
-        b.wait_applied(v)
         for n in (a, b):
-            assert "c" not in [p["node_id"] for p in n.status()["peers"]]
+            n.wait_applied(v)
+            # The record went with that version; this node's Raft view of
+            # the membership follows on its own log entry.
+            wait_until(f"{n.node_id} to list no c", 10, lambda n=n: "c" not in [
+                p["node_id"] for p in n.status()["peers"]])
         with pytest.raises(quptime.NotFound):
             a.remove_node("c")
     finally:
