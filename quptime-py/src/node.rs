@@ -1,10 +1,12 @@
 //! `quptime._native.Node`: one running node, wrapped for Python.
 //!
-//! Each method hands its work to the node's own runtime ([`Node::spawn`])
-//! and waits with the GIL released (see [`crate::wait`]); arguments arrive
-//! as JSON text built by the pure-Python layer and are decoded into the
-//! library's own request types, so validation and messages are the
-//! library's. Dropping the object shuts the node down on a thread of its
+//! Each method runs one use case of the library (`quptime::api`, the same
+//! functions `qu`'s control socket and the C ABI call) on the node's own
+//! runtime ([`BlockingNode::spawn`]) and waits with the GIL released (see
+//! [`crate::wait`]), so even `wait_applied` answers Ctrl-C; arguments
+//! arrive as JSON text built by the pure-Python layer and are decoded into
+//! the library's own request types, so validation and messages are the
+//! library's. A write answers with the config version it produced. Dropping the object shuts the node down on a thread of its
 //! own, so a garbage collection never blocks on the network while holding
 //! the GIL.
 
