@@ -70,9 +70,10 @@ impl Token {
     pub fn decode(text: &str) -> Result<Token> {
         let bad = |why: String| {
             Error::invalid(format!(
-                "this is not a valid enrollment token ({why}): copy the whole token printed by \
-                 `qu enroll create`"
+                "this is not a valid enrollment token ({why}): copy the whole token a member \
+                 created"
             ))
+            .with_hint("the token `qu enroll create` printed")
         };
         let bytes = B64URL
             .decode(text.trim().as_bytes())
@@ -182,9 +183,10 @@ pub async fn join(
 ) -> Result<Joined> {
     if token.expired() {
         return Err(Error::invalid(format!(
-            "the enrollment token {} has expired: create a new one with `qu enroll create`",
+            "the enrollment token {} has expired: create a new one",
             token.id
-        )));
+        ))
+        .with_hint("`qu enroll create`"));
     }
     if is_initialised(dir)? {
         return Err(Error::new(
@@ -280,12 +282,13 @@ async fn join_inner(
             return Err(Error::new(
                 ErrorKind::Timeout,
                 format!(
-                    "the join request was not approved within {}: run `qu enroll approve {}` on a \
+                    "the join request was not approved within {}: approve enrollment {} on a \
                      member, then retry",
                     humantime::format_duration(opts.wait),
                     token.id
                 ),
-            ));
+            )
+            .with_hint(format!("`qu enroll approve {}`", token.id)));
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::cluster::{Cluster, NodePreview};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::identity::NodeId;
 use crate::state::{Check, ClusterState, Enrollment, Mutation, Outcome, duration};
 
@@ -154,39 +154,15 @@ pub fn get_resolvers(c: &Cluster) -> Vec<String> {
 
 /// Wait until this node has applied config version `version` or later (the
 /// [`Outcome::version`] a write returned, possibly through another node),
-/// for at most `timeout`.
+/// for at most `timeout` ([`Cluster::wait_applied`]).
 pub async fn wait_applied(c: &Cluster, version: u64, timeout: Duration) -> Result<u64> {
-    let mut states = c.watch_state();
-    let reached = tokio::time::timeout(timeout, async {
-        loop {
-            let now = states.borrow_and_update().version;
-            if now >= version {
-                return Ok(now);
-            }
-            if states.changed().await.is_err() {
-                return Err(Error::new(
-                    ErrorKind::Shutdown,
-                    "the node stopped before applying that version",
-                ));
-            }
-        }
-    })
-    .await;
-    reached.unwrap_or_else(|_| {
-        Err(Error::new(
-            ErrorKind::Timeout,
-            format!(
-                "this node has applied config version {}, not yet {version}, after {}",
-                c.state().version,
-                duration::format(timeout)
-            ),
-        ))
-    })
+    c.wait_applied(version, timeout).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn enrollment_ttl_names_its_field_and_bounds() {

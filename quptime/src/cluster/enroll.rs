@@ -75,9 +75,10 @@ impl Core {
     ) -> Result<EnrollReply> {
         let refused =
             |why: &str| Error::new(ErrorKind::NotTrusted, format!("enrollment refused: {why}"));
+        let create = "create a new one with `qu enroll create`";
         let state = self.state();
         let e = state.enrollments.get(&req.token_id).ok_or_else(|| {
-            refused("unknown or revoked token; create a new one with `qu enroll create`")
+            refused("unknown or revoked token; create a new one").with_hint(create)
         })?;
         if hash_secret(&req.secret) != e.secret_hash {
             return Err(refused("the token secret does not match"));
@@ -94,9 +95,7 @@ impl Core {
             };
         }
         if unix_now() >= e.expires_at {
-            return Err(refused(
-                "the token has expired; create a new one with `qu enroll create`",
-            ));
+            return Err(refused("the token has expired; create a new one").with_hint(create));
         }
         let peer = PeerRecord {
             node_id: req.node_id,

@@ -9,6 +9,7 @@
 //! both.
 
 mod absorb;
+mod applied;
 mod attempts;
 mod dispatch;
 mod enroll;
