@@ -8,7 +8,9 @@
 //! as JSON text that the pure-Python layer turns into dicts and dataclasses.
 //! Nothing here runs at import: the runtime belongs to a started node.
 
+mod args;
 mod node;
+mod open;
 mod stream;
 
 use std::sync::mpsc;
@@ -27,21 +29,36 @@ fn version() -> &'static str {
     quptime::VERSION
 }
 
-/// Turn a library error into the matching `quptime.errors` exception.
+/// Seconds in the Go-style duration `text` (`30s`, `1m30s`, `250ms`), read
+/// by the library's rule (the CLI's and the files'); an error names the
+/// keyword `field`.
+#[pyfunction]
+fn parse_duration(py: Python<'_>, field: &str, text: &str) -> PyResult<f64> {
+    args::text_duration(field, text)
+        .map(|d| d.as_secs_f64())
+        .map_err(|e| to_pyerr(py, e))
+}
+
+/// Turn a library error into the matching `quptime.errors` exception. Its
+/// field becomes the Python keyword (`interval=: …`, in `quptime.errors`);
+/// a `qu` hint is left out: it names a command a Python user does not run.
 pub(crate) fn to_pyerr(py: Python<'_>, err: quptime::Error) -> PyErr {
     let kind = err.kind();
     let build = || -> PyResult<PyErr> {
         let errors = py.import("quptime.errors")?;
-        let exc =
-            errors
-                .getattr("_from_native")?
-                .call1((kind as u32, kind.as_str(), err.message()))?;
+        let field = err.field().map(args::python_keyword);
+        let exc = errors.getattr("_from_native")?.call1((
+            kind as u32,
+            kind.as_str(),
+            err.message(),
+            field,
+        ))?;
         Ok(PyErr::from_value(exc))
     };
     build().unwrap_or_else(|e| {
         PyRuntimeError::new_err(format!(
             "{} (and quptime.errors could not be loaded: {e})",
-            err.message()
+            args::python_text(&err)
         ))
     })
 }
@@ -105,8 +122,9 @@ pub(crate) fn in_thread<T: Send + 'static>(
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
-    m.add_function(wrap_pyfunction!(node::init_node, m)?)?;
-    m.add_function(wrap_pyfunction!(node::is_initialised, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_duration, m)?)?;
+    m.add_function(wrap_pyfunction!(open::init_node, m)?)?;
+    m.add_function(wrap_pyfunction!(open::is_initialised_py, m)?)?;
     m.add_class::<node::Node>()?;
     m.add_class::<stream::Subscription>()?;
     m.add_class::<stream::Dispatcher>()?;

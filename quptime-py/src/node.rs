@@ -1,123 +1,29 @@
 //! `quptime._native.Node`: one running node, wrapped for Python.
 //!
-//! Each method hands its work to the node's own runtime ([`Node::spawn`])
-//! and waits with the GIL released (see [`crate::wait`]); arguments arrive
-//! as JSON text built by the pure-Python layer and are decoded into the
-//! library's own request types, so validation and messages are the
-//! library's. Dropping the object shuts the node down on a thread of its
+//! Each method runs one use case of the library (`quptime::api`, the same
+//! functions `qu`'s control socket and the C ABI call) on the node's own
+//! runtime ([`BlockingNode::spawn`]) and waits with the GIL released (see
+//! [`crate::wait`]), so even `wait_applied` answers Ctrl-C; arguments
+//! arrive as JSON text built by the pure-Python layer and are decoded into
+//! the library's own request types, so validation and messages are the
+//! library's. A write answers with the config version it produced. Dropping the object shuts the node down on a thread of its
 //! own, so a garbage collection never blocks on the network while holding
 //! the GIL.
 
-use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use quptime::Timing;
+use quptime::api::{self, AddNodeRequest, ApplyRequest, EnrollSpec, TransferRequest};
 use quptime::blocking::{self, Node as BlockingNode};
-use quptime::enroll::JoinOptions;
-use quptime::init::{
-    InitOptions, init_node as lib_init_node, is_initialised as lib_is_initialised,
-};
-use quptime::store::NodeConfig;
-use quptime::{Error, NodeOptions};
+use quptime::state::Outcome;
+use quptime::{Cluster, NodeId};
 
+use crate::args::{TimingSecs, keyword, timing_of};
+use crate::open::{Place, join, start};
 use crate::stream::{Dispatcher, Subscription};
 use crate::{in_thread, invalid, to_pyerr, wait};
-
-/// Raft timings in seconds: heartbeat, election min, election max, master
-/// cooldown, propose timeout.
-type TimingSecs = (f64, f64, f64, f64, f64);
-
-fn port_of(port: Option<i64>, allow_zero: bool) -> quptime::Result<Option<u16>> {
-    let Some(p) = port else { return Ok(None) };
-    let low = if allow_zero { 0 } else { 1 };
-    match u16::try_from(p) {
-        Ok(v) if i64::from(v) >= low => Ok(Some(v)),
-        _ => Err(Error::invalid(format!(
-            "port: {p} is out of range; give a port in {low}..65535{}",
-            if allow_zero {
-                " (0 picks a free one)"
-            } else {
-                ""
-            }
-        ))),
-    }
-}
-
-fn secs(field: &str, v: f64) -> quptime::Result<Duration> {
-    Duration::try_from_secs_f64(v)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            Error::invalid(format!(
-                "timing.{field}: {v} is not a positive number of seconds"
-            ))
-        })
-}
-
-fn timing_of(t: TimingSecs) -> quptime::Result<Timing> {
-    Ok(Timing {
-        heartbeat: secs("heartbeat", t.0)?,
-        election_min: secs("election_min", t.1)?,
-        election_max: secs("election_max", t.2)?,
-        master_cooldown: secs("master_cooldown", t.3)?,
-        propose_timeout: secs("propose_timeout", t.4)?,
-        ..Timing::default()
-    })
-}
-
-fn text_duration(field: &str, text: &str) -> quptime::Result<Duration> {
-    quptime::state::duration::parse(text)
-        .map_err(|e| Error::invalid(format!("{field}: {}", e.message())))
-}
-
-fn ip_of(host: &str) -> quptime::Result<IpAddr> {
-    host.parse().map_err(|_| {
-        Error::invalid(format!(
-            "bind: {host:?} is not an IP address; give the address to listen on, such as \
-             127.0.0.1 or 0.0.0.0"
-        ))
-    })
-}
-
-/// Initialise a node directory (`qu init`): returns (node id, key
-/// fingerprint, whether a new cluster secret was generated).
-#[pyfunction]
-#[pyo3(signature = (data_dir, bind=None, port=None, advertise=None, node_id=None, secret=None))]
-pub(crate) fn init_node(
-    py: Python<'_>,
-    data_dir: PathBuf,
-    bind: Option<String>,
-    port: Option<i64>,
-    advertise: Option<String>,
-    node_id: Option<String>,
-    secret: Option<String>,
-) -> PyResult<(String, String, bool)> {
-    let bind_port = port_of(port, false).map_err(|e| to_pyerr(py, e))?;
-    let opts = InitOptions {
-        node_id,
-        bind_addr: bind,
-        bind_port,
-        advertise,
-        secret,
-    };
-    let done = py
-        .detach(move || lib_init_node(&data_dir, opts))
-        .map_err(|e| to_pyerr(py, e))?;
-    Ok((
-        done.config.node_id.clone(),
-        done.identity.fingerprint().to_string(),
-        done.secret_generated,
-    ))
-}
-
-/// Whether `data_dir` already holds a node.
-#[pyfunction]
-pub(crate) fn is_initialised(py: Python<'_>, data_dir: PathBuf) -> PyResult<bool> {
-    lib_is_initialised(&data_dir).map_err(|e| to_pyerr(py, e))
-}
 
 /// A running node.
 #[pyclass(frozen, module = "quptime._native")]
@@ -127,7 +33,7 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    fn call<T, F>(&self, py: Python<'_>, f: impl FnOnce(quptime::Cluster) -> F) -> PyResult<T>
+    fn call<T, F>(&self, py: Python<'_>, f: impl FnOnce(Cluster) -> F) -> PyResult<T>
     where
         F: std::future::Future<Output = quptime::Result<T>> + Send + 'static,
         T: Send + 'static,
@@ -135,6 +41,18 @@ impl Node {
         let pending = self.node.spawn(f).map_err(|e| to_pyerr(py, e))?;
         wait(py, pending)
     }
+
+    /// A write: the config version it produced.
+    fn write<F>(&self, py: Python<'_>, f: impl FnOnce(Cluster) -> F) -> PyResult<u64>
+    where
+        F: std::future::Future<Output = quptime::Result<Outcome>> + Send + 'static,
+    {
+        self.call(py, f).map(|o| o.version)
+    }
+}
+
+fn node_id_of(field: &str, id: String) -> quptime::Result<NodeId> {
+    NodeId::new(id).map_err(|e| keyword(field, e))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(py: Python<'_>, what: &str, json: &str) -> PyResult<T> {
@@ -165,37 +83,16 @@ impl Node {
         timing: Option<TimingSecs>,
         env_overrides: bool,
     ) -> PyResult<Node> {
+        let place = Place {
+            bind,
+            port,
+            advertise,
+            node_id,
+            secret,
+        };
         let node = in_thread(py, "quptime-start", move || {
-            let port = port_of(port, true)?;
             let timing = timing.map(timing_of).transpose()?;
-            if let Some(b) = &bind {
-                ip_of(b)?;
-            }
-            if !lib_is_initialised(&data_dir)? {
-                lib_init_node(
-                    &data_dir,
-                    InitOptions {
-                        node_id,
-                        bind_addr: bind.clone(),
-                        bind_port: port.filter(|p| *p != 0),
-                        advertise,
-                        secret,
-                    },
-                )?;
-            }
-            let mut opts = NodeOptions::new(&data_dir);
-            opts.env_overrides = env_overrides;
-            if let Some(t) = timing {
-                opts.timing = t;
-            }
-            if let Some(p) = port {
-                let host = match bind {
-                    Some(b) => b,
-                    None => NodeConfig::load(&data_dir)?.bind_addr,
-                };
-                opts.listen = Some(SocketAddr::new(ip_of(&host)?, p));
-            }
-            BlockingNode::start(opts)
+            start(&data_dir, place, timing, env_overrides)
         })?;
         Ok(Node {
             node: Arc::new(node),
@@ -218,26 +115,15 @@ impl Node {
         node_id: Option<String>,
         wait: String,
     ) -> PyResult<String> {
+        let place = Place {
+            bind,
+            port,
+            advertise,
+            node_id,
+            secret: None,
+        };
         let joined = in_thread(py, "quptime-join", move || {
-            let wait = text_duration("wait", &wait)?;
-            let mut port = port_of(port, true)?;
-            if port.is_none_or(|p| p == 0) {
-                // The advertised address needs the real port before start.
-                let host = bind.as_deref().unwrap_or("0.0.0.0");
-                let probe = std::net::TcpListener::bind((ip_of(host)?, 0))?;
-                port = Some(probe.local_addr()?.port());
-            }
-            let opts = JoinOptions {
-                init: InitOptions {
-                    node_id,
-                    bind_addr: bind,
-                    bind_port: port,
-                    advertise,
-                    secret: None,
-                },
-                wait,
-            };
-            BlockingNode::join(&data_dir, &token, opts)
+            join(&data_dir, &token, place, &wait)
         })?;
         Ok(joined.node_id.to_string())
     }
@@ -266,59 +152,191 @@ impl Node {
         self.node.cluster().local_addr().to_string()
     }
 
+    /// The port the peer listener is bound to (the free one `port=0` got).
+    #[getter]
+    fn port(&self) -> u16 {
+        self.node.cluster().local_addr().port()
+    }
+
     /// Whether this node performs master duty now.
     fn is_master(&self) -> bool {
         self.node.cluster().is_master()
     }
 
-    /// Add a check from a JSON `CheckSpec`; returns its id.
-    fn add_check(&self, py: Python<'_>, spec: &str) -> PyResult<Option<String>> {
-        let spec: quptime::api::CheckSpec = decode(py, "check", spec)?;
-        let outcome = self.call(py, move |c| async move {
-            quptime::api::add_check(&c, spec).await
-        })?;
-        Ok(outcome.id)
+    /// Add a check from a JSON `CheckSpec`: (its id, the config version).
+    fn add_check(&self, py: Python<'_>, spec: &str) -> PyResult<(Option<String>, u64)> {
+        let spec: api::CheckSpec = decode(py, "check", spec)?;
+        let o = self.call(py, move |c| async move { api::add_check(&c, spec).await })?;
+        Ok((o.id, o.version))
+    }
+
+    /// Change a check as a JSON `CheckPatch` says.
+    fn edit_check(&self, py: Python<'_>, key: String, patch: &str) -> PyResult<u64> {
+        let patch: api::CheckPatch = decode(py, "check change", patch)?;
+        self.write(py, move |c| async move {
+            api::edit_check(&c, &key, patch).await
+        })
+    }
+
+    /// Enable or disable a check.
+    fn set_check_enabled(&self, py: Python<'_>, key: String, enabled: bool) -> PyResult<u64> {
+        self.write(py, move |c| async move {
+            api::set_check_enabled(&c, &key, enabled).await
+        })
     }
 
     /// Remove the check with this id or name.
-    fn remove_check(&self, py: Python<'_>, key: String) -> PyResult<()> {
-        self.call(py, move |c| async move {
-            quptime::api::remove_check(&c, &key).await
-        })
-        .map(drop)
+    fn remove_check(&self, py: Python<'_>, key: String) -> PyResult<u64> {
+        self.write(
+            py,
+            move |c| async move { api::remove_check(&c, &key).await },
+        )
     }
 
-    /// Add an alert channel from a JSON `AlertSpec`; returns its id.
-    fn add_alert(&self, py: Python<'_>, spec: &str) -> PyResult<Option<String>> {
-        let spec: quptime::api::AlertSpec = decode(py, "alert channel", spec)?;
-        let outcome = self.call(py, move |c| async move {
-            quptime::api::add_alert(&c, spec).await
-        })?;
-        Ok(outcome.id)
+    /// Add an alert channel from a JSON `AlertSpec`: (its id, the version).
+    fn add_alert(&self, py: Python<'_>, spec: &str) -> PyResult<(Option<String>, u64)> {
+        let spec: api::AlertSpec = decode(py, "alert channel", spec)?;
+        let o = self.call(py, move |c| async move { api::add_alert(&c, spec).await })?;
+        Ok((o.id, o.version))
+    }
+
+    /// Enable or disable an alert channel.
+    fn set_alert_enabled(&self, py: Python<'_>, key: String, enabled: bool) -> PyResult<u64> {
+        self.write(py, move |c| async move {
+            api::set_alert_enabled(&c, &key, enabled).await
+        })
     }
 
     /// Remove the alert channel with this id or name.
-    fn remove_alert(&self, py: Python<'_>, key: String) -> PyResult<()> {
-        self.call(py, move |c| async move {
-            quptime::api::remove_alert(&c, &key).await
-        })
-        .map(drop)
+    fn remove_alert(&self, py: Python<'_>, key: String) -> PyResult<u64> {
+        self.write(
+            py,
+            move |c| async move { api::remove_alert(&c, &key).await },
+        )
     }
 
-    /// Create an enrollment token another node can join with.
-    #[pyo3(signature = (name, ttl, auto_approve))]
-    fn create_token(
+    /// Create an enrollment token: the JSON `CreatedEnrollment`.
+    fn create_enrollment(
         &self,
         py: Python<'_>,
         name: Option<String>,
-        ttl: &str,
+        ttl: String,
         auto_approve: bool,
     ) -> PyResult<String> {
-        let ttl = text_duration("ttl", ttl).map_err(|e| to_pyerr(py, e))?;
-        let (token, _) = self.call(py, move |c| async move {
-            c.create_enrollment(name, ttl, auto_approve).await
+        let spec = EnrollSpec {
+            name,
+            ttl,
+            auto_approve,
+        };
+        encode(&self.call(py, move |c| async move {
+            api::create_enrollment(&c, spec).await
+        })?)
+    }
+
+    /// The enrollment records, as a JSON list.
+    fn enrollments(&self, py: Python<'_>) -> PyResult<String> {
+        encode(&self.call(py, |c| async move { Ok(api::list_enrollments(&c)) })?)
+    }
+
+    /// Admit the node waiting with this enrollment token id.
+    fn approve_enrollment(&self, py: Python<'_>, id: String) -> PyResult<u64> {
+        self.write(py, move |c| async move {
+            api::approve_enrollment(&c, &id).await
+        })
+    }
+
+    /// Revoke this enrollment token id.
+    fn revoke_enrollment(&self, py: Python<'_>, id: String) -> PyResult<u64> {
+        self.write(
+            py,
+            move |c| async move { api::revoke_enrollment(&c, &id).await },
+        )
+    }
+
+    /// Who answers at `addr`: the JSON `NodePreview` (id, fingerprint, …).
+    fn preview_node(&self, py: Python<'_>, addr: String) -> PyResult<String> {
+        encode(&self.call(
+            py,
+            move |c| async move { api::preview_node(&c, &addr).await },
+        )?)
+    }
+
+    /// Add the node at `addr` whose key has `fingerprint`.
+    fn add_node(&self, py: Python<'_>, addr: String, fingerprint: &str) -> PyResult<u64> {
+        let fingerprint = quptime::Fingerprint::parse(fingerprint)
+            .map_err(|e| to_pyerr(py, keyword("fingerprint", e)))?;
+        let req = AddNodeRequest { addr, fingerprint };
+        self.write(py, move |c| async move { api::add_node(&c, req).await })
+    }
+
+    /// Remove the member `node_id`.
+    fn remove_node(&self, py: Python<'_>, node_id: String) -> PyResult<u64> {
+        let id = node_id_of("node_id", node_id).map_err(|e| to_pyerr(py, e))?;
+        self.write(py, move |c| async move { api::remove_node(&c, &id).await })
+    }
+
+    /// Move the master role: the JSON `TransferReport`.
+    fn transfer_leader(
+        &self,
+        py: Python<'_>,
+        to: Option<String>,
+        hold: String,
+    ) -> PyResult<String> {
+        let to = to
+            .map(|t| node_id_of("to", t))
+            .transpose()
+            .map_err(|e| to_pyerr(py, e))?;
+        let req = TransferRequest {
+            to,
+            hold,
+            clear: false,
+        };
+        encode(&self.call(
+            py,
+            move |c| async move { api::transfer_leader(&c, req).await },
+        )?)
+    }
+
+    /// The cluster-wide DNS resolvers.
+    fn resolvers(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        self.call(py, |c| async move { Ok(api::get_resolvers(&c)) })
+    }
+
+    /// Replace the cluster-wide DNS resolvers.
+    fn set_resolvers(&self, py: Python<'_>, list: Vec<String>) -> PyResult<u64> {
+        self.write(
+            py,
+            move |c| async move { api::set_resolvers(&c, list).await },
+        )
+    }
+
+    /// The declaration of the cluster's configuration (YAML).
+    fn export(&self, py: Python<'_>) -> PyResult<String> {
+        self.call(py, |c| async move { api::export_config(&c) })
+    }
+
+    /// Apply a declaration: the JSON `ApplyReport`.
+    fn apply(&self, py: Python<'_>, yaml: String, prune: bool, dry_run: bool) -> PyResult<String> {
+        let req = ApplyRequest {
+            yaml,
+            prune,
+            dry_run,
+        };
+        encode(&self.call(py, move |c| async move { api::apply_config(&c, req).await })?)
+    }
+
+    /// Wait until this node has applied config `version`, for at most
+    /// `timeout` seconds; returns the version applied.
+    fn wait_applied(&self, py: Python<'_>, version: u64, timeout: f64) -> PyResult<u64> {
+        let timeout = Duration::try_from_secs_f64(timeout).map_err(|_| {
+            invalid(
+                py,
+                format!("timeout=: {timeout} is not a non-negative number of seconds"),
+            )
         })?;
-        Ok(token.encode())
+        self.call(py, move |c| async move {
+            api::wait_applied(&c, version, timeout).await
+        })
     }
 
     /// The checks, as a JSON list.

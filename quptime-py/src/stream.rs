@@ -42,7 +42,7 @@ impl Subscription {
                 let d = Duration::try_from_secs_f64(t).map_err(|_| {
                     invalid(
                         py,
-                        format!("timeout: {t} is not a non-negative number of seconds"),
+                        format!("timeout=: {t} is not a non-negative number of seconds"),
                     )
                 })?;
                 Some(Instant::now() + d)

@@ -4,6 +4,7 @@ error, importing has no side effects, and the example runs."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import signal
 import subprocess
@@ -129,6 +130,19 @@ def test_ctrl_c_interrupts_a_blocking_wait(node: quptime.Cluster) -> None:
     assert node.checks() == []
 
 
+def test_ctrl_c_interrupts_wait_applied(node: quptime.Cluster) -> None:
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            node.wait_applied(10**9, timeout="1m")
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 2
+    assert node.checks() == []
+
+
 def test_the_gil_is_released_while_waiting(node: quptime.Cluster) -> None:
     ticks = []
     stop = threading.Event()
@@ -224,3 +238,58 @@ def test_the_example_prints_transitions(target: Target, tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert f"watching {target.url}" in out.stdout
     assert "watched unknown -> up (0/1 failing)" in out.stdout, out.stdout
+
+
+def test_durations_are_text_or_seconds_by_the_cli_rule(node: quptime.Cluster) -> None:
+    node.add_check("a", "tcp", "127.0.0.1:9", interval="1m30s", timeout=2)
+    node.add_check(
+        "b", "tcp", "127.0.0.1:9", interval=datetime.timedelta(seconds=45), timeout="1500ms"
+    )
+    by_name = {c["name"]: c for c in node.checks()}
+    assert (by_name["a"]["interval"], by_name["a"]["timeout"]) == ("1m30s", "2s")
+    assert (by_name["b"]["interval"], by_name["b"]["timeout"]) == ("45s", "1500ms")
+    # The keyword is named, never a CLI flag.
+    for kwargs, field in [(dict(interval="soon"), "interval"), (dict(timeout=[1]), "timeout"),
+                          (dict(remind="-1h"), "remind")]:
+        with pytest.raises(quptime.InvalidInput) as err:
+            node.add_check("c", "tcp", "127.0.0.1:9", **kwargs)  # type: ignore[arg-type]
+        assert str(err.value).startswith(f"{field}=: "), str(err.value)
+        assert "--" not in str(err.value)
+    # Text works wherever a duration is taken: timeouts and Timing too.
+    started = time.monotonic()
+    assert node.subscribe().get(timeout="300ms") is None
+    assert 0.25 < time.monotonic() - started < 2
+    assert quptime.Timing(heartbeat="100ms", election_min="1s")._native()[:2] == (0.1, 1.0)
+    with pytest.raises(quptime.InvalidInput, match="^heartbeat=: "):
+        quptime.Timing(heartbeat="fast")._native()
+    assert sorted(c["name"] for c in node.checks()) == ["a", "b"]
+
+
+def test_port_0_is_a_free_port_read_back_by_port(tmp_path: Path) -> None:
+    quptime.init(tmp_path / "z", bind="127.0.0.1", port=0, node_id="z")
+    saved = [
+        int(line.split(":", 1)[1])
+        for line in (tmp_path / "z" / "node.yaml").read_text().splitlines()
+        if line.startswith("bind_port:")
+    ]
+    assert saved and saved[0] != 0
+    with quptime.Cluster.start(tmp_path / "z", timing=quptime.Timing.fast()) as c:
+        assert c.port == saved[0] and c.local_addr == f"127.0.0.1:{saved[0]}"
+    with quptime.Cluster.start(tmp_path / "z", port=0, timing=quptime.Timing.fast()) as c:
+        assert c.port not in (0, saved[0])
+        assert c.local_addr.endswith(f":{c.port}")
+
+
+def test_start_validates_timing_and_the_saved_identity(tmp_path: Path) -> None:
+    slow_heartbeat = quptime.Timing(heartbeat="400ms", election_min="500ms", election_max="1s")
+    with pytest.raises(quptime.InvalidInput) as err:
+        quptime.Cluster.start(tmp_path / "t", bind="127.0.0.1", port=0, timing=slow_heartbeat)
+    assert str(err.value).startswith("election_min=: ") and err.value.field == "election_min"
+    assert "twice the heartbeat" in str(err.value)
+    assert not quptime.is_initialised(tmp_path / "t"), "nothing written before the check"
+    quptime.init(tmp_path / "t", bind="127.0.0.1", port=0, node_id="t")
+    with pytest.raises(quptime.InvalidInput) as err:
+        quptime.Cluster.start(tmp_path / "t", node_id="other", timing=quptime.Timing.fast())
+    assert str(err.value).startswith("node_id=: differs"), str(err.value)
+    with quptime.Cluster.start(tmp_path / "t", node_id="t", timing=quptime.Timing.fast()) as c:
+        assert c.node_id == "t"

@@ -10,9 +10,10 @@ Importing this package starts no threads and installs no logging handler:
 each node's runtime threads start with :meth:`Cluster.start`.
 """
 
-from quptime._cluster import Cluster, Subscription, TransitionCallback, init, is_initialised
+from quptime._cluster import Cluster, init, is_initialised
 from quptime._native import version
-from quptime._types import Evidence, NodeInfo, Timing, Transition
+from quptime._subscription import Subscription, TransitionCallback
+from quptime._types import Duration, Evidence, NewId, NodeInfo, Timing, Transition
 from quptime.errors import (
     AlreadyExists,
     ConfigError,
@@ -38,11 +39,13 @@ __all__ = [
     "AlreadyExists",
     "Cluster",
     "ConfigError",
+    "Duration",
     "Evidence",
     "Incompatible",
     "InternalError",
     "InvalidInput",
     "IoError",
+    "NewId",
     "NoQuorum",
     "NodeInfo",
     "NotFound",

@@ -1,5 +1,5 @@
-"""The Python face of a node: :class:`Cluster`, :class:`Subscription`,
-:func:`init`.
+"""The Python face of a node: :class:`Cluster` (its configuration calls
+are in :mod:`quptime._config`) and :func:`init`.
 
 Arguments are checked and turned into the library's request types (as
 JSON) here; validation beyond types, every decision and every message are
@@ -11,89 +11,23 @@ thread or touches logging before a node is started.
 from __future__ import annotations
 
 import atexit
-import concurrent.futures
 import json
-import os
 import threading
 import weakref
-from typing import (
-    Any,
-    AsyncIterator,
-    Callable,
-    Dict,
-    Iterable,
-    Iterator,
-    List,
-    Mapping,
-    Optional,
-    Tuple,
-    Union,
-)
+from typing import Any, Callable, Dict, List, Optional
 
 from quptime import _native
-from quptime._types import Duration, NodeInfo, Timing, Transition, duration_text, seconds
+from quptime._args import PathLike, _opt_int, _opt_str, _path, _str, _timing
+from quptime._config import _Config
+from quptime._subscription import Subscription, TransitionCallback
+from quptime._types import Duration, NodeInfo, Timing, Transition, duration_text
 from quptime.errors import InvalidInput
 
-PathLike = Union[str, "os.PathLike[str]"]
+__all__ = ["Cluster", "Subscription", "TransitionCallback", "init", "is_initialised"]
 
-_CHECK_TYPES = ("http", "tcp", "icmp", "tls", "dns")
 _live: "weakref.WeakSet[Cluster]" = weakref.WeakSet()
 _atexit_lock = threading.Lock()
 _atexit_registered = False
-_pool: Optional[concurrent.futures.ThreadPoolExecutor] = None
-
-
-def _path(value: Any, field: str) -> str:
-    if isinstance(value, (str, os.PathLike)):
-        path = os.fspath(value)
-        if isinstance(path, str) and path:
-            return path
-    raise InvalidInput(f"{field}: expected a directory path, got {value!r}")
-
-
-def _opt_str(value: Any, field: str) -> Optional[str]:
-    if value is None or isinstance(value, str):
-        return value
-    raise InvalidInput(f"{field}: expected a string, got {type(value).__name__}")
-
-
-def _str(value: Any, field: str) -> str:
-    if isinstance(value, str) and value:
-        return value
-    raise InvalidInput(f"{field}: expected a non-empty string, got {value!r}")
-
-
-def _opt_int(value: Any, field: str) -> Optional[int]:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{field}: expected an integer, got {type(value).__name__}")
-    return value
-
-
-def _names(value: Iterable[str], field: str) -> List[str]:
-    if isinstance(value, str):
-        raise InvalidInput(f"{field}: expected a list of names, got the string {value!r}")
-    return [_str(v, field) for v in value]
-
-
-def _timing(value: Optional[Timing]) -> Optional[Any]:
-    if value is None:
-        return None
-    if not isinstance(value, Timing):
-        raise InvalidInput(f"timing: expected a quptime.Timing, got {type(value).__name__}")
-    return value._native()
-
-
-def _async_pool() -> concurrent.futures.ThreadPoolExecutor:
-    """The threads async iteration waits on (created on first use)."""
-    global _pool
-    with _atexit_lock:
-        if _pool is None:
-            _pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=32, thread_name_prefix="quptime-async"
-            )
-        return _pool
 
 
 def _shutdown_all() -> None:
@@ -124,8 +58,9 @@ def init(
 ) -> NodeInfo:
     """Create a node's identity and ``node.yaml`` in ``data_dir`` (like
     ``qu init``). Without ``secret`` the node founds a new cluster; with the
-    secret of an existing cluster it can be added to it. Never overwrites:
-    raises :class:`AlreadyExists` if the directory holds a node."""
+    secret of an existing cluster it can be added to it. ``port=0`` picks a
+    free port now and saves it. Never overwrites: raises
+    :class:`AlreadyExists` if the directory holds a node."""
     node, fingerprint, generated = _native.init_node(
         _path(data_dir, "data_dir"),
         _opt_str(bind, "bind"),
@@ -142,75 +77,7 @@ def is_initialised(data_dir: PathLike) -> bool:
     return _native.is_initialised(_path(data_dir, "data_dir"))
 
 
-class Subscription:
-    """Transitions committed from the moment of :meth:`Cluster.subscribe`,
-    in order. Iterate it (``for t in sub``, blocking) or ``async for t in
-    sub``; the iteration ends when the node shuts down."""
-
-    def __init__(self, native: _native.Subscription) -> None:
-        self._native = native
-        self._pending: Optional["concurrent.futures.Future[Tuple[int, Optional[str]]]"] = None
-
-    def get(self, timeout: Optional[Union[float, Any]] = None) -> Optional[Transition]:
-        """The next transition, waiting up to ``timeout`` seconds (forever when
-        ``None``); ``None`` on timeout. Raises :class:`Shutdown` once the
-        node has stopped."""
-        wait = None if timeout is None else seconds(timeout, "timeout")
-        status, payload = self._native.next(wait)
-        if status == 0 and payload is not None:
-            return Transition.from_json(payload)
-        if status == 1:
-            return None
-        from quptime.errors import Shutdown
-
-        raise Shutdown("the node has stopped; no more transitions will come")
-
-    @property
-    def missed(self) -> int:
-        """Transitions skipped because this subscriber fell behind."""
-        return self._native.missed
-
-    def __iter__(self) -> Iterator[Transition]:
-        return self
-
-    def __next__(self) -> Transition:
-        status, payload = self._native.next(None)
-        if status == 0 and payload is not None:
-            return Transition.from_json(payload)
-        raise StopIteration
-
-    def __aiter__(self) -> AsyncIterator[Transition]:
-        return self
-
-    async def __anext__(self) -> Transition:
-        import asyncio
-
-        while True:
-            # A wait cancelled by the caller (asyncio.wait_for, task.cancel)
-            # keeps running and is awaited by the next call, so a transition
-            # it pulls is never lost.
-            if self._pending is None:
-                self._pending = _async_pool().submit(self._native.next, 0.2)
-            status, payload = await asyncio.shield(asyncio.wrap_future(self._pending))
-            self._pending = None
-            if status == 0 and payload is not None:
-                return Transition.from_json(payload)
-            if status == 2:
-                raise StopAsyncIteration
-
-
-class TransitionCallback:
-    """The handle :meth:`Cluster.on_transition` returns."""
-
-    def __init__(self, native: _native.Dispatcher) -> None:
-        self._native = native
-
-    def stop(self) -> None:
-        """Stop calling the callback (a call in flight finishes first)."""
-        self._native.stop()
-
-
-class Cluster:
+class Cluster(_Config):
     """A full quptime monitor node running inside this process.
 
     Start one with :meth:`Cluster.start` (or :meth:`Cluster.join` with an
@@ -236,10 +103,15 @@ class Cluster:
         env_overrides: bool = False,
     ) -> "Cluster":
         """Start the node in ``data_dir``, initialising it first (see
-        :func:`init`; ``node_id``, ``secret`` and ``advertise`` are used only
-        then) if it holds no node. ``bind``/``port`` override where it
-        listens; ``port=0`` picks a free port (advertised when ``node.yaml``
-        names no advertise address)."""
+        :func:`init`) if it holds no node: the library's init-or-start, the
+        same as ``qu serve`` and the C ABI. For an existing node ``node_id``,
+        ``secret`` and ``advertise`` must be unset or equal to the saved
+        ones (:class:`InvalidInput` naming the keyword otherwise).
+        ``bind``/``port`` say where it listens, overriding ``node.yaml``;
+        ``port=0`` listens on a free port for this run (advertised when
+        ``node.yaml`` names no advertise address), read back with
+        :attr:`port`. ``timing`` is validated by the library's rule (election
+        timeout at least twice the heartbeat, ...)."""
         path = _path(data_dir, "data_dir")
         native = _native.Node.start(
             path,
@@ -276,7 +148,7 @@ class Cluster:
         path = _path(data_dir, "data_dir")
         wait_text = duration_text(wait, "wait")
         if wait_text is None:
-            raise InvalidInput("wait: give a duration such as 60s")
+            raise InvalidInput("give a duration such as 60s", "wait")
         _native.Node.join(
             _str(token, "token"),
             path,
@@ -311,6 +183,12 @@ class Cluster:
         return self._native.local_addr
 
     @property
+    def port(self) -> int:
+        """The port the peer listener is bound to (the free one ``port=0``
+        picked)."""
+        return self._native.port
+
+    @property
     def data_dir(self) -> str:
         """The node's data directory."""
         return self._data_dir
@@ -319,103 +197,6 @@ class Cluster:
     def is_master(self) -> bool:
         """Whether this node performs master duty now."""
         return self._native.is_master()
-
-    # Configuration (committed cluster-wide; raises NoQuorum without quorum).
-
-    def add_check(
-        self,
-        name: str,
-        type: str,
-        target: str,
-        interval: Duration = "30s",
-        timeout: Optional[Duration] = None,
-        *,
-        expect_status: Optional[str] = None,
-        body_match: Optional[str] = None,
-        insecure: bool = False,
-        max_redirects: Optional[int] = None,
-        keep_alive: bool = False,
-        warn_days: Optional[int] = None,
-        sni: Optional[str] = None,
-        record: Optional[str] = None,
-        resolver: Optional[str] = None,
-        expect_answer: Optional[str] = None,
-        alerts: Iterable[str] = (),
-        suppress: Iterable[str] = (),
-        remind: Optional[Duration] = None,
-    ) -> str:
-        """Add a check; every node probes it every ``interval``. ``type`` is
-        one of ``http``, ``tcp``, ``icmp``, ``tls``, ``dns``. Returns its
-        id."""
-        spec = {
-            "name": _str(name, "name"),
-            "type": _str(type, "type"),
-            "target": _str(target, "target"),
-            "interval": duration_text(interval, "interval"),
-            "timeout": duration_text(timeout, "timeout"),
-            "expect_status": _opt_str(expect_status, "expect_status"),
-            "body_match": _opt_str(body_match, "body_match"),
-            "insecure": bool(insecure),
-            "max_redirects": _opt_int(max_redirects, "max_redirects"),
-            "keep_alive": bool(keep_alive),
-            "warn_days": _opt_int(warn_days, "warn_days"),
-            "sni": _opt_str(sni, "sni"),
-            "record": _opt_str(record, "record"),
-            "resolver": _opt_str(resolver, "resolver"),
-            "expect_answer": _opt_str(expect_answer, "expect_answer"),
-            "alerts": _names(alerts, "alerts"),
-            "suppress": _names(suppress, "suppress"),
-            "remind": duration_text(remind, "remind"),
-        }
-        if spec["type"] not in _CHECK_TYPES:
-            raise InvalidInput(
-                f"type: {type!r} is not a check type; use one of {', '.join(_CHECK_TYPES)}"
-            )
-        return self._native.add_check(json.dumps(spec)) or ""
-
-    def remove_check(self, check: str) -> None:
-        """Remove the check with this id or name (:class:`NotFound` if none)."""
-        self._native.remove_check(_str(check, "check"))
-
-    def add_alert(
-        self,
-        name: str,
-        type: str,
-        settings: Optional[Mapping[str, str]] = None,
-        *,
-        default: bool = False,
-    ) -> str:
-        """Add an alert channel (``smtp``, ``discord`` or ``webhook``; see
-        docs/configuration.md for the settings). ``default`` attaches it to
-        every check. Returns its id."""
-        values: Dict[str, str] = {}
-        for key, value in (settings or {}).items():
-            values[_str(key, "settings")] = _str(value, f"settings.{key}")
-        spec = {
-            "name": _str(name, "name"),
-            "type": _str(type, "type"),
-            "default": bool(default),
-            "settings": values,
-        }
-        return self._native.add_alert(json.dumps(spec)) or ""
-
-    def remove_alert(self, channel: str) -> None:
-        """Remove the alert channel with this id or name."""
-        self._native.remove_alert(_str(channel, "channel"))
-
-    def create_token(
-        self,
-        name: Optional[str] = None,
-        *,
-        ttl: Duration = "1h",
-        auto_approve: bool = False,
-    ) -> str:
-        """A single-use enrollment token for :meth:`Cluster.join` (or
-        ``qu enroll join``), valid for ``ttl``."""
-        text = duration_text(ttl, "ttl")
-        if text is None:
-            raise InvalidInput("ttl: give a duration such as 30m or 1h")
-        return self._native.create_token(_opt_str(name, "name"), text, bool(auto_approve))
 
     # Reading.
 
@@ -441,7 +222,7 @@ class Cluster:
         now on, on a thread of its own. An exception it raises is reported
         through ``sys.unraisablehook``; the node and later calls go on."""
         if not callable(callback):
-            raise InvalidInput("callback: expected a callable")
+            raise InvalidInput("expected a callable", "callback")
         return TransitionCallback(self._native.on_transition(callback, Transition.from_json))
 
     # Lifetime.

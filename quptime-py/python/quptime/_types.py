@@ -14,45 +14,58 @@ from typing import Any, Optional, Tuple, Union
 
 from quptime.errors import InvalidInput
 
-#: A duration: Go-style text (``"30s"``, ``"1m30s"``, ``"250ms"``), a number
-#: of seconds, or a ``datetime.timedelta``.
+#: A duration: Go-style text (``"30s"``, ``"1m30s"``, ``"250ms"``, read by the
+#: library's rule, the same as the CLI's), a number of seconds, or a
+#: ``datetime.timedelta``. Every duration keyword of the API takes all three.
 Duration = Union[str, int, float, datetime.timedelta]
 
 
 def seconds(value: Any, field: str) -> float:
-    """A positive number of seconds from a number or a timedelta."""
+    """A non-negative number of seconds from any :data:`Duration`; errors
+    name the keyword (``timeout=: ...``)."""
+    if isinstance(value, str):
+        from quptime import _native
+
+        return _native.parse_duration(field, value)
     if isinstance(value, datetime.timedelta):
         value = value.total_seconds()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidInput(
-            f"{field}: expected a number of seconds or a timedelta, got {type(value).__name__}"
+            f"expected a duration such as \"30s\", a number of seconds or a timedelta, "
+            f"got {type(value).__name__}",
+            field,
         )
     if not math.isfinite(value) or value < 0:
-        raise InvalidInput(f"{field}: {value!r} is not a non-negative number of seconds")
+        raise InvalidInput(f"{value!r} is not a non-negative number of seconds", field)
     return float(value)
 
 
 def duration_text(value: Optional[Duration], field: str) -> Optional[str]:
-    """The library's duration text for ``value`` (``None`` stays ``None``)."""
-    if value is None or isinstance(value, str):
+    """The library's duration text for ``value`` (``None`` stays ``None``);
+    text is checked here so that a syntax error names the keyword."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        seconds(value, field)
         return value
     secs = seconds(value, field)
     ms = round(secs * 1000)
     if ms <= 0:
-        raise InvalidInput(f"{field}: {value!r} is too short; give at least 1ms")
+        raise InvalidInput(f"{value!r} is too short; give at least 1ms", field)
     return f"{ms}ms"
 
 
 @dataclass(frozen=True)
 class Timing:
-    """Raft timings, in seconds. The defaults suit nodes in different
-    networks; :meth:`fast` suits nodes on one host (tests, demos)."""
+    """Raft timings: each a :data:`Duration` (seconds, ``"400ms"``, a
+    timedelta). The defaults suit nodes in different networks; :meth:`fast`
+    suits nodes on one host (tests, demos)."""
 
-    heartbeat: float = 0.4
-    election_min: float = 0.8
-    election_max: float = 1.6
-    master_cooldown: float = 120.0
-    propose_timeout: float = 3.0
+    heartbeat: Duration = 0.4
+    election_min: Duration = 0.8
+    election_max: Duration = 1.6
+    master_cooldown: Duration = 120.0
+    propose_timeout: Duration = 3.0
 
     @classmethod
     def fast(cls) -> "Timing":
@@ -67,12 +80,26 @@ class Timing:
 
     def _native(self) -> Tuple[float, float, float, float, float]:
         return (
-            seconds(self.heartbeat, "timing.heartbeat"),
-            seconds(self.election_min, "timing.election_min"),
-            seconds(self.election_max, "timing.election_max"),
-            seconds(self.master_cooldown, "timing.master_cooldown"),
-            seconds(self.propose_timeout, "timing.propose_timeout"),
+            seconds(self.heartbeat, "heartbeat"),
+            seconds(self.election_min, "election_min"),
+            seconds(self.election_max, "election_max"),
+            seconds(self.master_cooldown, "master_cooldown"),
+            seconds(self.propose_timeout, "propose_timeout"),
         )
+
+
+class NewId(str):
+    """The id of the record a write created (a plain ``str`` to compare and
+    print), carrying the config ``version`` of that write for
+    :meth:`quptime.Cluster.wait_applied`."""
+
+    #: The config version the write produced.
+    version: int
+
+    def __new__(cls, value: str, version: int) -> "NewId":
+        new = super().__new__(cls, value)
+        new.version = version
+        return new
 
 
 @dataclass(frozen=True)

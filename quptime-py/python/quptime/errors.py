@@ -7,11 +7,15 @@ subclass for the case you handle. Some also derive from the built-in
 exception a Python programmer would expect (``InvalidInput`` is a
 ``ValueError``, ``NotFound`` a ``LookupError``, ``Timeout`` a
 ``TimeoutError``, ``PermissionDenied`` a ``PermissionError``).
+
+An error about one argument names its keyword: ``field`` is the keyword
+(``"interval"``) and the text starts with ``interval=: ``, whether Python or
+the library found the fault; it never names a ``qu`` flag or command.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Type
+from typing import Dict, Optional, Type
 
 __all__ = [
     "QuptimeError",
@@ -41,9 +45,13 @@ class QuptimeError(Exception):
     #: The library's numeric kind (the same numbers as the C ABI).
     code: int = 15
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, field: Optional[str] = None) -> None:
+        if field is not None:
+            message = f"{field}=: {message}"
         super().__init__(message)
         self.message = message
+        #: The keyword argument this error is about, if it is about one.
+        self.field = field
 
     def __str__(self) -> str:
         return self.message
@@ -176,13 +184,17 @@ _BY_CODE: Dict[int, Type[QuptimeError]] = {
 }
 
 
-def _from_native(code: int, kind: str, message: str) -> QuptimeError:
-    """Build the exception for a library error (called by the native part)."""
+def _from_native(
+    code: int, kind: str, message: str, field: Optional[str] = None
+) -> QuptimeError:
+    """Build the exception for a library error (called by the native part);
+    ``field`` is the input field the library named, which is also the
+    Python keyword."""
     cls = _BY_CODE.get(code)
     if cls is None:
         # A kind newer than this package: still a QuptimeError.
-        err = QuptimeError(message)
+        err = QuptimeError(message, field)
         err.kind = kind
         err.code = code
         return err
-    return cls(message)
+    return cls(message, field)
