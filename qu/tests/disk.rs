@@ -231,12 +231,28 @@ fn a_follower_with_a_full_disk_refuses_entries_stays_up_and_catches_up() {
     for name in ["during-1", "during-2"] {
         c.nodes[0].add_tcp_check(name, "1h");
     }
-    assert!(c.nodes[1].check_names().contains(&"during-2".to_string()));
-    let status = c.nodes[2]
-        .status()
-        .expect("n3 answers while its disk is full");
-    let why = status["unhealthy"].as_str().unwrap_or_default();
-    assert!(why.starts_with("disk full: "), "{status}");
+    wait_for(
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        "n2 has `during-2`",
+        || {
+            c.nodes[1]
+                .check_names()
+                .contains(&"during-2".to_string())
+                .then_some(())
+        },
+    );
+    let status = wait_for(
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        "n3 reports its full disk",
+        || {
+            let status = c.nodes[2].status()?;
+            let why = status["unhealthy"].as_str().unwrap_or_default();
+            why.starts_with("disk full: ").then_some(status)
+        },
+    );
+    assert!(c.nodes[2].running(), "{status}");
     // n3 refuses the entries instead of failing on them: it keeps running
     // and holds none of them.
     std::thread::sleep(Duration::from_secs(2));
@@ -278,7 +294,10 @@ fn a_fatal_storage_error_makes_serve_exit_non_zero_with_the_cause() {
     // The Raft directory vanishes under the running node (an operator's
     // `rm -rf`, a lost mount): the next snapshot cannot be written, which
     // Raft cannot survive.
-    std::fs::remove_dir_all(node.data().join("raft")).expect("remove raft/");
+    // Renamed away in one step: removing it file by file races the node,
+    // which may create a file in it meanwhile.
+    let raft = node.data().join("raft");
+    std::fs::rename(&raft, node.data().join("raft.gone")).expect("move raft/ away");
     let _ = node.qu(&["snapshot"]);
     let status = node.wait_exit(Duration::from_secs(30));
     assert!(!status.success(), "qu serve exited 0 after a fatal error");
