@@ -32,11 +32,24 @@
 
 mod discord;
 mod failure;
+mod googlechat;
+mod gotify;
 mod http;
+mod matrix;
+mod mattermost;
 pub mod message;
 mod notification;
+mod ntfy;
+mod opsgenie;
+mod pagerduty;
+mod provider;
+mod pushover;
+mod registry;
 mod settings;
+mod slack;
 mod smtp;
+mod teams;
+mod telegram;
 mod template;
 mod tls;
 mod webhook;
@@ -54,7 +67,8 @@ use crate::state::AlertChannel;
 pub use discord::CONTENT_LIMIT as DISCORD_CONTENT_LIMIT;
 pub use failure::{MAX_RETRY_AFTER, is_retryable, retry_after};
 pub use message::Message;
-pub use notification::{Notification, NotificationKind, expectation};
+pub use notification::{Notification, NotificationKind, expectation, incident_key};
+pub use provider::MAX_CA;
 pub use settings::{DEFAULT_TIMEOUT, MASK, masked_settings};
 pub use smtp::PLAIN_AUTH_REFUSED;
 pub use template::PLACEHOLDERS;
@@ -65,14 +79,14 @@ pub use webhook::{
 use self::settings::Settings;
 
 /// The channel types there are notifiers for.
-pub const CHANNEL_TYPES: [&str; 3] = crate::state::ALERT_TYPES;
+pub const CHANNEL_TYPES: [&str; 14] = crate::state::ALERT_TYPES;
 
 /// A successful delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     /// The channel's name.
     pub channel: String,
-    /// Its type: `smtp`, `discord`, `webhook`.
+    /// Its type: `smtp`, `discord`, `slack`, ….
     pub kind: &'static str,
     /// What the receiver answered: `250 2.0.0 Ok: queued`, `204 No Content`.
     pub answer: String,
@@ -121,13 +135,7 @@ pub struct Notifiers {
     policy: Policy,
 }
 
-/// The registry: one notifier per channel type.
-#[derive(Debug)]
-struct Registry {
-    smtp: smtp::SmtpNotifier,
-    discord: discord::DiscordNotifier,
-    webhook: webhook::WebhookNotifier,
-}
+use self::registry::Registry;
 
 impl fmt::Debug for Notifiers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -151,11 +159,7 @@ impl Notifiers {
     pub fn with_extra_roots(roots: Vec<CertificateDer<'static>>) -> Result<Notifiers> {
         let tls = Arc::new(tls::NotifyTls::new(roots)?);
         let http = Arc::new(http::HttpSender::new(&tls)?);
-        let registry = Registry {
-            smtp: smtp::SmtpNotifier::new(tls),
-            discord: discord::DiscordNotifier::new(http.clone()),
-            webhook: webhook::WebhookNotifier::new(http),
-        };
+        let registry = Registry::new(tls, http);
         Ok(Notifiers {
             inner: Arc::new(registry),
             policy: Policy::default(),
@@ -174,13 +178,7 @@ impl Notifiers {
     /// test` may test a disabled channel). Invalid settings fail at once,
     /// as a permanent error.
     pub async fn send(&self, channel: &AlertChannel, n: &Notification) -> Result<Delivery> {
-        let r = &self.inner;
-        match channel.kind.as_str() {
-            "smtp" => self.run(&r.smtp, channel, n).await,
-            "discord" => self.run(&r.discord, channel, n).await,
-            "webhook" => self.run(&r.webhook, channel, n).await,
-            _ => Err(failure::invalid_config(unknown_type(channel))),
-        }
+        self.dispatch(channel, n).await
     }
 
     async fn run<N: Notifier>(
@@ -209,12 +207,7 @@ impl Notifiers {
 /// Errors name the setting and the accepted form: `smtp setting port:
 /// missing: set it to a port number such as 587 …`. Nothing is contacted.
 pub fn validate(channel: &AlertChannel) -> Result<()> {
-    match channel.kind.as_str() {
-        "smtp" => check::<smtp::SmtpNotifier>(channel),
-        "discord" => check::<discord::DiscordNotifier>(channel),
-        "webhook" => check::<webhook::WebhookNotifier>(channel),
-        _ => Err(unknown_type(channel)),
-    }
+    registry::validate(channel)
 }
 
 /// Refuse settings that are well-formed but unsafe: today, SMTP AUTH over

@@ -119,6 +119,7 @@ impl<'a> Settings<'a> {
             let max = match key.as_str() {
                 SUBJECT_TEMPLATE | BODY_TEMPLATE => template::MAX_TEMPLATE,
                 "headers" => MAX_HEADERS,
+                super::provider::CA => super::provider::MAX_CA,
                 _ => MAX_VALUE,
             };
             if value.len() > max {
@@ -168,7 +169,7 @@ pub fn masked_settings(channel: &AlertChannel) -> BTreeMap<String, String> {
         .iter()
         .map(|(k, v)| {
             let shown = match k.as_str() {
-                "webhook" | "url" => mask_url(v),
+                "webhook" | "url" | "base_url" => mask_url(v),
                 "headers" => mask_headers(v),
                 // A permission, not a secret (its name holds "auth").
                 ALLOW_PLAIN_AUTH => v.clone(),
