@@ -195,7 +195,10 @@ pub(crate) fn text(m: &Message) -> String {
 pub(crate) fn incident_key(n: &Notification) -> String {
     match (&n.incident, n.kind) {
         (Some(k), _) => k.clone(),
-        (None, NotificationKind::Test) => format!("quptime-test-{}", n.time),
+        (None, NotificationKind::Test) => {
+            let stamp: String = n.time.chars().filter(char::is_ascii_alphanumeric).collect();
+            format!("quptime-test-{stamp}")
+        }
         (None, _) => format!("quptime-{}", n.check),
     }
 }

@@ -29,7 +29,7 @@
 //!  "subject": "[quptime] HTTP DOWN — api (…)", "text": "The HTTP check api is DOWN. …"}
 //! ```
 //!
-//! `incident` (added in level 4; `null` for tests) is the key a DOWN, its
+//! `incident` (added with state level 4; absent for tests) is the key a DOWN, its
 //! reminders and its RECOVERED share, `quptime-<check id>-<seq>`.
 //! `kind` is `down`, `recovered`, `reminder` or `test`; for `test`,
 //! `check`, `from` and `to` are `null` and `master` is the sending node.
@@ -238,7 +238,7 @@ pub(crate) fn document(n: &Notification, m: &Message) -> Value {
             json!({ "node": e.node.to_string(), "ok": e.ok, "detail": e.detail, "latency_ms": e.latency_ms })
         })
         .collect();
-    json!({
+    let mut doc = json!({
         "version": BODY_VERSION,
         "kind": n.kind.as_str(),
         "check": check,
@@ -251,8 +251,11 @@ pub(crate) fn document(n: &Notification, m: &Message) -> Value {
         "time": n.time,
         "subject": m.subject,
         "text": m.body,
-        "incident": n.incident,
-    })
+    });
+    if let Some(key) = &n.incident {
+        doc["incident"] = json!(key);
+    }
+    doc
 }
 
 #[cfg(test)]
