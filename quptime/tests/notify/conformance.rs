@@ -222,11 +222,18 @@ async fn without_its_ca_a_channel_refuses_the_receiver() {
     assert!(r.requests().is_empty());
 }
 
+/// A channel type, its settings, and what the error must say.
+type Bad = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
 /// Required settings are named with the accepted form; `http://` is
 /// refused for SaaS providers.
 #[test]
 fn missing_and_malformed_settings_name_the_setting_and_the_form() {
-    let cases: [(&str, &[(&str, &str)], &str); 9] = [
+    let cases: [Bad; 9] = [
         (
             "slack",
             &[],
