@@ -1,19 +1,23 @@
 //! Notifiers: telling people that a check went down or came back, by mail
-//! (SMTP), Discord or a generic webhook.
+//! (SMTP), Discord, a generic webhook, or the services teams page and chat
+//! through: Slack, Microsoft Teams, Telegram, ntfy, Gotify, Pushover,
+//! PagerDuty, Opsgenie, Matrix, Mattermost and Google Chat.
 //!
 //! What to say is a [`Notification`], built from an outbox entry's kind
 //! and the transition it announces by [`Notification::announcing`] (the
 //! outbox decided the alert when the transition was applied), or by
-//! [`Notification::test`].
+//! [`Notification::test`]; it carries the incident key that ties a DOWN,
+//! its reminders and its RECOVERED together ([`incident_key`]).
 //! How it reads is [`message`]: a default subject and body, optionally
 //! reshaped per channel by templates. Where it goes is an
 //! [`AlertChannel`]; each channel type has its notifier in its own file,
 //! all with the same shape (the `Notifier` trait), registered in one
-//! place, [`Notifiers`], which a node builds once: the HTTP client and the
-//! TLS configurations are made there and shared.
+//! place (`registry.rs`), behind [`Notifiers`], which a node builds once:
+//! the HTTP client and the TLS configurations are made there and shared.
 //!
 //! Settings per channel type (all values are strings; every type also
-//! takes `timeout`, default 30s, and `subject_template` / `body_template`):
+//! takes `timeout`, default 30s, and `subject_template` / `body_template`;
+//! every HTTP type takes `ca`, PEM roots trusted for that channel):
 //! - `smtp`: `host`, `port`, `from`, `to` (comma-separated) required;
 //!   `tls` = `starttls` (default) | `tls` | `none`; `user` + `password`
 //!   (refused with `tls = none` unless `allow_plain_auth` = `true`);
@@ -22,6 +26,17 @@
 //! - `webhook`: `url`; `method` = `POST` (default) | `PUT` | `PATCH`;
 //!   `headers` (a JSON object); `secret` (an HMAC-SHA256 signature of a
 //!   timestamp and the body).
+//! - `slack`, `teams`, `mattermost`, `googlechat`: `url` (the webhook).
+//! - `telegram`: `token`, `chat_id`; `base_url`.
+//! - `ntfy`: `topic`; `base_url`, `token`.
+//! - `gotify`: `base_url`, `token`.
+//! - `pushover`: `token`, `user`; `base_url`.
+//! - `pagerduty`: `routing_key`; `base_url` (trigger / resolve by dedup key).
+//! - `opsgenie`: `api_key`; `base_url` (create / close by alias).
+//! - `matrix`: `access_token`, `room_id`; `base_url` (the homeserver).
+//!
+//! Each file's `//!` says its provider's limits (texts are cut to them)
+//! and where its secret travels; docs/configuration.md has the table.
 //!
 //! A failed send says what the receiver answered (`smtp: 535 5.7.8
 //! Authentication credentials invalid`, `discord: 429 rate limited, retry
