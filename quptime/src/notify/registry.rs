@@ -57,6 +57,17 @@ macro_rules! registry {
             }
         }
 
+        /// A channel's parsed configuration as `Debug` shows it (in logs).
+        #[cfg(test)]
+        fn debug_config(channel: &AlertChannel) -> Result<String> {
+            let settings = |kind| super::settings::Settings::new(kind, &channel.settings);
+            match channel.kind.as_str() {
+                $($kind => <$ty as Notifier>::config(settings($kind), super::Policy::default())
+                    .map(|c| format!("{c:?}")),)*
+                _ => Err(unknown_type(channel)),
+            }
+        }
+
         impl Registry {
             /// Every notifier, sharing `tls` (SMTP) and `http` (the rest).
             pub(super) fn new(tls: Arc<tls::NotifyTls>, http: Arc<http::HttpSender>) -> Registry {
@@ -130,5 +141,52 @@ mod tests {
     fn the_registry_and_the_state_list_the_same_types() {
         assert_eq!(KINDS, crate::state::ALERT_TYPES.as_slice());
         assert_eq!(MATCHED, KINDS);
+    }
+
+    #[test]
+    fn parsed_configs_of_the_providers_never_show_secrets() {
+        let cases: [(&str, &[(&str, &str)]); 11] = [
+            (
+                "slack",
+                &[("url", "https://hooks.slack.com/services/T/B/TOKEN")],
+            ),
+            ("teams", &[("url", "https://x.logic.azure.com/w?sig=TOKEN")]),
+            ("mattermost", &[("url", "https://chat.test/hooks/TOKEN")]),
+            (
+                "googlechat",
+                &[(
+                    "url",
+                    "https://chat.googleapis.com/v1/spaces/A/messages?token=TOKEN",
+                )],
+            ),
+            ("telegram", &[("token", "1:TOKEN"), ("chat_id", "1")]),
+            ("ntfy", &[("topic", "ops"), ("token", "tk_TOKEN")]),
+            (
+                "gotify",
+                &[("base_url", "https://g.test"), ("token", "TOKEN")],
+            ),
+            ("pushover", &[("token", "aTOKEN"), ("user", "uTOKEN")]),
+            ("pagerduty", &[("routing_key", "TOKEN0123")]),
+            ("opsgenie", &[("api_key", "TOKEN-0123")]),
+            (
+                "matrix",
+                &[("access_token", "syt_TOKEN"), ("room_id", "!r:x.test")],
+            ),
+        ];
+        for (kind, settings) in cases {
+            let channel = AlertChannel {
+                id: "a".into(),
+                name: "a".into(),
+                kind: kind.into(),
+                default: false,
+                disabled: false,
+                settings: settings
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            };
+            let shown = debug_config(&channel).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert!(!shown.contains("TOKEN"), "{kind}: {shown}");
+        }
     }
 }
