@@ -351,6 +351,11 @@ mod tests {
             Some(Duration::from_millis(1500))
         );
         assert_eq!(retry_after_json(b"nope"), None);
+        // Telegram's 429.
+        assert_eq!(
+            retry_after_json(br#"{"ok":false,"error_code":429,"parameters":{"retry_after":3}}"#),
+            Some(Duration::from_secs(3))
+        );
         assert_eq!(
             seconds_header(&HeaderValue::from_static("2")),
             Some(Duration::from_secs(2))
