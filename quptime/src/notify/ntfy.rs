@@ -1,7 +1,9 @@
 //! The ntfy notifier: one JSON publish per alert to an ntfy server
 //! (`POST <base_url>/` with the topic in the body).
 //!
-//! Settings: `topic` (required; letters, digits, `_` and `-`, at most 64),
+//! Settings: `topic` (required; letters, digits, `_` and `-`, at most 64;
+//! masked when shown, since on a public server knowing it is enough to
+//! read and publish),
 //! `base_url` (default `https://ntfy.sh`; `http://` is accepted for a
 //! server on a private network), `token` (optional; an access token sent
 //! as `Authorization: Bearer …`), `ca`, and the common ones. ntfy turns
@@ -62,7 +64,8 @@ impl Notifier for NtfyNotifier {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !ok {
-            return Err(s.error("topic", format!("{topic:?}: use {form}")));
+            // Not quoted: on a public server the topic name is the secret.
+            return Err(s.error("topic", format!("not a topic name: use {form}")));
         }
         let token = match s.get("token") {
             Some(_) => Some(provider::token(

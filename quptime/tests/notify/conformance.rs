@@ -77,6 +77,10 @@ async fn conformance_every_http_provider_over_https_with_its_own_ca() {
         );
         assert!(shown.values().any(|v| v.contains(MASK)), "{}", case.kind);
 
+        if case.kind == "ntfy" {
+            assert_eq!(shown["topic"], MASK, "the topic is ntfy's password");
+        }
+
         // DOWN, RECOVERED, REMINDER, TEST, each as documented.
         let mut expected = Vec::new();
         for n in alerts() {
