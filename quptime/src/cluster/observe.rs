@@ -122,3 +122,16 @@ impl Source for NodeSource {
         self.0.consensus.health()
     }
 }
+
+/// What the status page shows for a node: its status with the master's
+/// live votes (asked of the master, within a second, on a follower).
+#[derive(Debug)]
+pub(crate) struct PageSource(pub(crate) Arc<Core>);
+
+impl crate::web::StatusSource for PageSource {
+    fn status(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = super::Status> + Send + '_>> {
+        Box::pin(async move { self.0.status(self.0.summaries().await) })
+    }
+}
