@@ -13,12 +13,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// The browser binary's name on Debian.
 pub const CHROMIUM: &str = "chromium-headless-shell";
 
-/// The browser, found on `PATH` (or under /usr/lib/chromium, where the
-/// package keeps it); panics with the install command when it is missing.
+/// The browser, found on `PATH` (the package's wrapper in /usr/bin);
+/// panics with the install command when it is missing.
 pub fn chromium() -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let dirs = std::env::split_paths(&path).chain([PathBuf::from("/usr/lib/chromium")]);
-    for dir in dirs {
+    for dir in std::env::split_paths(&path) {
         let candidate = dir.join(CHROMIUM);
         if candidate.is_file() {
             return candidate;
