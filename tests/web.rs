@@ -299,6 +299,18 @@ async fn a_check_named_like_markup_is_text_in_the_browser() {
     let badge = get(addr, "/badge/c1/status.svg").await;
     assert!(!badge.body.contains("<script"), "{}", badge.body);
     assert!(badge.body.contains("&lt;script&gt;"), "{}", badge.body);
+
+    // The connection budget: 100 idle connections from one address do not
+    // lock a reader (from the same address) out; HEAD answers without a body.
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        held.push(tokio::net::TcpStream::connect(addr).await.expect("connect"));
+    }
+    let head = raw(addr, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!((head.code, head.body.as_str()), (200, ""));
+    assert_eq!(head.header("connection"), Some("close"));
+    assert_eq!(head.header("cache-control"), Some("no-store"));
+    drop(held);
     server.shutdown().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
