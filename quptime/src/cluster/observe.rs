@@ -1,6 +1,7 @@
-//! The node side of [`crate::metrics`]: what a scrape samples from the
-//! node's state, what `/readyz` means, and the recording hooks the node's
-//! tasks call (probe results, alert deliveries, proposals).
+//! The node side of [`crate::metrics`] and [`crate::web`]: what a scrape
+//! samples from the node's state, what `/readyz` means, what the status
+//! page shows, and the recording hooks the node's tasks call (probe
+//! results, alert deliveries, proposals).
 //!
 //! Sampling at scrape time (rather than updating gauges as things change)
 //! keeps the hooks in the rest of the node to three one-liners and makes a
