@@ -113,6 +113,7 @@ const DOCUMENTED: &[(&str, &[&str])] = &[
             "--election-timeout",
             "--master-cooldown",
             "--metrics-addr",
+            "--http",
             "--snapshot-every",
         ],
     ),

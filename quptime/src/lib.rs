@@ -55,6 +55,7 @@ pub mod state;
 pub mod store;
 pub mod transport;
 pub mod trust;
+pub mod web;
 
 #[cfg(test)]
 mod no_panic_tests;

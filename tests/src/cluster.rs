@@ -47,6 +47,8 @@ pub struct TestCluster {
     pub timing: Timing,
     /// Whether nodes serve metrics (on a free loopback port each).
     pub metrics: bool,
+    /// Whether nodes serve the status page (on a free loopback port each).
+    pub http: bool,
 }
 
 impl TestCluster {
@@ -59,6 +61,17 @@ impl TestCluster {
     /// As [`TestCluster::form`]; with `metrics`, every node serves
     /// `/metrics`, `/healthz` and `/readyz` on a free loopback port.
     pub async fn form_with(names: &[&str], timing: Timing, metrics: bool) -> TestCluster {
+        TestCluster::form_serving(names, timing, metrics, false).await
+    }
+
+    /// As [`TestCluster::form_with`]; with `http`, every node also serves
+    /// the status page on a free loopback port.
+    pub async fn form_serving(
+        names: &[&str],
+        timing: Timing,
+        metrics: bool,
+        http: bool,
+    ) -> TestCluster {
         init_test_logging();
         let root = tempfile::tempdir().expect("tempdir");
         let mut dirs = Vec::new();
@@ -86,6 +99,7 @@ impl TestCluster {
             dirs,
             timing,
             metrics,
+            http,
         };
         for i in 0..names.len() {
             let node = tc.start_node(i).await;
@@ -123,6 +137,9 @@ impl TestCluster {
         opts.timing = self.timing.clone();
         if self.metrics {
             opts.metrics_addr = Some("127.0.0.1:0".parse().expect("addr"));
+        }
+        if self.http {
+            opts.http_addr = Some("127.0.0.1:0".parse().expect("addr"));
         }
         Cluster::start(opts).await.expect("start node")
     }

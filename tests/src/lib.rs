@@ -2,6 +2,7 @@
 //! identities on real loopback sockets, and a deliberately unpinned raw TLS
 //! client for poking servers with malformed traffic.
 
+pub mod browser;
 pub mod cluster;
 pub mod fixtures;
 pub mod receiver;

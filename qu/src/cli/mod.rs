@@ -278,6 +278,9 @@ pub struct ServeArgs {
     /// Serve Prometheus metrics, /healthz and /readyz over plain HTTP at IP:PORT (off by default)
     #[arg(long, env = "QUPTIME_METRICS_ADDR", value_name = "IP:PORT")]
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Serve the read-only status page (/, badges, /api/status) over plain HTTP at IP:PORT (off by default)
+    #[arg(long = "http", env = "QUPTIME_HTTP_ADDR", value_name = "IP:PORT")]
+    pub http_addr: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -23,7 +23,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .build()
         .context("start the async runtime")?;
     let timing = timing(&args)?;
-    runtime.block_on(serve(timing, args.metrics_addr))
+    runtime.block_on(serve(timing, args.metrics_addr, args.http_addr))
 }
 
 /// Raft timings from the flags, validated before anything starts.
@@ -61,7 +61,11 @@ fn timing(args: &ServeArgs) -> Result<Timing> {
     Ok(timing)
 }
 
-async fn serve(timing: Timing, metrics_addr: Option<std::net::SocketAddr>) -> Result<()> {
+async fn serve(
+    timing: Timing,
+    metrics_addr: Option<std::net::SocketAddr>,
+    http_addr: Option<std::net::SocketAddr>,
+) -> Result<()> {
     // First, so a signal during start-up is a clean shutdown, not a kill.
     let mut term = signal(SignalKind::terminate()).context("install SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("install SIGINT handler")?;
@@ -102,9 +106,13 @@ async fn serve(timing: Timing, metrics_addr: Option<std::net::SocketAddr>) -> Re
     }
     opts.env_overrides = true;
     opts.metrics_addr = metrics_addr;
+    opts.http_addr = http_addr;
     let cluster = Cluster::start(opts).await?;
     if let Some(addr) = cluster.metrics_addr() {
         tracing::info!(%addr, "metrics at http://{addr}/metrics (and /healthz, /readyz)");
+    }
+    if let Some(addr) = cluster.http_addr() {
+        tracing::info!(%addr, "status page at http://{addr}/");
     }
     let socket = quptime::paths::socket_path();
     let control =

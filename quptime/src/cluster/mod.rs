@@ -98,6 +98,7 @@ pub struct Cluster {
     core: Arc<Core>,
     local_addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
+    http_addr: Option<SocketAddr>,
     running: Arc<Mutex<Option<Running>>>,
     /// Closed (sender dropped) once the node has shut down.
     stopped: watch::Receiver<bool>,
@@ -108,6 +109,7 @@ struct Running {
     scheduler: crate::schedule::Scheduler,
     server: Server,
     metrics: Option<crate::metrics::MetricsServer>,
+    web: Option<crate::web::WebServer>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -154,6 +156,13 @@ impl Cluster {
             Some(a) => Some(
                 std::net::TcpListener::bind(a)
                     .map_err(|e| crate::metrics::MetricsServer::bind_error(a, e))?,
+            ),
+            None => None,
+        };
+        let http_listener = match opts.http_addr {
+            Some(a) => Some(
+                std::net::TcpListener::bind(a)
+                    .map_err(|e| crate::web::WebServer::bind_error(a, e))?,
             ),
             None => None,
         };
@@ -308,6 +317,14 @@ impl Cluster {
             None => None,
         };
         let metrics_addr = metrics.as_ref().map(|m| m.local_addr());
+        let web = match http_listener {
+            Some(l) => Some(crate::web::WebServer::from_listener(
+                l,
+                Arc::new(observe::PageSource(core.clone())),
+            )?),
+            None => None,
+        };
+        let http_addr = web.as_ref().map(|w| w.local_addr());
         let stop_rx_for_subs = stop_rx.clone();
         tasks.push(tokio::spawn(ops::register_self(core.clone(), stop_rx)));
         tracing::info!(node = %me, addr = %local_addr, "node started");
@@ -315,11 +332,13 @@ impl Cluster {
             core,
             local_addr,
             metrics_addr,
+            http_addr,
             stopped: stop_rx_for_subs,
             running: Arc::new(Mutex::new(Some(Running {
                 scheduler,
                 server,
                 metrics,
+                web,
                 stop,
                 tasks,
             }))),
@@ -344,6 +363,11 @@ impl Cluster {
     /// The address the metrics listener is bound to, when it runs.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_addr
+    }
+
+    /// The address the status page listener is bound to, when it runs.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
     }
 
     /// This node's metrics in the OpenMetrics text format, sampled now
@@ -562,6 +586,9 @@ impl Cluster {
         running.server.shutdown().await;
         if let Some(m) = running.metrics {
             m.shutdown().await;
+        }
+        if let Some(w) = running.web {
+            w.shutdown().await;
         }
         tracing::info!(node = %self.node_id(), "node stopped");
         Ok(())

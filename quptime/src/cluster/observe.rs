@@ -1,6 +1,7 @@
-//! The node side of [`crate::metrics`]: what a scrape samples from the
-//! node's state, what `/readyz` means, and the recording hooks the node's
-//! tasks call (probe results, alert deliveries, proposals).
+//! The node side of [`crate::metrics`] and [`crate::web`]: what a scrape
+//! samples from the node's state, what `/readyz` means, what the status
+//! page shows, and the recording hooks the node's tasks call (probe
+//! results, alert deliveries, proposals).
 //!
 //! Sampling at scrape time (rather than updating gauges as things change)
 //! keeps the hooks in the rest of the node to three one-liners and makes a
@@ -120,5 +121,18 @@ impl Source for NodeSource {
     }
     fn health(&self) -> Result<(), String> {
         self.0.consensus.health()
+    }
+}
+
+/// What the status page shows for a node: its status with the master's
+/// live votes (asked of the master, within a second, on a follower).
+#[derive(Debug)]
+pub(crate) struct PageSource(pub(crate) Arc<Core>);
+
+impl crate::web::StatusSource for PageSource {
+    fn status(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = super::Status> + Send + '_>> {
+        Box::pin(async move { self.0.status(self.0.summaries().await) })
     }
 }

@@ -35,6 +35,10 @@ pub struct NodeOptions {
     /// here (port 0 picks a free port; see [`Cluster::metrics_addr`](super::Cluster::metrics_addr)). Off
     /// when `None`; the series are kept either way ([`Cluster::metrics_text`](super::Cluster::metrics_text)).
     pub metrics_addr: Option<SocketAddr>,
+    /// Serve the read-only status page (`/`, badges, `/api/status`) over
+    /// plain HTTP here (port 0 picks a free port; see
+    /// [`Cluster::http_addr`](super::Cluster::http_addr)). Off when `None`.
+    pub http_addr: Option<SocketAddr>,
 }
 
 impl NodeOptions {
@@ -50,6 +54,7 @@ impl NodeOptions {
             schedule: crate::schedule::ScheduleOptions::default(),
             notifiers: None,
             metrics_addr: None,
+            http_addr: None,
         }
     }
 }

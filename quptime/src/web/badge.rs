@@ -1,0 +1,88 @@
+//! SVG status badges (`/badge/<check>/status.svg`), pure: the check's name
+//! on the left, its state on the right in the state's colour, in the flat
+//! style READMEs already show. Text goes through maud, so a name cannot
+//! break out of the SVG.
+
+use maud::html;
+
+use crate::cluster::{CheckStatus, Status};
+
+/// The check `key` names: its id first, else its name.
+pub(crate) fn find<'a>(status: &'a Status, key: &str) -> Option<&'a CheckStatus> {
+    (status.checks.iter().find(|c| c.id == key))
+        .or_else(|| status.checks.iter().find(|c| c.name == key))
+}
+
+/// The word a badge shows: the state, or `disabled` (a badge embedded
+/// somewhere keeps working while its check is off).
+pub(crate) fn shown_state(check: &CheckStatus) -> &str {
+    if check.disabled {
+        "disabled"
+    } else {
+        &check.state
+    }
+}
+
+/// The colour for `state`: green up, red down, grey otherwise.
+pub(crate) fn colour(state: &str) -> &'static str {
+    match state {
+        "up" => "#2e7d32",
+        "down" => "#c62828",
+        _ => "#757575",
+    }
+}
+
+/// Approximate width of `s` in 11 px Verdana, plus padding.
+fn width(s: &str) -> usize {
+    s.chars().count() * 7 + 10
+}
+
+/// The badge for a check called `label` in `state`.
+pub(crate) fn status_svg(label: &str, state: &str) -> String {
+    let (lw, rw) = (width(label), width(state));
+    let total = lw + rw;
+    let title = format!("{label}: {state}");
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" width=(total) height="20" role="img"
+            aria-label=(title) {
+            title { (title) }
+            rect width=(lw) height="20" fill="#555" {}
+            rect x=(lw) width=(rw) height="20" fill=(colour(state)) {}
+            g fill="#fff" text-anchor="middle" font-family="Verdana,DejaVu Sans,sans-serif"
+                font-size="11" {
+                text x=(lw / 2) y="14" { (label) }
+                text x=(lw + rw / 2) y="14" { (state) }
+            }
+        }
+    }
+    .into_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_badge_names_the_check_and_colours_its_state() {
+        let up = status_svg("web", "up");
+        assert!(
+            up.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+            "{up}"
+        );
+        assert!(
+            up.contains(">web</text>") && up.contains(">up</text>"),
+            "{up}"
+        );
+        assert!(up.contains("fill=\"#2e7d32\""), "{up}");
+        let down = status_svg("web", "down");
+        assert!(down.contains("fill=\"#c62828\"") && !down.contains("#2e7d32"));
+        assert!(status_svg("web", "unknown").contains("fill=\"#757575\""));
+    }
+
+    #[test]
+    fn text_in_a_badge_is_escaped() {
+        let svg = status_svg("<script>x</script>", "up");
+        assert!(!svg.contains("<script>"), "{svg}");
+        assert!(svg.contains("&lt;script&gt;x&lt;/script&gt;"), "{svg}");
+    }
+}

@@ -1,0 +1,79 @@
+//! What the listener refuses before routing, decided from the request line
+//! and headers alone (pure, unit-tested): every route of a node is
+//! read-only, so only GET and HEAD are taken, and a declared body beyond
+//! [`MAX_BODY`] is refused before a byte of it is read. Heads over
+//! [`super::listener::MAX_HEAD`] never get here: hyper answers them with 431.
+
+use axum::http::{HeaderMap, Method, StatusCode, header};
+
+/// Largest request body accepted (no route reads one yet; the bound is
+/// here for the write routes of later slices).
+pub(crate) const MAX_BODY: u64 = 16 * 1024;
+
+/// The status and plain-text body to refuse the request with, if any.
+pub(crate) fn refuse(method: &Method, headers: &HeaderMap) -> Option<(StatusCode, &'static str)> {
+    if method != Method::GET && method != Method::HEAD {
+        return Some((StatusCode::METHOD_NOT_ALLOWED, "use GET\n"));
+    }
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        return Some((
+            StatusCode::LENGTH_REQUIRED,
+            "send a content-length, not a chunked body\n",
+        ));
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .map(|v| v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()));
+    match declared {
+        Some(Some(n)) if n <= MAX_BODY => None,
+        Some(_) => Some((StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n")),
+        None => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn with(name: header::HeaderName, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_str(value).expect("value"));
+        h
+    }
+
+    #[test]
+    fn only_get_and_head_pass() {
+        let none = HeaderMap::new();
+        assert_eq!(refuse(&Method::GET, &none), None);
+        assert_eq!(refuse(&Method::HEAD, &none), None);
+        for m in [Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS] {
+            assert_eq!(
+                refuse(&m, &none),
+                Some((StatusCode::METHOD_NOT_ALLOWED, "use GET\n")),
+                "{m}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_declared_body_over_the_bound_is_refused() {
+        let ok = with(header::CONTENT_LENGTH, &MAX_BODY.to_string());
+        assert_eq!(refuse(&Method::GET, &ok), None);
+        let big = with(header::CONTENT_LENGTH, &(MAX_BODY + 1).to_string());
+        assert_eq!(
+            refuse(&Method::GET, &big).map(|r| r.0),
+            Some(StatusCode::PAYLOAD_TOO_LARGE)
+        );
+        let junk = with(header::CONTENT_LENGTH, "lots");
+        assert_eq!(
+            refuse(&Method::GET, &junk).map(|r| r.0),
+            Some(StatusCode::PAYLOAD_TOO_LARGE)
+        );
+        let chunked = with(header::TRANSFER_ENCODING, "chunked");
+        assert_eq!(
+            refuse(&Method::GET, &chunked).map(|r| r.0),
+            Some(StatusCode::LENGTH_REQUIRED)
+        );
+    }
+}

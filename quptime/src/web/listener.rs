@@ -1,0 +1,161 @@
+//! The bounded HTTP/1.1 listener under every HTTP route of a node: hyper
+//! serves the protocol, axum routes, and this file keeps the bounds the
+//! hand-written metrics listener had (request head size, time per
+//! connection, a connection budget), so a stranger who can reach the port
+//! can neither hold it nor make the node buffer much.
+//!
+//! One request per connection (no keep-alive): scrapers, health checks and
+//! a page that reloads itself open a connection each time anyway, and the
+//! time bound then covers the whole exchange.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, Response, header};
+use hyper::body::Incoming;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tower::ServiceExt;
+
+use crate::error::Result;
+use crate::transport::budget::{Budget, BudgetLimits};
+
+/// Largest request head read (hyper's smallest read buffer); longer heads
+/// are answered with 431.
+pub(crate) const MAX_HEAD: usize = 8 * 1024;
+/// Most header lines in a request.
+const MAX_HEADERS: usize = 64;
+/// Time allowed for a client to send its request and read the answer.
+const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// After answering, what is still unread is read and dropped (at most this
+/// much, for at most [`LINGER_FOR`]) before the socket closes: closing on
+/// unread bytes makes the kernel send a reset, which can destroy the answer
+/// (a 431, say) before the client reads it.
+const LINGER_BYTES: usize = 64 * 1024;
+const LINGER_FOR: Duration = Duration::from_secs(1);
+/// Connections served at once, and from one address. A new connection
+/// always gets in; the oldest (of its address, when that one is over its
+/// share) is closed to make room, so idle sockets held by strangers
+/// cannot lock a scraper out. Each has [`IO_TIMEOUT`] in all.
+const BUDGET: BudgetLimits = BudgetLimits {
+    total: 32,
+    per_addr: 8,
+};
+
+/// A running listener.
+#[derive(Debug)]
+pub(crate) struct Served {
+    local_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Served {
+    /// Serve `router` on an already bound listener (bound early, so a taken
+    /// port fails before a node starts anything); `what` names it in logs.
+    pub(crate) fn start(
+        listener: std::net::TcpListener,
+        router: Router,
+        what: &'static str,
+    ) -> Result<Served> {
+        listener.set_nonblocking(true)?;
+        let listener = TcpListener::from_std(listener)?;
+        let local_addr = listener.local_addr()?;
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, router, stop_rx));
+        tracing::info!(addr = %local_addr, "{what} listener ready");
+        Ok(Served {
+            local_addr,
+            stop,
+            task,
+        })
+    }
+
+    /// The bound address.
+    pub(crate) fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stop listening and drop open connections.
+    pub(crate) async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn accept_loop(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
+    let budget = Budget::new(BUDGET);
+    let mut conns = JoinSet::new();
+    loop {
+        let (stream, addr) = tokio::select! {
+            _ = stop.changed() => return,
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::debug!(error = %e, "http accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let mut ticket = budget.admit(addr.ip());
+        let router = router.clone();
+        conns.spawn(async move {
+            tokio::select! {
+                _ = tokio::time::timeout(IO_TIMEOUT, connection(stream, router)) => {}
+                _ = ticket.evicted() => {}
+            }
+        });
+    }
+}
+
+/// One exchange on `stream`, then a bounded linger.
+async fn connection(mut stream: TcpStream, router: Router) {
+    let service = hyper::service::service_fn(move |req| handle(router.clone(), req));
+    let served = hyper::server::conn::http1::Builder::new()
+        .keep_alive(false)
+        .max_buf_size(MAX_HEAD)
+        .max_headers(MAX_HEADERS)
+        .serve_connection(hyper_util::rt::TokioIo::new(&mut stream), service)
+        .await;
+    if let Err(e) = served {
+        tracing::debug!(error = %e, "http connection ended with an error");
+    }
+    let _ = stream.shutdown().await;
+    let mut buf = [0u8; 4096];
+    let mut left = LINGER_BYTES;
+    let drain = async {
+        while left > 0 {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER_FOR, drain).await;
+}
+
+/// Refuse what no route takes (see [`super::limits`]), route the rest,
+/// and mark every answer as not to be cached (it is sampled now).
+async fn handle(
+    router: Router,
+    req: Request<Incoming>,
+) -> std::result::Result<Response<Body>, Infallible> {
+    let mut response = match super::limits::refuse(req.method(), req.headers()) {
+        Some((code, why)) => super::text(code, "text/plain", why.to_string()),
+        None => router.oneshot(req).await?,
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,155 @@
+//! The status page listener (`qu serve --http`, `NodeOptions::http_addr`):
+//! `/` (the page), `/style.css` (its only asset, served here so the page
+//! asks no other host), `/badge/<check>/status.svg` and `/api/status` (the
+//! data of `qu status --json`). Read-only and without login; what it
+//! shows comes from a [`StatusSource`], the node's status as `qu status`
+//! sees it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::{HeaderValue, Response, StatusCode, header};
+use axum::routing::get;
+
+use super::{Served, badge, page, text};
+use crate::cluster::Status;
+use crate::error::{Error, Result};
+
+/// What the page shows: the node's status, with the master's live votes
+/// when it can be asked. Implemented by the node; tests may give a fixed one.
+pub trait StatusSource: Send + Sync + 'static {
+    /// The status now.
+    fn status(&self) -> Pin<Box<dyn Future<Output = Status> + Send + '_>>;
+}
+
+/// The page's stylesheet.
+const STYLE: &str = include_str!("style.css");
+/// No script, no frame, nothing from another origin: the page needs none.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; \
+                   form-action 'none'; frame-ancestors 'none'";
+
+/// A running status page listener.
+#[derive(Debug)]
+pub struct WebServer {
+    served: Served,
+}
+
+impl WebServer {
+    /// Listen on `addr` (port 0 picks a free port) and serve `source`.
+    pub async fn bind(addr: SocketAddr, source: Arc<dyn StatusSource>) -> Result<WebServer> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| Self::bind_error(addr, e))?;
+        Self::from_listener(listener.into_std()?, source)
+    }
+
+    /// Serve `source` on an already bound listener.
+    pub fn from_listener(
+        listener: std::net::TcpListener,
+        source: Arc<dyn StatusSource>,
+    ) -> Result<WebServer> {
+        let served = Served::start(listener, routes(source), "status page")?;
+        Ok(WebServer { served })
+    }
+
+    /// The error for a page address that cannot be bound.
+    pub fn bind_error(addr: SocketAddr, e: std::io::Error) -> Error {
+        Error::invalid(format!(
+            "cannot serve the status page on {addr}: {e}; pick another --http address \
+             (or stop what uses that port)"
+        ))
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.served.local_addr()
+    }
+
+    /// Stop listening and drop open connections.
+    pub async fn shutdown(self) {
+        self.served.shutdown().await
+    }
+}
+
+fn routes(source: Arc<dyn StatusSource>) -> Router {
+    let (s1, s2, s3) = (source.clone(), source.clone(), source);
+    Router::new()
+        .route(
+            "/",
+            get(move || {
+                let s = s1.clone();
+                async move {
+                    let status = s.status().await;
+                    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
+                    let mut r = text(
+                        StatusCode::OK,
+                        "text/html; charset=utf-8",
+                        page::render(&status, &now.to_string()),
+                    );
+                    r.headers_mut().insert(
+                        header::CONTENT_SECURITY_POLICY,
+                        HeaderValue::from_static(CSP),
+                    );
+                    r
+                }
+            }),
+        )
+        .route(
+            "/style.css",
+            get(|| async { text(StatusCode::OK, "text/css; charset=utf-8", STYLE.into()) }),
+        )
+        .route(
+            "/badge/{check}/status.svg",
+            get(move |Path(key): Path<String>| {
+                let s = s2.clone();
+                async move { badge_response(&s.status().await, &key) }
+            }),
+        )
+        .route(
+            "/api/status",
+            get(move || {
+                let s = s3.clone();
+                async move {
+                    let status = s.status().await;
+                    match serde_json::to_string_pretty(&status) {
+                        Ok(json) => text(StatusCode::OK, "application/json", json + "\n"),
+                        Err(e) => text(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "text/plain",
+                            format!("cannot encode the status: {e}\n"),
+                        ),
+                    }
+                }
+            }),
+        )
+        .fallback(|| async {
+            text(
+                StatusCode::NOT_FOUND,
+                "text/plain",
+                "not found; try /, /api/status or /badge/<check>/status.svg\n".into(),
+            )
+        })
+}
+
+fn badge_response(status: &Status, key: &str) -> Response<Body> {
+    match badge::find(status, key) {
+        Some(check) => text(
+            StatusCode::OK,
+            "image/svg+xml",
+            badge::status_svg(&check.name, badge::shown_state(check)),
+        ),
+        None => {
+            let shown: String = key.chars().take(64).collect();
+            text(
+                StatusCode::NOT_FOUND,
+                "text/plain",
+                format!("no check named or with id {shown:?}; /api/status lists the checks\n"),
+            )
+        }
+    }
+}
