@@ -30,7 +30,7 @@
 // ARCHITECTURE.md ("Dependency rules") lists what quptime/tests/tidy.rs
 // enforces.
 pub(crate) mod addr;
-pub mod aggregate;
+pub(crate) mod aggregate;
 pub mod api;
 pub mod backup;
 pub mod blocking;
