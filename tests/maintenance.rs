@@ -286,6 +286,8 @@ type Sampled = (u64, u64, Vec<(u64, Vec<String>)>, Vec<String>);
 /// its own thread until stopped.
 struct Sampler {
     stop: Arc<std::sync::atomic::AtomicBool>,
+    /// Rounds completed so far, for waiting on the sampler itself.
+    done: Arc<std::sync::atomic::AtomicU64>,
     thread: std::thread::JoinHandle<Sampled>,
 }
 
@@ -293,6 +295,8 @@ impl Sampler {
     fn start(nodes: Vec<quptime::Cluster>) -> Sampler {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
+        let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = done.clone();
         let thread = std::thread::spawn(move || {
             let (mut rounds, mut twice, mut doubled, mut seen) =
                 (0u64, 0u64, Vec::new(), Vec::<String>::new());
@@ -313,11 +317,24 @@ impl Sampler {
                         doubled.push((rounds, masters));
                     }
                 }
+                counter.store(rounds, std::sync::atomic::Ordering::Relaxed);
                 std::thread::sleep(Duration::from_micros(200));
             }
             (rounds, twice, doubled, seen)
         });
-        Sampler { stop, thread }
+        Sampler { stop, done, thread }
+    }
+
+    /// Wait until the sampler has completed a round that began after now,
+    /// so it has seen the cluster as it is at this point.
+    async fn catch_up(&self) {
+        let now = self.done.load(std::sync::atomic::Ordering::Relaxed);
+        wait_for(
+            "the sampler to finish a round",
+            Duration::from_secs(10),
+            || self.done.load(std::sync::atomic::Ordering::Relaxed) >= now + 2,
+        )
+        .await;
     }
 
     fn finish(self) -> Sampled {
@@ -357,6 +374,7 @@ async fn status_never_shows_two_masters_during_transfers() {
         )
         .await;
     }
+    sampler.catch_up().await;
     let (rounds, twice, doubled, seen) = sampler.finish();
     eprintln!("transfers: {rounds} sampling rounds, masters in turn: {seen:?}");
     assert!(seen.len() >= 5, "the sampler saw every hand-over: {seen:?}");
