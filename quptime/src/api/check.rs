@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::error::Result;
 use crate::state::model::{DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
+use crate::state::policy::{DEFAULT_ROUNDS, Policy, Quorum, parse_labels};
 use crate::state::{Check, CheckType, ProbeFields, duration};
 
 /// A check as the CLI describes it; the daemon assigns the id and resolves
@@ -43,6 +44,18 @@ pub struct CheckSpec {
     /// Repeat the alert this often while the check stays down (`1h`).
     #[serde(default)]
     pub remind: Option<String>,
+    /// Rounds to go down (1 to 20, default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_after: Option<u32>,
+    /// Rounds to come back (1 to 20, default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recover_after: Option<u32>,
+    /// `majority` (default), `all`, `any` or `at-least K`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<String>,
+    /// Label selector (`region=eu`, all must match): the judging nodes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<String>,
 }
 
 impl CheckSpec {
@@ -58,6 +71,10 @@ impl CheckSpec {
             alerts: Vec::new(),
             suppress: Vec::new(),
             remind: None,
+            fail_after: None,
+            recover_after: None,
+            quorum: None,
+            nodes: Vec::new(),
         }
     }
 
@@ -83,6 +100,15 @@ impl CheckSpec {
                 None => None,
             },
             disabled: false,
+            policy: Policy {
+                fail_after: rounds(self.fail_after),
+                recover_after: rounds(self.recover_after),
+                quorum: match &self.quorum {
+                    Some(q) => q.parse()?,
+                    None => Quorum::Majority,
+                },
+                nodes: parse_labels("nodes", &self.nodes)?,
+            },
         };
         check.validate()?;
         Ok(check)
@@ -123,6 +149,18 @@ pub struct CheckPatch {
     /// Reminder interval while down (empty turns reminders off).
     #[serde(default)]
     pub remind: Option<String>,
+    /// Rounds to go down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_after: Option<u32>,
+    /// Rounds to come back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recover_after: Option<u32>,
+    /// The quorum policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<String>,
+    /// The label selector, replacing the current one (empty: every voter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<Vec<String>>,
 }
 
 impl CheckPatch {
@@ -152,8 +190,26 @@ impl CheckPatch {
                 Some(dur("remind", v)?)
             };
         }
+        if let Some(v) = self.fail_after {
+            check.policy.fail_after = rounds(Some(v));
+        }
+        if let Some(v) = self.recover_after {
+            check.policy.recover_after = rounds(Some(v));
+        }
+        if let Some(q) = &self.quorum {
+            check.policy.quorum = q.parse()?;
+        }
+        if let Some(terms) = &self.nodes {
+            check.policy.nodes = parse_labels("nodes", terms)?;
+        }
         check.validate()
     }
+}
+
+/// A round count as stored: the default (2) is left out, so a check
+/// that states it needs no newer state level.
+fn rounds(v: Option<u32>) -> Option<u32> {
+    v.filter(|n| *n != DEFAULT_ROUNDS)
 }
 
 /// A check's `interval`, `timeout` or `remind` field, within its bounds;

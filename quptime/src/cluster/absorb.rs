@@ -394,6 +394,7 @@ mod tests {
             fingerprint: crate::identity::Fingerprint::of_spki(id.as_bytes()),
             cert_pem: String::new(),
             added_at: String::new(),
+            labels: Default::default(),
         };
         state.peers.insert(me.clone(), peer("a"));
         assert!(holdings(&state, &me).is_empty(), "itself is not a holding");
@@ -431,6 +432,7 @@ mod tests {
             fingerprint: crate::identity::Fingerprint::of_spki(b"m1"),
             cert_pem: String::new(),
             added_at: String::new(),
+            labels: Default::default(),
         };
         let token = Token {
             v: 1,

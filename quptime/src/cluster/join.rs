@@ -181,6 +181,7 @@ impl Core {
             fingerprint: fingerprint.clone(),
             cert_pem: accept.cert_pem,
             added_at: now_rfc3339(),
+            labels: Default::default(),
         };
         let outcome = self.admit(peer).await?;
         if let Some(id) = token_id {

@@ -11,7 +11,8 @@
 //! that every release understands (level 1) are never refused, so a mixed
 //! cluster keeps working during the upgrade.
 
-use super::{AlertChannel, Mutation};
+use super::policy::POLICY_LEVEL;
+use super::{AlertChannel, Check, Mutation};
 
 /// The level a channel's settings need: 3 for `allow_plain_auth`.
 fn channel_level(c: &AlertChannel) -> u32 {
@@ -32,7 +33,9 @@ fn channel_level(c: &AlertChannel) -> u32 {
 /// - 3: the SMTP setting `allow_plain_auth` (releases before refuse it as
 ///   unknown at apply, so a channel that sets it needs this level), key
 ///   rotation (`qu key rotate`).
-pub const STATE_LEVEL: u32 = 3;
+/// - 4: per-check decision policies (`fail_after`, `recover_after`,
+///   `quorum`, `nodes`), member labels and `qu node label`.
+pub const STATE_LEVEL: u32 = 4;
 
 /// The level of a state that does not say (written by the first release).
 pub(super) fn first() -> u32 {
@@ -59,7 +62,34 @@ pub fn check_loadable(state: &super::ClusterState, what: &str) -> crate::Result<
 impl Mutation {
     /// The state level a node needs to apply this mutation.
     pub fn required_level(&self) -> u32 {
-        self.base_level().max(self.settings_level())
+        self.base_level()
+            .max(self.settings_level())
+            .max(self.policy_level())
+    }
+
+    /// 4 when a check in this mutation has a decision policy other than
+    /// the default, or a member record carries labels: an older node would
+    /// drop those fields and judge (or probe) the check by the old rules.
+    fn policy_level(&self) -> u32 {
+        let checks: &[Check] = match self {
+            Mutation::AddCheck { check } | Mutation::UpdateCheck { check } => {
+                std::slice::from_ref(check)
+            }
+            Mutation::ApplyDeclaration { change } => &change.checks,
+            Mutation::ImportConfig { checks, .. } => checks,
+            _ => &[],
+        };
+        let peer = match self {
+            Mutation::AddPeer { peer } | Mutation::RequestEnrollment { peer, .. } => Some(peer),
+            _ => None,
+        };
+        let labelled = peer.is_some_and(|p| !p.labels.is_empty());
+        checks
+            .iter()
+            .map(|c| c.policy.level())
+            .chain(labelled.then_some(POLICY_LEVEL))
+            .max()
+            .unwrap_or(1)
     }
 
     /// The level of the settings the alert channels in this mutation use.
@@ -99,6 +129,7 @@ impl Mutation {
             | Mutation::PinMaster { .. }
             | Mutation::ImportConfig { .. } => 2,
             Mutation::RotateKey { .. } => 3,
+            Mutation::SetNodeLabels { .. } => 4,
         }
     }
 }
@@ -149,6 +180,38 @@ mod tests {
             retention: None,
         };
         assert_eq!(import.required_level(), 3);
+    }
+
+    #[test]
+    fn a_policy_or_labels_need_level_4_and_the_default_does_not() {
+        let mut check = Check::blank(super::super::CheckType::Tcp);
+        assert_eq!(
+            Mutation::AddCheck {
+                check: check.clone()
+            }
+            .required_level(),
+            1
+        );
+        check.policy.fail_after = Some(3);
+        assert_eq!(
+            Mutation::UpdateCheck {
+                check: check.clone()
+            }
+            .required_level(),
+            4
+        );
+        let import = Mutation::ImportConfig {
+            checks: vec![check],
+            alerts: vec![],
+            dns_resolvers: vec![],
+            retention: None,
+        };
+        assert_eq!(import.required_level(), 4);
+        let m = Mutation::SetNodeLabels {
+            node_id: crate::NodeId::new("n1").unwrap(),
+            labels: Default::default(),
+        };
+        assert_eq!(m.required_level(), 4);
     }
 
     #[test]

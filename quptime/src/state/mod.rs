@@ -22,6 +22,7 @@ mod level;
 pub mod model;
 pub mod mutation;
 pub mod outbox;
+pub mod policy;
 pub mod probe;
 mod probe_entries;
 mod probe_fields;
@@ -40,6 +41,7 @@ pub use level::{STATE_LEVEL, check_loadable};
 pub use model::{ALERT_TYPES, AlertChannel, Check, Enrollment, PeerRecord, SettingsCheck};
 pub use mutation::{Applied, Command, Mutation, Outcome, Rejected};
 pub use outbox::{AlertKind, OutboxEntry};
+pub use policy::{Labels, Policy, Quorum};
 pub use probe::{
     CheckType, DnsProbe, DnsRecord, HttpProbe, IcmpProbe, Probe, ProbeFields, StatusSpec, TcpProbe,
     TlsProbe,
@@ -308,6 +310,7 @@ impl ClusterState {
                 fingerprint,
                 cert_pem,
             } => self.rotate_key(&cmd.proposer, node_id, fingerprint, cert_pem),
+            Mutation::SetNodeLabels { node_id, labels } => self.set_node_labels(node_id, labels),
             Mutation::RecordTransition {
                 check_id,
                 from,
