@@ -284,7 +284,10 @@ impl Cluster {
             probers,
             consensus.watch_state(),
             opts.faults.clone(),
-            opts.schedule.clone(),
+            crate::schedule::ScheduleOptions {
+                node: Some(core.me().clone()),
+                ..opts.schedule.clone()
+            },
         );
         tasks.push(tokio::spawn(verdict::run_reporter(
             core.clone(),
