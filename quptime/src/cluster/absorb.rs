@@ -336,6 +336,7 @@ impl Core {
                 &req.invite.nonce,
             )?,
             absorb: false,
+            labels: self.config.labels.clone(),
         })
     }
 }
@@ -366,6 +367,7 @@ pub(crate) async fn finish(core: Arc<Core>, file: AbsorbFile, mut stop: watch::R
                 secret: token.secret.clone(),
                 node_id: core.me().clone(),
                 advertise: core.advertise.clone(),
+                labels: core.config.labels.clone(),
             };
             match crate::enroll::present(core.pool.dialer(), token, &request).await {
                 Ok(_) => tracing::info!("presented the absorbing cluster's token"),

@@ -588,7 +588,7 @@ impl Core {
             fingerprint: self.identity.fingerprint(),
             cert_pem: self.identity.cert_pem(),
             added_at: now_rfc3339(),
-            labels: Default::default(),
+            labels: self.config.labels.clone(),
         }
     }
 }
