@@ -226,6 +226,7 @@ impl TestCluster {
                 bind_port: Some(port),
                 advertise: Some(format!("127.0.0.1:{port}")),
                 secret: None,
+                labels: Default::default(),
             },
             wait,
         };

@@ -85,6 +85,7 @@ async fn serve(timing: Timing, metrics_addr: Option<std::net::SocketAddr>) -> Re
             bind_port: port,
             advertise: env("QUPTIME_ADVERTISE"),
             secret: env("QUPTIME_CLUSTER_SECRET"),
+            labels: Default::default(),
         }
     } else {
         InitOptions::default()

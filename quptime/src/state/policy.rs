@@ -243,6 +243,18 @@ pub fn parse_labels<S: AsRef<str>>(what: &str, terms: &[S]) -> Result<Labels> {
     Ok(out)
 }
 
+/// `current` with the `k=v` terms of `set` set and the keys of `remove`
+/// removed, validated.
+pub fn relabel<S: AsRef<str>>(current: &Labels, set: &[S], remove: &[S]) -> Result<Labels> {
+    let mut out = current.clone();
+    for k in remove {
+        out.remove(k.as_ref().trim());
+    }
+    out.extend(parse_labels("labels", set)?);
+    validate_labels("labels", &out)?;
+    Ok(out)
+}
+
 /// Labels as `k=v,k=v` (empty when none), for tables.
 pub fn format_labels(labels: &Labels) -> String {
     labels
