@@ -15,7 +15,7 @@ pub fn run(args: InitArgs) -> Result<()> {
             bind_port: args.port,
             advertise: args.advertise,
             secret: args.secret,
-            labels: Default::default(),
+            labels: quptime::state::policy::parse_labels("--label", &args.labels)?,
         },
     )?;
     println!("initialised node {}", done.identity.node_id());
