@@ -59,18 +59,31 @@ impl TestCluster {
     /// As [`TestCluster::form`]; with `metrics`, every node serves
     /// `/metrics`, `/healthz` and `/readyz` on a free loopback port.
     pub async fn form_with(names: &[&str], timing: Timing, metrics: bool) -> TestCluster {
+        TestCluster::form_labelled(names, &[], timing, metrics).await
+    }
+
+    /// As [`TestCluster::form_with`], node `i` initialised with the
+    /// `k=v` labels `labels[i]` (as `qu init --label`; none past the end).
+    pub async fn form_labelled(
+        names: &[&str],
+        labels: &[&[&str]],
+        timing: Timing,
+        metrics: bool,
+    ) -> TestCluster {
         init_test_logging();
         let root = tempfile::tempdir().expect("tempdir");
         let mut dirs = Vec::new();
         let mut secret = None;
-        for name in names {
+        for (i, name) in names.iter().enumerate() {
             let dir = root.path().join(name);
+            let terms = labels.get(i).copied().unwrap_or_default();
             init_node(
                 &dir,
                 InitOptions {
                     node_id: Some(name.to_string()),
                     bind_addr: Some("127.0.0.1".into()),
                     secret: secret.clone(),
+                    labels: quptime::state::policy::parse_labels("labels", terms).expect("labels"),
                     ..InitOptions::default()
                 },
             )
