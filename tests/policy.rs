@@ -116,6 +116,20 @@ async fn a_check_for_eu_nodes_is_judged_by_them_alone_and_degrades_on_one_failur
             .all(|t| t.check_id != "id-eu" || t.to == quptime::state::CheckState::Up),
         "no other transition"
     );
+    // n3 is not selected: it does not even probe (no probe series), while
+    // the EU nodes do.
+    let probed = |i: usize| {
+        tc.node(i)
+            .metrics_text()
+            .lines()
+            .any(|l| l.starts_with("quptime_probes_total{") && l.contains("check=\"eu\""))
+    };
+    assert!(probed(0) && probed(1), "the EU nodes probe");
+    assert!(
+        !probed(2),
+        "n3 does not probe: {}",
+        tc.node(2).metrics_text()
+    );
 
     // One EU node fails: with two judging nodes a DOWN needs both, so the
     // check stays up, degraded.
