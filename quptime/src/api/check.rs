@@ -294,4 +294,70 @@ mod tests {
         assert!(http.insecure, "null keeps");
         assert_eq!(http.max_redirects, Some(4));
     }
+
+    #[test]
+    fn the_policy_fields_are_read_validated_and_patched() {
+        let mut spec = CheckSpec::new("db", CheckType::Tcp, "127.0.0.1:5432");
+        spec.fail_after = Some(3);
+        spec.recover_after = Some(2);
+        spec.quorum = Some("at-least 2".into());
+        spec.nodes = vec!["region=eu".into()];
+        let check = spec
+            .clone()
+            .into_check("c1".into(), Vec::new())
+            .expect("valid");
+        assert_eq!(check.policy.fail_after, Some(3));
+        assert_eq!(
+            check.policy.recover_after, None,
+            "the default is stored as unset"
+        );
+        assert_eq!(check.policy.quorum, Quorum::AtLeast(2));
+        assert_eq!(check.policy.nodes["region"], "eu");
+        let json = serde_json::to_value(&check).expect("json");
+        assert_eq!(json["quorum"], "at-least 2");
+        assert_eq!(json["nodes"]["region"], "eu");
+        let back: Check = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back, check);
+        for (bad, field) in [
+            (
+                CheckSpec {
+                    fail_after: Some(0),
+                    ..spec.clone()
+                },
+                "fail_after",
+            ),
+            (
+                CheckSpec {
+                    quorum: Some("at-least 0".into()),
+                    ..spec.clone()
+                },
+                "quorum",
+            ),
+            (
+                CheckSpec {
+                    nodes: vec!["region".into()],
+                    ..spec.clone()
+                },
+                "nodes",
+            ),
+        ] {
+            let e = bad.into_check("c".into(), Vec::new()).expect_err(field);
+            assert!(e.message().contains(field), "{field}: {e}");
+        }
+        let mut check = check;
+        let patch = CheckPatch {
+            quorum: Some("all".into()),
+            nodes: Some(Vec::new()),
+            fail_after: Some(2),
+            ..CheckPatch::default()
+        };
+        patch.apply(&mut check, None).expect("patch");
+        assert_eq!(
+            check.policy,
+            Policy {
+                quorum: Quorum::All,
+                ..Policy::default()
+            }
+        );
+    }
 }

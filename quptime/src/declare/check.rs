@@ -224,3 +224,24 @@ impl<'de> DeserializeSeed<'de> for OptDuration {
         duration::opt::deserialize(d)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_declared_policy_reads_exports_and_refuses_bad_values() {
+        let text = r#"{"name": "db", "type": "tcp", "target": "127.0.0.1:5432",
+            "fail_after": 3, "quorum": "any", "nodes": {"region": "eu"}}"#;
+        let decl: CheckDecl = serde_json::from_str(text).expect("declaration");
+        let check = decl
+            .to_check("c1".into(), Vec::new(), Vec::new())
+            .expect("valid");
+        assert_eq!(check.policy.fail_after, Some(3));
+        assert_eq!(check.policy.quorum, crate::state::Quorum::Any);
+        assert_eq!(CheckDecl::of(&check, &|a| a.clone()), decl);
+        let bad = r#"{"name": "db", "type": "tcp", "target": "x:1", "quorum": "most"}"#;
+        let e = serde_json::from_str::<CheckDecl>(bad).expect_err("bad quorum");
+        assert!(e.to_string().contains("at-least K"), "{e}");
+    }
+}
