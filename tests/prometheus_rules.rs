@@ -59,6 +59,7 @@ fn promtool_lints_the_exposition_clean() {
             name: "web".into(),
             state: "down".into(),
             votes: Some((0, 3)),
+            degraded: false,
         }],
         peers: vec![("bravo".into(), true)],
         ..Default::default()

@@ -273,6 +273,8 @@ async fn a_check_named_like_markup_is_text_in_the_browser() {
             votes: vec![],
             since: None,
             last_transition: None,
+            degraded: false,
+            reason: None,
         }],
         live_within_ms: 1000,
         pinned_master: None,

@@ -103,7 +103,14 @@ fn every_command_has_help_with_an_example() {
 const DOCUMENTED: &[(&str, &[&str])] = &[
     (
         "init",
-        &["--advertise", "--bind", "--port", "--secret", "--node-id"],
+        &[
+            "--advertise",
+            "--bind",
+            "--port",
+            "--secret",
+            "--node-id",
+            "--label",
+        ],
     ),
     (
         "serve",
@@ -121,6 +128,7 @@ const DOCUMENTED: &[(&str, &[&str])] = &[
     ("node add", &["-y", "--yes"]),
     ("node list", &["--json"]),
     ("node remove", &[]),
+    ("node label", &["--remove"]),
     (
         "check add http",
         &[
@@ -131,12 +139,26 @@ const DOCUMENTED: &[(&str, &[&str])] = &[
             "--alerts",
         ],
     ),
-    ("check add tcp", &["--interval", "--timeout", "--alerts"]),
+    (
+        "check add tcp",
+        &[
+            "--interval",
+            "--timeout",
+            "--alerts",
+            "--fail-after",
+            "--recover-after",
+            "--quorum",
+            "--nodes",
+        ],
+    ),
     ("check add icmp", &["--interval", "--timeout", "--alerts"]),
     ("check add tls", &["--warn-days", "--sni"]),
     ("check add dns", &["--record", "--resolver", "--expect"]),
     ("check list", &["--json"]),
-    ("check edit", &["--interval", "--name", "--target"]),
+    (
+        "check edit",
+        &["--interval", "--name", "--target", "--quorum", "--nodes"],
+    ),
     ("check enable", &[]),
     ("check disable", &[]),
     ("check test", &["--state"]),

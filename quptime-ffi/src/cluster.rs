@@ -111,6 +111,7 @@ unsafe fn read_options<'a>(opts: *const qu_node_options) -> Result<Options<'a>, 
             bind_port: (o.port != 0).then_some(o.port),
             advertise: advertise.map(String::from),
             secret: secret.map(String::from),
+            labels: Default::default(),
         },
         timing,
     })

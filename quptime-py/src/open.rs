@@ -46,6 +46,7 @@ impl Place {
             bind_port,
             advertise: self.advertise,
             secret: self.secret,
+            labels: Default::default(),
         })
     }
 }
@@ -74,6 +75,7 @@ pub(crate) fn start(
         bind_port: port_of(place.port)?,
         advertise: place.advertise,
         secret: place.secret,
+        labels: Default::default(),
     };
     let mut opts = open_or_init(dir, init, timing.unwrap_or_default())?;
     opts.env_overrides = env_overrides;

@@ -7,10 +7,12 @@
 //!
 //! - a result counts only if it comes from a current member and is fresh
 //!   (arrived within the freshness window);
-//! - DOWN when failures ≥ quorum of the cluster's members, UP when
-//!   successes ≥ quorum; UNKNOWN when fewer than a quorum of fresh results
-//!   exist; otherwise (a split, a tie) no verdict and the state holds;
-//! - the state changes only after the same verdict in `hysteresis`
+//! - the verdict follows the check's quorum policy over its judging
+//!   nodes ([`rule`]; by default DOWN when failures ≥ a majority of the
+//!   members, UP when successes do, UNKNOWN when fewer than a majority
+//!   of fresh results exist, otherwise no verdict and the state holds);
+//! - the state changes only after the same verdict in `fail_after`
+//!   (towards DOWN or UNKNOWN) or `recover_after` (towards UP)
 //!   consecutive evaluation rounds (default 2). Rounds are counted, not
 //!   message arrivals, and the timer runs even when results stop, so stale
 //!   checks go UNKNOWN (both were defects of the original).
@@ -21,6 +23,10 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::NodeId;
+use crate::state::Policy;
+
+pub mod rule;
+pub use rule::Judgement;
 
 /// A check's agreed state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -219,8 +225,10 @@ impl Aggregator {
             .unwrap_or_default()
     }
 
-    /// One evaluation round of `check`: returns a change once the same
-    /// verdict held for `hysteresis` consecutive rounds.
+    /// One evaluation round of `check` under the default policy
+    /// (majority of `members`, `hysteresis` rounds each way); the engine
+    /// evaluates under each check's policy, the tests pin this default.
+    #[cfg(test)]
     pub fn evaluate(
         &mut self,
         check: &str,
@@ -228,24 +236,46 @@ impl Aggregator {
         freshness: Duration,
         now: Instant,
     ) -> Option<Change> {
+        self.evaluate_with(check, members, &Policy::default(), freshness, now)
+            .0
+    }
+
+    /// What a round now would judge for `check` (no streak is counted).
+    pub fn judgement(
+        &self,
+        check: &str,
+        judges: &BTreeSet<NodeId>,
+        policy: &Policy,
+        freshness: Duration,
+        now: Instant,
+    ) -> Judgement {
+        let (total, failures) = self.checks.get(check).map_or((0, 0), |c| {
+            let f = fresh(c, judges, freshness, now);
+            (f.len(), f.iter().filter(|(_, r)| !r.ok).count())
+        });
+        rule::judge(policy.quorum, judges.len(), total, failures)
+    }
+
+    /// One evaluation round of `check`, judged by `judges` (the voters the
+    /// check selects) under `policy`: returns a change once the same
+    /// verdict held for the policy's rounds (`fail_after` towards DOWN and
+    /// UNKNOWN, `recover_after` towards UP; unset, this aggregator's
+    /// `hysteresis`), and the round's judgement.
+    pub fn evaluate_with(
+        &mut self,
+        check: &str,
+        judges: &BTreeSet<NodeId>,
+        policy: &Policy,
+        freshness: Duration,
+        now: Instant,
+    ) -> (Option<Change>, Judgement) {
+        let judgement = self.judgement(check, judges, policy, freshness, now);
         let hysteresis = self.hysteresis;
         let c = self.checks.entry(check.to_string()).or_default();
         let current = c.state.unwrap_or(CheckState::Unknown);
-        let quorum = members.len() / 2 + 1;
-        let fresh = fresh(c, members, freshness, now);
-        let failures = fresh.iter().filter(|(_, r)| !r.ok).count();
-        let successes = fresh.len() - failures;
-        let verdict = if fresh.len() < quorum {
-            Some(CheckState::Unknown)
-        } else if failures >= quorum {
-            Some(CheckState::Down)
-        } else if successes >= quorum {
-            Some(CheckState::Up)
-        } else {
-            None
-        };
+        let fresh = fresh(c, judges, freshness, now);
         let evidence = evidence(&fresh);
-        match verdict {
+        let change = match judgement.verdict {
             None => {
                 c.streak = None;
                 None
@@ -259,7 +289,11 @@ impl Aggregator {
                     Some((s, n)) if s == v => n + 1,
                     _ => 1,
                 };
-                if count >= hysteresis {
+                let needed = match v {
+                    CheckState::Up => policy.recover_after.unwrap_or(hysteresis),
+                    _ => policy.fail_after.unwrap_or(hysteresis),
+                };
+                if count >= needed.max(1) {
                     c.streak = None;
                     c.state = Some(v);
                     Some(Change {
@@ -272,7 +306,8 @@ impl Aggregator {
                     None
                 }
             }
-        }
+        };
+        (change, judgement)
     }
 }
 
@@ -308,3 +343,7 @@ pub fn freshness(interval: Duration) -> Duration {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "aggregate/policy_tests.rs"]
+mod policy_tests;

@@ -138,6 +138,9 @@ pub struct EnrollRequest {
     pub node_id: NodeId,
     /// Where members will dial it.
     pub advertise: String,
+    /// Its labels from `node.yaml` (older nodes send none).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: crate::state::Labels,
 }
 
 /// The member's answer.
@@ -231,6 +234,7 @@ async fn join_inner(
         secret: token.secret.clone(),
         node_id: identity.node_id().clone(),
         advertise: config.advertise_addr(),
+        labels: config.labels.clone(),
     };
     let deadline = tokio::time::Instant::now() + opts.wait;
     let mut told = false;

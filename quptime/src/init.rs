@@ -33,6 +33,8 @@ pub struct InitOptions {
     pub advertise: Option<String>,
     /// The cluster join secret; generated when `None`.
     pub secret: Option<String>,
+    /// The node's labels (`region=eu`), saved in `node.yaml`.
+    pub labels: crate::state::Labels,
 }
 
 /// The outcome of a successful [`init_node`].
@@ -101,6 +103,8 @@ pub fn init_node(dir: &Path, opts: InitOptions) -> Result<Initialised> {
     if let Some(a) = opts.advertise {
         config.advertise = a;
     }
+    crate::state::policy::validate_labels("--label", &opts.labels)?;
+    config.labels = opts.labels;
     if opts.bind_port.is_none()
         && let Some(port) = advertised_port(&config.advertise)
     {

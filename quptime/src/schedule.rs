@@ -31,6 +31,9 @@ pub struct ScheduleOptions {
     /// Capacity of the result channel; when full, results are dropped and
     /// counted rather than stalling probes (default 65 536).
     pub queue: usize,
+    /// This node, so checks whose `nodes` selector does not match its
+    /// labels are not probed here (unset: every check is probed).
+    pub node: Option<crate::identity::NodeId>,
 }
 
 impl Default for ScheduleOptions {
@@ -38,6 +41,7 @@ impl Default for ScheduleOptions {
         ScheduleOptions {
             max_concurrent: 512,
             queue: 65_536,
+            node: None,
         }
     }
 }
@@ -78,7 +82,8 @@ impl Scheduler {
     ) -> (Scheduler, mpsc::Receiver<Observation>) {
         let (tx, rx) = mpsc::channel(opts.queue.max(1));
         let slots = Arc::new(Semaphore::new(opts.max_concurrent.max(1)));
-        let task = tokio::spawn(supervise(probers, state, faults, tx, slots));
+        let me = opts.node;
+        let task = tokio::spawn(supervise(probers, state, faults, tx, slots, me));
         (Scheduler { task }, rx)
     }
 }
@@ -100,18 +105,20 @@ async fn supervise(
     faults: Faults,
     tx: mpsc::Sender<Observation>,
     slots: Arc<Semaphore>,
+    me: Option<crate::identity::NodeId>,
 ) {
     let mut running: HashMap<String, Running> = HashMap::new();
     loop {
         let current = state.borrow_and_update().clone();
         probers.set_dns_resolvers(&current.dns_resolvers);
+        let here = |c: &Check| !c.disabled && probed_here(&current, me.as_ref(), c);
         running.retain(|id, r| {
             current
                 .checks
                 .get(id)
-                .is_some_and(|c| !c.disabled && *c == r.check)
+                .is_some_and(|c| here(c) && *c == r.check)
         });
-        for check in current.checks.values().filter(|c| !c.disabled) {
+        for check in current.checks.values().filter(|c| here(c)) {
             if running.contains_key(&check.id) {
                 continue;
             }
@@ -133,6 +140,26 @@ async fn supervise(
         if state.changed().await.is_err() {
             return;
         }
+    }
+}
+
+/// Whether node `me` probes `check`: always without a `nodes` selector,
+/// else when its member labels match (a node not yet a member probes
+/// nothing selected; its results would not count anyway).
+pub fn probed_here(
+    state: &ClusterState,
+    me: Option<&crate::identity::NodeId>,
+    check: &Check,
+) -> bool {
+    if check.policy.nodes.is_empty() {
+        return true;
+    }
+    match me {
+        None => true,
+        Some(me) => state
+            .peers
+            .get(me)
+            .is_some_and(|p| check.policy.selects(&p.labels)),
     }
 }
 
@@ -206,5 +233,32 @@ mod tests {
             assert!(jitter(Duration::from_millis(100)) < Duration::from_millis(100));
         }
         assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_node_probes_only_the_checks_its_labels_are_selected_for() {
+        use crate::identity::NodeId;
+        use crate::state::{CheckType, PeerRecord};
+        let me = NodeId::new("n1").expect("id");
+        let mut state = ClusterState::default();
+        state.peers.insert(
+            me.clone(),
+            PeerRecord {
+                node_id: me.clone(),
+                advertise: "127.0.0.1:1".into(),
+                fingerprint: crate::identity::Fingerprint::of_spki(b"n1"),
+                cert_pem: String::new(),
+                added_at: String::new(),
+                labels: [("region".into(), "eu".into())].into(),
+            },
+        );
+        let mut check = Check::blank(CheckType::Tcp);
+        assert!(probed_here(&state, Some(&me), &check), "no selector");
+        check.policy.nodes = [("region".into(), "eu".into())].into();
+        assert!(probed_here(&state, Some(&me), &check));
+        check.policy.nodes = [("region".into(), "us".into())].into();
+        assert!(!probed_here(&state, Some(&me), &check));
+        let other = NodeId::new("n2").expect("id");
+        assert!(!probed_here(&state, Some(&other), &check), "not a member");
     }
 }

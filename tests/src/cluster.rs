@@ -61,7 +61,7 @@ impl TestCluster {
     /// As [`TestCluster::form`]; with `metrics`, every node serves
     /// `/metrics`, `/healthz` and `/readyz` on a free loopback port.
     pub async fn form_with(names: &[&str], timing: Timing, metrics: bool) -> TestCluster {
-        TestCluster::form_serving(names, timing, metrics, false).await
+        TestCluster::form_full(names, &[], timing, metrics, false).await
     }
 
     /// As [`TestCluster::form_with`]; with `http`, every node also serves
@@ -72,18 +72,43 @@ impl TestCluster {
         metrics: bool,
         http: bool,
     ) -> TestCluster {
+        TestCluster::form_full(names, &[], timing, metrics, http).await
+    }
+
+    /// As [`TestCluster::form_with`], node `i` initialised with the
+    /// `k=v` labels `labels[i]` (as `qu init --label`; none past the end).
+    pub async fn form_labelled(
+        names: &[&str],
+        labels: &[&[&str]],
+        timing: Timing,
+        metrics: bool,
+    ) -> TestCluster {
+        TestCluster::form_full(names, labels, timing, metrics, false).await
+    }
+
+    /// The one way a test cluster forms: labels per node, `/metrics` and
+    /// the status page when asked.
+    pub async fn form_full(
+        names: &[&str],
+        labels: &[&[&str]],
+        timing: Timing,
+        metrics: bool,
+        http: bool,
+    ) -> TestCluster {
         init_test_logging();
         let root = tempfile::tempdir().expect("tempdir");
         let mut dirs = Vec::new();
         let mut secret = None;
-        for name in names {
+        for (i, name) in names.iter().enumerate() {
             let dir = root.path().join(name);
+            let terms = labels.get(i).copied().unwrap_or_default();
             init_node(
                 &dir,
                 InitOptions {
                     node_id: Some(name.to_string()),
                     bind_addr: Some("127.0.0.1".into()),
                     secret: secret.clone(),
+                    labels: quptime::state::policy::parse_labels("labels", terms).expect("labels"),
                     ..InitOptions::default()
                 },
             )
@@ -243,6 +268,7 @@ impl TestCluster {
                 bind_port: Some(port),
                 advertise: Some(format!("127.0.0.1:{port}")),
                 secret: None,
+                labels: Default::default(),
             },
             wait,
         };

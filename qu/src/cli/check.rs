@@ -92,6 +92,18 @@ pub struct CheckCommon {
     /// Repeat the alert this often while the check stays down (off by default)
     #[arg(long, value_name = "DURATION")]
     pub remind: Option<String>,
+    /// Failing rounds in a row before the check goes down (1 to 20) [default: 2]
+    #[arg(long, value_name = "N")]
+    pub fail_after: Option<u32>,
+    /// Passing rounds in a row before it comes back up (1 to 20) [default: 2]
+    #[arg(long, value_name = "N")]
+    pub recover_after: Option<u32>,
+    /// Judging nodes that must fail for down: majority, all, any or 'at-least K' [default: majority]
+    #[arg(long, value_name = "POLICY")]
+    pub quorum: Option<String>,
+    /// Only nodes with these labels probe and judge it (K=V, comma-separated, all must match; '' for every node)
+    #[arg(long, value_delimiter = ',', value_name = "K=V")]
+    pub nodes: Option<Vec<String>>,
 }
 
 /// The flags of http checks, named in serde as their settings.

@@ -234,6 +234,9 @@ pub struct InitArgs {
     /// Use this NodeID instead of a random UUID
     #[arg(long, env = "QUPTIME_NODE_ID", value_name = "ID")]
     pub node_id: Option<String>,
+    /// A label of this node, which checks select judging nodes by (repeatable: --label region=eu --label tier=1)
+    #[arg(long = "label", value_name = "K=V")]
+    pub labels: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -310,6 +313,19 @@ pub enum NodeCmd {
     ///
     /// Example: qu node list --json
     List(JsonArg),
+    /// Set or remove labels of a member (checks with --nodes select by them).
+    ///
+    /// Example: qu node label c0d4e5f6-… region=eu --remove tier
+    Label {
+        /// The member's NodeID
+        node_id: String,
+        /// Labels to set
+        #[arg(value_name = "K=V")]
+        labels: Vec<String>,
+        /// Label keys to remove (repeatable)
+        #[arg(long, value_name = "KEY")]
+        remove: Vec<String>,
+    },
     /// Remove a member: it stops voting and every node revokes its key.
     ///
     /// Example: qu node remove c0d4e5f6-…

@@ -61,6 +61,10 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
                 alerts: common.alerts,
                 suppress: common.suppress,
                 remind: common.remind,
+                fail_after: common.fail_after,
+                recover_after: common.recover_after,
+                quorum: common.quorum,
+                nodes: common.nodes.map(terms),
             };
             let outcome = crate::client::call::<EditCheck>(&CheckEdit {
                 check: check.clone(),
@@ -145,8 +149,17 @@ fn blank(kind: CheckType, name: String, target: String, common: CheckCommon) -> 
         alerts: common.alerts.unwrap_or_default(),
         suppress: common.suppress.unwrap_or_default(),
         remind: common.remind,
+        fail_after: common.fail_after,
+        recover_after: common.recover_after,
+        quorum: common.quorum,
+        nodes: common.nodes.map(terms).unwrap_or_default(),
         ..CheckSpec::new(name, kind, target)
     }
+}
+
+/// The `k=v` terms of `--nodes`, without empty ones (`--nodes ''` clears).
+fn terms(v: Vec<String>) -> Vec<String> {
+    v.into_iter().filter(|t| !t.trim().is_empty()).collect()
 }
 
 /// The probe flags given, by the names of the settings they set (the

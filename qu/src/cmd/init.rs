@@ -15,6 +15,7 @@ pub fn run(args: InitArgs) -> Result<()> {
             bind_port: args.port,
             advertise: args.advertise,
             secret: args.secret,
+            labels: quptime::state::policy::parse_labels("--label", &args.labels)?,
         },
     )?;
     println!("initialised node {}", done.identity.node_id());

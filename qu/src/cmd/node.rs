@@ -1,9 +1,11 @@
-//! `qu node add|list|remove`.
+//! `qu node add|list|label|remove`.
 
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Result, bail};
-use quptime::api::{AddNode, AddNodeRequest, GetStatus, PreviewNode, RemoveNode};
+use quptime::api::{
+    AddNode, AddNodeRequest, GetStatus, LabelNode, NodeLabelRequest, PreviewNode, RemoveNode,
+};
 use quptime::identity::NodeId;
 
 use crate::cli::NodeCmd;
@@ -18,6 +20,24 @@ pub fn run(cmd: NodeCmd) -> Result<()> {
                 return json(&status.peers);
             }
             println!("{}", crate::cmd::status::peers_table(&status));
+            Ok(())
+        }
+        NodeCmd::Label {
+            node_id,
+            labels,
+            remove,
+        } => {
+            if labels.is_empty() && remove.is_empty() {
+                bail!("give labels to set (region=eu) or --remove KEY");
+            }
+            let req = NodeLabelRequest {
+                node_id: NodeId::new(node_id)?,
+                set: labels,
+                remove,
+            };
+            let id = req.node_id.clone();
+            let outcome = crate::client::call::<LabelNode>(&req)?;
+            println!("labelled node {id} (config ver {})", outcome.version);
             Ok(())
         }
         NodeCmd::Remove { node_id } => {

@@ -89,6 +89,7 @@ async fn serve(
             bind_port: port,
             advertise: env("QUPTIME_ADVERTISE"),
             secret: env("QUPTIME_CLUSTER_SECRET"),
+            labels: Default::default(),
         }
     } else {
         InitOptions::default()

@@ -111,8 +111,15 @@ pub fn render(s: &Status) -> String {
         .map(|c| {
             let state = if c.disabled {
                 format!("(disabled) {}", c.state)
+            } else if c.degraded {
+                format!("{} (degraded)", c.state)
             } else {
                 c.state.clone()
+            };
+            let detail = match &c.reason {
+                Some(why) if c.detail.is_empty() => why.clone(),
+                Some(why) => format!("{why}; {}", c.detail),
+                None => c.detail.clone(),
             };
             vec![
                 c.id.clone(),
@@ -124,7 +131,7 @@ pub fn render(s: &Status) -> String {
                 } else {
                     c.alerts.join(",")
                 },
-                c.detail.clone(),
+                detail,
             ]
         })
         .collect();
@@ -147,11 +154,14 @@ fn staleness(ms: u64) -> String {
 
 /// The members with liveness; `*` in SELF marks this node.
 pub fn peers_table(s: &Status) -> String {
+    // LABELS is shown only when some member has labels, so the table of a
+    // cluster without them is the original's.
+    let labelled = s.peers.iter().any(|p| !p.labels.is_empty());
     let rows: Vec<Vec<String>> = s
         .peers
         .iter()
         .map(|p| {
-            vec![
+            let mut row = vec![
                 p.node_id.to_string(),
                 p.advertise.clone(),
                 p.live.to_string(),
@@ -162,13 +172,18 @@ pub fn peers_table(s: &Status) -> String {
                 } else {
                     "learner".into()
                 },
-            ]
+            ];
+            if labelled {
+                row.push(quptime::state::policy::format_labels(&p.labels));
+            }
+            row
         })
         .collect();
     // The original's four columns come first, in its order, so scripts
     // that read columns by position keep working.
-    table(
-        &["NODE_ID", "ADVERTISE", "LIVE", "LAST_SEEN", "SELF", "ROLE"],
-        &rows,
-    )
+    let mut headers = vec!["NODE_ID", "ADVERTISE", "LIVE", "LAST_SEEN", "SELF", "ROLE"];
+    if labelled {
+        headers.push("LABELS");
+    }
+    table(&headers, &rows)
 }

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::error::Result;
 use crate::state::model::{DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
+use crate::state::policy::{DEFAULT_ROUNDS, Policy, Quorum, parse_labels};
 use crate::state::{Check, CheckType, ProbeFields, duration};
 
 /// A check as the CLI describes it; the daemon assigns the id and resolves
@@ -43,6 +44,18 @@ pub struct CheckSpec {
     /// Repeat the alert this often while the check stays down (`1h`).
     #[serde(default)]
     pub remind: Option<String>,
+    /// Rounds to go down (1 to 20, default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_after: Option<u32>,
+    /// Rounds to come back (1 to 20, default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recover_after: Option<u32>,
+    /// `majority` (default), `all`, `any` or `at-least K`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<String>,
+    /// Label selector (`region=eu`, all must match): the judging nodes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<String>,
 }
 
 impl CheckSpec {
@@ -58,6 +71,10 @@ impl CheckSpec {
             alerts: Vec::new(),
             suppress: Vec::new(),
             remind: None,
+            fail_after: None,
+            recover_after: None,
+            quorum: None,
+            nodes: Vec::new(),
         }
     }
 
@@ -83,6 +100,15 @@ impl CheckSpec {
                 None => None,
             },
             disabled: false,
+            policy: Policy {
+                fail_after: rounds(self.fail_after),
+                recover_after: rounds(self.recover_after),
+                quorum: match &self.quorum {
+                    Some(q) => q.parse()?,
+                    None => Quorum::Majority,
+                },
+                nodes: parse_labels("nodes", &self.nodes)?,
+            },
         };
         check.validate()?;
         Ok(check)
@@ -123,6 +149,18 @@ pub struct CheckPatch {
     /// Reminder interval while down (empty turns reminders off).
     #[serde(default)]
     pub remind: Option<String>,
+    /// Rounds to go down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_after: Option<u32>,
+    /// Rounds to come back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recover_after: Option<u32>,
+    /// The quorum policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<String>,
+    /// The label selector, replacing the current one (empty: every voter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<Vec<String>>,
 }
 
 impl CheckPatch {
@@ -152,8 +190,26 @@ impl CheckPatch {
                 Some(dur("remind", v)?)
             };
         }
+        if let Some(v) = self.fail_after {
+            check.policy.fail_after = rounds(Some(v));
+        }
+        if let Some(v) = self.recover_after {
+            check.policy.recover_after = rounds(Some(v));
+        }
+        if let Some(q) = &self.quorum {
+            check.policy.quorum = q.parse()?;
+        }
+        if let Some(terms) = &self.nodes {
+            check.policy.nodes = parse_labels("nodes", terms)?;
+        }
         check.validate()
     }
+}
+
+/// A round count as stored: the default (2) is left out, so a check
+/// that states it needs no newer state level.
+fn rounds(v: Option<u32>) -> Option<u32> {
+    v.filter(|n| *n != DEFAULT_ROUNDS)
 }
 
 /// A check's `interval`, `timeout` or `remind` field, within its bounds;
@@ -237,5 +293,71 @@ mod tests {
         assert_eq!(http.body_match, None, "an empty text clears");
         assert!(http.insecure, "null keeps");
         assert_eq!(http.max_redirects, Some(4));
+    }
+
+    #[test]
+    fn the_policy_fields_are_read_validated_and_patched() {
+        let mut spec = CheckSpec::new("db", CheckType::Tcp, "127.0.0.1:5432");
+        spec.fail_after = Some(3);
+        spec.recover_after = Some(2);
+        spec.quorum = Some("at-least 2".into());
+        spec.nodes = vec!["region=eu".into()];
+        let check = spec
+            .clone()
+            .into_check("c1".into(), Vec::new())
+            .expect("valid");
+        assert_eq!(check.policy.fail_after, Some(3));
+        assert_eq!(
+            check.policy.recover_after, None,
+            "the default is stored as unset"
+        );
+        assert_eq!(check.policy.quorum, Quorum::AtLeast(2));
+        assert_eq!(check.policy.nodes["region"], "eu");
+        let json = serde_json::to_value(&check).expect("json");
+        assert_eq!(json["quorum"], "at-least 2");
+        assert_eq!(json["nodes"]["region"], "eu");
+        let back: Check = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back, check);
+        for (bad, field) in [
+            (
+                CheckSpec {
+                    fail_after: Some(0),
+                    ..spec.clone()
+                },
+                "fail_after",
+            ),
+            (
+                CheckSpec {
+                    quorum: Some("at-least 0".into()),
+                    ..spec.clone()
+                },
+                "quorum",
+            ),
+            (
+                CheckSpec {
+                    nodes: vec!["region".into()],
+                    ..spec.clone()
+                },
+                "nodes",
+            ),
+        ] {
+            let e = bad.into_check("c".into(), Vec::new()).expect_err(field);
+            assert!(e.message().contains(field), "{field}: {e}");
+        }
+        let mut check = check;
+        let patch = CheckPatch {
+            quorum: Some("all".into()),
+            nodes: Some(Vec::new()),
+            fail_after: Some(2),
+            ..CheckPatch::default()
+        };
+        patch.apply(&mut check, None).expect("patch");
+        assert_eq!(
+            check.policy,
+            Policy {
+                quorum: Quorum::All,
+                ..Policy::default()
+            }
+        );
     }
 }

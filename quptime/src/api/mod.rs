@@ -63,9 +63,9 @@ pub use router::control_router;
 pub use settings::{GetResolvers, SetResolvers, set_resolvers};
 pub use usecase::{
     MAX_ENROLLMENT_TTL, add_node, approve_enrollment, create_enrollment, edit_check,
-    enrollment_ttl, get_resolvers, list_checks, list_enrollments, preview_node, remove_node,
-    revoke_enrollment, set_alert_default, set_alert_enabled, set_check_enabled, update_alert,
-    wait_applied,
+    enrollment_ttl, get_resolvers, label_node, list_checks, list_enrollments, preview_node,
+    remove_node, revoke_enrollment, set_alert_default, set_alert_enabled, set_check_enabled,
+    update_alert, wait_applied,
 };
 
 use serde::{Deserialize, Serialize};
@@ -84,6 +84,8 @@ method!(/// `qu node add`.
     AddNode, "node.add", AddNodeRequest, Outcome);
 method!(/// `qu node remove`.
     RemoveNode, "node.remove", NodeId, Outcome);
+method!(/// `qu node label`.
+    LabelNode, "node.label", NodeLabelRequest, Outcome);
 method!(/// `qu check add`.
     AddCheck, "check.add", CheckSpec, Outcome);
 method!(/// `qu check list`.
@@ -114,6 +116,19 @@ pub struct AddNodeRequest {
     pub addr: String,
     /// The key the operator confirmed.
     pub fingerprint: Fingerprint,
+}
+
+/// Arguments of `node.label`: labels to set (`k=v`) and keys to remove.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeLabelRequest {
+    /// The member.
+    pub node_id: NodeId,
+    /// `k=v` labels to set (replacing a key's value).
+    #[serde(default)]
+    pub set: Vec<String>,
+    /// Keys to remove.
+    #[serde(default)]
+    pub remove: Vec<String>,
 }
 
 /// Arguments of `enroll.create`.

@@ -21,6 +21,7 @@ pub fn control_router(cluster: Cluster) -> ControlRouter {
         PreviewNode => |c, addr| uc::preview_node(&c, &addr).await,
         AddNode => |c, req| uc::add_node(&c, req).await,
         RemoveNode => |c, id| uc::remove_node(&c, &id).await,
+        LabelNode => |c, req| uc::label_node(&c, req).await,
         AddCheck => |c, spec| add_check(&c, spec).await,
         ListChecks => |c, ()| Ok(uc::list_checks(&c)),
         EditCheck => |c, edit| uc::edit_check(&c, &edit.check, edit.patch).await,

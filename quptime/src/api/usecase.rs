@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::identity::NodeId;
 use crate::state::{Check, ClusterState, Enrollment, Mutation, Outcome, duration};
 
-use super::{AddNodeRequest, CheckPatch, CreatedEnrollment, EnrollSpec};
+use super::{AddNodeRequest, CheckPatch, CreatedEnrollment, EnrollSpec, NodeLabelRequest};
 
 /// The longest an enrollment token may stay valid.
 pub const MAX_ENROLLMENT_TTL: Duration = Duration::from_secs(30 * 86_400);
@@ -116,6 +116,25 @@ pub async fn add_node(c: &Cluster, req: AddNodeRequest) -> Result<Outcome> {
 /// Remove member `id` (revoking its trust on every node).
 pub async fn remove_node(c: &Cluster, id: &NodeId) -> Result<Outcome> {
     c.remove_node(id).await
+}
+
+/// Set and remove labels of member `req.node_id` (a replicated change
+/// that needs state level 4 on every member).
+pub async fn label_node(c: &Cluster, req: NodeLabelRequest) -> Result<Outcome> {
+    let state = c.state();
+    let peer = state.peers.get(&req.node_id).ok_or_else(|| {
+        crate::Error::new(
+            crate::ErrorKind::NotFound,
+            format!("node {} is not a member", req.node_id),
+        )
+        .with_hint("list them with `qu node list`")
+    })?;
+    let labels = crate::state::policy::relabel(&peer.labels, &req.set, &req.remove)?;
+    c.propose(Mutation::SetNodeLabels {
+        node_id: req.node_id,
+        labels,
+    })
+    .await
 }
 
 /// Change the settings of the alert channel `key`: each value set, an

@@ -336,6 +336,7 @@ impl Core {
                 &req.invite.nonce,
             )?,
             absorb: false,
+            labels: self.config.labels.clone(),
         })
     }
 }
@@ -366,6 +367,7 @@ pub(crate) async fn finish(core: Arc<Core>, file: AbsorbFile, mut stop: watch::R
                 secret: token.secret.clone(),
                 node_id: core.me().clone(),
                 advertise: core.advertise.clone(),
+                labels: core.config.labels.clone(),
             };
             match crate::enroll::present(core.pool.dialer(), token, &request).await {
                 Ok(_) => tracing::info!("presented the absorbing cluster's token"),
@@ -394,6 +396,7 @@ mod tests {
             fingerprint: crate::identity::Fingerprint::of_spki(id.as_bytes()),
             cert_pem: String::new(),
             added_at: String::new(),
+            labels: Default::default(),
         };
         state.peers.insert(me.clone(), peer("a"));
         assert!(holdings(&state, &me).is_empty(), "itself is not a holding");
@@ -431,6 +434,7 @@ mod tests {
             fingerprint: crate::identity::Fingerprint::of_spki(b"m1"),
             cert_pem: String::new(),
             added_at: String::new(),
+            labels: Default::default(),
         };
         let token = Token {
             v: 1,

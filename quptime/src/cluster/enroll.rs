@@ -103,6 +103,7 @@ impl Core {
             fingerprint: caller.fingerprint.clone(),
             cert_pem: cert_der_to_pem(&caller.cert_der),
             added_at: now_rfc3339(),
+            labels: req.labels,
         };
         if !same_node {
             self.submit(self.command(Mutation::RequestEnrollment {

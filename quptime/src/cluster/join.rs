@@ -181,6 +181,7 @@ impl Core {
             fingerprint: fingerprint.clone(),
             cert_pem: accept.cert_pem,
             added_at: now_rfc3339(),
+            labels: accept.labels,
         };
         let outcome = self.admit(peer).await?;
         if let Some(id) = token_id {
@@ -217,6 +218,7 @@ impl Core {
                 cert_pem: self.identity.cert_pem(),
                 proof: String::new(),
                 absorb: true,
+                labels: self.config.labels.clone(),
             });
         }
         let secret = self.secret()?;
@@ -251,6 +253,7 @@ impl Core {
             cert_pem: self.identity.cert_pem(),
             proof: proof(&secret, ACCEPT, mine, &caller.fingerprint, &invite.nonce)?,
             absorb: false,
+            labels: self.config.labels.clone(),
         })
     }
 

@@ -293,7 +293,10 @@ impl Cluster {
             probers,
             consensus.watch_state(),
             opts.faults.clone(),
-            opts.schedule.clone(),
+            crate::schedule::ScheduleOptions {
+                node: Some(core.me().clone()),
+                ..opts.schedule.clone()
+            },
         );
         tasks.push(tokio::spawn(verdict::run_reporter(
             core.clone(),
@@ -612,6 +615,7 @@ impl Core {
             fingerprint: self.identity.fingerprint(),
             cert_pem: self.identity.cert_pem(),
             added_at: now_rfc3339(),
+            labels: self.config.labels.clone(),
         }
     }
 }

@@ -39,6 +39,7 @@ impl Core {
                     .as_ref()
                     .and_then(|s| s.get(&c.id))
                     .map(|t| (t.ok, t.total.saturating_sub(t.ok))),
+                degraded: c.degraded,
             })
             .collect();
         let now = SystemTime::now();

@@ -70,6 +70,9 @@ pub struct JoinAccept {
     /// holds nothing but itself: it can be absorbed, see [`JoinAbsorbRpc`].
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub absorb: bool,
+    /// Its labels from `node.yaml` (older nodes send none).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: crate::state::Labels,
 }
 
 /// The inviting member asks a lone founder to leave its one-node cluster

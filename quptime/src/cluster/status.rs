@@ -21,6 +21,9 @@ pub struct PeerStatus {
     pub voter: bool,
     /// Whether it is the node that answered this status.
     pub this_node: bool,
+    /// Its labels (`region=eu`); left out when none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: crate::state::Labels,
 }
 
 /// One check in a status report.
@@ -58,6 +61,13 @@ pub struct CheckStatus {
     /// the evidence that decided it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_transition: Option<crate::state::TransitionRecord>,
+    /// Up, but some judging nodes fail (fewer than its quorum); left out
+    /// when not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub degraded: bool,
+    /// Why its policy cannot decide (it is unknown), when it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A node's status report.
@@ -163,6 +173,11 @@ impl Core {
                     })
                     .unwrap_or_default();
                 PeerStatus {
+                    labels: state
+                        .peers
+                        .get(&id)
+                        .map(|p| p.labels.clone())
+                        .unwrap_or_default(),
                     voter: view.voters.contains_key(&id),
                     this_node: id == *self.me(),
                     node_id: id,
@@ -185,7 +200,13 @@ impl Core {
                     alerts.push(format!("{}*", d.name));
                 }
                 let tally = live.get(&c.id).cloned().unwrap_or_default();
+                let agreed = state
+                    .check_states
+                    .get(&c.id)
+                    .map_or(crate::state::CheckState::Unknown, |r| r.state);
                 CheckStatus {
+                    degraded: tally.degraded && agreed == crate::state::CheckState::Up,
+                    reason: tally.reason.clone(),
                     id: c.id.clone(),
                     name: c.name.clone(),
                     kind: c.kind().as_str().to_string(),

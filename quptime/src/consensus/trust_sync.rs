@@ -175,6 +175,7 @@ mod tests {
             fingerprint: Fingerprint::of_spki(key.as_bytes()),
             cert_pem: String::new(),
             added_at: "2026-01-01T00:00:00Z".into(),
+            labels: Default::default(),
         }
     }
 

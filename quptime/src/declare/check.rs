@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::state::model::{DEFAULT_INTERVAL, DEFAULT_TIMEOUT};
+use crate::state::policy::{DEFAULT_ROUNDS, Policy};
 use crate::state::{Check, CheckType, ProbeFields, duration};
 
 /// One check, keyed by name; the fields of `qu check add`.
@@ -61,11 +62,26 @@ pub struct CheckDecl {
     /// Kept but not probed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
+    /// `fail_after`, `recover_after`, `quorum`, `nodes` (a map of labels).
+    #[serde(flatten)]
+    pub policy: Policy,
 }
 
 /// The keys of a record besides the probe settings.
 const COMMON: &[&str] = &[
-    "name", "type", "target", "interval", "timeout", "alerts", "suppress", "remind", "disabled",
+    "name",
+    "type",
+    "target",
+    "interval",
+    "timeout",
+    "alerts",
+    "suppress",
+    "remind",
+    "disabled",
+    "fail_after",
+    "recover_after",
+    "quorum",
+    "nodes",
 ];
 
 impl CheckDecl {
@@ -82,6 +98,7 @@ impl CheckDecl {
             suppress: c.suppress_alerts.iter().map(alert_name).collect(),
             remind: c.remind,
             disabled: c.disabled,
+            policy: c.policy.clone(),
         }
     }
 
@@ -104,6 +121,11 @@ impl CheckDecl {
             suppress_alerts: suppress,
             remind: self.remind,
             disabled: self.disabled,
+            policy: Policy {
+                fail_after: self.policy.fail_after.filter(|n| *n != DEFAULT_ROUNDS),
+                recover_after: self.policy.recover_after.filter(|n| *n != DEFAULT_ROUNDS),
+                ..self.policy.clone()
+            },
         };
         check.validate()?;
         Ok(check)
@@ -131,6 +153,7 @@ impl<'de> Visitor<'de> for Record {
         let (mut interval, mut timeout, mut remind) = (None, None, None);
         let (mut alerts, mut suppress, mut disabled) = (Vec::new(), Vec::new(), false);
         let mut probe = ProbeFields::default();
+        let mut policy = Policy::default();
         // The key is checked as it is read, so an unknown one is
         // reported at its own place.
         while let Some(key) = map.next_key_seed(Key)? {
@@ -144,6 +167,10 @@ impl<'de> Visitor<'de> for Record {
                 "alerts" => alerts = map.next_value()?,
                 "suppress" => suppress = map.next_value()?,
                 "disabled" => disabled = map.next_value()?,
+                "fail_after" => policy.fail_after = map.next_value()?,
+                "recover_after" => policy.recover_after = map.next_value()?,
+                "quorum" => policy.quorum = map.next_value()?,
+                "nodes" => policy.nodes = map.next_value()?,
                 other => {
                     if !probe.read_entry(other, &mut map)? {
                         return Err(de::Error::custom(format_args!("unknown field `{other}`")));
@@ -162,6 +189,7 @@ impl<'de> Visitor<'de> for Record {
             suppress,
             remind,
             disabled,
+            policy,
         })
     }
 }
@@ -194,5 +222,26 @@ impl<'de> DeserializeSeed<'de> for OptDuration {
     type Value = Option<Duration>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
         duration::opt::deserialize(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_declared_policy_reads_exports_and_refuses_bad_values() {
+        let text = r#"{"name": "db", "type": "tcp", "target": "127.0.0.1:5432",
+            "fail_after": 3, "quorum": "any", "nodes": {"region": "eu"}}"#;
+        let decl: CheckDecl = serde_json::from_str(text).expect("declaration");
+        let check = decl
+            .to_check("c1".into(), Vec::new(), Vec::new())
+            .expect("valid");
+        assert_eq!(check.policy.fail_after, Some(3));
+        assert_eq!(check.policy.quorum, crate::state::Quorum::Any);
+        assert_eq!(CheckDecl::of(&check, &|a| a.clone()), decl);
+        let bad = r#"{"name": "db", "type": "tcp", "target": "x:1", "quorum": "most"}"#;
+        let e = serde_json::from_str::<CheckDecl>(bad).expect_err("bad quorum");
+        assert!(e.to_string().contains("at-least K"), "{e}");
     }
 }

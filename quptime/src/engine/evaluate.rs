@@ -11,9 +11,12 @@
 //!   has passed since its duty began, so every voter had a round to report
 //!   to it: a failover never flips checks to unknown on its own.
 //! - **Cadence.** Each check is evaluated once per interval, on rounds,
-//!   not on message arrivals; a state changes after [`HYSTERESIS`] equal
-//!   verdicts in a row (the quorum and freshness rules are the
-//!   aggregator's).
+//!   not on message arrivals; a state changes after the check's
+//!   `fail_after` / `recover_after` equal verdicts in a row (default
+//!   [`HYSTERESIS`]; the quorum and freshness rules are the aggregator's).
+//! - **Who judges.** A check with a `nodes` label selector is judged by
+//!   the voters whose member labels match it ([`judges`]); the others'
+//!   results are not counted for it.
 //! - **The agreed state leads.** Before judging, each check is aligned
 //!   with `state.check_states` (a commit may have failed, another master
 //!   may have decided), so a proposal is always a change of what the
@@ -29,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::{Aggregator, CheckState, Report, freshness};
 use crate::identity::NodeId;
 use crate::probe::ProbeResult;
-use crate::state::{ClusterState, Evidence, Mutation};
+use crate::state::{Check, ClusterState, Evidence, Mutation};
 
 /// Equal verdicts needed before a state changes.
 pub(crate) const HYSTERESIS: u32 = 2;
@@ -48,6 +51,36 @@ pub struct Summary {
     /// Each member's fresh result (older nodes send none).
     #[serde(default)]
     pub votes: Vec<Evidence>,
+    /// Some judging nodes fail, fewer than the check's quorum: an UP
+    /// check is shown `degraded` (older nodes send none).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub degraded: bool,
+    /// Why the policy cannot decide (the check is UNKNOWN), if it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The voters among `members` that `check` selects by its `nodes` labels
+/// (all of them without a selector; a member without a record matches
+/// only an empty selector).
+pub(crate) fn judges(
+    state: &ClusterState,
+    members: &BTreeSet<NodeId>,
+    check: &Check,
+) -> BTreeSet<NodeId> {
+    if check.policy.nodes.is_empty() {
+        return members.clone();
+    }
+    members
+        .iter()
+        .filter(|n| {
+            state
+                .peers
+                .get(*n)
+                .is_some_and(|p| check.policy.selects(&p.labels))
+        })
+        .cloned()
+        .collect()
 }
 
 /// What the driver is to do.
@@ -158,7 +191,11 @@ impl Evaluator {
             }
             *due = now + check.interval;
             let fresh = freshness(check.interval);
-            if let Some(change) = self.agg.evaluate(&check.id, members, fresh, now) {
+            let judges = judges(state, members, check);
+            let (change, _) = self
+                .agg
+                .evaluate_with(&check.id, &judges, &check.policy, fresh, now);
+            if let Some(change) = change {
                 out.push(Action::Propose(Mutation::RecordTransition {
                     check_id: check.id.clone(),
                     from: change.from,
@@ -183,12 +220,16 @@ impl Evaluator {
             .values()
             .map(|c| {
                 let fresh = freshness(c.interval);
-                let t = self.agg.tally(&c.id, members, fresh, now);
+                let judges = judges(state, members, c);
+                let t = self.agg.tally(&c.id, &judges, fresh, now);
+                let j = self.agg.judgement(&c.id, &judges, &c.policy, fresh, now);
                 let summary = Summary {
                     ok: t.ok,
                     total: t.total,
-                    detail: self.agg.failure_detail(&c.id, members, fresh, now),
-                    votes: self.agg.votes(&c.id, members, fresh, now),
+                    detail: self.agg.failure_detail(&c.id, &judges, fresh, now),
+                    votes: self.agg.votes(&c.id, &judges, fresh, now),
+                    degraded: j.degraded,
+                    reason: j.reason,
                 };
                 (c.id.clone(), summary)
             })

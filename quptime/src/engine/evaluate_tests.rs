@@ -365,3 +365,53 @@ fn a_lost_proposal_is_made_again() {
     assert_eq!(sim.changes(), [(Unknown, Up), (Up, Down)]);
     assert_eq!(sim.agreed(), Down);
 }
+
+/// Voters a and b carry `region=eu`, c `region=us`; the check selects
+/// `region=eu` (set straight in the state, as applied mutations would).
+fn eu_only(sim: &mut Sim) {
+    use crate::state::PeerRecord;
+    for (n, region) in [("a", "eu"), ("b", "eu"), ("c", "us")] {
+        let peer = PeerRecord {
+            node_id: node(n),
+            advertise: "127.0.0.1:9901".into(),
+            fingerprint: crate::identity::Fingerprint::of_spki(n.as_bytes()),
+            cert_pem: String::new(),
+            added_at: String::new(),
+            labels: [("region".to_string(), region.to_string())].into(),
+        };
+        sim.state.peers.insert(node(n), peer);
+    }
+    let c = sim.state.checks.get_mut(CHECK).expect("check");
+    c.policy.nodes = [("region".to_string(), "eu".to_string())].into();
+}
+
+#[test]
+fn a_failing_node_outside_the_label_subset_does_not_count() {
+    let mut sim = Sim::new(failing_from(&["c"], Duration::ZERO));
+    eu_only(&mut sim);
+    sim.settle_up();
+    sim.run_for(EVERY * 10);
+    assert_eq!(sim.changes(), [(Unknown, Up)]);
+    let s = &sim.engine.summaries(&sim.state, &sim.voters, sim.now())[CHECK];
+    assert_eq!((s.ok, s.total), (2, 2), "only a and b judge");
+    assert!(!s.degraded, "c is not a judging node");
+    let voted: Vec<&str> = s.votes.iter().map(|v| v.node.as_str()).collect();
+    assert_eq!(voted, ["a", "b"]);
+}
+
+#[test]
+fn one_failing_judge_of_two_degrades_and_both_go_down() {
+    let mut sim = Sim::new(failing_from(&["a"], EVERY * 4));
+    eu_only(&mut sim);
+    sim.settle_up();
+    sim.run_for(EVERY * 2);
+    // A majority of two is two: one failing is degraded, still up.
+    assert_eq!(sim.agreed(), Up);
+    let s = &sim.engine.summaries(&sim.state, &sim.voters, sim.now())[CHECK];
+    assert!(s.degraded, "{s:?}");
+    let mut sim = Sim::new(failing_from(&["a", "b"], EVERY * 4));
+    eu_only(&mut sim);
+    sim.settle_up();
+    sim.run_for(EVERY * 4);
+    assert_eq!(sim.changes(), [(Unknown, Up), (Up, Down)]);
+}

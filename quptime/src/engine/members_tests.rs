@@ -25,6 +25,7 @@ fn peer(id: &str) -> PeerRecord {
         fingerprint: fingerprint(id),
         cert_pem: String::new(),
         added_at: String::new(),
+        labels: Default::default(),
     }
 }
 

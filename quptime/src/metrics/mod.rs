@@ -36,6 +36,7 @@ pub const SERIES: &[&str] = &[
     "quptime_node_info",
     "quptime_check_state",
     "quptime_check_votes",
+    "quptime_check_degraded",
     "quptime_probes",
     "quptime_probe_failures",
     "quptime_probe_duration_seconds",
@@ -139,6 +140,8 @@ pub struct CheckSample {
     /// Fresh successes and failures in the master's tally (`None` on a
     /// node that is not the master).
     pub votes: Option<(usize, usize)>,
+    /// Up with some judging nodes failing (exported with the votes).
+    pub degraded: bool,
 }
 
 /// The node's state as sampled at scrape time.
@@ -181,6 +184,7 @@ pub struct Metrics {
     registry: Registry,
     check_state: Family<CheckStateLabels, Gauge>,
     check_votes: Family<VoteLabels, Gauge>,
+    check_degraded: Family<CheckLabels, Gauge>,
     probes: Family<CheckLabels, Counter>,
     probe_failures: Family<CheckLabels, Counter>,
     probe_duration: HistFamily<CheckLabels>,
@@ -229,6 +233,7 @@ impl Metrics {
         let m = Metrics {
             check_state: Family::default(),
             check_votes: Family::default(),
+            check_degraded: Family::default(),
             probes: Family::default(),
             probe_failures: Family::default(),
             probe_duration: HistFamily::new_with_constructor(probe_histogram),
@@ -262,6 +267,11 @@ impl Metrics {
             "check_votes",
             "Members whose fresh result says up or down, as the master tallies them (master only)",
             m.check_votes.clone(),
+        );
+        r.register(
+            "check_degraded",
+            "1 while a check is up but some of its judging nodes fail (master only)",
+            m.check_degraded.clone(),
         );
         r.register(
             "probes",
@@ -426,6 +436,7 @@ impl Metrics {
         }
         self.check_state.clear();
         self.check_votes.clear();
+        self.check_degraded.clear();
         for c in &s.checks {
             for state in ["up", "down", "unknown"] {
                 self.check_state
@@ -436,6 +447,12 @@ impl Metrics {
                     .set(i64::from(c.state == state));
             }
             if let Some((up, down)) = c.votes {
+                let l = CheckLabels {
+                    check: c.name.clone(),
+                };
+                self.check_degraded
+                    .get_or_create(&l)
+                    .set(i64::from(c.degraded));
                 for (vote, n) in [("up", up), ("down", down)] {
                     self.check_votes
                         .get_or_create(&VoteLabels {

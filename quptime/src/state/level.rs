@@ -11,7 +11,8 @@
 //! that every release understands (level 1) are never refused, so a mixed
 //! cluster keeps working during the upgrade.
 
-use super::{AlertChannel, FIRST_ALERT_TYPES, Mutation};
+use super::policy::POLICY_LEVEL;
+use super::{AlertChannel, Check, FIRST_ALERT_TYPES, Mutation};
 
 /// The level a channel needs: 4 for a type after the first three (Slack,
 /// PagerDuty, …) or a `ca` setting, 3 for `allow_plain_auth`. Releases
@@ -41,6 +42,8 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   pagerduty, opsgenie, matrix, mattermost, googlechat, and the `ca`
 ///   setting of any channel; outbox entries and check runtimes carry the
 ///   incident (the seq of the transition that opened it).
+///   Also per-check decision policies (`fail_after`, `recover_after`,
+///   `quorum`, `nodes`), member labels and `qu node label`.
 pub const STATE_LEVEL: u32 = 4;
 
 /// The level of a state that does not say (written by the first release).
@@ -68,7 +71,34 @@ pub fn check_loadable(state: &super::ClusterState, what: &str) -> crate::Result<
 impl Mutation {
     /// The state level a node needs to apply this mutation.
     pub fn required_level(&self) -> u32 {
-        self.base_level().max(self.settings_level())
+        self.base_level()
+            .max(self.settings_level())
+            .max(self.policy_level())
+    }
+
+    /// 4 when a check in this mutation has a decision policy other than
+    /// the default, or a member record carries labels: an older node would
+    /// drop those fields and judge (or probe) the check by the old rules.
+    fn policy_level(&self) -> u32 {
+        let checks: &[Check] = match self {
+            Mutation::AddCheck { check } | Mutation::UpdateCheck { check } => {
+                std::slice::from_ref(check)
+            }
+            Mutation::ApplyDeclaration { change } => &change.checks,
+            Mutation::ImportConfig { checks, .. } => checks,
+            _ => &[],
+        };
+        let peer = match self {
+            Mutation::AddPeer { peer } | Mutation::RequestEnrollment { peer, .. } => Some(peer),
+            _ => None,
+        };
+        let labelled = peer.is_some_and(|p| !p.labels.is_empty());
+        checks
+            .iter()
+            .map(|c| c.policy.level())
+            .chain(labelled.then_some(POLICY_LEVEL))
+            .max()
+            .unwrap_or(1)
     }
 
     /// The level of the settings the alert channels in this mutation use.
@@ -108,6 +138,7 @@ impl Mutation {
             | Mutation::PinMaster { .. }
             | Mutation::ImportConfig { .. } => 2,
             Mutation::RotateKey { .. } => 3,
+            Mutation::SetNodeLabels { .. } => 4,
         }
     }
 }
@@ -193,6 +224,38 @@ mod tests {
         };
         assert_eq!(decl.required_level(), 4);
         assert_eq!(STATE_LEVEL, 4);
+    }
+
+    #[test]
+    fn a_policy_or_labels_need_level_4_and_the_default_does_not() {
+        let mut check = Check::blank(super::super::CheckType::Tcp);
+        assert_eq!(
+            Mutation::AddCheck {
+                check: check.clone()
+            }
+            .required_level(),
+            1
+        );
+        check.policy.fail_after = Some(3);
+        assert_eq!(
+            Mutation::UpdateCheck {
+                check: check.clone()
+            }
+            .required_level(),
+            4
+        );
+        let import = Mutation::ImportConfig {
+            checks: vec![check],
+            alerts: vec![],
+            dns_resolvers: vec![],
+            retention: None,
+        };
+        assert_eq!(import.required_level(), 4);
+        let m = Mutation::SetNodeLabels {
+            node_id: crate::NodeId::new("n1").unwrap(),
+            labels: Default::default(),
+        };
+        assert_eq!(m.required_level(), 4);
     }
 
     #[test]

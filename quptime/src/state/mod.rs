@@ -22,6 +22,7 @@ mod level;
 pub mod model;
 pub mod mutation;
 pub mod outbox;
+pub mod policy;
 pub mod probe;
 mod probe_entries;
 mod probe_fields;
@@ -42,6 +43,7 @@ pub use model::{
 };
 pub use mutation::{Applied, Command, Mutation, Outcome, Rejected};
 pub use outbox::{AlertKind, OutboxEntry};
+pub use policy::{Labels, Policy, Quorum};
 pub use probe::{
     CheckType, DnsProbe, DnsRecord, HttpProbe, IcmpProbe, Probe, ProbeFields, StatusSpec, TcpProbe,
     TlsProbe,
@@ -311,6 +313,7 @@ impl ClusterState {
                 fingerprint,
                 cert_pem,
             } => self.rotate_key(&cmd.proposer, node_id, fingerprint, cert_pem),
+            Mutation::SetNodeLabels { node_id, labels } => self.set_node_labels(node_id, labels),
             Mutation::RecordTransition {
                 check_id,
                 from,

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::identity::{Fingerprint, NodeId};
 use crate::state::duration::{self, in_range};
 use crate::state::fields::{self as limits, excerpt};
+pub use crate::state::policy::{Labels, Policy, Quorum};
 pub use crate::state::probe::{
     CheckType, DnsProbe, DnsRecord, HttpProbe, IcmpProbe, Probe, ProbeFields, StatusSpec, TcpProbe,
     TlsProbe,
@@ -32,6 +33,9 @@ pub struct PeerRecord {
     pub cert_pem: String,
     /// When it joined (RFC 3339 UTC, the proposer's clock).
     pub added_at: String,
+    /// Its labels (`region=eu`), which checks select judging nodes by.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: Labels,
 }
 
 /// Longest certificate PEM of a member (ours are under 1 KiB; RSA keys of
@@ -46,6 +50,7 @@ impl PeerRecord {
     pub fn validate(&self) -> Result<()> {
         limits::text("member certificate", &self.cert_pem, MAX_CERT_PEM)?;
         limits::text("member added_at", &self.added_at, MAX_TIMESTAMP)?;
+        crate::state::policy::validate_labels("member labels", &self.labels)?;
         check_host_port(&self.advertise)
             .map_err(|e| Error::invalid(format!("member address: {}", e.message())))
     }
@@ -87,6 +92,9 @@ pub struct Check {
     /// A disabled check is kept but not probed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
+    /// Rounds, quorum and judging nodes (flat; defaults left out).
+    #[serde(flatten)]
+    pub policy: Policy,
 }
 
 /// The interval of a check when none is given.
@@ -139,6 +147,7 @@ impl Check {
             suppress_alerts: Vec::new(),
             remind: None,
             disabled: false,
+            policy: Policy::default(),
         }
     }
 
@@ -221,7 +230,7 @@ impl Check {
         if let Some(r) = self.remind {
             in_range("remind", r, REMIND_RANGE, "1h")?;
         }
-        Ok(())
+        self.policy.validate()
     }
 }
 

@@ -152,6 +152,13 @@ pub enum Mutation {
         /// [`MAX_CERT_PEM`](crate::state::model::MAX_CERT_PEM) bytes.
         cert_pem: String,
     },
+    /// Replace a member's labels (`qu node label`); state level 4.
+    SetNodeLabels {
+        /// The member.
+        node_id: NodeId,
+        /// Its new labels (empty: none).
+        labels: crate::state::Labels,
+    },
 }
 
 impl Mutation {
@@ -211,6 +218,10 @@ impl Mutation {
                 fingerprint,
                 ..
             } => format!("rotate the key of {node_id} to {fingerprint}"),
+            Mutation::SetNodeLabels { node_id, labels } => format!(
+                "label {node_id} {}",
+                crate::state::policy::format_labels(labels)
+            ),
         }
     }
 }

@@ -84,6 +84,7 @@ mod tests {
             fingerprint: id.fingerprint().clone(),
             cert_pem: id.cert_pem().to_string(),
             added_at: "2025-01-01T00:00:00Z".into(),
+            labels: Default::default(),
         }
     }
 

@@ -31,6 +31,7 @@ fn peer(id: &str, fp: &str) -> PeerRecord {
         fingerprint: Fingerprint::of_spki(fp.as_bytes()),
         cert_pem: String::new(),
         added_at: String::new(),
+        labels: Default::default(),
     }
 }
 

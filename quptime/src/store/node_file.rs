@@ -78,6 +78,10 @@ pub struct NodeConfig {
     /// Joining nodes wait to be added instead. Omitted when `false`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bootstrap: bool,
+    /// This node's labels (`qu init --label region=eu`), carried into its
+    /// member record when it is admitted; omitted when none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: crate::state::Labels,
 }
 
 impl fmt::Debug for NodeConfig {
@@ -90,6 +94,7 @@ impl fmt::Debug for NodeConfig {
             .field("advertise", &self.advertise)
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .field("bootstrap", &self.bootstrap)
+            .field("labels", &self.labels)
             .finish()
     }
 }
@@ -105,6 +110,7 @@ impl NodeConfig {
             advertise: String::new(),
             secret: None,
             bootstrap: false,
+            labels: Default::default(),
         }
     }
 
@@ -198,7 +204,7 @@ impl NodeConfig {
         if !self.advertise.is_empty() {
             check_host_port(&self.advertise).map_err(|e| field("advertise", e))?;
         }
-        Ok(())
+        crate::state::policy::validate_labels("labels", &self.labels)
     }
 
     /// Write `dir/node.yaml` atomically and durably with mode 0600, creating

@@ -21,6 +21,8 @@ fn check(id: &str, name: &str, state: &str) -> CheckStatus {
         votes: vec![],
         since: Some("2026-12-03T10:00:00Z".into()),
         last_transition: None,
+        degraded: false,
+        reason: None,
     }
 }
 
