@@ -11,7 +11,13 @@
 //! that every release understands (level 1) are never refused, so a mixed
 //! cluster keeps working during the upgrade.
 
-use super::{AlertChannel, Mutation};
+use super::{AlertChannel, Check, Mutation};
+
+/// The level a check's probe settings need: 4 for the http request
+/// settings and conditions.
+fn check_level(c: &Check) -> u32 {
+    c.http().map_or(1, super::HttpProbe::level)
+}
 
 /// The level a channel's settings need: 3 for `allow_plain_auth`.
 fn channel_level(c: &AlertChannel) -> u32 {
@@ -32,7 +38,9 @@ fn channel_level(c: &AlertChannel) -> u32 {
 /// - 3: the SMTP setting `allow_plain_auth` (releases before refuse it as
 ///   unknown at apply, so a channel that sets it needs this level), key
 ///   rotation (`qu key rotate`).
-pub const STATE_LEVEL: u32 = 3;
+/// - 4: http request settings and conditions (method, headers, body, auth,
+///   ip_version, ca, conditions).
+pub const STATE_LEVEL: u32 = 4;
 
 /// The level of a state that does not say (written by the first release).
 pub(super) fn first() -> u32 {
@@ -59,7 +67,22 @@ pub fn check_loadable(state: &super::ClusterState, what: &str) -> crate::Result<
 impl Mutation {
     /// The state level a node needs to apply this mutation.
     pub fn required_level(&self) -> u32 {
-        self.base_level().max(self.settings_level())
+        self.base_level()
+            .max(self.settings_level())
+            .max(self.checks_level())
+    }
+
+    /// The level of the probe settings the checks in this mutation use.
+    fn checks_level(&self) -> u32 {
+        let checks: &[Check] = match self {
+            Mutation::AddCheck { check } | Mutation::UpdateCheck { check } => {
+                std::slice::from_ref(check)
+            }
+            Mutation::ApplyDeclaration { change } => &change.checks,
+            Mutation::ImportConfig { checks, .. } => checks,
+            _ => &[],
+        };
+        checks.iter().map(check_level).max().unwrap_or(1)
     }
 
     /// The level of the settings the alert channels in this mutation use.
@@ -149,6 +172,35 @@ mod tests {
             retention: None,
         };
         assert_eq!(import.required_level(), 3);
+    }
+
+    #[test]
+    fn an_http_check_with_request_settings_needs_level_4() {
+        let mut check = Check::blank(super::super::CheckType::Http);
+        assert_eq!(
+            Mutation::AddCheck {
+                check: check.clone()
+            }
+            .required_level(),
+            1
+        );
+        if let Some(http) = check.http_mut() {
+            http.bearer = Some("t".into());
+        }
+        assert_eq!(
+            Mutation::UpdateCheck {
+                check: check.clone()
+            }
+            .required_level(),
+            4
+        );
+        let import = Mutation::ImportConfig {
+            checks: vec![check],
+            alerts: vec![],
+            dns_resolvers: vec![],
+            retention: None,
+        };
+        assert_eq!(import.required_level(), 4);
     }
 
     #[test]

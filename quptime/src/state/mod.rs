@@ -23,8 +23,10 @@ pub mod model;
 pub mod mutation;
 pub mod outbox;
 pub mod probe;
+pub mod probe_condition;
 mod probe_entries;
 mod probe_fields;
+mod probe_http;
 pub mod redact;
 pub mod resolvers;
 mod rotate;
@@ -41,8 +43,8 @@ pub use model::{ALERT_TYPES, AlertChannel, Check, Enrollment, PeerRecord, Settin
 pub use mutation::{Applied, Command, Mutation, Outcome, Rejected};
 pub use outbox::{AlertKind, OutboxEntry};
 pub use probe::{
-    CheckType, DnsProbe, DnsRecord, HttpProbe, IcmpProbe, Probe, ProbeFields, StatusSpec, TcpProbe,
-    TlsProbe,
+    CheckType, DnsProbe, DnsRecord, HttpMethod, HttpProbe, IcmpProbe, IpVersion, Probe,
+    ProbeFields, StatusSpec, TcpProbe, TlsProbe,
 };
 pub use redact::mask_credentials;
 pub use transition::{CheckRuntime, CheckState, Evidence, TransitionRecord};
