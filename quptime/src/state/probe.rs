@@ -24,7 +24,7 @@ use crate::state::fields::{
 
 use super::probe_condition::Condition;
 pub use super::probe_fields::ProbeFields;
-pub use super::probe_http::{HttpMethod, IpVersion};
+pub use super::probe_http::{HttpMethod, IpVersion, MASK, parse_ca, split_header};
 
 /// What a check probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

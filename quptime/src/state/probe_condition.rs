@@ -154,6 +154,17 @@ impl Condition {
         })
     }
 
+    /// Whether it judges the status (then the default `expect_status`
+    /// of 200 is not applied on top).
+    pub fn is_status(&self) -> bool {
+        matches!(self.test, Test::Status(..) | Test::StatusIn(..))
+    }
+
+    /// Whether it needs the server's certificate.
+    pub fn needs_cert(&self) -> bool {
+        matches!(self.test, Test::CertExpiry(..))
+    }
+
     /// The condition as written.
     pub fn as_str(&self) -> &str {
         &self.text

@@ -95,7 +95,7 @@ impl From<HttpMethod> for String {
 }
 
 /// The IP version a check connects over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "u8", into = "u8")]
 pub enum IpVersion {
     /// IPv4 only.
