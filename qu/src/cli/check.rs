@@ -36,7 +36,7 @@ pub enum CheckCmd {
         #[command(flatten)]
         common: CheckCommon,
         #[command(flatten)]
-        http: HttpOpts,
+        http: Box<HttpOpts>,
         #[command(flatten)]
         tls: TlsOpts,
         #[command(flatten)]
@@ -217,7 +217,7 @@ pub enum CheckAdd {
         /// http:// or https:// URL
         url: String,
         #[command(flatten)]
-        http: HttpOpts,
+        http: Box<HttpOpts>,
         #[command(flatten)]
         common: CheckCommon,
     },
