@@ -1,3 +1,6 @@
+//! Unit tests of the condition parser and evaluator: every kind passing
+//! and failing with its evidence, and every bad form refused at its column.
+
 use super::*;
 
 fn seen<'a>(status: u16, body: &'a [u8], headers: &'a [(String, String)]) -> Observed<'a> {
