@@ -338,3 +338,94 @@ fn plain_smtp_auth_needs_a_flag_and_target_passwords_are_never_shown() {
     // `qu export` rebuilds the configuration, so it keeps the real target.
     assert!(n.qu_ok(&["export"]).contains("monitor:s3cr3t@"));
 }
+
+#[test]
+fn http_request_flags_reach_the_check_and_its_secrets_are_shown_masked() {
+    let mut c = Cluster::empty();
+    let mut node = Node::new(c.root(), "h1", FAST);
+    node.init(None);
+    node.start_ready();
+    c.nodes.push(node);
+    c.wait_founded();
+    let n = &c.nodes[0];
+    let ca = n.data().join("keys/cert.pem");
+    let ca = ca.to_str().expect("path");
+    // A bad condition is refused at add, with its column and an example.
+    let out = n.qu(&[
+        "check",
+        "add",
+        "http",
+        "api",
+        "http://127.0.0.1:9/health",
+        "--condition",
+        "status = 200",
+    ]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("at column 8: expected an operator"), "{err}");
+    assert!(err.contains("examples: status == 200"), "{err}");
+    n.qu_ok(&[
+        "check",
+        "add",
+        "http",
+        "api",
+        "http://127.0.0.1:9/health",
+        "--method",
+        "post",
+        "--header",
+        "X-Probe: yes",
+        "--header",
+        "Authorization: Bearer hdr-s3cret",
+        "--body",
+        "{}",
+        "--basic-auth",
+        "monitor:pw-s3cret",
+        "--condition",
+        "json $.status == \"ok\"",
+        "--condition",
+        "response_time < 300ms",
+        "--follow-redirects",
+        "3",
+        "--ip4",
+        "--ca",
+        ca,
+    ]);
+    let list = n.qu_ok(&["check", "list", "--json"]);
+    assert!(!list.contains("s3cret"), "{list}");
+    let checks: serde_json::Value = serde_json::from_str(&list).expect("json");
+    let api = &checks[0];
+    assert_eq!(api["method"], "POST", "{api}");
+    assert_eq!(api["headers"][0], "X-Probe: yes");
+    assert_eq!(api["headers"][1], "Authorization: ****");
+    assert_eq!(api["body"], "{}");
+    assert_eq!(api["basic_auth"], "monitor:****");
+    assert_eq!(api["conditions"][0], "json $.status == \"ok\"");
+    assert_eq!(api["conditions"][1], "response_time < 300ms");
+    assert_eq!(api["max_redirects"], 3);
+    assert_eq!(api["ip_version"], 4);
+    assert!(
+        api["ca"]
+            .as_str()
+            .is_some_and(|p| p.contains("BEGIN CERTIFICATE"))
+    );
+    assert!(!n.qu_ok(&["check", "list"]).contains("s3cret"));
+    // The old flag name still works; a bearer replaces nothing silently.
+    n.qu_ok(&["check", "edit", "api", "--max-redirects", "5", "--ip6"]);
+    let checks: serde_json::Value =
+        serde_json::from_str(&n.qu_ok(&["check", "list", "--json"])).expect("json");
+    assert_eq!(checks[0]["max_redirects"], 5);
+    assert_eq!(checks[0]["ip_version"], 6);
+    let out = n.qu(&["check", "edit", "api", "--bearer", "tok"]);
+    assert!(!out.status.success(), "basic auth and bearer together");
+    assert!(
+        text(&out.stderr).contains("use one of them"),
+        "{}",
+        text(&out.stderr)
+    );
+    // `qu export` rebuilds the configuration, so it keeps the secrets.
+    let export = n.qu_ok(&["export"]);
+    assert!(
+        export.contains("pw-s3cret") && export.contains("hdr-s3cret"),
+        "{export}"
+    );
+}

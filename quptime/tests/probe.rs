@@ -14,6 +14,8 @@ mod dns;
 mod dns_server;
 #[path = "probe/http.rs"]
 mod http;
+#[path = "probe/http_request.rs"]
+mod http_request;
 #[path = "probe/sockets.rs"]
 mod sockets;
 #[path = "probe/tls.rs"]

@@ -36,7 +36,7 @@ pub enum CheckCmd {
         #[command(flatten)]
         common: CheckCommon,
         #[command(flatten)]
-        http: HttpOpts,
+        http: Box<HttpOpts>,
         #[command(flatten)]
         tls: TlsOpts,
         #[command(flatten)]
@@ -122,10 +122,48 @@ pub struct HttpOpts {
           action = clap::ArgAction::Set, value_name = "BOOL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub insecure: Option<bool>,
-    /// Redirects to follow (0 = none) [default: 10]
-    #[arg(long, value_name = "N")]
+    /// Redirects to follow (0 = none; also --max-redirects) [default: 10]
+    #[arg(long = "follow-redirects", alias = "max-redirects", value_name = "N")]
+    #[serde(rename = "max_redirects", skip_serializing_if = "Option::is_none")]
+    pub follow_redirects: Option<u8>,
+    /// Request method: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS [default: GET]
+    #[arg(long, value_name = "METHOD")]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_redirects: Option<u8>,
+    pub method: Option<String>,
+    /// Request header, 'Name: value' (repeatable; at most 32)
+    #[arg(long = "header", value_name = "'NAME: VALUE'")]
+    #[serde(rename = "headers", skip_serializing_if = "Option::is_none")]
+    pub header: Option<Vec<String>>,
+    /// Request body (at most 64 KiB)
+    #[arg(long, value_name = "TEXT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Basic auth, user:password (shown masked)
+    #[arg(long, value_name = "USER:PASS", conflicts_with = "bearer")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basic_auth: Option<String>,
+    /// Bearer token (shown masked)
+    #[arg(long, value_name = "TOKEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bearer: Option<String>,
+    /// Connect over IPv4 only
+    #[arg(long, conflicts_with = "ip6")]
+    #[serde(skip)]
+    pub ip4: bool,
+    /// Connect over IPv6 only
+    #[arg(long)]
+    #[serde(skip)]
+    pub ip6: bool,
+    /// PEM file of CA certificates to trust for this check (stored in the check)
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub ca: Option<std::path::PathBuf>,
+    /// Condition every response must meet (repeatable): 'status in 200..299',
+    /// 'response_time < 300ms', 'json $.status == "ok"', 'header Content-Type contains "json"',
+    /// 'body matches "up|ok"', 'cert_expiry > 7d'
+    #[arg(long = "condition", value_name = "EXPR")]
+    #[serde(rename = "conditions", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Vec<String>>,
     /// Reuse connections between probes (default: a fresh connection per probe; also =true|false)
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
           action = clap::ArgAction::Set, value_name = "BOOL")]
@@ -191,7 +229,7 @@ pub enum CheckAdd {
         /// http:// or https:// URL
         url: String,
         #[command(flatten)]
-        http: HttpOpts,
+        http: Box<HttpOpts>,
         #[command(flatten)]
         common: CheckCommon,
     },

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub use alert::{AlertAdd, AlertCmd, AlertCommon, BaseUrl, Reach, WebhookArgs};
 pub use backup::{BackupCmd, RecoverArgs};
-pub use check::{CheckAdd, CheckCmd, CheckCommon};
+pub use check::{CheckAdd, CheckCmd, CheckCommon, HttpOpts};
 pub use ops::{ApplyArgs, ExportArgs, LeaderCmd, StatusArgs, TopArgs};
 
 /// `qu --version`: the package version and the commit it was built from

@@ -33,6 +33,9 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
             // Shown, never the password in a target (`user:***@host`).
             for c in &mut checks {
                 c.target = quptime::state::mask_credentials(&c.target).into_owned();
+                if let Some(http) = c.http_mut() {
+                    *http = http.masked();
+                }
             }
             if args.json {
                 return json(&checks);
@@ -49,7 +52,7 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
             tls,
             dns,
         } => {
-            let mut probe = settings(&http)?;
+            let mut probe = http_settings(&http)?;
             probe.extend(settings(&tls)?);
             probe.extend(settings(&dns)?);
             let patch = CheckPatch {
@@ -171,6 +174,24 @@ fn settings<T: Serialize>(opts: &T) -> Result<Map<String, Value>> {
     }
 }
 
+/// The http flags by setting name, with the ones that are not one value
+/// each: `--ip4`/`--ip6` as `ip_version`, `--ca FILE` as the file's PEM.
+fn http_settings(http: &crate::cli::HttpOpts) -> Result<Map<String, Value>> {
+    let mut m = settings(http)?;
+    if http.ip4 {
+        m.insert("ip_version".into(), 4.into());
+    }
+    if http.ip6 {
+        m.insert("ip_version".into(), 6.into());
+    }
+    if let Some(path) = &http.ca {
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("--ca {}: {e}", path.display()))?;
+        m.insert("ca".into(), pem.into());
+    }
+    Ok(m)
+}
+
 /// The probe flags as a check's settings, checked as the daemon reads them.
 fn probe_fields<T: Serialize>(opts: &T) -> Result<ProbeFields> {
     serde_json::from_value(Value::Object(settings(opts)?)).map_err(|e| anyhow::anyhow!("{e}"))
@@ -185,7 +206,10 @@ fn spec(add: CheckAdd) -> Result<CheckSpec> {
             http,
             common,
         } => {
-            probe.http = probe_fields(&http)?.http;
+            probe.http =
+                serde_json::from_value::<ProbeFields>(Value::Object(http_settings(&http)?))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .http;
             blank(CheckType::Http, name, url, common)
         }
         CheckAdd::Tcp {

@@ -1,7 +1,11 @@
-//! The http prober: `GET` the URL, follow redirects (up to `max_redirects`,
-//! default 10; 0 judges the redirect itself), read the first 1 MiB of the
-//! body, and compare the status with `expect_status` (default 200) and the
-//! body with `body_match` (case-sensitive substring).
+//! The http prober: send the check's request (`GET` by default; method,
+//! headers, body and auth from its settings, see `http_request`), follow
+//! redirects (up to `max_redirects`, default 10; 0 judges the redirect
+//! itself), read the first 1 MiB of the body, and compare the status with
+//! `expect_status` (default 200, unless a condition judges the status), the
+//! body with `body_match` (case-sensitive substring), then every condition
+//! in order; the first that fails is the detail (`json $.status was
+//! "degraded"`).
 //!
 //! By default every probe opens a fresh connection, so it measures what a
 //! new visitor waits for: DNS, TCP, TLS, response. Checks with `keep_alive`
@@ -14,12 +18,17 @@ use std::io;
 use std::time::Instant;
 
 use reqwest::header::LOCATION;
-use reqwest::{Client, StatusCode, Url, redirect};
+use reqwest::{Client, StatusCode, Url};
 
+use super::http_request::{
+    ClientCache, build_client, cert_left, check_family, header_pairs, next_method, origin_of,
+    request,
+};
 use super::tls_config::{TlsConfigs, tls_detail};
 use super::{Probe, ProbeResult, io_detail};
-use crate::error::{Error, ErrorKind, Result};
-use crate::state::{Check, CheckType, HttpProbe};
+use crate::error::Result;
+use crate::state::probe_condition::Observed;
+use crate::state::{Check, CheckType, HttpMethod, HttpProbe};
 
 /// Redirects followed when a check sets no limit.
 pub(crate) const DEFAULT_MAX_REDIRECTS: u8 = 10;
@@ -27,46 +36,48 @@ pub(crate) const DEFAULT_MAX_REDIRECTS: u8 = 10;
 pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
 const USER_AGENT: &str = concat!("quptime/", env!("CARGO_PKG_VERSION"));
 
-/// The four HTTP clients, built once.
+/// The four HTTP clients, built once, and the clients of checks that need
+/// their own.
 #[derive(Debug)]
 pub(crate) struct HttpProber {
     fresh: Client,
     pooled: Client,
     fresh_insecure: Client,
     pooled_insecure: Client,
+    insecure_config: rustls::ClientConfig,
+    own: ClientCache,
 }
 
 impl HttpProber {
     pub(crate) fn new(tls: &TlsConfigs) -> Result<HttpProber> {
         let client = |config: &rustls::ClientConfig, pooled: bool| -> Result<Client> {
-            let mut builder = Client::builder()
-                .tls_backend_preconfigured(config.clone())
-                .user_agent(USER_AGENT)
-                .redirect(redirect::Policy::none())
-                .no_proxy();
-            if !pooled {
-                builder = builder.pool_max_idle_per_host(0);
-            }
-            builder.build().map_err(|e| {
-                Error::new(ErrorKind::Tls, format!("build the HTTP probe client: {e}"))
-                    .with_source(e)
-            })
+            build_client(config, pooled, None, USER_AGENT)
         };
         Ok(HttpProber {
             fresh: client(&tls.http_verified, false)?,
             pooled: client(&tls.http_verified, true)?,
             fresh_insecure: client(&tls.http_insecure, false)?,
             pooled_insecure: client(&tls.http_insecure, true)?,
+            insecure_config: tls.http_insecure.clone(),
+            own: ClientCache::default(),
         })
     }
 
-    fn client(&self, http: &HttpProbe) -> &Client {
-        match (http.insecure, http.keep_alive) {
+    fn client(&self, http: &HttpProbe) -> std::result::Result<Client, String> {
+        if http.ca.is_some() || http.ip_version.is_some() {
+            return self.own.get(
+                http,
+                |config, pooled, ip| build_client(config, pooled, ip, USER_AGENT),
+                &self.insecure_config,
+            );
+        }
+        Ok(match (http.insecure, http.keep_alive) {
             (false, false) => &self.fresh,
             (false, true) => &self.pooled,
             (true, false) => &self.fresh_insecure,
             (true, true) => &self.pooled_insecure,
         }
+        .clone())
     }
 }
 
@@ -78,15 +89,24 @@ impl Probe for HttpProber {
         let Some(http) = check.http() else {
             return ProbeResult::down(start.elapsed(), "not an http check");
         };
-        let client = self.client(http);
+        let client = match self.client(http) {
+            Ok(c) => c,
+            Err(e) => return ProbeResult::down(start.elapsed(), e),
+        };
         let max = http.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS);
         let mut url = match Url::parse(&check.target) {
             Ok(u) => u,
             Err(e) => return ProbeResult::down(start.elapsed(), format!("bad URL: {e}")),
         };
+        let origin = origin_of(&url);
+        let mut method = http.method.unwrap_or(HttpMethod::Get);
         let mut followed = 0u8;
         loop {
-            let mut response = match client.get(url.clone()).send().await {
+            if let Err(e) = check_family(&url, http.ip_version) {
+                return ProbeResult::down(start.elapsed(), e);
+            }
+            let sent = request(&client, http, method, &url, &origin).send().await;
+            let mut response = match sent {
                 Ok(r) => r,
                 Err(e) => return ProbeResult::down(start.elapsed(), describe(&e)),
             };
@@ -102,9 +122,20 @@ impl Probe for HttpProber {
                     );
                 }
                 followed += 1;
+                method = next_method(method, status.as_u16());
                 url = next;
                 continue;
             }
+            let headers = if http.conditions.is_empty() {
+                Vec::new()
+            } else {
+                header_pairs(&response)
+            };
+            let cert = if http.conditions.iter().any(|c| c.needs_cert()) {
+                cert_left(&response)
+            } else {
+                None
+            };
             let body = match read_body(&mut response).await {
                 Ok(b) => b,
                 Err(e) => return ProbeResult::down(start.elapsed(), describe(&e)),
@@ -113,7 +144,7 @@ impl Probe for HttpProber {
             let code = status.as_u16();
             let status_ok = match &http.expect_status {
                 Some(spec) => spec.matches(code),
-                None => code == 200,
+                None => code == 200 || http.conditions.iter().any(|c| c.is_status()),
             };
             if !status_ok {
                 return ProbeResult::down(latency, status_detail(status));
@@ -122,6 +153,18 @@ impl Probe for HttpProber {
                 && !contains(&body, needle.as_bytes())
             {
                 return ProbeResult::down(latency, "body match miss");
+            }
+            let seen = Observed {
+                status: code,
+                elapsed: latency,
+                headers: &headers,
+                body: &body,
+                cert_left: cert,
+            };
+            for condition in &http.conditions {
+                if let Err(evidence) = condition.eval(&seen) {
+                    return ProbeResult::down(latency, evidence);
+                }
             }
             return ProbeResult::up(latency, status_detail(status));
         }

@@ -16,6 +16,7 @@
 
 mod dns;
 mod http;
+mod http_request;
 mod icmp;
 mod target;
 mod tcp;

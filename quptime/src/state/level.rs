@@ -14,6 +14,12 @@
 use super::policy::POLICY_LEVEL;
 use super::{AlertChannel, Check, FIRST_ALERT_TYPES, Mutation};
 
+/// The level a check's probe settings need: 4 for the http request
+/// settings and conditions.
+fn check_level(c: &Check) -> u32 {
+    c.http().map_or(1, super::HttpProbe::level)
+}
+
 /// The level a channel needs: 4 for a type after the first three (Slack,
 /// PagerDuty, …) or a `ca` setting, 3 for `allow_plain_auth`. Releases
 /// before refuse those at apply (unknown type, unknown setting), so a
@@ -44,6 +50,8 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   incident (the seq of the transition that opened it).
 ///   Also per-check decision policies (`fail_after`, `recover_after`,
 ///   `quorum`, `nodes`), member labels and `qu node label`.
+///   Also http request settings and conditions (method, headers, body, auth,
+///   ip_version, ca, conditions).
 pub const STATE_LEVEL: u32 = 4;
 
 /// The level of a state that does not say (written by the first release).
@@ -95,7 +103,7 @@ impl Mutation {
         let labelled = peer.is_some_and(|p| !p.labels.is_empty());
         checks
             .iter()
-            .map(|c| c.policy.level())
+            .map(|c| c.policy.level().max(check_level(c)))
             .chain(labelled.then_some(POLICY_LEVEL))
             .max()
             .unwrap_or(1)
@@ -256,6 +264,35 @@ mod tests {
             labels: Default::default(),
         };
         assert_eq!(m.required_level(), 4);
+    }
+
+    #[test]
+    fn an_http_check_with_request_settings_needs_level_4() {
+        let mut check = Check::blank(super::super::CheckType::Http);
+        assert_eq!(
+            Mutation::AddCheck {
+                check: check.clone()
+            }
+            .required_level(),
+            1
+        );
+        if let Some(http) = check.http_mut() {
+            http.bearer = Some("t".into());
+        }
+        assert_eq!(
+            Mutation::UpdateCheck {
+                check: check.clone()
+            }
+            .required_level(),
+            4
+        );
+        let import = Mutation::ImportConfig {
+            checks: vec![check],
+            alerts: vec![],
+            dns_resolvers: vec![],
+            retention: None,
+        };
+        assert_eq!(import.required_level(), 4);
     }
 
     #[test]

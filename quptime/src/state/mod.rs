@@ -24,8 +24,10 @@ pub mod mutation;
 pub mod outbox;
 pub mod policy;
 pub mod probe;
+pub mod probe_condition;
 mod probe_entries;
 mod probe_fields;
+mod probe_http;
 pub mod redact;
 pub mod resolvers;
 mod rotate;
@@ -45,8 +47,8 @@ pub use mutation::{Applied, Command, Mutation, Outcome, Rejected};
 pub use outbox::{AlertKind, OutboxEntry};
 pub use policy::{Labels, Policy, Quorum};
 pub use probe::{
-    CheckType, DnsProbe, DnsRecord, HttpProbe, IcmpProbe, Probe, ProbeFields, StatusSpec, TcpProbe,
-    TlsProbe,
+    CheckType, DnsProbe, DnsRecord, HttpMethod, HttpProbe, IcmpProbe, IpVersion, Probe,
+    ProbeFields, StatusSpec, TcpProbe, TlsProbe,
 };
 pub use redact::mask_credentials;
 pub use transition::{CheckRuntime, CheckState, Evidence, TransitionRecord};

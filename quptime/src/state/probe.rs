@@ -22,7 +22,9 @@ use crate::state::fields::{
     self as limits, MAX_HOST, excerpt, validate_host, validate_host_opt_port, validate_url,
 };
 
+use super::probe_condition::Condition;
 pub use super::probe_fields::ProbeFields;
+pub use super::probe_http::{HttpMethod, IpVersion, MASK, parse_ca, split_header};
 
 /// What a check probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -130,7 +132,8 @@ pub const MAX_REDIRECTS: u8 = 20;
 /// Largest `warn_days` (ten years).
 pub const MAX_WARN_DAYS: u32 = 3650;
 
-/// An HTTP(S) GET: up when the status (and the body, if asked) matches.
+/// An HTTP(S) request: up when the status (and the body, and every
+/// condition, if asked) matches.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpProbe {
     /// Accepted HTTP statuses: `200`, `2xx`, `200,204,3xx`; default 200.
@@ -153,6 +156,30 @@ pub struct HttpProbe {
     /// measures what a new visitor gets (DNS, TCP, TLS).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub keep_alive: bool,
+    /// Request method; default GET. (State level 4, as every field below.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<HttpMethod>,
+    /// Request headers, `Name: value` each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<String>,
+    /// Request body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Basic auth, `user:password` (a secret: masked when shown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic_auth: Option<String>,
+    /// Bearer token (a secret: masked when shown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer: Option<String>,
+    /// Connect over this IP version only; default: whichever answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_version: Option<IpVersion>,
+    /// PEM certificates trusted for this check, besides the system's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+    /// Conditions every response must meet, judged in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
 }
 
 impl HttpProbe {
@@ -171,7 +198,7 @@ impl HttpProbe {
         if let Some(spec) = &self.expect_status {
             limits::text("expect_status", spec.as_str(), MAX_STATUS_SPEC)?;
         }
-        Ok(())
+        super::probe_http::validate_request(self)
     }
 }
 

@@ -167,10 +167,18 @@ mod tests {
                 "body_match",
                 "insecure",
                 "max_redirects",
-                "keep_alive"
+                "keep_alive",
+                "method",
+                "headers",
+                "body",
+                "basic_auth",
+                "bearer",
+                "ip_version",
+                "ca",
+                "conditions"
             ]
         );
         assert_eq!(field_names::<TlsProbe>(), ["warn_days", "sni"]);
-        assert_eq!(ProbeFields::names().len(), 10);
+        assert_eq!(ProbeFields::names().len(), 18);
     }
 }

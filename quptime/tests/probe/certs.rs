@@ -36,6 +36,19 @@ impl TestCa {
         }
     }
 
+    /// The CA certificate as PEM.
+    pub fn pem(&self) -> String {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(self.cert.as_ref());
+        let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            out.push_str(std::str::from_utf8(line).expect("base64"));
+            out.push('\n');
+        }
+        out.push_str("-----END CERTIFICATE-----\n");
+        out
+    }
+
     /// A server config presenting a certificate for `names` (host names or
     /// IP addresses) signed by this CA, valid from `not_before_ago` ago
     /// until `until`.

@@ -101,7 +101,22 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, port: u16) {
                     .then(|| v.trim().to_string())
             })
             .unwrap_or_default();
-        let response = route(&path, &agent, port).await;
+        let length = header(&head, "content-length")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0)
+            .min(64 * 1024);
+        while buf.len() < length {
+            let mut chunk = [0u8; 4096];
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let body: Vec<u8> = buf.drain(..length).collect();
+        let response = match request_route(&path, &head, &body, port) {
+            Some(r) => r,
+            None => route(&path, &agent, port).await,
+        };
         if stream.write_all(&response).await.is_err() {
             return;
         }
@@ -140,6 +155,62 @@ async fn route(path: &str, agent: &str, port: u16) -> Vec<u8> {
             None => reply("404 Not Found", &[], b"no such route"),
         },
     }
+}
+
+/// The value of request header `name` in `head`.
+fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().skip(1).find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_string())
+    })
+}
+
+/// The routes of the request-settings and condition tests: `/echo` (200,
+/// JSON of the method, `X-Probe`, `Authorization` and the body), `/auth`
+/// (200 with `monitor:s3cret` basic auth or `Bearer tok-123`, else 401),
+/// `/json` (200, a JSON health document, `Content-Type:
+/// application/json`), `/see-other` (303 to `/echo`), `/temporary` (307
+/// to `/echo`), `/elsewhere` (302 to `/echo` on `localhost`, another
+/// origin).
+fn request_route(path: &str, head: &str, body: &[u8], port: u16) -> Option<Vec<u8>> {
+    let method = head.split_whitespace().next().unwrap_or("");
+    let h = |n: &str| header(head, n).unwrap_or_default();
+    Some(match path {
+        "/echo" => {
+            let doc = format!(
+                "{{\"method\":{:?},\"x_probe\":{:?},\"auth\":{:?},\"body\":{:?}}}",
+                method,
+                h("x-probe"),
+                h("authorization"),
+                String::from_utf8_lossy(body)
+            );
+            reply("200 OK", &[], doc.as_bytes())
+        }
+        "/auth" => match h("authorization").as_str() {
+            "Basic bW9uaXRvcjpzM2NyZXQ=" | "Bearer tok-123" => reply("200 OK", &[], b"welcome"),
+            _ => reply(
+                "401 Unauthorized",
+                &[("WWW-Authenticate", "Basic")],
+                b"who are you",
+            ),
+        },
+        "/json" => {
+            let doc = br#"{"status":"degraded","queue":{"depth":120},"items":[{"id":7}]}"#;
+            let mut r = reply("200 OK", &[("X-Kind", "health")], doc);
+            let at = r.windows(10).position(|w| w == b"text/plain").unwrap_or(0);
+            r.splice(at..at + 10, b"application/json".iter().copied());
+            r
+        }
+        "/see-other" => reply("303 See Other", &[("Location", "/echo")], b""),
+        "/temporary" => reply("307 Temporary Redirect", &[("Location", "/echo")], b""),
+        "/elsewhere" => {
+            let to = format!("http://localhost:{port}/echo");
+            reply("302 Found", &[("Location", &to)], b"")
+        }
+        _ => return None,
+    })
 }
 
 fn reply(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
