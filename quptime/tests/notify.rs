@@ -10,10 +10,14 @@
 mod certs;
 #[path = "notify/config.rs"]
 mod config;
+#[path = "notify/conformance.rs"]
+mod conformance;
 #[path = "notify/discord.rs"]
 mod discord;
 #[path = "notify/masking.rs"]
 mod masking;
+#[path = "notify/providers.rs"]
+mod providers;
 #[path = "notify/receiver.rs"]
 mod receiver;
 #[path = "notify/smtp.rs"]
@@ -122,6 +126,14 @@ async fn conformance_every_notifier_fails_cleanly_on_absent_receivers() {
         channel("discord", &[("webhook", &url), ("timeout", "2s")]),
         channel("webhook", &[("url", &url), ("timeout", "2s")]),
     ];
+    let base = format!("https://127.0.0.1:{port}");
+    let providers = providers::cases().into_iter().map(|case| {
+        let mut settings = (case.settings)(&base);
+        settings.push(("timeout", "2s".into()));
+        let pairs: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        channel(case.kind, &pairs)
+    });
+    let cases: Vec<AlertChannel> = cases.into_iter().chain(providers).collect();
     let n = notifiers();
     for c in cases {
         let start = Instant::now();

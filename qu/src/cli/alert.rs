@@ -6,7 +6,9 @@ use crate::cli::JsonArg;
 
 #[derive(Debug, Subcommand)]
 pub enum AlertCmd {
-    /// Add an alert channel (smtp, discord or webhook).
+    /// Add an alert channel: smtp, discord, webhook, slack, teams, telegram,
+    /// ntfy, gotify, pushover, pagerduty, opsgenie, matrix, mattermost or
+    /// googlechat.
     ///
     /// Example: qu alert add webhook pager --url https://hooks.example.com/qu
     #[command(subcommand)]
@@ -77,6 +79,23 @@ pub struct AlertCommon {
     /// Body template (same placeholders)
     #[arg(long, value_name = "TEMPLATE")]
     pub body_template: Option<String>,
+}
+
+/// Reaching a provider's server: an extra CA for this channel.
+#[derive(Debug, Args)]
+pub struct Reach {
+    /// PEM file of CA certificates to trust for this channel (a self-hosted
+    /// server or a corporate proxy), on top of the system's
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<std::path::PathBuf>,
+}
+
+/// An API provider's address, when it is not the public service.
+#[derive(Debug, Args)]
+pub struct BaseUrl {
+    /// The provider's API base URL (default: the public service)
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,4 +173,158 @@ pub enum AlertAdd {
         #[command(flatten)]
         common: AlertCommon,
     },
+    /// A Slack incoming webhook (Block Kit message).
+    ///
+    /// Example: qu alert add slack ops --url https://hooks.slack.com/services/T…/B…/…
+    Slack(WebhookArgs),
+    /// A Microsoft Teams workflow webhook (Adaptive Card).
+    ///
+    /// Example: qu alert add teams ops --url 'https://prod-00.westus.logic.azure.com/workflows/…&sig=…'
+    Teams(WebhookArgs),
+    /// A Mattermost incoming webhook.
+    ///
+    /// Example: qu alert add mattermost ops --url https://chat.example.com/hooks/xxx
+    Mattermost(WebhookArgs),
+    /// A Google Chat space webhook (threaded by incident).
+    ///
+    /// Example: qu alert add googlechat ops --url 'https://chat.googleapis.com/v1/spaces/AAA/messages?key=…&token=…'
+    Googlechat(WebhookArgs),
+    /// A Telegram chat, through a bot (Bot API sendMessage).
+    ///
+    /// Example: qu alert add telegram ops --token 123456:ABC-DEF --chat-id -1001234567890
+    Telegram {
+        /// Unique name
+        name: String,
+        /// The bot token from @BotFather
+        #[arg(long)]
+        token: String,
+        /// Numeric chat id, or @channelname
+        #[arg(long)]
+        chat_id: String,
+        #[command(flatten)]
+        base: BaseUrl,
+        #[command(flatten)]
+        reach: Reach,
+        #[command(flatten)]
+        common: AlertCommon,
+    },
+    /// An ntfy topic (ntfy.sh or a self-hosted server).
+    ///
+    /// Example: qu alert add ntfy phone --topic ops-alerts --base-url https://ntfy.example.com
+    Ntfy {
+        /// Unique name
+        name: String,
+        /// Topic name
+        #[arg(long)]
+        topic: String,
+        /// Access token (for protected topics)
+        #[arg(long)]
+        token: Option<String>,
+        #[command(flatten)]
+        base: BaseUrl,
+        #[command(flatten)]
+        reach: Reach,
+        #[command(flatten)]
+        common: AlertCommon,
+    },
+    /// A Gotify server (self-hosted; --base-url is required).
+    ///
+    /// Example: qu alert add gotify phone --base-url https://gotify.example.com --token AbCdEf123
+    Gotify {
+        /// Unique name
+        name: String,
+        /// Application token
+        #[arg(long)]
+        token: String,
+        #[command(flatten)]
+        base: BaseUrl,
+        #[command(flatten)]
+        reach: Reach,
+        #[command(flatten)]
+        common: AlertCommon,
+    },
+    /// Pushover (application token and user or group key).
+    ///
+    /// Example: qu alert add pushover phone --token azGDORePK8gMaC0QOYAMyEEuzJnyUi --user uQiRzpo4DXghDmr9QzzfQu27cmVRsG
+    Pushover {
+        /// Unique name
+        name: String,
+        /// Application API token
+        #[arg(long)]
+        token: String,
+        /// User or group key
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        base: BaseUrl,
+        #[command(flatten)]
+        reach: Reach,
+        #[command(flatten)]
+        common: AlertCommon,
+    },
+    /// PagerDuty Events API v2: DOWN triggers, RECOVERED resolves (one dedup key).
+    ///
+    /// Example: qu alert add pagerduty oncall --routing-key 0123456789abcdef0123456789abcdef
+    Pagerduty {
+        /// Unique name
+        name: String,
+        /// Integration key of an Events API v2 integration
+        #[arg(long)]
+        routing_key: String,
+        #[command(flatten)]
+        base: BaseUrl,
+        #[command(flatten)]
+        reach: Reach,
+        #[command(flatten)]
+        common: AlertCommon,
+    },
+    /// Opsgenie: DOWN creates an alert, RECOVERED closes it (by alias).
+    ///
+    /// Example: qu alert add opsgenie oncall --api-key 01234567-89ab-cdef-0123-456789abcdef
+    Opsgenie {
+        /// Unique name
+        name: String,
+        /// API integration key
+        #[arg(long)]
+        api_key: String,
+        #[command(flatten)]
+        base: BaseUrl,
+        #[command(flatten)]
+        reach: Reach,
+        #[command(flatten)]
+        common: AlertCommon,
+    },
+    /// A Matrix room (client-server API, a bot account's token).
+    ///
+    /// Example: qu alert add matrix ops --base-url https://matrix.example.org --access-token syt_… --room-id '!AbCd:example.org'
+    Matrix {
+        /// Unique name
+        name: String,
+        /// The bot account's access token
+        #[arg(long)]
+        access_token: String,
+        /// Room id (!opaque:server)
+        #[arg(long)]
+        room_id: String,
+        #[command(flatten)]
+        base: BaseUrl,
+        #[command(flatten)]
+        reach: Reach,
+        #[command(flatten)]
+        common: AlertCommon,
+    },
+}
+
+/// A provider reached through one webhook URL (which is its secret).
+#[derive(Debug, Args)]
+pub struct WebhookArgs {
+    /// Unique name
+    pub name: String,
+    /// The webhook URL
+    #[arg(long)]
+    pub url: String,
+    #[command(flatten)]
+    pub reach: Reach,
+    #[command(flatten)]
+    pub common: AlertCommon,
 }

@@ -8,7 +8,7 @@ mod ops;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use alert::{AlertAdd, AlertCmd, AlertCommon};
+pub use alert::{AlertAdd, AlertCmd, AlertCommon, BaseUrl, Reach, WebhookArgs};
 pub use backup::{BackupCmd, RecoverArgs};
 pub use check::{CheckAdd, CheckCmd, CheckCommon};
 pub use ops::{ApplyArgs, ExportArgs, LeaderCmd, StatusArgs, TopArgs};
@@ -78,7 +78,7 @@ pub enum Command {
     /// Example: qu check add http homepage https://example.com --expect 2xx
     #[command(subcommand)]
     Check(CheckCmd),
-    /// Manage alert channels (SMTP, Discord, webhooks).
+    /// Manage alert channels (SMTP, Discord, webhooks, Slack, Teams, PagerDuty, …).
     ///
     /// Example: qu alert add discord oncall --webhook https://discord.com/api/webhooks/…
     #[command(subcommand)]

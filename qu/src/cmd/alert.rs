@@ -8,7 +8,7 @@ use quptime::api::{
     TestAlert,
 };
 
-use crate::cli::{AlertAdd, AlertCmd, AlertCommon};
+use crate::cli::{AlertAdd, AlertCmd, AlertCommon, BaseUrl, Reach, WebhookArgs};
 use crate::output::{json, table};
 
 pub fn run(cmd: AlertCmd) -> Result<()> {
@@ -192,6 +192,7 @@ fn spec(add: AlertAdd) -> Result<AlertSpec> {
             let d = common(&mut s, c);
             (name, "webhook", d)
         }
+        other => providers(other, &mut s)?,
     };
     let spec = AlertSpec {
         name,
@@ -211,6 +212,127 @@ fn spec(add: AlertAdd) -> Result<AlertSpec> {
     channel.validate(quptime::notify::validate)?;
     quptime::notify::refuse_unsafe(&channel)?;
     Ok(spec)
+}
+
+/// The settings of the HTTP providers (slack … googlechat): their own
+/// flags, then `--base-url` and `--ca` (read here: the PEM goes into the
+/// replicated settings, so every node trusts the same CA).
+fn providers(
+    add: AlertAdd,
+    s: &mut BTreeMap<String, String>,
+) -> Result<(String, &'static str, bool)> {
+    let mut put = |k: &str, v: String| {
+        s.insert(k.to_string(), v);
+    };
+    let (name, kind, base, reach, c) = match add {
+        AlertAdd::Slack(w) => hook(w, "slack", &mut put),
+        AlertAdd::Teams(w) => hook(w, "teams", &mut put),
+        AlertAdd::Mattermost(w) => hook(w, "mattermost", &mut put),
+        AlertAdd::Googlechat(w) => hook(w, "googlechat", &mut put),
+        AlertAdd::Telegram {
+            name,
+            token,
+            chat_id,
+            base,
+            reach,
+            common,
+        } => {
+            put("token", token);
+            put("chat_id", chat_id);
+            (name, "telegram", Some(base), reach, common)
+        }
+        AlertAdd::Ntfy {
+            name,
+            topic,
+            token,
+            base,
+            reach,
+            common,
+        } => {
+            put("topic", topic);
+            if let Some(t) = token {
+                put("token", t);
+            }
+            (name, "ntfy", Some(base), reach, common)
+        }
+        AlertAdd::Gotify {
+            name,
+            token,
+            base,
+            reach,
+            common,
+        } => {
+            put("token", token);
+            (name, "gotify", Some(base), reach, common)
+        }
+        AlertAdd::Pushover {
+            name,
+            token,
+            user,
+            base,
+            reach,
+            common,
+        } => {
+            put("token", token);
+            put("user", user);
+            (name, "pushover", Some(base), reach, common)
+        }
+        AlertAdd::Pagerduty {
+            name,
+            routing_key,
+            base,
+            reach,
+            common,
+        } => {
+            put("routing_key", routing_key);
+            (name, "pagerduty", Some(base), reach, common)
+        }
+        AlertAdd::Opsgenie {
+            name,
+            api_key,
+            base,
+            reach,
+            common,
+        } => {
+            put("api_key", api_key);
+            (name, "opsgenie", Some(base), reach, common)
+        }
+        AlertAdd::Matrix {
+            name,
+            access_token,
+            room_id,
+            base,
+            reach,
+            common,
+        } => {
+            put("access_token", access_token);
+            put("room_id", room_id);
+            (name, "matrix", Some(base), reach, common)
+        }
+        AlertAdd::Smtp { .. } | AlertAdd::Discord { .. } | AlertAdd::Webhook { .. } => {
+            bail!("not an HTTP provider")
+        }
+    };
+    if let Some(url) = base.and_then(|b| b.base_url) {
+        put("base_url", url);
+    }
+    if let Some(path) = reach.ca {
+        let pem = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("--ca {}: {e}", path.display()))?;
+        put("ca", pem);
+    }
+    let d = common(s, c);
+    Ok((name, kind, d))
+}
+
+/// A webhook-URL provider's settings.
+fn hook(
+    w: WebhookArgs,
+    kind: &'static str,
+    put: &mut impl FnMut(&str, String),
+) -> (String, &'static str, Option<BaseUrl>, Reach, AlertCommon) {
+    put("url", w.url);
+    (w.name, kind, None, w.reach, w.common)
 }
 
 /// The `tls` setting from `--tls` and the original's `--starttls[=BOOL]`

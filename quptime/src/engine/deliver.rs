@@ -158,7 +158,9 @@ impl Deliverer {
                     check.map_or(CheckType::Http, |c| c.kind()),
                     check.and_then(expectation),
                     &rfc3339(now.wall_ms),
-                );
+                )
+                // The incident key: the DOWN's seq (older entries: their own).
+                .with_incident(&record.check_id, entry.incident.unwrap_or(entry.transition));
                 self.in_flight.insert(entry.id, channel.name.clone());
                 out.push(Action::Send {
                     entry_id: entry.id,

@@ -25,6 +25,7 @@ struct Attempt {
     channel: String,
     check: String,
     kind: NotificationKind,
+    incident: Option<String>,
     delivered: bool,
 }
 
@@ -169,6 +170,7 @@ impl Sim {
                 channel: ch.name.clone(),
                 check: n.check.clone(),
                 kind: n.kind,
+                incident: n.incident.clone(),
                 delivered: outcome == Outcome::Delivered,
             });
             let actions = self.engine.on_delivery(id, outcome, self.now());
@@ -467,4 +469,29 @@ fn two_checks_and_two_channels_go_in_parallel() {
     assert_eq!(on_ok_sorted, vec!["c1", "c2"]);
     sim.run_for(Duration::from_secs(120));
     assert_eq!(sim.delivered().len(), 4);
+}
+
+#[test]
+fn a_recovered_carries_the_incident_key_of_the_down_it_ends() {
+    use CheckState::*;
+    let mut sim = Sim::new(&["pd"], vec![check("c1")], accept());
+    // Seq 1 was unknown → up; the DOWN is seq 2; seq 4 re-enters down
+    // within the same outage and must not become the key.
+    for (from, to) in [(Up, Down), (Down, Unknown), (Unknown, Down), (Down, Up)] {
+        sim.transition("c1", from, to);
+    }
+    sim.run_for(Duration::from_secs(2));
+    let sent: Vec<(NotificationKind, Option<String>)> = sim
+        .attempts
+        .iter()
+        .map(|a| (a.kind, a.incident.clone()))
+        .collect();
+    let key = Some("quptime-c1-2".to_string());
+    assert_eq!(
+        sent,
+        vec![
+            (NotificationKind::Down, key.clone()),
+            (NotificationKind::Recovered, key)
+        ]
+    );
 }

@@ -3,7 +3,7 @@
 //! character limit.
 //!
 //! Settings: `webhook` (required; the channel's webhook URL, `https://`
-//! only), and the common `timeout`, `subject_template`, `body_template`.
+//! only), `ca` (PEM roots to trust for it), and the common `timeout`, `subject_template`, `body_template`.
 //! Mentions are disabled (`allowed_mentions`), so a check named
 //! `@everyone` pings nobody. A 429 answer is a retryable failure carrying
 //! Discord's `retry_after` (or the `Retry-After` header).
@@ -21,7 +21,7 @@ use super::settings::{Settings, mask_url};
 use super::{Notifier, Policy};
 
 /// Settings of a Discord channel (besides the common ones).
-const KEYS: [&str; 1] = ["webhook"];
+const KEYS: [&str; 2] = ["webhook", super::provider::CA];
 /// Discord refuses longer message content.
 pub const CONTENT_LIMIT: usize = 2000;
 /// Longest subject line kept in the content.
@@ -35,6 +35,7 @@ pub(crate) struct DiscordConfig {
     /// Carries the webhook's token: never shown unmasked.
     url: Url,
     timeout: Duration,
+    ca: Option<super::http::Ca>,
 }
 
 impl std::fmt::Debug for DiscordConfig {
@@ -80,6 +81,7 @@ impl Notifier for DiscordNotifier {
         Ok(DiscordConfig {
             url,
             timeout: s.timeout()?,
+            ca: super::provider::ca(&s)?,
         })
     }
 
@@ -96,6 +98,7 @@ impl Notifier for DiscordNotifier {
             headers,
             body: payload.to_string().into_bytes(),
             timeout: c.timeout,
+            ca: c.ca.clone(),
         };
         self.http.send(Self::KIND, req).await
     }

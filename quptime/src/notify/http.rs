@@ -1,7 +1,8 @@
-//! The HTTP side shared by the Discord and webhook notifiers: one client
-//! per node, one request per delivery, and the receiver's answer turned
-//! into a delivery or a classified failure (`discord: 429 rate limited,
-//! retry after 2s`, `webhook: 500 Internal Server Error`).
+//! The HTTP side shared by every HTTP notifier: one client per node (and
+//! one more per distinct channel `ca`, built on first use and kept), one
+//! request per delivery, and the receiver's answer turned into a delivery
+//! or a classified failure (`discord: 429 rate limited, retry after 2s`,
+//! `webhook: 500 Internal Server Error`).
 //!
 //! Unlike the probers, notifiers honour the `HTTPS_PROXY` / `HTTP_PROXY` /
 //! `NO_PROXY` environment variables: alerts often have to leave through a
@@ -9,9 +10,13 @@
 //! reconfigured, not chased). Error texts never contain the URL: Discord
 //! webhook URLs carry their token.
 
+use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::io;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use rustls::pki_types::CertificateDer;
 
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Client, Method, StatusCode, Url, redirect};
@@ -36,87 +41,149 @@ pub(crate) struct Request {
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     pub timeout: Duration,
+    /// The channel's own CA roots (its `ca` setting), trusted on top of
+    /// the node's.
+    pub ca: Option<Ca>,
 }
 
+/// A channel's extra CA roots (DER), from its `ca` setting.
+pub(crate) type Ca = Arc<Vec<CertificateDer<'static>>>;
+
+/// More distinct channel CAs than this and the cache starts over.
+const MAX_CACHED_CAS: usize = 32;
+
 /// The HTTP client of the notifiers, built once per node.
-#[derive(Debug)]
 pub(crate) struct HttpSender {
     client: Client,
+    /// The node's extra roots, kept to build per-CA clients.
+    roots: Vec<CertificateDer<'static>>,
+    /// One client per channel CA (keyed by the CA's DER bytes).
+    by_ca: Mutex<HashMap<Vec<u8>, Client>>,
+}
+
+impl std::fmt::Debug for HttpSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSender").finish_non_exhaustive()
+    }
 }
 
 impl HttpSender {
     pub(crate) fn new(tls: &NotifyTls) -> Result<HttpSender> {
-        let client = Client::builder()
-            .tls_backend_preconfigured(tls.http.clone())
-            .user_agent(USER_AGENT)
-            .redirect(redirect::Policy::none())
-            .build()
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Tls,
-                    format!("build the notifier HTTP client: {e}"),
-                )
-                .with_source(e)
-            })?;
-        Ok(HttpSender { client })
+        Ok(HttpSender {
+            client: client(tls)?,
+            roots: tls.extra_roots().to_vec(),
+            by_ca: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The client for a channel with `ca` (the node's when `None`).
+    fn client_for(&self, ca: Option<&Ca>) -> Result<Client> {
+        let Some(ca) = ca.filter(|c| !c.is_empty()) else {
+            return Ok(self.client.clone());
+        };
+        let key: Vec<u8> = ca.iter().flat_map(|c| c.as_ref().to_vec()).collect();
+        let mut cache = self.by_ca.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cache.get(&key) {
+            return Ok(c.clone());
+        }
+        let mut roots = self.roots.clone();
+        roots.extend(ca.iter().cloned());
+        let built = client(&NotifyTls::new(roots)?)?;
+        if cache.len() >= MAX_CACHED_CAS {
+            cache.clear();
+        }
+        cache.insert(key, built.clone());
+        Ok(built)
     }
 
     /// Send `req`; `who` (`discord`, `webhook`) starts every error text.
     /// Success is a 2xx answer, returned as `204 No Content`.
     pub(crate) async fn send(&self, who: &str, req: Request) -> Result<String> {
         let timeout = req.timeout;
-        let sent = self
-            .client
+        let client = self.client_for(req.ca.as_ref()).map_err(|e| {
+            fail(
+                e.kind(),
+                Retry::Never,
+                format!("{who}: {}", e.message()),
+                None,
+            )
+        })?;
+        let sent = client
             .request(req.method, req.url)
             .headers(req.headers)
             .timeout(timeout)
             .body(req.body)
             .send()
             .await;
-        let mut response = match sent {
-            Ok(r) => r,
-            Err(e) => return Err(transport_error(who, e, timeout)),
-        };
-        let status = response.status();
-        let line = status_line(status);
-        if status.is_success() {
-            return Ok(line);
-        }
-        let retry_header = response.headers().get(RETRY_AFTER).and_then(seconds_header);
-        let body = read_some(&mut response).await;
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            let after = retry_after_json(&body)
-                .or(retry_header)
-                .map(|d| d.min(MAX_RETRY_AFTER));
-            return Err(match after {
-                Some(d) => fail(
-                    ErrorKind::Transport,
-                    Retry::After(d),
-                    format!("{who}: 429 rate limited, retry after {}", words(d)),
-                    None,
-                ),
-                None => fail(
-                    ErrorKind::Transport,
-                    Retry::Later,
-                    format!("{who}: 429 rate limited"),
-                    None,
-                ),
-            });
-        }
-        let mut message = format!("{who}: {line}");
-        if status.is_redirection() {
-            message.push_str(": the receiver moved; configure its new URL");
-        } else if let Some(quote) = quote(&body) {
-            message.push_str(": ");
-            message.push_str(&quote);
-        }
-        let retry = if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
-            Retry::Later
-        } else {
-            Retry::Never
-        };
-        Err(fail(ErrorKind::Transport, retry, message, None))
+        answer(who, sent, timeout).await
     }
+}
+
+/// The node's HTTP client on `tls`.
+fn client(tls: &NotifyTls) -> Result<Client> {
+    Client::builder()
+        .tls_backend_preconfigured(tls.http.clone())
+        .user_agent(USER_AGENT)
+        .redirect(redirect::Policy::none())
+        .build()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Tls,
+                format!("build the notifier HTTP client: {e}"),
+            )
+            .with_source(e)
+        })
+}
+
+/// The receiver's answer to one request, as a delivery or a failure.
+async fn answer(
+    who: &str,
+    sent: reqwest::Result<reqwest::Response>,
+    timeout: Duration,
+) -> Result<String> {
+    let mut response = match sent {
+        Ok(r) => r,
+        Err(e) => return Err(transport_error(who, e, timeout)),
+    };
+    let status = response.status();
+    let line = status_line(status);
+    if status.is_success() {
+        return Ok(line);
+    }
+    let retry_header = response.headers().get(RETRY_AFTER).and_then(seconds_header);
+    let body = read_some(&mut response).await;
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let after = retry_after_json(&body)
+            .or(retry_header)
+            .map(|d| d.min(MAX_RETRY_AFTER));
+        return Err(match after {
+            Some(d) => fail(
+                ErrorKind::Transport,
+                Retry::After(d),
+                format!("{who}: 429 rate limited, retry after {}", words(d)),
+                None,
+            ),
+            None => fail(
+                ErrorKind::Transport,
+                Retry::Later,
+                format!("{who}: 429 rate limited"),
+                None,
+            ),
+        });
+    }
+    let mut message = format!("{who}: {line}");
+    if status.is_redirection() {
+        message.push_str(": the receiver moved; configure its new URL");
+    } else if let Some(quote) = quote(&body) {
+        message.push_str(": ");
+        message.push_str(&quote);
+    }
+    let retry = if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
+        Retry::Later
+    } else {
+        Retry::Never
+    };
+    Err(fail(ErrorKind::Transport, retry, message, None))
 }
 
 /// `500 Internal Server Error`.
@@ -134,10 +201,14 @@ fn seconds_header(v: &HeaderValue) -> Option<Duration> {
     seconds(s)
 }
 
-/// Discord's `{"retry_after": 1.5, …}`.
+/// Discord's `{"retry_after": 1.5, …}`, Telegram's `{"parameters":
+/// {"retry_after": 3}, …}`.
 fn retry_after_json(body: &[u8]) -> Option<Duration> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    seconds(v.get("retry_after")?.as_f64()?)
+    let after = v
+        .get("retry_after")
+        .or_else(|| v.get("parameters")?.get("retry_after"))?;
+    seconds(after.as_f64()?)
 }
 
 fn seconds(s: f64) -> Option<Duration> {
@@ -280,6 +351,11 @@ mod tests {
             Some(Duration::from_millis(1500))
         );
         assert_eq!(retry_after_json(b"nope"), None);
+        // Telegram's 429.
+        assert_eq!(
+            retry_after_json(br#"{"ok":false,"error_code":429,"parameters":{"retry_after":3}}"#),
+            Some(Duration::from_secs(3))
+        );
         assert_eq!(
             seconds_header(&HeaderValue::from_static("2")),
             Some(Duration::from_secs(2))

@@ -1,19 +1,23 @@
 //! Notifiers: telling people that a check went down or came back, by mail
-//! (SMTP), Discord or a generic webhook.
+//! (SMTP), Discord, a generic webhook, or the services teams page and chat
+//! through: Slack, Microsoft Teams, Telegram, ntfy, Gotify, Pushover,
+//! PagerDuty, Opsgenie, Matrix, Mattermost and Google Chat.
 //!
 //! What to say is a [`Notification`], built from an outbox entry's kind
 //! and the transition it announces by [`Notification::announcing`] (the
 //! outbox decided the alert when the transition was applied), or by
-//! [`Notification::test`].
+//! [`Notification::test`]; it carries the incident key that ties a DOWN,
+//! its reminders and its RECOVERED together ([`incident_key`]).
 //! How it reads is [`message`]: a default subject and body, optionally
 //! reshaped per channel by templates. Where it goes is an
 //! [`AlertChannel`]; each channel type has its notifier in its own file,
 //! all with the same shape (the `Notifier` trait), registered in one
-//! place, [`Notifiers`], which a node builds once: the HTTP client and the
-//! TLS configurations are made there and shared.
+//! place (`registry.rs`), behind [`Notifiers`], which a node builds once:
+//! the HTTP client and the TLS configurations are made there and shared.
 //!
 //! Settings per channel type (all values are strings; every type also
-//! takes `timeout`, default 30s, and `subject_template` / `body_template`):
+//! takes `timeout`, default 30s, and `subject_template` / `body_template`;
+//! every HTTP type takes `ca`, PEM roots trusted for that channel):
 //! - `smtp`: `host`, `port`, `from`, `to` (comma-separated) required;
 //!   `tls` = `starttls` (default) | `tls` | `none`; `user` + `password`
 //!   (refused with `tls = none` unless `allow_plain_auth` = `true`);
@@ -22,6 +26,17 @@
 //! - `webhook`: `url`; `method` = `POST` (default) | `PUT` | `PATCH`;
 //!   `headers` (a JSON object); `secret` (an HMAC-SHA256 signature of a
 //!   timestamp and the body).
+//! - `slack`, `teams`, `mattermost`, `googlechat`: `url` (the webhook).
+//! - `telegram`: `token`, `chat_id`; `base_url`.
+//! - `ntfy`: `topic`; `base_url`, `token`.
+//! - `gotify`: `base_url`, `token`.
+//! - `pushover`: `token`, `user`; `base_url`.
+//! - `pagerduty`: `routing_key`; `base_url` (trigger / resolve by dedup key).
+//! - `opsgenie`: `api_key`; `base_url` (create / close by alias).
+//! - `matrix`: `access_token`, `room_id`; `base_url` (the homeserver).
+//!
+//! Each file's `//!` says its provider's limits (texts are cut to them)
+//! and where its secret travels; docs/configuration.md has the table.
 //!
 //! A failed send says what the receiver answered (`smtp: 535 5.7.8
 //! Authentication credentials invalid`, `discord: 429 rate limited, retry
@@ -32,11 +47,24 @@
 
 mod discord;
 mod failure;
+mod googlechat;
+mod gotify;
 mod http;
+mod matrix;
+mod mattermost;
 pub mod message;
 mod notification;
+mod ntfy;
+mod opsgenie;
+mod pagerduty;
+mod provider;
+mod pushover;
+mod registry;
 mod settings;
+mod slack;
 mod smtp;
+mod teams;
+mod telegram;
 mod template;
 mod tls;
 mod webhook;
@@ -54,7 +82,8 @@ use crate::state::AlertChannel;
 pub use discord::CONTENT_LIMIT as DISCORD_CONTENT_LIMIT;
 pub use failure::{MAX_RETRY_AFTER, is_retryable, retry_after};
 pub use message::Message;
-pub use notification::{Notification, NotificationKind, expectation};
+pub use notification::{Notification, NotificationKind, expectation, incident_key};
+pub use provider::MAX_CA;
 pub use settings::{DEFAULT_TIMEOUT, MASK, masked_settings};
 pub use smtp::PLAIN_AUTH_REFUSED;
 pub use template::PLACEHOLDERS;
@@ -65,14 +94,14 @@ pub use webhook::{
 use self::settings::Settings;
 
 /// The channel types there are notifiers for.
-pub const CHANNEL_TYPES: [&str; 3] = crate::state::ALERT_TYPES;
+pub const CHANNEL_TYPES: [&str; 14] = crate::state::ALERT_TYPES;
 
 /// A successful delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     /// The channel's name.
     pub channel: String,
-    /// Its type: `smtp`, `discord`, `webhook`.
+    /// Its type: `smtp`, `discord`, `slack`, ….
     pub kind: &'static str,
     /// What the receiver answered: `250 2.0.0 Ok: queued`, `204 No Content`.
     pub answer: String,
@@ -121,13 +150,7 @@ pub struct Notifiers {
     policy: Policy,
 }
 
-/// The registry: one notifier per channel type.
-#[derive(Debug)]
-struct Registry {
-    smtp: smtp::SmtpNotifier,
-    discord: discord::DiscordNotifier,
-    webhook: webhook::WebhookNotifier,
-}
+use self::registry::Registry;
 
 impl fmt::Debug for Notifiers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -151,11 +174,7 @@ impl Notifiers {
     pub fn with_extra_roots(roots: Vec<CertificateDer<'static>>) -> Result<Notifiers> {
         let tls = Arc::new(tls::NotifyTls::new(roots)?);
         let http = Arc::new(http::HttpSender::new(&tls)?);
-        let registry = Registry {
-            smtp: smtp::SmtpNotifier::new(tls),
-            discord: discord::DiscordNotifier::new(http.clone()),
-            webhook: webhook::WebhookNotifier::new(http),
-        };
+        let registry = Registry::new(tls, http);
         Ok(Notifiers {
             inner: Arc::new(registry),
             policy: Policy::default(),
@@ -174,13 +193,7 @@ impl Notifiers {
     /// test` may test a disabled channel). Invalid settings fail at once,
     /// as a permanent error.
     pub async fn send(&self, channel: &AlertChannel, n: &Notification) -> Result<Delivery> {
-        let r = &self.inner;
-        match channel.kind.as_str() {
-            "smtp" => self.run(&r.smtp, channel, n).await,
-            "discord" => self.run(&r.discord, channel, n).await,
-            "webhook" => self.run(&r.webhook, channel, n).await,
-            _ => Err(failure::invalid_config(unknown_type(channel))),
-        }
+        self.dispatch(channel, n).await
     }
 
     async fn run<N: Notifier>(
@@ -209,12 +222,7 @@ impl Notifiers {
 /// Errors name the setting and the accepted form: `smtp setting port:
 /// missing: set it to a port number such as 587 …`. Nothing is contacted.
 pub fn validate(channel: &AlertChannel) -> Result<()> {
-    match channel.kind.as_str() {
-        "smtp" => check::<smtp::SmtpNotifier>(channel),
-        "discord" => check::<discord::DiscordNotifier>(channel),
-        "webhook" => check::<webhook::WebhookNotifier>(channel),
-        _ => Err(unknown_type(channel)),
-    }
+    registry::validate(channel)
 }
 
 /// Refuse settings that are well-formed but unsafe: today, SMTP AUTH over

@@ -88,6 +88,12 @@ pub struct Notification {
     pub time: String,
     /// For a reminder: when the check went down.
     pub since: Option<String>,
+    /// The incident this alert belongs to: `quptime-<check id>-<seq>`,
+    /// where seq is the transition whose DOWN opened it. A DOWN, its
+    /// reminders and the RECOVERED that ends it carry the same key
+    /// (PagerDuty's dedup key, Opsgenie's alias, Google Chat's thread).
+    /// `None` for a test alert or when the outbox entry does not say.
+    pub incident: Option<String>,
 }
 
 impl Notification {
@@ -150,6 +156,7 @@ impl Notification {
             master: record.master.clone(),
             time: record.at.clone(),
             since: None,
+            incident: None,
         };
         match kind {
             AlertKind::Reminder => n.reminder(sent_at),
@@ -171,7 +178,15 @@ impl Notification {
             master: node.clone(),
             time: now_rfc3339(),
             since: None,
+            incident: None,
         }
+    }
+
+    /// This alert as part of the incident opened by transition `seq` of
+    /// check `check_id` (see [`Notification::incident`]).
+    pub fn with_incident(mut self, check_id: &str, seq: u64) -> Notification {
+        self.incident = Some(incident_key(check_id, seq));
+        self
     }
 
     /// A reminder, sent at `time` (RFC 3339 UTC), that the check this DOWN
@@ -271,6 +286,12 @@ pub fn expectation(check: &Check) -> Option<String> {
         }
     };
     Some(text)
+}
+
+/// `quptime-<check id>-<seq>`: the key of the incident opened by
+/// transition `seq` of check `check_id`.
+pub fn incident_key(check_id: &str, seq: u64) -> String {
+    format!("quptime-{check_id}-{seq}")
 }
 
 /// Now, as RFC 3339 UTC to the second.

@@ -119,6 +119,7 @@ impl<'a> Settings<'a> {
             let max = match key.as_str() {
                 SUBJECT_TEMPLATE | BODY_TEMPLATE => template::MAX_TEMPLATE,
                 "headers" => MAX_HEADERS,
+                super::provider::CA => super::provider::MAX_CA,
                 _ => MAX_VALUE,
             };
             if value.len() > max {
@@ -159,17 +160,19 @@ impl<'a> Settings<'a> {
     }
 }
 
-/// `channel`'s settings fit to show: passwords, secrets, token-like header
-/// values and the paths of webhook URLs (which carry Discord's token)
-/// replaced by `****`. Everything else is shown as it is.
+/// `channel`'s settings fit to show: passwords, secrets, tokens and keys,
+/// ntfy topics, token-like header values and the paths and queries of
+/// URLs (which carry webhook tokens) replaced by `****`. Everything else is shown as it is.
 pub fn masked_settings(channel: &AlertChannel) -> BTreeMap<String, String> {
     channel
         .settings
         .iter()
         .map(|(k, v)| {
             let shown = match k.as_str() {
-                "webhook" | "url" => mask_url(v),
+                "webhook" | "url" | "base_url" => mask_url(v),
                 "headers" => mask_headers(v),
+                // On a public ntfy server the topic name is the password.
+                "topic" => MASK.to_string(),
                 // A permission, not a secret (its name holds "auth").
                 ALLOW_PLAIN_AUTH => v.clone(),
                 key if is_secret_name(key) => MASK.to_string(),

@@ -62,6 +62,11 @@ impl NotifyTls {
         })
     }
 
+    /// The extra roots trusted on top of the system's.
+    pub(crate) fn extra_roots(&self) -> &[CertificateDer<'static>] {
+        &self.extra_roots
+    }
+
     /// lettre's TLS parameters for the SMTP server `host`, built on first
     /// use and kept (building them reads the system's CA bundle).
     pub(crate) fn smtp(&self, host: &str) -> Result<TlsParameters> {

@@ -5,7 +5,8 @@
 //! Settings: `url` (required, `http://` or `https://`), `method` (`POST`,
 //! the default, `PUT` or `PATCH`), `headers` (a JSON object of header
 //! names to values, such as `{"Authorization": "Bearer abc"}`), `secret`
-//! (signs each request, see below), and the common `timeout`,
+//! (signs each request, see below), `ca` (PEM roots to trust for it), and
+//! the common `timeout`,
 //! `subject_template`, `body_template`.
 //!
 //! With a secret, every request carries `X-Quptime-Timestamp: <unix
@@ -28,6 +29,8 @@
 //!  "subject": "[quptime] HTTP DOWN — api (…)", "text": "The HTTP check api is DOWN. …"}
 //! ```
 //!
+//! `incident` (added with state level 4; absent for tests) is the key a DOWN, its
+//! reminders and its RECOVERED share, `quptime-<check id>-<seq>`.
 //! `kind` is `down`, `recovered`, `reminder` or `test`; for `test`,
 //! `check`, `from` and `to` are `null` and `master` is the sending node.
 //! `subject` and `text` are the channel's rendering (templates applied).
@@ -52,7 +55,7 @@ use super::settings::{Secret, Settings, mask_url};
 use super::{Notifier, Policy};
 
 /// Settings of a webhook channel (besides the common ones).
-const KEYS: [&str; 4] = ["url", "method", "headers", "secret"];
+const KEYS: [&str; 5] = ["url", "method", "headers", "secret", super::provider::CA];
 /// Most headers `headers` may set.
 pub const MAX_HEADER_COUNT: usize = 32;
 /// The header carrying the signature of the timestamp and the body.
@@ -79,6 +82,7 @@ pub(crate) struct WebhookConfig {
     headers: HeaderMap,
     secret: Option<Secret>,
     timeout: Duration,
+    ca: Option<super::http::Ca>,
 }
 
 impl std::fmt::Debug for WebhookConfig {
@@ -169,6 +173,7 @@ impl Notifier for WebhookNotifier {
             headers,
             secret,
             timeout: s.timeout()?,
+            ca: super::provider::ca(&s)?,
         })
     }
 
@@ -201,6 +206,7 @@ impl Notifier for WebhookNotifier {
             headers,
             body,
             timeout: c.timeout,
+            ca: c.ca.clone(),
         };
         self.http.send(Self::KIND, req).await
     }
@@ -232,7 +238,7 @@ pub(crate) fn document(n: &Notification, m: &Message) -> Value {
             json!({ "node": e.node.to_string(), "ok": e.ok, "detail": e.detail, "latency_ms": e.latency_ms })
         })
         .collect();
-    json!({
+    let mut doc = json!({
         "version": BODY_VERSION,
         "kind": n.kind.as_str(),
         "check": check,
@@ -245,7 +251,11 @@ pub(crate) fn document(n: &Notification, m: &Message) -> Value {
         "time": n.time,
         "subject": m.subject,
         "text": m.body,
-    })
+    });
+    if let Some(key) = &n.incident {
+        doc["incident"] = json!(key);
+    }
+    doc
 }
 
 #[cfg(test)]

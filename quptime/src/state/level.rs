@@ -11,11 +11,16 @@
 //! that every release understands (level 1) are never refused, so a mixed
 //! cluster keeps working during the upgrade.
 
-use super::{AlertChannel, Mutation};
+use super::{AlertChannel, FIRST_ALERT_TYPES, Mutation};
 
-/// The level a channel's settings need: 3 for `allow_plain_auth`.
+/// The level a channel needs: 4 for a type after the first three (Slack,
+/// PagerDuty, …) or a `ca` setting, 3 for `allow_plain_auth`. Releases
+/// before refuse those at apply (unknown type, unknown setting), so a
+/// mixed cluster would diverge without the gate.
 fn channel_level(c: &AlertChannel) -> u32 {
-    if c.settings.contains_key("allow_plain_auth") {
+    if !FIRST_ALERT_TYPES.contains(&c.kind.as_str()) || c.settings.contains_key("ca") {
+        4
+    } else if c.settings.contains_key("allow_plain_auth") {
         3
     } else {
         1
@@ -32,7 +37,11 @@ fn channel_level(c: &AlertChannel) -> u32 {
 /// - 3: the SMTP setting `allow_plain_auth` (releases before refuse it as
 ///   unknown at apply, so a channel that sets it needs this level), key
 ///   rotation (`qu key rotate`).
-pub const STATE_LEVEL: u32 = 3;
+/// - 4: the alert types slack, teams, telegram, ntfy, gotify, pushover,
+///   pagerduty, opsgenie, matrix, mattermost, googlechat, and the `ca`
+///   setting of any channel; outbox entries and check runtimes carry the
+///   incident (the seq of the transition that opened it).
+pub const STATE_LEVEL: u32 = 4;
 
 /// The level of a state that does not say (written by the first release).
 pub(super) fn first() -> u32 {
@@ -149,6 +158,41 @@ mod tests {
             retention: None,
         };
         assert_eq!(import.required_level(), 3);
+    }
+
+    #[test]
+    fn channels_of_the_new_types_or_with_a_ca_need_level_4() {
+        let mut alert = AlertChannel {
+            id: "a2".into(),
+            name: "pager".into(),
+            kind: "pagerduty".into(),
+            default: false,
+            disabled: false,
+            settings: Default::default(),
+        };
+        let add = |a: &AlertChannel| Mutation::AddAlert { alert: a.clone() }.required_level();
+        let update = |a: &AlertChannel| Mutation::UpdateAlert { alert: a.clone() }.required_level();
+        for kind in crate::state::ALERT_TYPES {
+            alert.kind = kind.into();
+            let want = if FIRST_ALERT_TYPES.contains(&kind) {
+                1
+            } else {
+                4
+            };
+            assert_eq!(add(&alert), want, "{kind}");
+            assert_eq!(update(&alert), want, "{kind}");
+        }
+        alert.kind = "webhook".into();
+        alert.settings.insert("ca".into(), "PEM".into());
+        assert_eq!(add(&alert), 4);
+        let decl = Mutation::ImportConfig {
+            checks: vec![],
+            alerts: vec![alert],
+            dns_resolvers: vec![],
+            retention: None,
+        };
+        assert_eq!(decl.required_level(), 4);
+        assert_eq!(STATE_LEVEL, 4);
     }
 
     #[test]

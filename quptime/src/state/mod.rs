@@ -37,7 +37,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::NodeId;
 pub use level::{STATE_LEVEL, check_loadable};
-pub use model::{ALERT_TYPES, AlertChannel, Check, Enrollment, PeerRecord, SettingsCheck};
+pub use model::{
+    ALERT_TYPES, AlertChannel, Check, Enrollment, FIRST_ALERT_TYPES, PeerRecord, SettingsCheck,
+};
 pub use mutation::{Applied, Command, Mutation, Outcome, Rejected};
 pub use outbox::{AlertKind, OutboxEntry};
 pub use probe::{
@@ -267,7 +269,8 @@ impl ClusterState {
                         check.name
                     )));
                 };
-                self.queue_for(check_id, seq, AlertKind::Reminder);
+                let incident = self.check_states.get(check_id).map_or(0, |r| r.incident);
+                self.queue_for(check_id, seq, AlertKind::Reminder, incident);
                 if let Some(r) = self.check_states.get_mut(check_id) {
                     r.last_alert_ms = cmd.at_ms;
                 }
@@ -354,9 +357,10 @@ impl ClusterState {
                     .check_states
                     .get(check_id)
                     .is_some_and(|r| r.alerted_down);
-                let alerted_down = match self.transitions.back().cloned() {
-                    Some(record) => self.queue_alerts(&record, was_alerted),
-                    None => was_alerted,
+                let was_incident = self.check_states.get(check_id).map_or(0, |r| r.incident);
+                let (alerted_down, incident) = match self.transitions.back().cloned() {
+                    Some(record) => self.queue_alerts(&record, was_alerted, was_incident),
+                    None => (was_alerted, was_incident),
                 };
                 self.check_states.insert(
                     check_id.clone(),
@@ -369,6 +373,7 @@ impl ClusterState {
                         } else {
                             previous_alert_ms
                         },
+                        incident,
                     },
                 );
                 self.prune_history();

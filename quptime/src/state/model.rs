@@ -263,8 +263,9 @@ impl AlertChannel {
             Ok(())
         } else {
             Err(Error::invalid(format!(
-                "unknown alert type {}: use one of smtp, discord, webhook",
-                excerpt(&self.kind)
+                "unknown alert type {}: use one of {}",
+                excerpt(&self.kind),
+                ALERT_TYPES.join(", ")
             )))
         }
     }
@@ -272,7 +273,26 @@ impl AlertChannel {
 
 /// The alert channel types there are; each has its notifier in
 /// `notify`, which also owns the rules for its settings.
-pub const ALERT_TYPES: [&str; 3] = ["smtp", "discord", "webhook"];
+pub const ALERT_TYPES: [&str; 14] = [
+    "smtp",
+    "discord",
+    "webhook",
+    "slack",
+    "teams",
+    "telegram",
+    "ntfy",
+    "gotify",
+    "pushover",
+    "pagerduty",
+    "opsgenie",
+    "matrix",
+    "mattermost",
+    "googlechat",
+];
+
+/// The channel types of the first release; the others need state level 4
+/// (see `state::level`).
+pub const FIRST_ALERT_TYPES: [&str; 3] = ["smtp", "discord", "webhook"];
 
 /// Checks one channel's type-specific settings (known keys, templates,
 /// URLs, addresses). The rules live with the notifiers; the state takes

@@ -55,6 +55,12 @@ pub struct OutboxEntry {
     /// The last failure, if delivery failed for good.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<String>,
+    /// The seq of the transition whose DOWN opened the incident this entry
+    /// belongs to: its own transition for a DOWN, the DOWN's for its
+    /// reminders and its RECOVERED. `None` in entries queued before
+    /// level 4 (their DOWN entry's transition is then the best guess).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<u64>,
 }
 
 impl OutboxEntry {
@@ -93,23 +99,38 @@ pub fn channels_for(state: &ClusterState, check: &Check) -> Vec<String> {
 
 impl ClusterState {
     /// Queue the notifications `t` deserves (called when `t` is applied);
-    /// `alerted_down` says whether a DOWN is outstanding. Returns the new
-    /// value of that flag.
-    pub(crate) fn queue_alerts(&mut self, t: &TransitionRecord, alerted_down: bool) -> bool {
+    /// `alerted_down` says whether a DOWN is outstanding and `incident`
+    /// which transition opened it (0: unknown). Returns the new value of
+    /// that flag and of the open incident (0 once it is over).
+    pub(crate) fn queue_alerts(
+        &mut self,
+        t: &TransitionRecord,
+        alerted_down: bool,
+        incident: u64,
+    ) -> (bool, u64) {
         let kind = match (AlertKind::for_transition(t.from, t.to), t.to) {
-            (Some(AlertKind::Down), _) if alerted_down => return true,
+            (Some(AlertKind::Down), _) if alerted_down => return (true, incident),
             (Some(k), _) => k,
             // down → unknown → up: the DOWN that went out deserves its RECOVERED.
             (None, CheckState::Up) if alerted_down => AlertKind::Recovered,
-            _ => return alerted_down,
+            _ if alerted_down => return (true, incident),
+            _ => return (false, 0),
         };
-        self.queue_for(&t.check_id, t.seq, kind);
-        kind == AlertKind::Down
+        let opened = match kind {
+            AlertKind::Down => t.seq,
+            _ => incident,
+        };
+        self.queue_for(&t.check_id, t.seq, kind, opened);
+        match kind {
+            AlertKind::Down => (true, t.seq),
+            _ => (false, 0),
+        }
     }
 
     /// Queue a `kind` entry announcing transition `seq` of `check_id` on
-    /// every channel of the check.
-    pub(crate) fn queue_for(&mut self, check_id: &str, seq: u64, kind: AlertKind) {
+    /// every channel of the check, as part of the incident opened by
+    /// transition `incident` (0: unknown).
+    pub(crate) fn queue_for(&mut self, check_id: &str, seq: u64, kind: AlertKind, incident: u64) {
         let Some(check) = self.checks.get(check_id) else {
             return;
         };
@@ -125,6 +146,7 @@ impl ClusterState {
                     channel,
                     delivered_at: None,
                     failed: None,
+                    incident: (incident != 0).then_some(incident),
                 },
             );
         }

@@ -290,6 +290,35 @@ fn a_down_that_went_out_gets_its_recovered_whatever_the_path() {
     go(Unknown, Up); // nothing was down: silent
     let kinds: Vec<AlertKind> = s.outbox.values().map(|e| e.kind).collect();
     assert_eq!(kinds, vec![AlertKind::Down, AlertKind::Recovered]);
+    // The RECOVERED belongs to the incident the DOWN (seq 2) opened, not
+    // to the second `→ down` of the same outage (seq 4).
+    let incidents: Vec<(u64, Option<u64>)> = s
+        .outbox
+        .values()
+        .map(|e| (e.transition, e.incident))
+        .collect();
+    assert_eq!(incidents, vec![(2, Some(2)), (6, Some(2))]);
+    assert_eq!(s.check_states["c1"].incident, 0, "the incident is over");
+    // The next outage is a new incident.
+    let mut go = |from, to| {
+        s.apply(&cmd(Mutation::RecordTransition {
+            check_id: "c1".into(),
+            from,
+            to,
+            term: 1,
+            evidence: vec![],
+        }))
+        .expect("transition");
+    };
+    go(Up, Down);
+    go(Down, Up);
+    let last: Vec<(u64, Option<u64>)> = s
+        .outbox
+        .values()
+        .skip(2)
+        .map(|e| (e.transition, e.incident))
+        .collect();
+    assert_eq!(last, vec![(9, Some(9)), (10, Some(9))]);
 }
 
 #[test]

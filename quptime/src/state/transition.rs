@@ -28,6 +28,16 @@ pub struct CheckRuntime {
     /// proposer's clock), for reminders.
     #[serde(default)]
     pub last_alert_ms: u64,
+    /// The seq of the transition whose DOWN opened the incident that is
+    /// still open (0: none, or a state written before level 4). Its
+    /// reminders and RECOVERED carry it, so providers can tie them to the
+    /// DOWN (`notify::Notification::incident`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub incident: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One committed state change of one check.

@@ -1,6 +1,7 @@
 //! A private test CA and an end-entity (CA:FALSE) server certificate for
 //! 127.0.0.1 that it signs, written as PEM files for the Python SMTP
-//! server; the notifiers trust the CA through `with_extra_roots`.
+//! server; the notifiers trust the CA through `with_extra_roots` or a
+//! channel's `ca` setting. The HTTPS receiver takes the same material.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -19,6 +20,12 @@ pub struct ServerCert {
     pub chain_pem: PathBuf,
     /// The leaf's PKCS#8 key, PEM.
     pub key_pem: PathBuf,
+    /// The CA's certificate, PEM (a channel's `ca` setting).
+    pub ca_pem: String,
+    /// Leaf then CA, DER (for an in-process TLS server).
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The leaf's PKCS#8 key, DER.
+    pub key_der: Vec<u8>,
     _dir: tempfile::TempDir,
 }
 
@@ -54,6 +61,9 @@ pub fn server_cert() -> ServerCert {
         root: ca_cert.der().clone(),
         chain_pem,
         key_pem,
+        ca_pem: ca_cert.pem(),
+        chain: vec![cert.der().clone(), ca_cert.der().clone()],
+        key_der: key.serialize_der(),
         _dir: dir,
     }
 }

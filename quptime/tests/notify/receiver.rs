@@ -1,5 +1,6 @@
-//! A real HTTP/1.1 receiver on 127.0.0.1 for the Discord and webhook
-//! tests: it parses each request (request line, headers, a
+//! A real HTTP/1.1 receiver on 127.0.0.1 for the HTTP notifier tests,
+//! plain or over TLS with a certificate from a private CA
+//! ([`Receiver::start_tls`]): it parses each request (request line, headers, a
 //! `Content-Length` body), records it, and answers with the next scripted
 //! reply (204 No Content once the script runs out). One request per
 //! connection (`Connection: close`), so every send is observed whole.
@@ -8,8 +9,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 /// One request as received.
@@ -75,6 +76,7 @@ struct State {
 /// A running receiver; stops when dropped.
 pub struct Receiver {
     pub port: u16,
+    scheme: &'static str,
     state: Arc<Mutex<State>>,
     task: JoinHandle<()>,
 }
@@ -97,12 +99,53 @@ impl Receiver {
                 tokio::spawn(async move { serve(stream, state).await });
             }
         });
-        Receiver { port, state, task }
+        Receiver {
+            port,
+            scheme: "http",
+            state,
+            task,
+        }
     }
 
-    /// `http://127.0.0.1:<port><path>`.
+    /// A receiver speaking HTTPS with `cert` (a leaf for 127.0.0.1).
+    pub async fn start_tls(cert: &super::certs::ServerCert) -> Receiver {
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_der.clone().into());
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(cert.chain.clone(), key)
+        .expect("server cert");
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = shared.clone();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    if let Ok(tls) = acceptor.accept(stream).await {
+                        serve(tls, state).await;
+                    }
+                });
+            }
+        });
+        Receiver {
+            port,
+            scheme: "https",
+            state,
+            task,
+        }
+    }
+
+    /// `http://127.0.0.1:<port><path>` (`https://` for a TLS receiver).
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("{}://127.0.0.1:{}{path}", self.scheme, self.port)
     }
 
     /// Answer the next request with `reply`.
@@ -123,7 +166,7 @@ impl Receiver {
     }
 }
 
-async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, state: Arc<Mutex<State>>) {
     let Some(request) = read_request(&mut stream).await else {
         return;
     };
@@ -147,7 +190,7 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
     let _ = stream.shutdown().await;
 }
 
-async fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
+async fn read_request<S: AsyncRead + Unpin>(stream: &mut S) -> Option<Recorded> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let head_end = loop {
