@@ -40,7 +40,9 @@ fn channel_level(c: &AlertChannel) -> u32 {
 /// - 4: the alert types slack, teams, telegram, ntfy, gotify, pushover,
 ///   pagerduty, opsgenie, matrix, mattermost, googlechat, and the `ca`
 ///   setting of any channel; outbox entries and check runtimes carry the
-///   incident (the seq of the transition that opened it).
+///   incident (the seq of the transition that opened it); maintenance
+///   windows and silences (`AddMaintenance`, `RemoveMaintenance`,
+///   `ClearSilence`, `ReleaseHeld`).
 pub const STATE_LEVEL: u32 = 4;
 
 /// The level of a state that does not say (written by the first release).
@@ -108,6 +110,10 @@ impl Mutation {
             | Mutation::PinMaster { .. }
             | Mutation::ImportConfig { .. } => 2,
             Mutation::RotateKey { .. } => 3,
+            Mutation::AddMaintenance { .. }
+            | Mutation::RemoveMaintenance { .. }
+            | Mutation::ClearSilence { .. }
+            | Mutation::ReleaseHeld { .. } => 4,
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod duration;
 pub mod fields;
 mod import;
 mod level;
+pub mod maintenance;
 pub mod model;
 pub mod mutation;
 pub mod outbox;
@@ -115,6 +116,9 @@ pub struct ClusterState {
     /// The operator's preferred master (`qu leader transfer`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub master_pin: Option<declared::MasterPin>,
+    /// Maintenance windows and silences, by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub maintenance: BTreeMap<String, maintenance::MaintenanceWindow>,
 }
 
 impl ClusterState {
@@ -147,6 +151,7 @@ impl ClusterState {
                         | Mutation::MarkDelivered { .. }
                         | Mutation::QueueReminder { .. }
                         | Mutation::PinMaster { .. }
+                        | Mutation::ReleaseHeld { .. }
                 ) {
                     self.version += 1;
                     self.updated_at = rfc3339_ms(cmd.at_ms);
@@ -256,7 +261,8 @@ impl ClusterState {
                         check.name
                     )));
                 }
-                let due = outbox::reminder_due(check, self.check_states.get(check_id), cmd.at_ms);
+                let due = outbox::reminder_due(check, self.check_states.get(check_id), cmd.at_ms)
+                    && self.in_maintenance(check_id, cmd.at_ms).is_none();
                 let seq = self
                     .transitions
                     .iter()
@@ -290,6 +296,19 @@ impl ClusterState {
                 }
                 self.prune_history();
                 Ok(Some(id.to_string()))
+            }
+            Mutation::AddMaintenance { window } => {
+                self.add_maintenance(window, cmd.at_ms)?;
+                Ok(Some(window.id.clone()))
+            }
+            Mutation::RemoveMaintenance { id } => {
+                self.remove_maintenance(id)?;
+                Ok(Some(id.clone()))
+            }
+            Mutation::ClearSilence { check } => Ok(Some(self.clear_silence(check)?.join(","))),
+            Mutation::ReleaseHeld { check_id } => {
+                self.release_held(check_id, cmd.at_ms)?;
+                Ok(Some(check_id.clone()))
             }
             Mutation::SetDnsResolvers { resolvers } => {
                 self.dns_resolvers = resolvers::validate(resolvers)?;
@@ -358,7 +377,12 @@ impl ClusterState {
                     .get(check_id)
                     .is_some_and(|r| r.alerted_down);
                 let was_incident = self.check_states.get(check_id).map_or(0, |r| r.incident);
+                // Inside a window a DOWN not yet announced is held back;
+                // a recovery then ends it without a word.
+                let maintained = self.in_maintenance(check_id, cmd.at_ms).is_some();
+                let held = *to == CheckState::Down && !was_alerted && maintained;
                 let (alerted_down, incident) = match self.transitions.back().cloned() {
+                    _ if held => (false, 0),
                     Some(record) => self.queue_alerts(&record, was_alerted, was_incident),
                     None => (was_alerted, was_incident),
                 };
@@ -374,6 +398,7 @@ impl ClusterState {
                             previous_alert_ms
                         },
                         incident,
+                        held,
                     },
                 );
                 self.prune_history();
