@@ -381,8 +381,9 @@ impl ClusterState {
                 // a recovery then ends it without a word.
                 let maintained = self.in_maintenance(check_id, cmd.at_ms).is_some();
                 let held = *to == CheckState::Down && !was_alerted && maintained;
+                let was_held = self.check_states.get(check_id).is_some_and(|r| r.held);
                 let (alerted_down, incident) = match self.transitions.back().cloned() {
-                    _ if held => (false, 0),
+                    _ if held || was_held => (false, 0),
                     Some(record) => self.queue_alerts(&record, was_alerted, was_incident),
                     None => (was_alerted, was_incident),
                 };
