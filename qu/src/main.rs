@@ -39,6 +39,8 @@ fn main() {
         cli::Command::Snapshot(args) => cmd::ops::snapshot(args),
         cli::Command::Leader(c) => cmd::ops::leader(c),
         cli::Command::Resolvers(c) => cmd::resolvers::run(c),
+        cli::Command::Maintenance(c) => cmd::maintenance::run(c),
+        cli::Command::Silence(a) => cmd::maintenance::silence(a),
         cli::Command::Backup(c) => cmd::backup::run(c),
         cli::Command::Recover(args) => cmd::backup::recover(args),
         cli::Command::Demo(args) => cmd::demo::run(args),

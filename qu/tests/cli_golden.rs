@@ -335,6 +335,9 @@ fn read_commands_match_their_golden_output() {
     assert_keys("status check", c, &check_keys);
     assert_keys("status check", c, &["ok", "total", "alerts", "detail"]);
     assert_eq!((c["ok"].as_u64(), c["total"].as_u64()), (Some(0), Some(1)));
+    // The open incident's key (unknown → down was transition 1).
+    assert_eq!(c["incident"], format!("quptime-{check_id}-1"));
+    assert_eq!(c.get("maintenance"), None, "absent outside a window");
 
     assert_golden(
         "qu status",
@@ -352,7 +355,11 @@ fn read_commands_match_their_golden_output() {
          \n\
          CHECKS\n\
          ID        NAME  STATE  OK/TOTAL  ALERTS  DETAIL\n\
-         <check_>  db    down   0/1       -       golden-1=connect: connection refused\n",
+         <check_>  db    down   0/1       -       golden-1=connect: connection refused\n\
+         \n\
+         INCIDENTS\n\
+         CHECK  INCIDENT            SINCE\n\
+         db     quptime-<check_>-1  <time______________>\n",
     );
 }
 

@@ -740,6 +740,20 @@ qu_result qu_cluster_set_check_enabled(const struct qu_cluster *cluster,
                                        uint64_t *out_version);
 
 /**
+ * Silence the check with this id or name for `duration` (`"30m"`) from
+ * now: no DOWN is sent for it meanwhile, and one still down when the
+ * silence ends alerts then. `duration` NULL or `""` ends its silences.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `check` and `duration` are
+ * NULL or NUL-terminated; `out_version` is NULL or valid for a write.
+ */
+qu_result qu_cluster_silence(const struct qu_cluster *cluster,
+                             const char *check,
+                             const char *duration,
+                             uint64_t *out_version);
+
+/**
  * Enable or disable the alert channel with this id or name (a disabled
  * channel sends nothing).
  *

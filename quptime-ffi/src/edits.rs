@@ -77,6 +77,37 @@ pub unsafe extern "C" fn qu_cluster_set_check_enabled(
     })
 }
 
+/// Silence the check with this id or name for `duration` (`"30m"`) from
+/// now: no DOWN is sent for it meanwhile, and one still down when the
+/// silence ends alerts then. `duration` NULL or `""` ends its silences.
+///
+/// # Safety
+/// `cluster` is any pointer value (checked); `check` and `duration` are
+/// NULL or NUL-terminated; `out_version` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qu_cluster_silence(
+    cluster: *const qu_cluster,
+    check: *const c_char,
+    duration: *const c_char,
+    out_version: *mut u64,
+) -> qu_result {
+    call(|| {
+        let node = CLUSTERS.get(cluster)?;
+        // SAFETY: forwarded contract.
+        let key = unsafe { str_arg(check, "check")? };
+        let duration = if duration.is_null() {
+            ""
+        } else {
+            // SAFETY: forwarded contract.
+            unsafe { str_arg(duration, "duration")? }
+        };
+        let outcome = node.silence(key, duration)?;
+        // SAFETY: forwarded contract.
+        unsafe { give_version(&outcome, out_version) };
+        Ok(())
+    })
+}
+
 /// Enable or disable the alert channel with this id or name (a disabled
 /// channel sends nothing).
 ///

@@ -49,7 +49,7 @@ pub use cluster::{
 };
 pub use edits::{
     qu_cluster_edit_check, qu_cluster_set_alert_enabled, qu_cluster_set_check_enabled,
-    qu_cluster_wait_applied,
+    qu_cluster_silence, qu_cluster_wait_applied,
 };
 pub use handle::qu_string_free;
 pub use options::{

@@ -185,6 +185,17 @@ impl Node {
         })
     }
 
+    /// Silence a check for `duration` from now ("" ends its silences).
+    fn silence(&self, py: Python<'_>, check: String, duration: String) -> PyResult<u64> {
+        self.write(py, move |c| async move {
+            if duration.is_empty() {
+                api::clear_silence(&c, &check).await
+            } else {
+                api::silence(&c, &check, &duration).await
+            }
+        })
+    }
+
     /// Remove the check with this id or name.
     fn remove_check(&self, py: Python<'_>, key: String) -> PyResult<u64> {
         self.write(

@@ -99,6 +99,18 @@ def test_add_edit_disable_enable_a_check_seen_on_both_nodes(
         n.wait_applied(v4)
     assert _check(a, "svc")["disabled"] is False and _check(b, "svc")["disabled"] is False
 
+    # A silence through one node shows as maintenance on the other; a bad
+    # duration names its keyword; None ends it.
+    v = a.silence("svc", "30m")
+    b.wait_applied(v)
+    assert _check(b, "svc").get("maintenance") is True
+    with pytest.raises(quptime.InvalidInput) as bad:
+        a.silence("svc", "2 fortnights")
+    assert bad.value.field == "for"
+    v = b.silence("svc")
+    a.wait_applied(v)
+    assert _check(a, "svc").get("maintenance") is None
+
     v5 = a.remove_check("svc")
     b.wait_applied(v5)
     assert b.checks() == []

@@ -4,6 +4,7 @@
 mod alert;
 mod backup;
 mod check;
+mod maintenance;
 mod ops;
 
 use clap::{Args, Parser, Subcommand};
@@ -11,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 pub use alert::{AlertAdd, AlertCmd, AlertCommon, BaseUrl, Reach, WebhookArgs};
 pub use backup::{BackupCmd, RecoverArgs};
 pub use check::{CheckAdd, CheckCmd, CheckCommon, HttpOpts};
+pub use maintenance::{MaintenanceCmd, SilenceArgs};
 pub use ops::{ApplyArgs, ExportArgs, LeaderCmd, StatusArgs, TopArgs};
 
 /// `qu --version`: the package version and the commit it was built from
@@ -131,6 +133,15 @@ pub enum Command {
     /// Example: qu resolvers set 9.9.9.9 1.1.1.1
     #[command(subcommand)]
     Resolvers(ResolversCmd),
+    /// Maintenance windows: no DOWN is sent for their checks while open.
+    ///
+    /// Example: qu maintenance add --checks web --every sun --at 02:00 --for 1h --tz Europe/Berlin
+    #[command(subcommand)]
+    Maintenance(MaintenanceCmd),
+    /// Silence one check for a while from now (a one-off maintenance window).
+    ///
+    /// Example: qu silence web --for 30m   (qu silence --clear web ends it)
+    Silence(SilenceArgs),
     /// Back up this node (checks, alert channels, identity) or restore a backup.
     ///
     /// Example: qu backup create /var/backups/quptime.json

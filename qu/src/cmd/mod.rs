@@ -7,6 +7,7 @@ pub mod demo;
 pub mod enroll;
 pub mod generate;
 pub mod init;
+pub mod maintenance;
 pub mod node;
 pub mod ops;
 pub mod resolvers;

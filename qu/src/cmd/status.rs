@@ -111,6 +111,8 @@ pub fn render(s: &Status) -> String {
         .map(|c| {
             let state = if c.disabled {
                 format!("(disabled) {}", c.state)
+            } else if c.maintenance {
+                format!("maintenance ({})", c.state)
             } else if c.degraded {
                 format!("{} (degraded)", c.state)
             } else {
@@ -140,6 +142,26 @@ pub fn render(s: &Status) -> String {
         &rows,
     ));
     out.push('\n');
+    // Open incidents in a section of their own, so the CHECKS columns stay
+    // the original's: the key the DOWN and its RECOVERED carry, to find
+    // them in the receivers (PagerDuty dedup key, Opsgenie alias, …).
+    let open: Vec<Vec<String>> = s
+        .checks
+        .iter()
+        .filter_map(|c| {
+            let key = c.incident.clone()?;
+            Some(vec![
+                c.name.clone(),
+                key,
+                c.since.clone().unwrap_or_default(),
+            ])
+        })
+        .collect();
+    if !open.is_empty() {
+        out.push_str("\nINCIDENTS\n");
+        out.push_str(&table(&["CHECK", "INCIDENT", "SINCE"], &open));
+        out.push('\n');
+    }
     out
 }
 

@@ -190,6 +190,16 @@ int main(int argc, char **argv) {
     EXPECT(qu_cluster_set_check_enabled(a, "db", true, &v), QU_OK);
     EXPECT_TRUE(take_contains(status_of(a), "\"disabled\":false"));
 
+    /* Silence: the status shows maintenance; a bad duration names "for";
+       NULL ends it. */
+    EXPECT(qu_cluster_silence(a, "db", "30m", &v), QU_OK);
+    EXPECT_TRUE(take_contains(status_of(a), "\"maintenance\":true"));
+    EXPECT(qu_cluster_silence(a, "db", "2 fortnights", NULL), QU_ERR_INVALID_INPUT);
+    field = qu_last_error_field();
+    EXPECT_TRUE(field != NULL && strcmp(field, "for") == 0);
+    EXPECT(qu_cluster_silence(a, "db", NULL, &v), QU_OK);
+    EXPECT_TRUE(!take_contains(status_of(a), "\"maintenance\":true"));
+
     /* A second node in this process, added by a. */
     qu_cluster *b = open_node(dir, "b", saved_secret(dir, "a"));
     uint16_t port_b = 0;

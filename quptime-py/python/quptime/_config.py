@@ -152,6 +152,14 @@ class _Config:
         disabled); returns the config version."""
         return self._native.set_check_enabled(_str(check, "check"), False)
 
+    def silence(self, check: str, duration: Optional[Duration] = None) -> int:
+        """Silence the check for ``duration`` (``"30m"`` or seconds) from
+        now: no DOWN is sent meanwhile, and one still down when it ends
+        alerts then. ``None`` ends its silences. Returns the config
+        version."""
+        text = "" if duration is None else duration_text(duration, "for")
+        return self._native.silence(_str(check, "check"), text)
+
     def remove_check(self, check: str) -> int:
         """Remove the check with this id or name (:class:`NotFound` if none);
         returns the config version."""

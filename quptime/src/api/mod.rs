@@ -42,6 +42,7 @@ mod alerts;
 mod backup;
 mod check;
 mod key;
+mod maintenance;
 mod ops;
 mod router;
 mod settings;
@@ -50,6 +51,10 @@ mod usecase;
 pub use backup::CreateBackup;
 pub use check::{CheckEdit, CheckPatch, CheckSpec};
 pub use key::RotateKey;
+pub use maintenance::{
+    AddMaintenance, ClearSilence, ListMaintenance, MaintenanceSpec, RemoveMaintenance, Silence,
+    SilenceSpec, window_from_spec,
+};
 pub use ops::{
     ApplyConfig, ApplyReport, ApplyRequest, ExportConfig, TakeSnapshot, TransferLeader,
     TransferReport, TransferRequest, apply_config, export_config, transfer_leader,
@@ -62,9 +67,10 @@ pub use alerts::{
 pub use router::control_router;
 pub use settings::{GetResolvers, SetResolvers, set_resolvers};
 pub use usecase::{
-    MAX_ENROLLMENT_TTL, add_node, approve_enrollment, create_enrollment, edit_check,
-    enrollment_ttl, get_resolvers, label_node, list_checks, list_enrollments, preview_node,
-    remove_node, revoke_enrollment, set_alert_default, set_alert_enabled, set_check_enabled,
+    MAX_ENROLLMENT_TTL, add_maintenance, add_node, approve_enrollment, clear_silence,
+    create_enrollment, edit_check, enrollment_ttl, get_resolvers, label_node, list_checks,
+    list_enrollments, list_maintenance, preview_node, remove_maintenance, remove_node,
+    revoke_enrollment, set_alert_default, set_alert_enabled, set_check_enabled, silence,
     update_alert, wait_applied,
 };
 

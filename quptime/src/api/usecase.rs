@@ -15,7 +15,10 @@ use crate::error::{Error, Result};
 use crate::identity::NodeId;
 use crate::state::{Check, ClusterState, Enrollment, Mutation, Outcome, duration};
 
-use super::{AddNodeRequest, CheckPatch, CreatedEnrollment, EnrollSpec, NodeLabelRequest};
+use super::{
+    AddNodeRequest, CheckPatch, CreatedEnrollment, EnrollSpec, MaintenanceSpec, NodeLabelRequest,
+};
+use crate::state::maintenance::MaintenanceWindow;
 
 /// The longest an enrollment token may stay valid.
 pub const MAX_ENROLLMENT_TTL: Duration = Duration::from_secs(30 * 86_400);
@@ -169,6 +172,50 @@ pub async fn set_alert_default(c: &Cluster, key: &str, default: bool) -> Result<
 /// The cluster-wide DNS resolvers.
 pub fn get_resolvers(c: &Cluster) -> Vec<String> {
     c.state().dns_resolvers.clone()
+}
+
+/// Add the maintenance window `spec` describes (check names resolved,
+/// every field validated before proposing; `--start now` is this node's
+/// clock).
+pub async fn add_maintenance(c: &Cluster, spec: MaintenanceSpec) -> Result<Outcome> {
+    let now = crate::state::mutation::now_ms();
+    let window = super::window_from_spec(&c.state(), &spec, super::new_id(), now)?;
+    c.propose(Mutation::AddMaintenance { window }).await
+}
+
+/// The maintenance windows and silences on record.
+pub fn list_maintenance(c: &Cluster) -> Vec<MaintenanceWindow> {
+    c.state().maintenance.values().cloned().collect()
+}
+
+/// Remove the maintenance window `id`.
+pub async fn remove_maintenance(c: &Cluster, id: &str) -> Result<Outcome> {
+    c.propose(Mutation::RemoveMaintenance { id: id.to_string() })
+        .await
+}
+
+/// Silence the check `check` (id or name) for `duration` (`30m`) from now:
+/// a one-off window for that check alone.
+pub async fn silence(c: &Cluster, check: &str, duration: &str) -> Result<Outcome> {
+    let spec = MaintenanceSpec {
+        checks: vec![check.to_string()],
+        start: Some("now".into()),
+        duration: duration.to_string(),
+        reason: "silenced".into(),
+        ..Default::default()
+    };
+    let now = crate::state::mutation::now_ms();
+    let window = MaintenanceWindow {
+        silence: true,
+        ..super::window_from_spec(&c.state(), &spec, super::new_id(), now)?
+    };
+    c.propose(Mutation::AddMaintenance { window }).await
+}
+
+/// End every silence of the check `check` (id or name).
+pub async fn clear_silence(c: &Cluster, check: &str) -> Result<Outcome> {
+    let id = c.state().find_check(check)?.id.clone();
+    c.propose(Mutation::ClearSilence { check: id }).await
 }
 
 /// Wait until this node has applied config version `version` or later (the

@@ -8,11 +8,12 @@ use std::time::Duration;
 use super::{Node, parse_document};
 use crate::api::{
     AddNodeRequest, ApplyReport, ApplyRequest, CheckPatch, CreatedEnrollment, EnrollSpec,
-    TransferReport, TransferRequest,
+    MaintenanceSpec, TransferReport, TransferRequest,
 };
 use crate::cluster::NodePreview;
 use crate::error::Result;
 use crate::identity::{Fingerprint, NodeId};
+use crate::state::maintenance::MaintenanceWindow;
 use crate::state::{Enrollment, Outcome};
 
 impl Node {
@@ -111,6 +112,31 @@ impl Node {
     /// removes a setting).
     pub fn update_alert(&self, key: &str, settings: BTreeMap<String, String>) -> Result<Outcome> {
         self.block_on(crate::api::update_alert(&self.cluster, key, settings))?
+    }
+
+    /// Add the maintenance window `spec` describes (the id is in the
+    /// outcome).
+    pub fn add_maintenance(&self, spec: MaintenanceSpec) -> Result<Outcome> {
+        self.block_on(crate::api::add_maintenance(&self.cluster, spec))?
+    }
+
+    /// The maintenance windows and silences on record.
+    pub fn maintenance(&self) -> Result<Vec<MaintenanceWindow>> {
+        self.block_on(async { crate::api::list_maintenance(&self.cluster) })
+    }
+
+    /// Remove the maintenance window `id`.
+    pub fn remove_maintenance(&self, id: &str) -> Result<Outcome> {
+        self.block_on(crate::api::remove_maintenance(&self.cluster, id))?
+    }
+
+    /// Silence the check `check` for `duration` (`30m`) from now; an empty
+    /// `duration` ends its silences instead.
+    pub fn silence(&self, check: &str, duration: &str) -> Result<Outcome> {
+        if duration.is_empty() {
+            return self.block_on(crate::api::clear_silence(&self.cluster, check))?;
+        }
+        self.block_on(crate::api::silence(&self.cluster, check, duration))?
     }
 
     /// Wait up to `timeout` until this node has applied config `version`

@@ -68,6 +68,16 @@ pub struct CheckStatus {
     /// Why its policy cannot decide (it is unknown), when it cannot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// In a maintenance window now (its DOWN, if any, is held back).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub maintenance: bool,
+    /// When the window holding it ends (RFC 3339 UTC), while in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_until: Option<String>,
+    /// The open incident's key (`quptime-<check id>-<seq>`, the one the
+    /// DOWN and its RECOVERED carry) while a DOWN is announced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<String>,
 }
 
 /// A node's status report.
@@ -187,6 +197,7 @@ impl Core {
                 }
             })
             .collect();
+        let now_ms = crate::state::mutation::now_ms();
         let checks = state
             .checks
             .values()
@@ -200,13 +211,17 @@ impl Core {
                     alerts.push(format!("{}*", d.name));
                 }
                 let tally = live.get(&c.id).cloned().unwrap_or_default();
-                let agreed = state
-                    .check_states
-                    .get(&c.id)
-                    .map_or(crate::state::CheckState::Unknown, |r| r.state);
+                let until = state.in_maintenance(&c.id, now_ms);
+                let rt = state.check_states.get(&c.id);
+                let agreed = rt.map_or(crate::state::CheckState::Unknown, |r| r.state);
                 CheckStatus {
                     degraded: tally.degraded && agreed == crate::state::CheckState::Up,
                     reason: tally.reason.clone(),
+                    maintenance: until.is_some(),
+                    maintenance_until: until.map(rfc3339_ms),
+                    incident: rt
+                        .filter(|r| r.alerted_down && r.incident != 0)
+                        .map(|r| crate::notify::incident_key(&c.id, r.incident)),
                     id: c.id.clone(),
                     name: c.name.clone(),
                     kind: c.kind().as_str().to_string(),
@@ -232,19 +247,13 @@ impl Core {
                 }
             })
             .collect();
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, crate::state::duration::millis);
         let pinned_master = state
             .master_pin
             .as_ref()
             .filter(|p| p.until_ms > now_ms)
             .map(|p| PinnedMaster {
                 node_id: p.node.clone(),
-                until: humantime::format_rfc3339_seconds(
-                    std::time::UNIX_EPOCH + std::time::Duration::from_millis(p.until_ms),
-                )
-                .to_string(),
+                until: rfc3339_ms(p.until_ms),
             });
         Status {
             checks,
@@ -262,4 +271,10 @@ impl Core {
             peers,
         }
     }
+}
+
+/// `ms` since the epoch as RFC 3339 UTC to the second.
+fn rfc3339_ms(ms: u64) -> String {
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
+        .to_string()
 }

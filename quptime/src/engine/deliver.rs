@@ -14,7 +14,13 @@
 //!   receiver's Retry-After; after [`MAX_ATTEMPTS`] failures, or at the
 //!   first permanent one, the entry is abandoned with the last answer.
 //! - **Reminders.** The rule is [`outbox::reminder_due`], the same one
-//!   applying `QueueReminder` asks.
+//!   applying `QueueReminder` asks; none is due inside a maintenance
+//!   window.
+//! - **Maintenance.** A DOWN decided inside a window is held back by the
+//!   state (`CheckRuntime::held`); once no window holds the check at the
+//!   wall clock and it is still down, this engine proposes `ReleaseHeld`,
+//!   which queues that DOWN, once (applying asks the same rule with the
+//!   proposer's time).
 //!
 //! The book is the master's alone: a new master builds a fresh engine and
 //! sends every pending entry at once (delivery is at least once).
@@ -104,6 +110,8 @@ pub(crate) struct Deliverer {
     /// Reminders proposed: check id → the `last_alert_ms` they follow,
     /// and when.
     reminders: HashMap<String, (u64, Instant)>,
+    /// Held DOWNs whose release was proposed, and when.
+    releases: HashMap<String, Instant>,
 }
 
 /// The wait after `attempts` failures without Retry-After.
@@ -117,6 +125,7 @@ impl Deliverer {
     pub(crate) fn on_tick(&mut self, state: &ClusterState, now: Now) -> Vec<Action> {
         let mut out = Vec::new();
         self.reminders_due(state, now, &mut out);
+        self.releases_due(state, now, &mut out);
         self.forget_committed(state, now, &mut out);
         let records: HashMap<u64, _> = state.transitions.iter().map(|t| (t.seq, t)).collect();
         // Pending entries by (check, channel), in transition order.
@@ -277,7 +286,9 @@ impl Deliverer {
         });
         for check in state.checks.values() {
             let rt = state.check_states.get(&check.id);
-            if !outbox::reminder_due(check, rt, now.wall_ms) {
+            if !outbox::reminder_due(check, rt, now.wall_ms)
+                || state.in_maintenance(&check.id, now.wall_ms).is_some()
+            {
                 continue;
             }
             let last = rt.map_or(0, |r| r.last_alert_ms);
@@ -289,6 +300,36 @@ impl Deliverer {
             self.reminders.insert(check.id.clone(), (last, now.at));
             out.push(Action::Propose(Mutation::QueueReminder {
                 check_id: check.id.clone(),
+            }));
+        }
+    }
+}
+
+impl Deliverer {
+    /// Propose the release of every held DOWN whose windows are over while
+    /// its check is still down (again only if it did not commit).
+    fn releases_due(&mut self, state: &ClusterState, now: Now, out: &mut Vec<Action>) {
+        let held = |id: &str| {
+            state
+                .check_states
+                .get(id)
+                .is_some_and(|r| r.held && r.state == crate::state::CheckState::Down)
+        };
+        self.releases.retain(|id, _| held(id));
+        for id in state.checks.keys() {
+            if !held(id) || state.in_maintenance(id, now.wall_ms).is_some() {
+                continue;
+            }
+            if self
+                .releases
+                .get(id)
+                .is_some_and(|at| now.at.saturating_duration_since(*at) < REPROPOSE_AFTER)
+            {
+                continue;
+            }
+            self.releases.insert(id.clone(), now.at);
+            out.push(Action::Propose(Mutation::ReleaseHeld {
+                check_id: id.clone(),
             }));
         }
     }

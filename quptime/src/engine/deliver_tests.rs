@@ -16,27 +16,29 @@ use crate::state::{
 const STEP: Duration = Duration::from_millis(100);
 const WALL0: u64 = 1_750_000_000_000;
 
-type Answer = Box<dyn FnMut(&str, &Notification, Duration) -> Outcome>;
+pub(super) type Answer = Box<dyn FnMut(&str, &Notification, Duration) -> Outcome>;
 
 /// One attempt the receiver saw: when, on which channel, about what.
 #[derive(Debug, Clone)]
-struct Attempt {
-    at: Duration,
+pub(super) struct Attempt {
+    pub(super) at: Duration,
     channel: String,
     check: String,
-    kind: NotificationKind,
-    incident: Option<String>,
+    pub(super) kind: NotificationKind,
+    pub(super) incident: Option<String>,
     delivered: bool,
 }
 
-struct Sim {
-    state: ClusterState,
+pub(super) struct Sim {
+    pub(super) state: ClusterState,
     engine: Deliverer,
     t0: Instant,
-    elapsed: Duration,
+    pub(super) elapsed: Duration,
     wire: Vec<(u64, AlertChannel, Notification)>,
     answer: Answer,
-    attempts: Vec<Attempt>,
+    pub(super) attempts: Vec<Attempt>,
+    /// The wall clock at `t0` (ms since the epoch).
+    pub(super) wall0: u64,
 }
 
 fn node(s: &str) -> NodeId {
@@ -56,7 +58,7 @@ fn channel(id: &str) -> AlertChannel {
     }
 }
 
-fn check(id: &str) -> Check {
+pub(super) fn check(id: &str) -> Check {
     Check {
         id: id.into(),
         name: id.into(),
@@ -65,7 +67,7 @@ fn check(id: &str) -> Check {
     }
 }
 
-fn accept() -> Answer {
+pub(super) fn accept() -> Answer {
     Box::new(|_, _, _| Outcome::Delivered)
 }
 
@@ -78,7 +80,7 @@ fn fail(retryable: bool, why: &str) -> Outcome {
 }
 
 impl Sim {
-    fn new(channels: &[&str], checks: Vec<Check>, answer: Answer) -> Sim {
+    pub(super) fn new(channels: &[&str], checks: Vec<Check>, answer: Answer) -> Sim {
         let mut sim = Sim {
             state: ClusterState::default(),
             engine: Deliverer::default(),
@@ -87,6 +89,7 @@ impl Sim {
             wire: Vec::new(),
             answer,
             attempts: Vec::new(),
+            wall0: WALL0,
         };
         for c in channels {
             sim.apply(Mutation::AddAlert { alert: channel(c) })
@@ -102,14 +105,14 @@ impl Sim {
         sim
     }
 
-    fn now(&self) -> Now {
+    pub(super) fn now(&self) -> Now {
         Now {
             at: self.t0 + self.elapsed,
-            wall_ms: WALL0 + self.elapsed.as_millis() as u64,
+            wall_ms: self.wall0 + self.elapsed.as_millis() as u64,
         }
     }
 
-    fn apply(&mut self, m: Mutation) -> Result<(), String> {
+    pub(super) fn apply(&mut self, m: Mutation) -> Result<(), String> {
         let cmd = Command {
             at_ms: self.now().wall_ms,
             ..Command::new(node("a"), m)
@@ -117,7 +120,7 @@ impl Sim {
         self.state.apply(&cmd).map(|_| ()).map_err(|e| e.message)
     }
 
-    fn transition(&mut self, check: &str, from: CheckState, to: CheckState) {
+    pub(super) fn transition(&mut self, check: &str, from: CheckState, to: CheckState) {
         self.apply(Mutation::RecordTransition {
             check_id: check.into(),
             from,
@@ -181,7 +184,7 @@ impl Sim {
         self.elapsed += STEP;
     }
 
-    fn run_for(&mut self, d: Duration) {
+    pub(super) fn run_for(&mut self, d: Duration) {
         let end = self.elapsed + d;
         while self.elapsed < end {
             self.step();
@@ -189,7 +192,7 @@ impl Sim {
     }
 
     /// What the receiver accepted, as (check, kind).
-    fn delivered(&self) -> Vec<(String, NotificationKind)> {
+    pub(super) fn delivered(&self) -> Vec<(String, NotificationKind)> {
         self.attempts
             .iter()
             .filter(|a| a.delivered)

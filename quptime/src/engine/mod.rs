@@ -34,6 +34,8 @@ pub(crate) mod evaluate;
 #[cfg(test)]
 mod evaluate_tests;
 pub(crate) mod leader;
+#[cfg(test)]
+mod maintenance_tests;
 pub(crate) mod members;
 #[cfg(test)]
 mod members_tests;

@@ -47,7 +47,9 @@ fn channel_level(c: &AlertChannel) -> u32 {
 /// - 4: the alert types slack, teams, telegram, ntfy, gotify, pushover,
 ///   pagerduty, opsgenie, matrix, mattermost, googlechat, and the `ca`
 ///   setting of any channel; outbox entries and check runtimes carry the
-///   incident (the seq of the transition that opened it).
+///   incident (the seq of the transition that opened it); maintenance
+///   windows and silences (`AddMaintenance`, `RemoveMaintenance`,
+///   `ClearSilence`, `ReleaseHeld`).
 ///   Also per-check decision policies (`fail_after`, `recover_after`,
 ///   `quorum`, `nodes`), member labels and `qu node label`.
 ///   Also http request settings and conditions (method, headers, body, auth,
@@ -146,7 +148,11 @@ impl Mutation {
             | Mutation::PinMaster { .. }
             | Mutation::ImportConfig { .. } => 2,
             Mutation::RotateKey { .. } => 3,
-            Mutation::SetNodeLabels { .. } => 4,
+            Mutation::SetNodeLabels { .. }
+            | Mutation::AddMaintenance { .. }
+            | Mutation::RemoveMaintenance { .. }
+            | Mutation::ClearSilence { .. }
+            | Mutation::ReleaseHeld { .. } => 4,
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod duration;
 pub mod fields;
 mod import;
 mod level;
+pub mod maintenance;
 pub mod model;
 pub mod mutation;
 pub mod outbox;
@@ -28,6 +29,7 @@ pub mod probe_condition;
 mod probe_entries;
 mod probe_fields;
 mod probe_http;
+mod record;
 pub mod redact;
 pub mod resolvers;
 mod rotate;
@@ -119,6 +121,9 @@ pub struct ClusterState {
     /// The operator's preferred master (`qu leader transfer`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub master_pin: Option<declared::MasterPin>,
+    /// Maintenance windows and silences, by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub maintenance: BTreeMap<String, maintenance::MaintenanceWindow>,
 }
 
 impl ClusterState {
@@ -151,6 +156,7 @@ impl ClusterState {
                         | Mutation::MarkDelivered { .. }
                         | Mutation::QueueReminder { .. }
                         | Mutation::PinMaster { .. }
+                        | Mutation::ReleaseHeld { .. }
                 ) {
                     self.version += 1;
                     self.updated_at = rfc3339_ms(cmd.at_ms);
@@ -249,37 +255,7 @@ impl ClusterState {
                 self.prune_history();
                 Ok(Some(id))
             }
-            Mutation::QueueReminder { check_id } => {
-                let check = self
-                    .checks
-                    .get(check_id)
-                    .ok_or_else(|| not_found("check", check_id))?;
-                if check.remind.is_none() {
-                    return Err(Error::invalid(format!(
-                        "check {} has no reminder interval",
-                        check.name
-                    )));
-                }
-                let due = outbox::reminder_due(check, self.check_states.get(check_id), cmd.at_ms);
-                let seq = self
-                    .transitions
-                    .iter()
-                    .rev()
-                    .find(|t| t.check_id == *check_id && t.to == CheckState::Down)
-                    .map(|t| t.seq);
-                let (true, Some(seq)) = (due, seq) else {
-                    return Err(Error::invalid(format!(
-                        "no reminder due for check {}",
-                        check.name
-                    )));
-                };
-                let incident = self.check_states.get(check_id).map_or(0, |r| r.incident);
-                self.queue_for(check_id, seq, AlertKind::Reminder, incident);
-                if let Some(r) = self.check_states.get_mut(check_id) {
-                    r.last_alert_ms = cmd.at_ms;
-                }
-                Ok(Some(check_id.clone()))
-            }
+            Mutation::QueueReminder { check_id } => self.queue_reminder(check_id, cmd),
             Mutation::MarkDelivered { id, failed } => {
                 let at = rfc3339_ms(cmd.at_ms);
                 let e = self
@@ -294,6 +270,19 @@ impl ClusterState {
                 }
                 self.prune_history();
                 Ok(Some(id.to_string()))
+            }
+            Mutation::AddMaintenance { window } => {
+                self.add_maintenance(window, cmd.at_ms)?;
+                Ok(Some(window.id.clone()))
+            }
+            Mutation::RemoveMaintenance { id } => {
+                self.remove_maintenance(id)?;
+                Ok(Some(id.clone()))
+            }
+            Mutation::ClearSilence { check } => Ok(Some(self.clear_silence(check)?.join(","))),
+            Mutation::ReleaseHeld { check_id } => {
+                self.release_held(check_id, cmd.at_ms)?;
+                Ok(Some(check_id.clone()))
             }
             Mutation::SetDnsResolvers { resolvers } => {
                 self.dns_resolvers = resolvers::validate(resolvers)?;
@@ -322,68 +311,7 @@ impl ClusterState {
                 to,
                 term,
                 evidence,
-            } => {
-                let check = self
-                    .checks
-                    .get(check_id)
-                    .ok_or_else(|| not_found("check", check_id))?;
-                let current = self
-                    .check_states
-                    .get(check_id)
-                    .map_or(CheckState::Unknown, |r| r.state);
-                if current != *from || from == to {
-                    return Err(Error::new(
-                        ErrorKind::InvalidInput,
-                        format!(
-                            "stale transition of check {}: it is {current}, not {from}",
-                            check.name
-                        ),
-                    ));
-                }
-                let at = rfc3339_ms(cmd.at_ms);
-                self.last_seq += 1;
-                self.transitions.push_back(TransitionRecord {
-                    seq: self.last_seq,
-                    check_id: check_id.clone(),
-                    check_name: check.name.clone(),
-                    target: check.target.clone(),
-                    from: *from,
-                    to: *to,
-                    at: at.clone(),
-                    master: cmd.proposer.clone(),
-                    term: *term,
-                    evidence: evidence.clone(),
-                });
-                let previous_alert_ms = self
-                    .check_states
-                    .get(check_id)
-                    .map_or(0, |r| r.last_alert_ms);
-                let was_alerted = self
-                    .check_states
-                    .get(check_id)
-                    .is_some_and(|r| r.alerted_down);
-                let was_incident = self.check_states.get(check_id).map_or(0, |r| r.incident);
-                let (alerted_down, incident) = match self.transitions.back().cloned() {
-                    Some(record) => self.queue_alerts(&record, was_alerted, was_incident),
-                    None => (was_alerted, was_incident),
-                };
-                self.check_states.insert(
-                    check_id.clone(),
-                    CheckRuntime {
-                        state: *to,
-                        since: at,
-                        alerted_down,
-                        last_alert_ms: if alerted_down && !was_alerted {
-                            cmd.at_ms
-                        } else {
-                            previous_alert_ms
-                        },
-                        incident,
-                    },
-                );
-                self.prune_history();
-                Ok(Some(self.last_seq.to_string()))
-            }
+            } => self.record_transition(check_id, *from, *to, *term, evidence, cmd),
             Mutation::AddAlert { alert } => {
                 alert.validate(settings)?;
                 model::room_for("alert channels", self.alerts.len(), 1, model::MAX_ALERTS)?;
@@ -527,12 +455,12 @@ impl ClusterState {
 }
 
 /// Milliseconds since the epoch as RFC 3339 UTC (seconds precision).
-fn rfc3339_ms(ms: u64) -> String {
+pub(crate) fn rfc3339_ms(ms: u64) -> String {
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
         .to_string()
 }
 
-fn not_found(what: &str, key: &str) -> Error {
+pub(crate) fn not_found(what: &str, key: &str) -> Error {
     Error::new(
         ErrorKind::NotFound,
         format!("no {what} {key:?} in this cluster"),

@@ -107,6 +107,27 @@ pub enum Mutation {
         /// What each member saw.
         evidence: Vec<crate::aggregate::Evidence>,
     },
+    /// Add a maintenance window or silence (level 4).
+    AddMaintenance {
+        /// The window, with its id assigned by the proposer.
+        window: crate::state::maintenance::MaintenanceWindow,
+    },
+    /// Remove a maintenance window by id (level 4).
+    RemoveMaintenance {
+        /// The window's id.
+        id: String,
+    },
+    /// Remove every silence of a check (`qu silence --clear`, level 4).
+    ClearSilence {
+        /// Id or name.
+        check: String,
+    },
+    /// The master queues the DOWN a window held back: the window is over
+    /// and the check is still down (level 4).
+    ReleaseHeld {
+        /// The check's id.
+        check_id: String,
+    },
     /// Set the cluster-wide DNS resolvers (empty: the system's).
     SetDnsResolvers {
         /// `ip` or `ip:port` of each server, in the order to ask them.
@@ -193,6 +214,14 @@ impl Mutation {
             } => {
                 format!("check {check_id} {from} -> {to}")
             }
+            Mutation::AddMaintenance { window } => format!(
+                "add maintenance {} for {}",
+                window.id,
+                window.checks.join(",")
+            ),
+            Mutation::RemoveMaintenance { id } => format!("remove maintenance {id}"),
+            Mutation::ClearSilence { check } => format!("clear the silence of {check}"),
+            Mutation::ReleaseHeld { check_id } => format!("release the held DOWN of {check_id}"),
             Mutation::SetDnsResolvers { resolvers } if resolvers.is_empty() => {
                 "use the system DNS resolvers".to_string()
             }

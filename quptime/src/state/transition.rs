@@ -34,6 +34,12 @@ pub struct CheckRuntime {
     /// DOWN (`notify::Notification::incident`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub incident: u64,
+    /// It went down inside a maintenance window, so its DOWN was held
+    /// back: the master queues it when no window holds the check any more
+    /// and it is still down (`Mutation::ReleaseHeld`); a recovery first
+    /// means nothing is ever sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
 }
 
 fn is_zero(n: &u64) -> bool {

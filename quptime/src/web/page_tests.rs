@@ -23,6 +23,9 @@ fn check(id: &str, name: &str, state: &str) -> CheckStatus {
         last_transition: None,
         degraded: false,
         reason: None,
+        maintenance: false,
+        maintenance_until: None,
+        incident: None,
     }
 }
 
