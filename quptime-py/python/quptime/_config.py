@@ -157,7 +157,7 @@ class _Config:
         now: no DOWN is sent meanwhile, and one still down when it ends
         alerts then. ``None`` ends its silences. Returns the config
         version."""
-        text = "" if duration is None else duration_text(duration, "for")
+        text = duration_text(duration, "for") or ""
         return self._native.silence(_str(check, "check"), text)
 
     def remove_check(self, check: str) -> int:
