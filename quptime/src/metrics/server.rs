@@ -41,10 +41,8 @@ pub struct MetricsServer {
 impl MetricsServer {
     /// Listen on `addr` (port 0 picks a free port) and serve `source`.
     pub async fn bind(addr: SocketAddr, source: Arc<dyn Source>) -> Result<MetricsServer> {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| Self::bind_error(addr, e))?;
-        Self::from_listener(listener.into_std()?, source)
+        let served = Served::bind(addr, routes(source), "metrics", Self::bind_error).await?;
+        Ok(MetricsServer { served })
     }
 
     /// Serve `source` on an already bound listener (bound early, so a

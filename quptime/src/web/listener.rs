@@ -76,6 +76,20 @@ impl Served {
         })
     }
 
+    /// Bind `addr` (port 0 picks a free port) and serve `router`; a failed
+    /// bind is reported by `bind_error`, which names the listener's flag.
+    pub(crate) async fn bind(
+        addr: SocketAddr,
+        router: Router,
+        what: &'static str,
+        bind_error: fn(SocketAddr, std::io::Error) -> crate::error::Error,
+    ) -> Result<Served> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| bind_error(addr, e))?;
+        Served::start(listener.into_std()?, router, what)
+    }
+
     /// The bound address.
     pub(crate) fn local_addr(&self) -> SocketAddr {
         self.local_addr

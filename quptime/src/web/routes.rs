@@ -42,10 +42,8 @@ pub struct WebServer {
 impl WebServer {
     /// Listen on `addr` (port 0 picks a free port) and serve `source`.
     pub async fn bind(addr: SocketAddr, source: Arc<dyn StatusSource>) -> Result<WebServer> {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| Self::bind_error(addr, e))?;
-        Self::from_listener(listener.into_std()?, source)
+        let served = Served::bind(addr, routes(source), "status page", Self::bind_error).await?;
+        Ok(WebServer { served })
     }
 
     /// Serve `source` on an already bound listener.
