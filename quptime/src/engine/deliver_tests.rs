@@ -191,6 +191,14 @@ impl Sim {
         }
     }
 
+    /// Every send attempted, as (kind, incident key).
+    pub(super) fn sent_with_incident(&self) -> Vec<(NotificationKind, Option<String>)> {
+        self.attempts
+            .iter()
+            .map(|a| (a.kind, a.incident.clone()))
+            .collect()
+    }
+
     /// What the receiver accepted, as (check, kind).
     pub(super) fn delivered(&self) -> Vec<(String, NotificationKind)> {
         self.attempts
@@ -484,11 +492,7 @@ fn a_recovered_carries_the_incident_key_of_the_down_it_ends() {
         sim.transition("c1", from, to);
     }
     sim.run_for(Duration::from_secs(2));
-    let sent: Vec<(NotificationKind, Option<String>)> = sim
-        .attempts
-        .iter()
-        .map(|a| (a.kind, a.incident.clone()))
-        .collect();
+    let sent = sim.sent_with_incident();
     let key = Some("quptime-c1-2".to_string());
     assert_eq!(
         sent,

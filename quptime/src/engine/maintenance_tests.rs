@@ -67,11 +67,7 @@ fn still_down_at_the_end_of_the_window_sends_one_down_then() {
     // Its RECOVERED follows with the same incident key.
     sim.transition("c1", Down, Up);
     sim.run_for(Duration::from_secs(2));
-    let kinds: Vec<_> = sim
-        .attempts
-        .iter()
-        .map(|a| (a.kind, a.incident.clone()))
-        .collect();
+    let kinds = sim.sent_with_incident();
     let key = Some("quptime-c1-2".to_string());
     assert_eq!(
         kinds,
