@@ -35,7 +35,11 @@ impl Core {
             let attempt = match self.consensus.write(cmd.clone()).await {
                 Ok(outcome) => return Ok(outcome),
                 Err(WriteError::Forward(leader, member)) => {
-                    self.forward(&leader, &member, &cmd).await
+                    let res = self.forward(&leader, &member, &cmd).await;
+                    if let Ok(outcome) = &res {
+                        self.await_local_apply(outcome.version, deadline).await;
+                    }
+                    res
                 }
                 Err(WriteError::Failed(e)) => Err(e),
             };
@@ -54,6 +58,24 @@ impl Core {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Read-your-writes through the node written to: a forwarded write is
+    /// acknowledged by the leader once committed, but this node may not
+    /// have applied it yet, so a read right after it here would miss it.
+    /// Wait (until `deadline`) for the local apply; the write stands
+    /// either way, so a slow follower only delays the answer.
+    async fn await_local_apply(&self, version: u64, deadline: Instant) {
+        let mut states = self.consensus.watch_state();
+        let wait = async {
+            while states.borrow_and_update().version < version {
+                if states.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        let _ = tokio::time::timeout(left.max(Duration::from_secs(1)), wait).await;
     }
 
     async fn forward(&self, leader: &NodeId, member: &Member, cmd: &Command) -> Result<Outcome> {
