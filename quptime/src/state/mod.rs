@@ -17,6 +17,7 @@ pub mod declared;
 pub use declared::MasterPin;
 pub mod duration;
 pub mod fields;
+pub mod history;
 mod import;
 mod level;
 pub mod maintenance;
@@ -124,6 +125,10 @@ pub struct ClusterState {
     /// Maintenance windows and silences, by id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub maintenance: BTreeMap<String, maintenance::MaintenanceWindow>,
+    /// Uptime per check per UTC day (state level 5; absent before the
+    /// master's first `HistoryTick`).
+    #[serde(default, skip_serializing_if = "history::History::is_empty")]
+    pub history: history::History,
 }
 
 impl ClusterState {
@@ -157,6 +162,7 @@ impl ClusterState {
                         | Mutation::QueueReminder { .. }
                         | Mutation::PinMaster { .. }
                         | Mutation::ReleaseHeld { .. }
+                        | Mutation::HistoryTick {}
                 ) {
                     self.version += 1;
                     self.updated_at = rfc3339_ms(cmd.at_ms);
@@ -252,6 +258,7 @@ impl ClusterState {
                 let id = self.find_check(check)?.id.clone();
                 self.checks.remove(&id);
                 self.check_states.remove(&id);
+                self.history.checks.remove(&id);
                 self.prune_history();
                 Ok(Some(id))
             }
@@ -276,6 +283,12 @@ impl ClusterState {
                 Ok(Some(window.id.clone()))
             }
             Mutation::RemoveMaintenance { id } => {
+                // Count the time the window held up to now as maintenance.
+                if let Some(w) = self.maintenance.get(id) {
+                    for c in w.checks.clone() {
+                        self.history_accrue(&c, cmd.at_ms);
+                    }
+                }
                 self.remove_maintenance(id)?;
                 Ok(Some(id.clone()))
             }
@@ -283,6 +296,10 @@ impl ClusterState {
             Mutation::ReleaseHeld { check_id } => {
                 self.release_held(check_id, cmd.at_ms)?;
                 Ok(Some(check_id.clone()))
+            }
+            Mutation::HistoryTick {} => {
+                self.history_tick(cmd.at_ms);
+                Ok(None)
             }
             Mutation::SetDnsResolvers { resolvers } => {
                 self.dns_resolvers = resolvers::validate(resolvers)?;

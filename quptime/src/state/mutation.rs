@@ -128,6 +128,9 @@ pub enum Mutation {
         /// The check's id.
         check_id: String,
     },
+    /// The master counts every check's uptime up to its clock
+    /// (`state::history`, every minute; level 5).
+    HistoryTick {},
     /// Set the cluster-wide DNS resolvers (empty: the system's).
     SetDnsResolvers {
         /// `ip` or `ip:port` of each server, in the order to ask them.
@@ -222,6 +225,7 @@ impl Mutation {
             Mutation::RemoveMaintenance { id } => format!("remove maintenance {id}"),
             Mutation::ClearSilence { check } => format!("clear the silence of {check}"),
             Mutation::ReleaseHeld { check_id } => format!("release the held DOWN of {check_id}"),
+            Mutation::HistoryTick {} => "count uptime".to_string(),
             Mutation::SetDnsResolvers { resolvers } if resolvers.is_empty() => {
                 "use the system DNS resolvers".to_string()
             }

@@ -72,13 +72,16 @@ impl ClusterState {
                 ),
             ));
         }
+        let (check_name, target) = (check.name.clone(), check.target.clone());
+        // The time since the check was last counted was spent in `from`.
+        self.history_accrue(check_id, cmd.at_ms);
         let at = rfc3339_ms(cmd.at_ms);
         self.last_seq += 1;
         self.transitions.push_back(TransitionRecord {
             seq: self.last_seq,
             check_id: check_id.clone(),
-            check_name: check.name.clone(),
-            target: check.target.clone(),
+            check_name,
+            target,
             from,
             to,
             at: at.clone(),
