@@ -31,6 +31,7 @@ mod rpc;
 mod status;
 mod subscribe;
 mod upgrade;
+mod uptime;
 mod verdict;
 
 use std::net::{IpAddr, SocketAddr};
@@ -307,6 +308,7 @@ impl Cluster {
             core.clone(),
             stop_rx.clone(),
         )));
+        tasks.push(tokio::spawn(uptime::run(core.clone(), stop_rx.clone())));
         tasks.push(tokio::spawn(dispatch::run(
             core.clone(),
             notifiers,

@@ -136,4 +136,8 @@ impl crate::web::StatusSource for PageSource {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = super::Status> + Send + '_>> {
         Box::pin(async move { self.0.status(self.0.summaries().await) })
     }
+
+    fn state(&self) -> Option<Arc<crate::state::ClusterState>> {
+        Some(self.0.state())
+    }
 }

@@ -177,6 +177,13 @@ impl History {
     }
 }
 
+/// Whether the master should propose a tick at its clock `wall_ms`: at
+/// once when history is off, then every [`TICK_MS`] (a master whose clock
+/// is behind the last tick waits until it has caught up).
+pub fn tick_due(h: &History, wall_ms: u64) -> bool {
+    h.at_ms == 0 || wall_ms >= h.at_ms.saturating_add(TICK_MS)
+}
+
 /// The windows the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Window {

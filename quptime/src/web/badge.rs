@@ -6,6 +6,7 @@
 use maud::html;
 
 use crate::cluster::{CheckStatus, Status};
+use crate::state::history::{Uptime, Window};
 
 /// The check `key` names: its id first, else its name.
 pub(crate) fn find<'a>(status: &'a Status, key: &str) -> Option<&'a CheckStatus> {
@@ -39,6 +40,22 @@ fn width(s: &str) -> usize {
 
 /// The badge for a check called `label` in `state`.
 pub(crate) fn status_svg(label: &str, state: &str) -> String {
+    svg(label, state, colour(state))
+}
+
+/// The uptime badge of `name` over `window` (`/badge/<check>/uptime/30d.svg`):
+/// the figure of the replicated history, coloured like the page's bars.
+pub(crate) fn uptime_svg(name: &str, window: Window, uptime: Option<Uptime>) -> String {
+    let fill = uptime.as_ref().map_or("#bdbdbd", super::uptime::colour);
+    svg(
+        &format!("{name} {}", window.as_str()),
+        &super::uptime::percent_text(uptime),
+        fill,
+    )
+}
+
+/// A flat badge: `label` on grey, `state` on `fill`.
+fn svg(label: &str, state: &str, fill: &str) -> String {
     let (lw, rw) = (width(label), width(state));
     let total = lw + rw;
     let title = format!("{label}: {state}");
@@ -47,7 +64,7 @@ pub(crate) fn status_svg(label: &str, state: &str) -> String {
             aria-label=(title) {
             title { (title) }
             rect width=(lw) height="20" fill="#555" {}
-            rect x=(lw) width=(rw) height="20" fill=(colour(state)) {}
+            rect x=(lw) width=(rw) height="20" fill=(fill) {}
             g fill="#fff" text-anchor="middle" font-family="Verdana,DejaVu Sans,sans-serif"
                 font-size="11" {
                 text x=(lw / 2) y="14" { (label) }
@@ -77,6 +94,24 @@ mod tests {
         let down = status_svg("web", "down");
         assert!(down.contains("fill=\"#c62828\"") && !down.contains("#2e7d32"));
         assert!(status_svg("web", "unknown").contains("fill=\"#757575\""));
+    }
+
+    #[test]
+    fn the_uptime_badge_shows_the_window_and_the_figure() {
+        let u = Uptime {
+            up_ms: 999,
+            down_ms: 1,
+            ..Uptime::default()
+        };
+        let svg = uptime_svg("web", Window::Days30, Some(u));
+        assert!(svg.contains(">web 30d</text>"), "{svg}");
+        assert!(svg.contains(">99.900%</text>"), "{svg}");
+        assert!(svg.contains("fill=\"#7cb342\""), "{svg}");
+        let none = uptime_svg("web", Window::Hours24, None);
+        assert!(
+            none.contains(">–</text>") && none.contains("#bdbdbd"),
+            "{none}"
+        );
     }
 
     #[test]

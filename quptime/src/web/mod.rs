@@ -15,6 +15,8 @@ mod limits;
 mod listener;
 mod page;
 mod routes;
+mod uptime;
+mod uptime_route;
 
 pub(crate) use listener::Served;
 pub use routes::{StatusSource, WebServer};

@@ -7,13 +7,19 @@
 use maud::{DOCTYPE, Markup, html};
 
 use crate::cluster::{CheckStatus, Status};
+use crate::state::ClusterState;
 
 /// Seconds between the page's own reloads.
 pub(crate) const REFRESH_SECS: u32 = 30;
 
-/// The page for `status`, rendered at `now` (RFC 3339).
-pub(crate) fn render(status: &Status, now: &str) -> String {
+/// The page for `status`, with the uptime history and incidents of
+/// `state` when the node gives it, rendered at `now` (RFC 3339).
+pub(crate) fn render(status: &Status, state: Option<&ClusterState>, now: &str) -> String {
     let checks: Vec<&CheckStatus> = status.checks.iter().filter(|c| !c.disabled).collect();
+    let named: Vec<(&str, &str)> = checks
+        .iter()
+        .map(|c| (c.id.as_str(), c.name.as_str()))
+        .collect();
     let down = checks.iter().filter(|c| c.state == "down").count();
     let unknown = checks.iter().filter(|c| c.state == "unknown").count();
     let summary = match (checks.len(), down, unknown) {
@@ -53,6 +59,10 @@ pub(crate) fn render(status: &Status, now: &str) -> String {
                         thead { tr { th { "Check" } th { "State" } th { "Since" } th { "Votes" } } }
                         tbody { @for c in &checks { (row(c)) } }
                     }
+                }
+                @if let Some(state) = state {
+                    (super::uptime::section(state, &named))
+                    (super::uptime::incidents_section(state))
                 }
                 footer {
                     "Rendered at " (now) "; this page reloads every " (REFRESH_SECS) " s. "

@@ -56,6 +56,7 @@ fn every_enabled_check_shows_with_its_state_and_since() {
             vec![check("c1", "web", "up"), check("c2", "db", "down"), off],
             true,
         ),
+        None,
         "2026-12-03T11:00:00Z",
     );
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
@@ -84,6 +85,7 @@ fn every_enabled_check_shows_with_its_state_and_since() {
 fn a_name_is_text_not_markup() {
     let html = render(
         &status(vec![check("c1", "<script>alert(1)</script>", "up")], true),
+        None,
         "now",
     );
     assert!(!html.contains("<script"), "{html}");
@@ -95,14 +97,14 @@ fn a_name_is_text_not_markup() {
 
 #[test]
 fn a_state_that_is_not_known_gets_no_class_of_its_own() {
-    let html = render(&status(vec![check("c1", "x", "\"><b>")], true), "now");
+    let html = render(&status(vec![check("c1", "x", "\"><b>")], true), None, "now");
     assert!(html.contains(r#"class="state state-unknown""#), "{html}");
     assert!(!html.contains("<b>"), "{html}");
 }
 
 #[test]
 fn no_quorum_shows_a_notice() {
-    let html = render(&status(vec![check("c1", "web", "up")], false), "now");
+    let html = render(&status(vec![check("c1", "web", "up")], false), None, "now");
     assert!(html.contains(r#"id="no-quorum""#), "{html}");
     assert!(html.contains("no quorum"), "{html}");
     assert!(html.contains("master: none"), "{html}");
@@ -125,7 +127,7 @@ fn votes_show_per_node_with_the_failure_detail() {
             latency_ms: 1,
         },
     ];
-    let html = render(&status(vec![c], true), "now");
+    let html = render(&status(vec![c], true), None, "now");
     assert!(
         html.contains(r#"<li class="vote-ok">alpha: ok, 12 ms</li>"#),
         "{html}"
@@ -140,7 +142,7 @@ fn votes_show_per_node_with_the_failure_detail() {
 
 #[test]
 fn the_page_names_no_other_host() {
-    let html = render(&status(vec![check("c1", "web", "up")], true), "now");
+    let html = render(&status(vec![check("c1", "web", "up")], true), None, "now");
     assert!(
         !html.contains("http://") && !html.contains("https://"),
         "{html}"

@@ -19,12 +19,19 @@ use axum::routing::get;
 use super::{Served, badge, page, text};
 use crate::cluster::Status;
 use crate::error::{Error, Result};
+use crate::state::ClusterState;
 
 /// What the page shows: the node's status, with the master's live votes
 /// when it can be asked. Implemented by the node; tests may give a fixed one.
 pub trait StatusSource: Send + Sync + 'static {
     /// The status now.
     fn status(&self) -> Pin<Box<dyn Future<Output = Status> + Send + '_>>;
+
+    /// The replicated state, for the uptime history and incidents (none:
+    /// the page shows states only).
+    fn state(&self) -> Option<Arc<ClusterState>> {
+        None
+    }
 }
 
 /// The page's stylesheet.
@@ -75,8 +82,12 @@ impl WebServer {
 }
 
 fn routes(source: Arc<dyn StatusSource>) -> Router {
-    let (s1, s2, s3) = (source.clone(), source.clone(), source);
+    let (s1, s2, s3, s4) = (source.clone(), source.clone(), source.clone(), source);
     Router::new()
+        .route(
+            "/badge/{check}/uptime/{file}",
+            get(move |p| super::uptime_route::badge(s4.clone(), p)),
+        )
         .route(
             "/",
             get(move || {
@@ -87,7 +98,7 @@ fn routes(source: Arc<dyn StatusSource>) -> Router {
                     let mut r = text(
                         StatusCode::OK,
                         "text/html; charset=utf-8",
-                        page::render(&status, &now.to_string()),
+                        page::render(&status, s.state().as_deref(), &now.to_string()),
                     );
                     r.headers_mut().insert(
                         header::CONTENT_SECURITY_POLICY,
