@@ -159,6 +159,133 @@ async fn every_node_serves_the_same_page_to_a_real_browser() {
     tc.shutdown().await;
 }
 
+/// The `24h` … `90d` figures of check `id` in a page.
+fn figures(page: &str, id: &str) -> Vec<String> {
+    let row = page
+        .split(r#"<tr class="uptime" data-id=""#)
+        .find(|r| r.starts_with(&format!("{id}\"")))
+        .unwrap_or_else(|| panic!("no uptime row for {id}: {page}"));
+    ["24h", "7d", "30d", "90d"]
+        .iter()
+        .map(|w| {
+            let cell = format!(r#"data-window="{w}">"#);
+            let at = row.find(&cell).expect("a figure") + cell.len();
+            row[at..].split('<').next().unwrap_or_default().to_string()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_uptime_shown_is_the_same_after_the_master_is_killed() {
+    browser::chromium();
+    let names = ["h1", "h2", "h3"];
+    let mut tc = TestCluster::form_serving(&names, fast_timing(), false, true).await;
+    let target = HttpTarget::start().await;
+    let node = tc.node(0).clone();
+    let c = check("id-web", "web", &target.url());
+    node.propose(Mutation::AddCheck { check: c })
+        .await
+        .expect("add check");
+    let counted = |n: &Cluster| n.state().history.checks.contains_key("id-web");
+    wait_for(
+        "web up and counted on every node",
+        Duration::from_secs(30),
+        || {
+            tc.running()
+                .iter()
+                .all(|n| state_of(n, "id-web") == "up" && counted(n))
+        },
+    )
+    .await;
+    // An outage of a few seconds, then the recovery: both transitions
+    // credit time, so the figures are below 100 % on every node.
+    target.set_status(503);
+    wait_for("web down everywhere", Duration::from_secs(30), || {
+        tc.running().iter().all(|n| state_of(n, "id-web") == "down")
+    })
+    .await;
+    target.set_status(200);
+    wait_for("web up again everywhere", Duration::from_secs(30), || {
+        tc.running().iter().all(|n| state_of(n, "id-web") == "up")
+    })
+    .await;
+    let same = |tc: &TestCluster| {
+        let h: Vec<_> = tc
+            .running()
+            .iter()
+            .map(|n| n.state().history.clone())
+            .collect();
+        h.windows(2).all(|w| w[0] == w[1])
+    };
+    wait_for(
+        "the same history on every node",
+        Duration::from_secs(10),
+        || same(&tc),
+    )
+    .await;
+    // Ticks come every minute: start right after one, so none lands
+    // between the two pages.
+    let tick_age =
+        |n: &Cluster| quptime::state::mutation::now_ms().saturating_sub(n.state().history.at_ms);
+    if tick_age(&node) > 30_000 {
+        let before = node.state().history.at_ms;
+        wait_for("the next uptime tick", Duration::from_secs(75), || {
+            node.state().history.at_ms != before
+        })
+        .await;
+        wait_for(
+            "the same history on every node",
+            Duration::from_secs(10),
+            || same(&tc),
+        )
+        .await;
+    }
+    let master = tc.master(Duration::from_secs(10)).await;
+    let other = (master + 1) % names.len();
+    let profile = tempfile::tempdir().expect("browser profile");
+    let addr = tc.node(master).http_addr().expect("page");
+    let seen = browser::dump_dom(&format!("http://{addr}/"), profile.path()).await;
+    let shown = figures(&seen, "id-web");
+    let h24 = tc
+        .node(master)
+        .state()
+        .uptime("id-web", quptime::state::history::Window::Hours24)
+        .expect("counted");
+    assert!(h24.down_ms > 0 && h24.up_ms > 0, "{h24:?}");
+    assert!(
+        shown[0] != "100.000%" && shown[0].ends_with('%'),
+        "{shown:?}"
+    );
+    let at = tc.node(master).state().history.at_ms;
+    println!("24h, 7d, 30d, 90d shown by the master: {shown:?} ({h24:?})");
+
+    tc.stop(master).await;
+    let addr = tc.node(other).http_addr().expect("page");
+    let dom = browser::dump_dom(&format!("http://{addr}/"), profile.path()).await;
+    assert_eq!(
+        tc.node(other).state().history.at_ms,
+        at,
+        "a tick landed between the two pages"
+    );
+    assert_eq!(figures(&dom, "id-web"), shown, "{dom}");
+    assert!(dom.contains(&format!("Served by node <strong>{}</strong>", names[other])));
+    assert!(dom.contains(r#"<ul id="incidents">"#), "{dom}");
+    assert!(
+        dom.contains("1/3 failing") || dom.contains("failing: "),
+        "{dom}"
+    );
+    let badge = get(addr, "/badge/web/uptime/30d.svg").await;
+    assert_eq!(badge.code, 200, "{}", badge.body);
+    assert_eq!(badge.header("content-type"), Some("image/svg+xml"));
+    assert!(
+        badge.body.contains(&format!(">{}</text>", shown[2])),
+        "{}",
+        badge.body
+    );
+    assert_eq!(get(addr, "/badge/web/uptime/1y.svg").await.code, 404);
+    tc.shutdown().await;
+}
+
 /// Badges by name and id, their 404, and `/api/status` on one node.
 async fn badges_and_api(node: &Cluster, addr: SocketAddr) {
     let up = get(addr, "/badge/api/status.svg").await;

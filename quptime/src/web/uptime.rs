@@ -94,7 +94,7 @@ fn bar(state: &ClusterState, check_id: &str) -> Markup {
         }
     }
     html! {
-        svg.bar xmlns="http://www.w3.org/2000/svg" width=(width) height="24"
+        svg.bar width=(width) height="24"
             viewBox={ "0 0 " (width) " 24" } role="img"
             aria-label={ "uptime of the last " (BAR_DAYS) " days" } {
             @for (start, len) in runs {
