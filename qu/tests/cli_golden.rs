@@ -363,6 +363,28 @@ fn read_commands_match_their_golden_output() {
     );
 }
 
+/// GET `/` from `addr` until the page contains `want` (bounded: 30 s).
+fn page_until(addr: &str, want: &str) -> String {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut body = String::new();
+        if let Ok(mut sock) = std::net::TcpStream::connect(addr) {
+            let _ = sock.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = sock.write_all(b"GET / HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n");
+            let _ = sock.read_to_string(&mut body);
+        }
+        if body.starts_with("HTTP/1.1 200") && body.contains(want) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page at {addr} never showed {want:?}: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// `qu demo`, scripted: the cluster forms, the check follows the flapping
 /// target, the DOWN and RECOVERED alerts are printed, and everything it
 /// created is gone afterwards. The target fails at 10s and recovers at 20s;
@@ -379,12 +401,32 @@ fn demo_shows_transitions_and_alerts_then_cleans_up() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     die_with_parent(&mut cmd);
-    let child = cmd.spawn().expect("spawn qu demo");
+    let mut child = cmd.spawn().expect("spawn qu demo");
     let pid = child.id() as i32;
+    let pipe = child.stdout.take().expect("stdout");
+    let (page_tx, page_rx) = mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(pipe)) {
+            let Ok(line) = line else { break };
+            if let Some(rest) = line.split("status page of demo-2: http://").nth(1) {
+                let _ = page_tx.send(rest.split('/').next().unwrap_or_default().to_string());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
+    // While it runs, a follower's page shows the check with its uptime row.
+    let page = page_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the demo printed no status page address");
+    let shown = page_until(&page, r#"<tr class="uptime" data-id=""#);
+    assert!(shown.contains(r#"<td class="name">web</td>"#), "{shown}");
     let out = match rx.recv_timeout(Duration::from_secs(90)) {
         Ok(out) => out.expect("wait"),
         Err(_) => {
@@ -393,7 +435,7 @@ fn demo_shows_transitions_and_alerts_then_cleans_up() {
             panic!("qu demo did not stop by itself");
         }
     };
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = reader.join().expect("stdout reader");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     for want in [

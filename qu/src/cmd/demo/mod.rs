@@ -208,6 +208,8 @@ async fn form(root: &std::path::Path, nodes: &mut Vec<Cluster>) -> Result<()> {
         let mut opts = NodeOptions::new(&dir);
         opts.listen = Some("127.0.0.1:0".parse().expect("a socket address"));
         opts.timing = timing();
+        // Every node serves the status page, on a free loopback port.
+        opts.http_addr = Some("127.0.0.1:0".parse().expect("a socket address"));
         let node = Cluster::start(opts)
             .await
             .with_context(|| format!("start {name}"))?;
@@ -216,6 +218,11 @@ async fn form(root: &std::path::Path, nodes: &mut Vec<Cluster>) -> Result<()> {
             node.local_addr(),
             node.fingerprint()
         ));
+        if let Some(page) = node.http_addr() {
+            say(&format!(
+                "status page of {name}: http://{page}/ (open it in a browser)"
+            ));
+        }
         nodes.push(node);
     }
     let founder = nodes[0].clone();
