@@ -49,6 +49,7 @@ pub mod metrics;
 pub mod notify;
 pub mod paths;
 pub mod probe;
+pub mod results;
 pub mod schedule;
 pub(crate) mod secret;
 pub mod state;
