@@ -53,7 +53,10 @@ pub struct RawResult {
 /// The store.
 #[derive(Debug)]
 pub struct ResultStore {
-    db: Database,
+    /// The open database; `None` once [`ResultStore::close`]d (the node
+    /// stopped), so the same data directory can be opened again in this
+    /// process while handles to the old node linger.
+    db: Mutex<Option<Database>>,
     path: PathBuf,
     max_rows: u64,
     /// Rows per check (read at open, kept in step by writes).
@@ -95,11 +98,17 @@ impl ResultStore {
             w.commit().map_err(|e| db_error(path, "commit", e))?;
         }
         Ok(ResultStore {
-            db,
+            db: Mutex::new(Some(db)),
             path: path.to_path_buf(),
             max_rows: max_bytes / ROW_BYTES,
             counts: Mutex::new(counts),
         })
+    }
+
+    /// Close the file (a stopped node); later writes and reads find
+    /// nothing and do nothing.
+    pub fn close(&self) {
+        self.db.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 
     /// The rows one check may keep now.
@@ -114,8 +123,12 @@ impl ResultStore {
             return Ok(());
         }
         let p = &self.path;
+        let db = self.db.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(db) = db.as_ref() else {
+            return Ok(());
+        };
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        let w = self.db.begin_write().map_err(|e| db_error(p, "begin", e))?;
+        let w = db.begin_write().map_err(|e| db_error(p, "begin", e))?;
         {
             let mut t = w.open_table(RESULTS).map_err(|e| db_error(p, "table", e))?;
             for (check, r) in batch {
@@ -154,7 +167,11 @@ impl ResultStore {
     /// The last `n` results of `check_id`, oldest first.
     pub fn recent(&self, check_id: &str, n: usize) -> Result<Vec<RawResult>> {
         let p = &self.path;
-        let r = self.db.begin_read().map_err(|e| db_error(p, "begin", e))?;
+        let db = self.db.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(db) = db.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let r = db.begin_read().map_err(|e| db_error(p, "begin", e))?;
         let t = match r.open_table(RESULTS) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
@@ -183,7 +200,11 @@ impl ResultStore {
     /// Rows on record, in all.
     pub fn rows(&self) -> Result<u64> {
         let p = &self.path;
-        let r = self.db.begin_read().map_err(|e| db_error(p, "begin", e))?;
+        let db = self.db.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(db) = db.as_ref() else {
+            return Ok(0);
+        };
+        let r = db.begin_read().map_err(|e| db_error(p, "begin", e))?;
         match r.open_table(RESULTS) {
             Ok(t) => t.len().map_err(|e| db_error(p, "read", e)),
             Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),

@@ -15,8 +15,9 @@ fn row(at_ms: u64, ok: bool, latency_ms: u32) -> RawResult {
 fn results_come_back_newest_last_and_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(FILE);
+    let first = ResultStore::open(&path, DEFAULT_MAX_BYTES).unwrap();
     {
-        let s = ResultStore::open(&path, DEFAULT_MAX_BYTES).unwrap();
+        let s = &first;
         let batch: Vec<_> = (0..10)
             .map(|i| ("web".to_string(), row(1000 + i, i % 3 != 0, i as u32)))
             .chain([("db".to_string(), row(5, true, 7))])
@@ -29,6 +30,9 @@ fn results_come_back_newest_last_and_survive_a_reopen() {
         );
         assert_eq!(s.recent("nope", 3).unwrap(), vec![]);
     }
+    // Closed while a handle lingers: the file opens again.
+    first.close();
+    assert_eq!(first.recent("web", 3).unwrap(), vec![]);
     let s = ResultStore::open(&path, DEFAULT_MAX_BYTES).unwrap();
     assert_eq!(s.rows().unwrap(), 11);
     assert_eq!(s.recent("db", 10).unwrap(), vec![row(5, true, 7)]);

@@ -91,6 +91,8 @@ pub(crate) struct Core {
     metrics: Arc<crate::metrics::Metrics>,
     /// Join and enrollment attempts per source address.
     join_attempts: attempts::JoinAttempts,
+    /// This node's raw probe results (`results.redb`).
+    results: Arc<crate::results::ResultStore>,
 }
 
 /// A running node. Clone freely; all clones control the same node.
@@ -135,6 +137,10 @@ impl Cluster {
         // The current key, or a rotation's new one when the old files were
         // half replaced; a pending key is settled once the state is known.
         let (identity, pending_key) = crate::keyring::choose(&opts.data_dir, &me, None)?;
+        let results = Arc::new(crate::results::ResultStore::open(
+            &opts.data_dir.join(crate::results::FILE),
+            opts.results_max_bytes,
+        )?);
         let identity = crate::keyring::LiveIdentity::new(identity);
         let trust = TrustStore::load(&opts.data_dir)?;
         let listen = match opts.listen {
@@ -214,6 +220,7 @@ impl Cluster {
             notifiers: notifiers.clone(),
             metrics: Arc::new(crate::metrics::Metrics::new(me.as_str())),
             join_attempts: attempts::JoinAttempts::default(),
+            results,
         });
         let router = crate::consensus::network::routes(
             routes::routes(&core),
@@ -588,6 +595,7 @@ impl Cluster {
             }
         }
         self.core.consensus.shutdown().await;
+        self.core.results.close();
         running.server.shutdown().await;
         if let Some(m) = running.metrics {
             m.shutdown().await;

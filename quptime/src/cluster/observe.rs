@@ -22,6 +22,43 @@ impl Core {
         self.metrics.probe(name, r.ok, r.latency);
     }
 
+    /// Keep a batch of this node's results in its raw store, stamped now
+    /// (a check probed twice in one batch gets consecutive milliseconds),
+    /// off the runtime's threads.
+    pub(crate) fn keep_results(&self, results: &[(String, ProbeResult)]) {
+        let now = crate::state::mutation::now_ms();
+        let mut batch: Vec<(String, crate::results::RawResult)> = Vec::with_capacity(results.len());
+        for (check, r) in results {
+            let seen = batch.iter().filter(|(c, _)| c == check).count() as u64;
+            batch.push((
+                check.clone(),
+                crate::results::RawResult {
+                    at_ms: now + seen,
+                    ok: r.ok,
+                    latency_ms: u32::try_from(r.latency.as_millis()).unwrap_or(u32::MAX),
+                },
+            ));
+        }
+        let store = self.results.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = store.write(&batch) {
+                tracing::warn!(error = %e, "raw results not kept");
+            }
+        });
+    }
+
+    /// This node's last `n` raw results of `check_id`, oldest first.
+    pub(crate) fn recent_results(
+        &self,
+        check_id: &str,
+        n: usize,
+    ) -> Vec<crate::results::RawResult> {
+        self.results.recent(check_id, n).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "raw results not read");
+            Vec::new()
+        })
+    }
+
     /// The node's state for the sampled gauges.
     pub(crate) fn sample(&self) -> Sample {
         let summaries = self.local_summaries();
@@ -139,5 +176,9 @@ impl crate::web::StatusSource for PageSource {
 
     fn state(&self) -> Option<Arc<crate::state::ClusterState>> {
         Some(self.0.state())
+    }
+
+    fn recent_results(&self, check_id: &str, n: usize) -> Vec<crate::results::RawResult> {
+        self.0.recent_results(check_id, n)
     }
 }

@@ -39,6 +39,9 @@ pub struct NodeOptions {
     /// plain HTTP here (port 0 picks a free port; see
     /// [`Cluster::http_addr`](super::Cluster::http_addr)). Off when `None`.
     pub http_addr: Option<SocketAddr>,
+    /// The disk budget of this node's raw probe results
+    /// (`results.redb`, `qu serve --results-max-size`), in bytes.
+    pub results_max_bytes: u64,
 }
 
 impl NodeOptions {
@@ -55,6 +58,7 @@ impl NodeOptions {
             notifiers: None,
             metrics_addr: None,
             http_addr: None,
+            results_max_bytes: crate::results::DEFAULT_MAX_BYTES,
         }
     }
 }

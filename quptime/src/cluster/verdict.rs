@@ -186,6 +186,7 @@ pub(crate) async fn run_reporter(
         for (check, r) in &results {
             core.record_probe(check, r);
         }
+        core.keep_results(&results);
         let term = core.consensus.view().term;
         let batch = ReportBatch { term, results };
         if let Err(e) = deliver(&core, batch).await {

@@ -11,6 +11,7 @@
 //! states and survives the loss of any other node.
 
 mod badge;
+mod latency;
 mod limits;
 mod listener;
 mod page;

@@ -6,15 +6,15 @@
 
 use maud::{DOCTYPE, Markup, html};
 
+use super::uptime::PageHistory;
 use crate::cluster::{CheckStatus, Status};
-use crate::state::ClusterState;
 
 /// Seconds between the page's own reloads.
 pub(crate) const REFRESH_SECS: u32 = 30;
 
-/// The page for `status`, with the uptime history and incidents of
-/// `state` when the node gives it, rendered at `now` (RFC 3339).
-pub(crate) fn render(status: &Status, state: Option<&ClusterState>, now: &str) -> String {
+/// The page for `status`, with the uptime history, response times and
+/// incidents when the node gives them, rendered at `now` (RFC 3339).
+pub(crate) fn render(status: &Status, history: Option<&PageHistory>, now: &str) -> String {
     let checks: Vec<&CheckStatus> = status.checks.iter().filter(|c| !c.disabled).collect();
     let named: Vec<(&str, &str)> = checks
         .iter()
@@ -60,9 +60,9 @@ pub(crate) fn render(status: &Status, state: Option<&ClusterState>, now: &str) -
                         tbody { @for c in &checks { (row(c)) } }
                     }
                 }
-                @if let Some(state) = state {
-                    (super::uptime::section(state, &named))
-                    (super::uptime::incidents_section(state))
+                @if let Some(h) = history {
+                    (super::uptime::section(h, &named))
+                    (super::uptime::incidents_section(&h.state))
                 }
                 footer {
                     "Rendered at " (now) "; this page reloads every " (REFRESH_SECS) " s. "

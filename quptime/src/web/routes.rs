@@ -32,6 +32,13 @@ pub trait StatusSource: Send + Sync + 'static {
     fn state(&self) -> Option<Arc<ClusterState>> {
         None
     }
+
+    /// This node's last `n` raw results of a check, oldest first, for the
+    /// response-time chart (none: no chart).
+    fn recent_results(&self, check_id: &str, n: usize) -> Vec<crate::results::RawResult> {
+        let _ = (check_id, n);
+        Vec::new()
+    }
 }
 
 /// The page's stylesheet.
@@ -98,7 +105,7 @@ fn routes(source: Arc<dyn StatusSource>) -> Router {
                     let mut r = text(
                         StatusCode::OK,
                         "text/html; charset=utf-8",
-                        page::render(&status, s.state().as_deref(), &now.to_string()),
+                        page::render(&status, history(&*s, &status).as_ref(), &now.to_string()),
                     );
                     r.headers_mut().insert(
                         header::CONTENT_SECURITY_POLICY,
@@ -143,6 +150,24 @@ fn routes(source: Arc<dyn StatusSource>) -> Router {
                 "not found; try /, /api/status or /badge/<check>/status.svg\n".into(),
             )
         })
+}
+
+/// The history part of the page, when the source has a state.
+fn history(s: &dyn StatusSource, status: &Status) -> Option<super::uptime::PageHistory> {
+    let state = s.state()?;
+    let results = (status.checks.iter())
+        .map(|c| {
+            (
+                c.id.clone(),
+                s.recent_results(&c.id, super::latency::CHART_POINTS),
+            )
+        })
+        .collect();
+    Some(super::uptime::PageHistory {
+        state,
+        node: status.node_id.to_string(),
+        results,
+    })
 }
 
 fn badge_response(status: &Status, key: &str) -> Response<Body> {

@@ -114,8 +114,20 @@ fn bar(state: &ClusterState, check_id: &str) -> Markup {
     }
 }
 
+/// What the history part of a page is drawn from: the replicated state
+/// and this node's own recent raw results per check id.
+pub(crate) struct PageHistory {
+    /// The node's replicated state.
+    pub(crate) state: std::sync::Arc<ClusterState>,
+    /// The node serving the page (whose probes the charts show).
+    pub(crate) node: String,
+    /// Its recent raw results, by check id, oldest first.
+    pub(crate) results: std::collections::HashMap<String, Vec<crate::results::RawResult>>,
+}
+
 /// The uptime table: one row per check in `checks` (id, name).
-pub(crate) fn section(state: &ClusterState, checks: &[(&str, &str)]) -> Markup {
+pub(crate) fn section(h: &PageHistory, checks: &[(&str, &str)]) -> Markup {
+    let state = &*h.state;
     html! {
         h2 { "Uptime" }
         @if state.history.at_ms == 0 {
@@ -125,6 +137,7 @@ pub(crate) fn section(state: &ClusterState, checks: &[(&str, &str)]) -> Markup {
             thead { tr {
                 th { "Check" } th { "Last " (BAR_DAYS) " days" }
                 @for w in Window::ALL { th { (w.as_str()) } }
+                th { "Response time from " (h.node) }
             } }
             tbody {
                 @for (id, name) in checks {
@@ -134,6 +147,9 @@ pub(crate) fn section(state: &ClusterState, checks: &[(&str, &str)]) -> Markup {
                         @for w in Window::ALL {
                             @let u = state.uptime(id, w);
                             td class="pct" data-window=(w.as_str()) { (percent_text(u)) }
+                        }
+                        td.latency {
+                            (super::latency::chart(&h.node, h.results.get(*id).map_or(&[][..], Vec::as_slice)))
                         }
                     }
                 }

@@ -60,6 +60,26 @@ fn state(n: usize) -> ClusterState {
     s
 }
 
+fn page(state: ClusterState) -> PageHistory {
+    let results = (0..state.checks.len())
+        .map(|i| {
+            let rows = (0..120u64)
+                .map(|k| crate::results::RawResult {
+                    at_ms: T0 + k * 30_000,
+                    ok: k != 7,
+                    latency_ms: 20 + (k % 9) as u32,
+                })
+                .collect();
+            (format!("c{i}"), rows)
+        })
+        .collect();
+    PageHistory {
+        state: std::sync::Arc::new(state),
+        node: "n1".into(),
+        results,
+    }
+}
+
 #[test]
 fn percentages_are_cut_not_rounded() {
     let u = Uptime {
@@ -89,7 +109,7 @@ fn percentages_are_cut_not_rounded() {
 
 #[test]
 fn the_section_shows_bars_and_figures_of_the_replicated_history() {
-    let s = state(2);
+    let s = page(state(2));
     let html = section(&s, &[("c0", "check-0"), ("c1", "check-1")]).into_string();
     let cells: Vec<&str> = html
         .match_indices("data-window=")
@@ -106,13 +126,18 @@ fn the_section_shows_bars_and_figures_of_the_replicated_history() {
     assert!(html.contains(r#"data-id="c1"><td class="name">check-1</td>"#));
     // Each bar: 88 days without data as one segment, the counted day, and
     // today (nothing yet).
-    assert_eq!(html.matches("<rect ").count(), 2 * 3, "{html}");
+    assert_eq!(html.matches(r#"rx="1""#).count(), 2 * 3, "{html}");
     assert!(html.contains("2025-12-04 – 2026-03-01: no data"), "{html}");
     assert!(
         html.contains(r##"fill="#f9a825" data-day="2026-03-02""##),
         "{html}"
     );
     assert!(html.contains("2026-03-02: 23h 0m up, 1h 0m down"), "{html}");
+    // This node's response times: one chart per check, one failure mark.
+    assert_eq!(html.matches(r#"<svg class="latency""#).count(), 2, "{html}");
+    // 20 + k % 9 ms for k = 0..120 but the failed k = 7: a mean of 23.9.
+    let summary = "last 120 results: min 20 ms, avg 23 ms, max 28 ms, 1 failed";
+    assert!(html.contains(summary), "{html}");
     assert!(!html.contains("<script"));
 }
 
@@ -138,7 +163,7 @@ fn incidents_carry_their_evidence_and_duration() {
 
 #[test]
 fn render_time_of_the_history_for_500_checks() {
-    let s = state(500);
+    let s = page(state(500));
     let named: Vec<(String, String)> = (0..500)
         .map(|i| (format!("c{i}"), format!("check-{i}")))
         .collect();
