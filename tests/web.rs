@@ -270,6 +270,12 @@ async fn the_uptime_shown_is_the_same_after_the_master_is_killed() {
     assert_eq!(figures(&dom, "id-web"), shown, "{dom}");
     assert!(dom.contains(&format!("Served by node <strong>{}</strong>", names[other])));
     assert!(dom.contains(r#"<ul id="incidents">"#), "{dom}");
+    // The response times are that node's own probes, from its store.
+    let chart = format!(r#"data-node="{}""#, names[other]);
+    assert!(
+        dom.contains(&chart) && dom.contains("svg class=\"latency\""),
+        "{dom}"
+    );
     assert!(
         dom.contains("1/3 failing") || dom.contains("failing: "),
         "{dom}"

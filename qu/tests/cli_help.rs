@@ -122,6 +122,7 @@ const DOCUMENTED: &[(&str, &[&str])] = &[
             "--metrics-addr",
             "--http",
             "--snapshot-every",
+            "--results-max-size",
         ],
     ),
     ("status", &["--json", "--watch", "--interval"]),

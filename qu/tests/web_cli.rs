@@ -30,7 +30,7 @@ fn serve_http_shows_the_page_and_the_status_of_qu_status_json() {
     let root = tempfile::tempdir().expect("tempdir");
     let http = format!("127.0.0.1:{}", free_port());
     let mut args = FAST.to_vec();
-    args.extend(["--http", &http]);
+    args.extend(["--http", &http, "--results-max-size", "2MiB"]);
     let mut node = Node::new(root.path(), "n1", &args);
     node.init(None);
     node.start_ready();
@@ -60,6 +60,13 @@ fn serve_http_shows_the_page_and_the_status_of_qu_status_json() {
     let (code, badge) = http_get(&http, "/badge/closed-port/status.svg");
     assert_eq!(code, 200);
     assert!(badge.contains(">down</text>"), "{badge}");
+    assert!(page.contains(r#"<table id="uptime">"#), "{page}");
+    let (code, badge) = http_get(&http, "/badge/closed-port/uptime/7d.svg");
+    assert_eq!(code, 200, "{badge}");
+    assert!(badge.contains(">closed-port 7d</text>"), "{badge}");
+    // The node keeps its raw results in its data directory.
+    let store = node.data().join("results.redb");
+    assert!(store.metadata().is_ok_and(|m| m.len() > 0), "{store:?}");
 
     // A second daemon cannot take the same page port.
     let other = Node::new(root.path(), "n2", FAST);
@@ -90,5 +97,19 @@ fn serve_refuses_a_malformed_page_address() {
         text(&out.stderr).contains("invalid value 'localhost' for '--http <IP:PORT>'"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+#[test]
+fn serve_refuses_a_results_budget_that_is_not_a_size() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let node = Node::new(root.path(), "n1", &[]);
+    node.init(None);
+    let out = node.qu(&["serve", "--results-max-size", "lots"]);
+    assert!(!out.status.success(), "qu serve started");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(r#"--results-max-size: "lots" is not a size"#) && err.contains("e.g. 64MiB"),
+        "{err}"
     );
 }

@@ -39,6 +39,43 @@ pub const MIN_MAX_BYTES: u64 = 1 << 20;
 /// The file name in the data directory.
 pub const FILE: &str = "results.redb";
 
+/// The largest budget accepted (1 TiB).
+pub const MAX_MAX_BYTES: u64 = 1 << 40;
+
+/// A size as `field` gives it: bytes, or a number with `KiB`, `MiB` or
+/// `GiB` (`64MiB`), from 1 MiB to 1 TiB.
+pub fn parse_size(field: &str, text: &str) -> Result<u64> {
+    let t = text.trim();
+    let (num, unit) = t
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((t, ""), |at| t.split_at(at));
+    let mult: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => 0,
+    };
+    let bytes = num
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|_| mult > 0);
+    match bytes {
+        Some(b) if (MIN_MAX_BYTES..=MAX_MAX_BYTES).contains(&b) => Ok(b),
+        Some(b) => Err(Error::invalid_field(
+            field,
+            format!("{field}: {text:?} is {b} bytes; give from 1MiB to 1024GiB"),
+        )),
+        None => Err(Error::invalid_field(
+            field,
+            format!(
+                "{field}: {text:?} is not a size: give bytes or a number with KiB, MiB or GiB, e.g. 64MiB"
+            ),
+        )),
+    }
+}
+
 /// One probe result as kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawResult {

@@ -108,3 +108,18 @@ fn disk_per_check_per_day() {
     );
     assert!(bytes / (checks * per_day) <= 2 * ROW_BYTES, "{bytes}");
 }
+
+#[test]
+fn sizes_parse_with_their_units_and_bad_ones_say_what_to_give() {
+    assert_eq!(parse_size("--results-max-size", "64MiB").unwrap(), 64 << 20);
+    assert_eq!(parse_size("--results-max-size", "2GiB").unwrap(), 2 << 30);
+    assert_eq!(
+        parse_size("--results-max-size", "1048576").unwrap(),
+        1 << 20
+    );
+    let e = parse_size("--results-max-size", "12 parsecs").unwrap_err();
+    assert!(e.message().contains("e.g. 64MiB"), "{e}");
+    assert_eq!(e.field(), Some("--results-max-size"));
+    let e = parse_size("--results-max-size", "10KiB").unwrap_err();
+    assert!(e.message().contains("from 1MiB to 1024GiB"), "{e}");
+}

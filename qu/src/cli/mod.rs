@@ -295,6 +295,14 @@ pub struct ServeArgs {
     /// Serve the read-only status page (/, badges, /api/status) over plain HTTP at IP:PORT (off by default)
     #[arg(long = "http", env = "QUPTIME_HTTP_ADDR", value_name = "IP:PORT")]
     pub http_addr: Option<std::net::SocketAddr>,
+    /// Disk budget of this node's raw probe results (results.redb), e.g. 64MiB; oldest go first
+    #[arg(
+        long,
+        env = "QUPTIME_RESULTS_MAX_SIZE",
+        default_value = "64MiB",
+        value_name = "SIZE"
+    )]
+    pub results_max_size: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -23,7 +23,14 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .build()
         .context("start the async runtime")?;
     let timing = timing(&args)?;
-    runtime.block_on(serve(timing, args.metrics_addr, args.http_addr))
+    let results_max = quptime::results::parse_size("--results-max-size", &args.results_max_size)
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    runtime.block_on(serve(
+        timing,
+        args.metrics_addr,
+        args.http_addr,
+        results_max,
+    ))
 }
 
 /// Raft timings from the flags, validated before anything starts.
@@ -65,6 +72,7 @@ async fn serve(
     timing: Timing,
     metrics_addr: Option<std::net::SocketAddr>,
     http_addr: Option<std::net::SocketAddr>,
+    results_max_bytes: u64,
 ) -> Result<()> {
     // First, so a signal during start-up is a clean shutdown, not a kill.
     let mut term = signal(SignalKind::terminate()).context("install SIGTERM handler")?;
@@ -108,6 +116,7 @@ async fn serve(
     opts.env_overrides = true;
     opts.metrics_addr = metrics_addr;
     opts.http_addr = http_addr;
+    opts.results_max_bytes = results_max_bytes;
     let cluster = Cluster::start(opts).await?;
     if let Some(addr) = cluster.metrics_addr() {
         tracing::info!(%addr, "metrics at http://{addr}/metrics (and /healthz, /readyz)");
