@@ -149,3 +149,59 @@ fn the_page_names_no_other_host() {
     );
     assert!(!html.contains("<script"), "{html}");
 }
+
+/// The whole page for 500 checks with 90 days of history each, every day
+/// with an hour down (so no bar segment merges) and 120 raw results each:
+/// the render time is printed for docs/status-page.md, not asserted.
+#[test]
+fn render_time_of_a_page_of_500_checks_with_full_history() {
+    use crate::state::history::{Bucket, CheckHistory};
+    const DAY: u32 = 86_400_000;
+    let today = 20_600u32;
+    let mut state = crate::state::ClusterState::default();
+    let mut checks = Vec::new();
+    let mut results = std::collections::HashMap::new();
+    for i in 0..500 {
+        let id = format!("c{i}");
+        checks.push(check(&id, &format!("check-{i}"), "up"));
+        let days = (today - 89..=today)
+            .map(|index| Bucket {
+                index,
+                up_ms: DAY - 3_600_000,
+                down_ms: 3_600_000,
+                unknown_ms: 0,
+                maintenance_ms: 0,
+            })
+            .collect();
+        let h = CheckHistory {
+            since_ms: u64::from(today) * u64::from(DAY),
+            days,
+            hours: Default::default(),
+        };
+        state.history.checks.insert(id.clone(), h);
+        let rows = (0..120u64)
+            .map(|k| crate::results::RawResult {
+                at_ms: k,
+                ok: k % 50 != 0,
+                latency_ms: 10 + (k % 7) as u32,
+            })
+            .collect();
+        results.insert(id, rows);
+    }
+    state.history.at_ms = u64::from(today) * u64::from(DAY) + 1;
+    let history = PageHistory {
+        state: std::sync::Arc::new(state),
+        node: "alpha".into(),
+        results,
+    };
+    let status = status(checks, true);
+    let start = std::time::Instant::now();
+    let html = render(&status, Some(&history), "now");
+    let took = start.elapsed();
+    println!(
+        "page of 500 checks, 90 days each: {} bytes in {took:?} (debug build)",
+        html.len()
+    );
+    assert_eq!(html.matches(r#"<tr class="uptime""#).count(), 500);
+    assert_eq!(html.matches(r#"<svg class="latency""#).count(), 500);
+}
