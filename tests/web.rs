@@ -289,6 +289,19 @@ async fn the_uptime_shown_is_the_same_after_the_master_is_killed() {
         badge.body
     );
     assert_eq!(get(addr, "/badge/web/uptime/1y.svg").await.code, 404);
+
+    // The old master comes back from its own disk and catches up: the
+    // same history as the others, so its page shows the same figures.
+    tc.restart(master).await;
+    wait_for(
+        "the restarted node to hold the same history",
+        Duration::from_secs(30),
+        || tc.node(master).state().history == tc.node(other).state().history,
+    )
+    .await;
+    let back = tc.node(master).http_addr().expect("page");
+    let page = get(back, "/").await;
+    assert_eq!(figures(&page.body, "id-web").len(), 4, "{}", page.body);
     tc.shutdown().await;
 }
 
