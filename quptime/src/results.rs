@@ -90,14 +90,36 @@ pub struct RawResult {
 /// The store.
 #[derive(Debug)]
 pub struct ResultStore {
-    /// The open database; `None` once [`ResultStore::close`]d (the node
-    /// stopped), so the same data directory can be opened again in this
-    /// process while handles to the old node linger.
-    db: Mutex<Option<Database>>,
+    db: Mutex<Db>,
     path: PathBuf,
     max_rows: u64,
     /// Rows per check (read at open, kept in step by writes).
     counts: Mutex<BTreeMap<String, u64>>,
+}
+
+/// The database file, as far as this store is concerned.
+#[derive(Debug)]
+enum Db {
+    /// Not created yet: the file appears with the first result (redb's
+    /// smallest file is about 1.5 MB, which a node that probes nothing
+    /// need not spend).
+    Absent,
+    /// Open.
+    Open(Database),
+    /// [`ResultStore::close`]d (the node stopped), so the same data
+    /// directory can be opened again in this process while handles to
+    /// the old node linger.
+    Closed,
+}
+
+/// Memory redb may use as its page cache (its default is 1 GiB).
+const CACHE_BYTES: usize = 4 << 20;
+
+fn create(path: &Path) -> Result<Database> {
+    redb::Builder::new()
+        .set_cache_size(CACHE_BYTES)
+        .create(path)
+        .map_err(|e| db_error(path, "open", e))
 }
 
 fn db_error(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
@@ -119,8 +141,16 @@ impl ResultStore {
                 ),
             ));
         }
-        let db = Database::create(path).map_err(|e| db_error(path, "open", e))?;
         let mut counts = BTreeMap::new();
+        if !path.exists() {
+            return Ok(ResultStore {
+                db: Mutex::new(Db::Absent),
+                path: path.to_path_buf(),
+                max_rows: max_bytes / ROW_BYTES,
+                counts: Mutex::new(counts),
+            });
+        }
+        let db = create(path)?;
         {
             let w = db.begin_write().map_err(|e| db_error(path, "begin", e))?;
             {
@@ -135,7 +165,7 @@ impl ResultStore {
             w.commit().map_err(|e| db_error(path, "commit", e))?;
         }
         Ok(ResultStore {
-            db: Mutex::new(Some(db)),
+            db: Mutex::new(Db::Open(db)),
             path: path.to_path_buf(),
             max_rows: max_bytes / ROW_BYTES,
             counts: Mutex::new(counts),
@@ -145,7 +175,8 @@ impl ResultStore {
     /// Close the file (a stopped node); later writes and reads find
     /// nothing and do nothing.
     pub fn close(&self) {
-        self.db.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let mut db = self.db.lock().unwrap_or_else(|e| e.into_inner());
+        *db = Db::Closed;
     }
 
     /// The rows one check may keep now.
@@ -160,8 +191,11 @@ impl ResultStore {
             return Ok(());
         }
         let p = &self.path;
-        let db = self.db.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(db) = db.as_ref() else {
+        let mut guard = self.db.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(*guard, Db::Absent) {
+            *guard = Db::Open(create(p)?);
+        }
+        let Db::Open(db) = &*guard else {
             return Ok(());
         };
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
@@ -204,8 +238,8 @@ impl ResultStore {
     /// The last `n` results of `check_id`, oldest first.
     pub fn recent(&self, check_id: &str, n: usize) -> Result<Vec<RawResult>> {
         let p = &self.path;
-        let db = self.db.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(db) = db.as_ref() else {
+        let guard = self.db.lock().unwrap_or_else(|e| e.into_inner());
+        let Db::Open(db) = &*guard else {
             return Ok(Vec::new());
         };
         let r = db.begin_read().map_err(|e| db_error(p, "begin", e))?;
@@ -237,8 +271,8 @@ impl ResultStore {
     /// Rows on record, in all.
     pub fn rows(&self) -> Result<u64> {
         let p = &self.path;
-        let db = self.db.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(db) = db.as_ref() else {
+        let guard = self.db.lock().unwrap_or_else(|e| e.into_inner());
+        let Db::Open(db) = &*guard else {
             return Ok(0);
         };
         let r = db.begin_read().map_err(|e| db_error(p, "begin", e))?;

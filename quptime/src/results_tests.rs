@@ -70,9 +70,17 @@ fn the_budget_is_shared_between_checks_and_the_oldest_go_first() {
 }
 
 #[test]
-fn a_budget_under_the_minimum_is_refused_by_name() {
+fn a_budget_under_the_minimum_is_refused_and_the_file_waits_for_a_result() {
     let dir = tempfile::tempdir().unwrap();
     let e = ResultStore::open(&dir.path().join(FILE), 1000).unwrap_err();
+    // No file until the first result.
+    let p = dir.path().join("later.redb");
+    let st = ResultStore::open(&p, DEFAULT_MAX_BYTES).unwrap();
+    assert!(!p.exists());
+    assert_eq!(st.rows().unwrap(), 0);
+    st.write(&[("a".into(), row(1, true, 1))]).unwrap();
+    assert!(p.exists());
+    assert_eq!(st.rows().unwrap(), 1);
     assert_eq!(e.field(), Some("results_max_bytes"), "{e}");
     assert!(e.message().contains("give at least 1MiB"), "{e}");
 }
