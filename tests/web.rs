@@ -290,15 +290,52 @@ async fn the_uptime_shown_is_the_same_after_the_master_is_killed() {
     );
     assert_eq!(get(addr, "/badge/web/uptime/1y.svg").await.code, 404);
 
-    // The old master comes back from its own disk and catches up: the
-    // same history as the others, so its page shows the same figures.
+    // While the old master is away: another outage (with 2 of 3 nodes
+    // the cluster still decides) and more changes than the log keeps
+    // behind a snapshot, then a snapshot on every survivor, so the old
+    // master must be sent a snapshot when it comes back.
+    target.set_status(503);
+    wait_for("web down on the survivors", Duration::from_secs(30), || {
+        tc.running().iter().all(|n| state_of(n, "id-web") == "down")
+    })
+    .await;
+    target.set_status(200);
+    wait_for("web up on the survivors", Duration::from_secs(30), || {
+        tc.running().iter().all(|n| state_of(n, "id-web") == "up")
+    })
+    .await;
+    let pad = |k: usize| Check {
+        disabled: true,
+        ..check("id-pad", "pad", &format!("http://127.0.0.1:9/{k}"))
+    };
+    let survivor = tc.node(other).clone();
+    survivor
+        .propose(Mutation::AddCheck { check: pad(0) })
+        .await
+        .expect("add pad");
+    for k in 1..=(quptime::KEEP_BEHIND_SNAPSHOT as usize + 50) {
+        survivor
+            .propose(Mutation::UpdateCheck { check: pad(k) })
+            .await
+            .expect("update pad");
+    }
+    for n in tc.running() {
+        n.snapshot().await.expect("snapshot");
+    }
     tc.restart(master).await;
     wait_for(
-        "the restarted node to hold the same history",
+        "the returning node to hold the same history",
         Duration::from_secs(30),
         || tc.node(master).state().history == tc.node(other).state().history,
     )
     .await;
+    let h = tc.node(master).state();
+    let incidents = h
+        .transitions
+        .iter()
+        .filter(|t| t.check_id == "id-web" && t.to == quptime::state::CheckState::Down)
+        .count();
+    assert_eq!(incidents, 2, "both outages reached the returning node");
     let back = tc.node(master).http_addr().expect("page");
     let page = get(back, "/").await;
     assert_eq!(figures(&page.body, "id-web").len(), 4, "{}", page.body);
