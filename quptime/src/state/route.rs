@@ -137,4 +137,55 @@ mod tests {
         }
         assert!(parse_events(&"down,".repeat(100)).is_err());
     }
+
+    /// Queue time: a channel routed to `recovered` only gets no DOWN entry
+    /// and does get the RECOVERED; an unrouted channel gets both.
+    #[test]
+    fn the_filter_applies_when_entries_are_queued() {
+        use crate::state::{CheckState, CheckType, ClusterState, Command, Mutation, NodeId};
+        let mut s = ClusterState::default();
+        let cmd = |m| Command::new(NodeId::new("a").expect("id"), m);
+        for (id, events) in [("all", None), ("rec", Some("recovered"))] {
+            let mut a = channel(events);
+            a.id = id.into();
+            a.name = format!("n-{id}");
+            a.default = true;
+            a.settings
+                .insert("url".into(), "http://127.0.0.1:9/x".into());
+            s.apply(&cmd(Mutation::AddAlert { alert: a }))
+                .expect("alert");
+        }
+        let mut c = crate::state::Check::blank(CheckType::Tcp);
+        c.id = "c1".into();
+        c.name = "db".into();
+        c.target = "db.internal:5432".into();
+        s.apply(&cmd(Mutation::AddCheck { check: c }))
+            .expect("check");
+        let t = |from, to| {
+            cmd(Mutation::RecordTransition {
+                check_id: "c1".into(),
+                from,
+                to,
+                term: 1,
+                evidence: vec![],
+            })
+        };
+        s.apply(&t(CheckState::Unknown, CheckState::Up))
+            .expect("up");
+        s.apply(&t(CheckState::Up, CheckState::Down)).expect("down");
+        s.apply(&t(CheckState::Down, CheckState::Up)).expect("up");
+        let got: Vec<(AlertKind, &str)> = s
+            .outbox
+            .values()
+            .map(|e| (e.kind, e.channel.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (AlertKind::Down, "all"),
+                (AlertKind::Recovered, "all"),
+                (AlertKind::Recovered, "rec"),
+            ]
+        );
+    }
 }
