@@ -12,14 +12,14 @@ pub enum AlertCmd {
     ///
     /// Example: qu alert add webhook pager --url https://hooks.example.com/qu
     #[command(subcommand)]
-    Add(AlertAdd),
+    Add(Box<AlertAdd>),
     /// List channels (passwords, secrets and webhook paths masked).
     ///
     /// Example: qu alert list --json
     List(JsonArg),
     /// Change settings of a channel: --set key=value (empty value removes it).
     ///
-    /// Example: qu alert edit ops --set port=465 --set tls=tls
+    /// Example: qu alert edit ops --set port=465 --set tls=tls --set events=down,recovered
     Edit {
         /// Id or name
         alert: String,
@@ -79,6 +79,11 @@ pub struct AlertCommon {
     /// Body template (same placeholders)
     #[arg(long, value_name = "TEMPLATE")]
     pub body_template: Option<String>,
+    /// Events this channel receives, comma-separated: down, recovered,
+    /// reminder, degraded, monitor-degraded, flapping (default: all).
+    /// Later: qu alert edit NAME --set events=down,recovered
+    #[arg(long, value_name = "LIST")]
+    pub events: Option<String>,
 }
 
 /// Reaching a provider's server: an extra CA for this channel.

@@ -14,7 +14,7 @@ use crate::output::{json, table};
 pub fn run(cmd: AlertCmd) -> Result<()> {
     match cmd {
         AlertCmd::Add(add) => {
-            let spec = spec(add)?;
+            let spec = spec(*add)?;
             let name = spec.name.clone();
             let o = crate::client::call::<AddAlert>(&spec)?;
             println!(
@@ -120,6 +120,9 @@ fn common(settings: &mut BTreeMap<String, String>, c: AlertCommon) -> bool {
     }
     if let Some(t) = c.body_template {
         settings.insert("body_template".into(), t);
+    }
+    if let Some(e) = c.events {
+        settings.insert(quptime::state::route::EVENTS_KEY.into(), e);
     }
     c.default
 }

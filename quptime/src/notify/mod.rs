@@ -244,7 +244,10 @@ pub fn refuse_unsafe(channel: &AlertChannel) -> Result<()> {
 /// [`validate`] for one notifier: known keys, valid templates, and
 /// settings its `config` accepts under the strict policy.
 fn check<N: Notifier>(channel: &AlertChannel) -> Result<()> {
-    let settings = Settings::new(N::KIND, &channel.settings);
+    crate::state::route::validate(channel)?;
+    let mut own = channel.settings.clone();
+    own.remove(crate::state::route::EVENTS_KEY);
+    let settings = Settings::new(N::KIND, &own);
     settings.only(N::KEYS)?;
     settings.sizes()?;
     settings.templates()?;

@@ -25,7 +25,9 @@ fn check_level(c: &Check) -> u32 {
 /// before refuse those at apply (unknown type, unknown setting), so a
 /// mixed cluster would diverge without the gate.
 fn channel_level(c: &AlertChannel) -> u32 {
-    if !FIRST_ALERT_TYPES.contains(&c.kind.as_str()) || c.settings.contains_key("ca") {
+    if c.settings.contains_key(super::route::EVENTS_KEY) {
+        5
+    } else if !FIRST_ALERT_TYPES.contains(&c.kind.as_str()) || c.settings.contains_key("ca") {
         4
     } else if c.settings.contains_key("allow_plain_auth") {
         3
@@ -54,7 +56,8 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   `quorum`, `nodes`), member labels and `qu node label`.
 ///   Also http request settings and conditions (method, headers, body, auth,
 ///   ip_version, ca, conditions).
-/// - 5: the uptime history (`HistoryTick`, `state::history`).
+/// - 5: the uptime history (`HistoryTick`, `state::history`); the channel
+///   setting `events` (per-channel routing).
 pub const STATE_LEVEL: u32 = 5;
 
 /// The level of a state that does not say (written by the first release).
@@ -239,6 +242,27 @@ mod tests {
             retention: None,
         };
         assert_eq!(decl.required_level(), 4);
+    }
+
+    #[test]
+    fn a_channel_with_routed_events_needs_level_5() {
+        let mut alert = AlertChannel {
+            id: "a3".into(),
+            name: "ops".into(),
+            kind: "webhook".into(),
+            default: false,
+            disabled: false,
+            settings: Default::default(),
+        };
+        alert.settings.insert("events".into(), "down".into());
+        assert_eq!(
+            Mutation::AddAlert {
+                alert: alert.clone()
+            }
+            .required_level(),
+            5
+        );
+        assert_eq!(Mutation::UpdateAlert { alert }.required_level(), 5);
         assert_eq!(STATE_LEVEL, 5);
     }
 

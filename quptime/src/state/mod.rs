@@ -34,6 +34,7 @@ mod record;
 pub mod redact;
 pub mod resolvers;
 mod rotate;
+pub mod route;
 pub mod transition;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};

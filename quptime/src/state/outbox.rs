@@ -134,7 +134,15 @@ impl ClusterState {
         let Some(check) = self.checks.get(check_id) else {
             return;
         };
+        let event = super::route::event_name(kind);
         for channel in channels_for(self, check) {
+            if !self
+                .alerts
+                .get(&channel)
+                .is_some_and(|a| super::route::routes(a, event))
+            {
+                continue;
+            }
             self.last_outbox += 1;
             let id = self.last_outbox;
             self.outbox.insert(
