@@ -54,7 +54,8 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   `quorum`, `nodes`), member labels and `qu node label`.
 ///   Also http request settings and conditions (method, headers, body, auth,
 ///   ip_version, ca, conditions).
-pub const STATE_LEVEL: u32 = 4;
+/// - 5: API tokens (`CreateApiToken`, `RevokeApiToken`, `TouchApiToken`).
+pub const STATE_LEVEL: u32 = 5;
 
 /// The level of a state that does not say (written by the first release).
 pub(super) fn first() -> u32 {
@@ -153,6 +154,9 @@ impl Mutation {
             | Mutation::RemoveMaintenance { .. }
             | Mutation::ClearSilence { .. }
             | Mutation::ReleaseHeld { .. } => 4,
+            Mutation::CreateApiToken { .. }
+            | Mutation::RevokeApiToken { .. }
+            | Mutation::TouchApiToken { .. } => 5,
         }
     }
 }
@@ -237,7 +241,6 @@ mod tests {
             retention: None,
         };
         assert_eq!(decl.required_level(), 4);
-        assert_eq!(STATE_LEVEL, 4);
     }
 
     #[test]

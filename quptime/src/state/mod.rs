@@ -13,6 +13,7 @@
 //! cannot know, each alert type's settings, belongs to the notifiers and
 //! comes in as a [`SettingsCheck`] (`notify::validate` in a node).
 
+pub mod api_token;
 pub mod declared;
 pub use declared::MasterPin;
 pub mod duration;
@@ -124,6 +125,9 @@ pub struct ClusterState {
     /// Maintenance windows and silences, by id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub maintenance: BTreeMap<String, maintenance::MaintenanceWindow>,
+    /// API tokens (hash only), by id (state level 5).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub api_tokens: BTreeMap<String, api_token::ApiToken>,
 }
 
 impl ClusterState {
@@ -157,6 +161,7 @@ impl ClusterState {
                         | Mutation::QueueReminder { .. }
                         | Mutation::PinMaster { .. }
                         | Mutation::ReleaseHeld { .. }
+                        | Mutation::TouchApiToken { .. }
                 ) {
                     self.version += 1;
                     self.updated_at = rfc3339_ms(cmd.at_ms);
@@ -305,6 +310,9 @@ impl ClusterState {
                 cert_pem,
             } => self.rotate_key(&cmd.proposer, node_id, fingerprint, cert_pem),
             Mutation::SetNodeLabels { node_id, labels } => self.set_node_labels(node_id, labels),
+            Mutation::CreateApiToken { token } => self.add_api_token(token),
+            Mutation::RevokeApiToken { token } => self.revoke_api_token(token),
+            Mutation::TouchApiToken { id, at_ms } => self.touch_api_token(id, *at_ms),
             Mutation::RecordTransition {
                 check_id,
                 from,
