@@ -34,6 +34,7 @@ fn main() {
         cli::Command::Enroll(c) => cmd::enroll::run(c),
         cli::Command::Trust(c) => cmd::trust::run(c),
         cli::Command::Key(c) => cmd::trust::key(c),
+        cli::Command::Token(c) => cmd::token::run(c),
         cli::Command::Apply(args) => cmd::ops::apply(args),
         cli::Command::Export(args) => cmd::ops::export(args),
         cli::Command::Snapshot(args) => cmd::ops::snapshot(args),

@@ -125,6 +125,15 @@ pub enum Command {
     /// Example: qu key rotate
     #[command(subcommand)]
     Key(KeyCmd),
+    /// API tokens for the HTTP API and the dashboard.
+    ///
+    /// A read token reads the status, checks, channels (masked),
+    /// transitions and maintenance windows; a write token also changes
+    /// them. The token is printed once; the cluster keeps only its hash.
+    ///
+    /// Example: qu token create --role read grafana
+    #[command(subcommand)]
+    Token(TokenCmd),
     /// Cluster-wide DNS resolvers for dns checks without --resolver.
     ///
     /// Every node then asks the same servers instead of its own system
@@ -444,6 +453,31 @@ pub enum TrustCmd {
     Remove {
         /// NodeID
         node_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Create an API token and print it (once).
+    ///
+    /// Example: qu token create --role write deploy-bot
+    Create {
+        /// What it may do: read or write
+        #[arg(long, value_name = "read|write")]
+        role: String,
+        /// Its name (unique): letters, digits, '.', '_', '-'
+        name: String,
+    },
+    /// List API tokens with their role and last use (to within a minute).
+    ///
+    /// Example: qu token list --json
+    List(JsonArg),
+    /// Revoke an API token: every node refuses it from now on.
+    ///
+    /// Example: qu token revoke deploy-bot
+    Revoke {
+        /// Token id or name
+        token: String,
     },
 }
 

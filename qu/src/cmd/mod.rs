@@ -13,4 +13,5 @@ pub mod ops;
 pub mod resolvers;
 pub mod serve;
 pub mod status;
+pub mod token;
 pub mod trust;

@@ -46,6 +46,7 @@ mod maintenance;
 mod ops;
 mod router;
 mod settings;
+mod token;
 mod usecase;
 
 pub use backup::CreateBackup;
@@ -66,6 +67,10 @@ pub use alerts::{
 };
 pub use router::control_router;
 pub use settings::{GetResolvers, SetResolvers, set_resolvers};
+pub use token::{
+    CreateToken, CreatedToken, ListTokens, RevokeToken, TokenSpec, TokenView, authorize,
+    create_token, list_tokens, revoke_token,
+};
 pub use usecase::{
     MAX_ENROLLMENT_TTL, add_maintenance, add_node, approve_enrollment, clear_silence,
     create_enrollment, edit_check, enrollment_ttl, get_resolvers, label_node, list_checks,

@@ -330,9 +330,19 @@ impl Cluster {
         };
         let metrics_addr = metrics.as_ref().map(|m| m.local_addr());
         let web = match http_listener {
-            Some(l) => Some(crate::web::WebServer::from_listener(
+            // The API's handle shares the node's core but not its `running`
+            // (which holds this server): no cycle, and it cannot stop the node.
+            Some(l) => Some(crate::web::WebServer::with_api(
                 l,
                 Arc::new(observe::PageSource(core.clone())),
+                Cluster {
+                    core: core.clone(),
+                    local_addr,
+                    metrics_addr,
+                    http_addr: None,
+                    running: Arc::new(Mutex::new(None)),
+                    stopped: stop_rx.clone(),
+                },
             )?),
             None => None,
         };

@@ -57,7 +57,7 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   Also http request settings and conditions (method, headers, body, auth,
 ///   ip_version, ca, conditions).
 /// - 5: the uptime history (`HistoryTick`, `state::history`); the channel
-///   setting `events` (per-channel routing).
+///   setting `events` (per-channel routing); API tokens (`CreateApiToken`, `RevokeApiToken`, `TouchApiToken`).
 pub const STATE_LEVEL: u32 = 5;
 
 /// The level of a state that does not say (written by the first release).
@@ -157,7 +157,10 @@ impl Mutation {
             | Mutation::RemoveMaintenance { .. }
             | Mutation::ClearSilence { .. }
             | Mutation::ReleaseHeld { .. } => 4,
-            Mutation::HistoryTick {} => 5,
+            Mutation::HistoryTick {}
+            | Mutation::CreateApiToken { .. }
+            | Mutation::RevokeApiToken { .. }
+            | Mutation::TouchApiToken { .. } => 5,
         }
     }
 }

@@ -13,6 +13,7 @@
 //! cannot know, each alert type's settings, belongs to the notifiers and
 //! comes in as a [`SettingsCheck`] (`notify::validate` in a node).
 
+pub mod api_token;
 pub mod declared;
 pub use declared::MasterPin;
 pub mod duration;
@@ -130,6 +131,9 @@ pub struct ClusterState {
     /// master's first `HistoryTick`).
     #[serde(default, skip_serializing_if = "history::History::is_empty")]
     pub history: history::History,
+    /// API tokens (hash only), by id (state level 5).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub api_tokens: BTreeMap<String, api_token::ApiToken>,
 }
 
 impl ClusterState {
@@ -164,6 +168,7 @@ impl ClusterState {
                         | Mutation::PinMaster { .. }
                         | Mutation::ReleaseHeld { .. }
                         | Mutation::HistoryTick {}
+                        | Mutation::TouchApiToken { .. }
                 ) {
                     self.version += 1;
                     self.updated_at = rfc3339_ms(cmd.at_ms);
@@ -323,6 +328,9 @@ impl ClusterState {
                 cert_pem,
             } => self.rotate_key(&cmd.proposer, node_id, fingerprint, cert_pem),
             Mutation::SetNodeLabels { node_id, labels } => self.set_node_labels(node_id, labels),
+            Mutation::CreateApiToken { token } => self.add_api_token(token),
+            Mutation::RevokeApiToken { token } => self.revoke_api_token(token),
+            Mutation::TouchApiToken { id, at_ms } => self.touch_api_token(id, *at_ms),
             Mutation::RecordTransition {
                 check_id,
                 from,

@@ -183,6 +183,24 @@ pub enum Mutation {
         /// Its new labels (empty: none).
         labels: crate::state::Labels,
     },
+    /// Record a new API token (`qu token create`; hash only; level 5).
+    CreateApiToken {
+        /// The token's record.
+        token: crate::state::api_token::ApiToken,
+    },
+    /// Revoke an API token by id or name (`qu token revoke`; level 5).
+    RevokeApiToken {
+        /// Id or name.
+        token: String,
+    },
+    /// A node accepted API token `id` at `at_ms` (proposed at most once a
+    /// minute per token; level 5).
+    TouchApiToken {
+        /// The token's id.
+        id: String,
+        /// When (ms since the epoch).
+        at_ms: u64,
+    },
 }
 
 impl Mutation {
@@ -255,6 +273,11 @@ impl Mutation {
                 "label {node_id} {}",
                 crate::state::policy::format_labels(labels)
             ),
+            Mutation::CreateApiToken { token } => {
+                format!("create {} API token {}", token.role, token.name)
+            }
+            Mutation::RevokeApiToken { token } => format!("revoke API token {token}"),
+            Mutation::TouchApiToken { id, .. } => format!("API token {id} used"),
         }
     }
 }

@@ -10,6 +10,20 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 /// here for the write routes of later slices).
 pub(crate) const MAX_BODY: u64 = 16 * 1024;
 
+/// [`refuse`], except that the token-guarded JSON API under
+/// [`super::api::PREFIX`] also takes POST, PATCH and DELETE.
+pub(crate) fn refuse_at(
+    path: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Option<(StatusCode, &'static str)> {
+    let write = [Method::POST, Method::PATCH, Method::DELETE].contains(method);
+    if write && path.starts_with(super::api::PREFIX) {
+        return refuse(&Method::GET, headers);
+    }
+    refuse(method, headers)
+}
+
 /// The status and plain-text body to refuse the request with, if any.
 pub(crate) fn refuse(method: &Method, headers: &HeaderMap) -> Option<(StatusCode, &'static str)> {
     if method != Method::GET && method != Method::HEAD {
@@ -54,6 +68,24 @@ mod tests {
                 "{m}"
             );
         }
+    }
+
+    #[test]
+    fn writes_pass_under_the_api_prefix_only_within_the_bound() {
+        let none = HeaderMap::new();
+        for m in [Method::POST, Method::PATCH, Method::DELETE] {
+            assert_eq!(refuse_at("/api/v1/checks", &m, &none), None, "{m}");
+            assert_eq!(
+                refuse_at("/", &m, &none).map(|r| r.0),
+                Some(StatusCode::METHOD_NOT_ALLOWED)
+            );
+        }
+        assert!(refuse_at("/api/v1/x", &Method::PUT, &none).is_some());
+        let big = with(header::CONTENT_LENGTH, &(MAX_BODY + 1).to_string());
+        assert_eq!(
+            refuse_at("/api/v1/checks", &Method::POST, &big).map(|r| r.0),
+            Some(StatusCode::PAYLOAD_TOO_LARGE)
+        );
     }
 
     #[test]

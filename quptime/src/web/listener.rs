@@ -161,7 +161,8 @@ async fn handle(
     router: Router,
     req: Request<Incoming>,
 ) -> std::result::Result<Response<Body>, Infallible> {
-    let mut response = match super::limits::refuse(req.method(), req.headers()) {
+    let mut response = match super::limits::refuse_at(req.uri().path(), req.method(), req.headers())
+    {
         Some((code, why)) => super::text(code, "text/plain", why.to_string()),
         None => router.oneshot(req).await?,
     };

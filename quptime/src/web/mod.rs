@@ -10,6 +10,7 @@
 //! from its own replicated state, so any node's page shows the same
 //! states and survives the loss of any other node.
 
+mod api;
 mod badge;
 mod latency;
 mod limits;

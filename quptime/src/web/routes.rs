@@ -69,6 +69,18 @@ impl WebServer {
         Ok(WebServer { served })
     }
 
+    /// [`WebServer::from_listener`] plus the token-guarded JSON API
+    /// (`/api/v1/`) over `cluster`.
+    pub(crate) fn with_api(
+        listener: std::net::TcpListener,
+        source: Arc<dyn StatusSource>,
+        cluster: crate::cluster::Cluster,
+    ) -> Result<WebServer> {
+        let router = routes(source).merge(super::api::routes(cluster));
+        let served = Served::start(listener, router, "status page")?;
+        Ok(WebServer { served })
+    }
+
     /// The error for a page address that cannot be bound.
     pub fn bind_error(addr: SocketAddr, e: std::io::Error) -> Error {
         Error::invalid(format!(
