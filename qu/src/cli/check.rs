@@ -104,6 +104,9 @@ pub struct CheckCommon {
     /// Only nodes with these labels probe and judge it (K=V, comma-separated, all must match; '' for every node)
     #[arg(long, value_delimiter = ',', value_name = "K=V")]
     pub nodes: Option<Vec<String>>,
+    /// Checks this one depends on (names or ids, comma-separated; '' for none): while one is down, its DOWN is held back
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub depends_on: Option<Vec<String>>,
 }
 
 /// The flags of http checks, named in serde as their settings.

@@ -68,6 +68,7 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
                 recover_after: common.recover_after,
                 quorum: common.quorum,
                 nodes: common.nodes.map(terms),
+                depends_on: common.depends_on.map(terms),
             };
             let outcome = crate::client::call::<EditCheck>(&CheckEdit {
                 check: check.clone(),
@@ -156,6 +157,7 @@ fn blank(kind: CheckType, name: String, target: String, common: CheckCommon) -> 
         recover_after: common.recover_after,
         quorum: common.quorum,
         nodes: common.nodes.map(terms).unwrap_or_default(),
+        depends_on: common.depends_on.map(terms).unwrap_or_default(),
         ..CheckSpec::new(name, kind, target)
     }
 }

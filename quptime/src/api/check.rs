@@ -56,6 +56,10 @@ pub struct CheckSpec {
     /// Label selector (`region=eu`, all must match): the judging nodes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<String>,
+    /// Checks (names or ids) this one depends on: while one is down, its
+    /// DOWN is held back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
 }
 
 impl CheckSpec {
@@ -75,6 +79,7 @@ impl CheckSpec {
             recover_after: None,
             quorum: None,
             nodes: Vec::new(),
+            depends_on: Vec::new(),
         }
     }
 
@@ -95,6 +100,7 @@ impl CheckSpec {
             timeout: dur("timeout", self.timeout, DEFAULT_TIMEOUT)?,
             alerts: alert_ids,
             suppress_alerts: Vec::new(),
+            depends_on: Vec::new(),
             remind: match self.remind {
                 Some(text) => Some(dur("remind", Some(text), Duration::ZERO)?),
                 None => None,
@@ -161,6 +167,10 @@ pub struct CheckPatch {
     /// The label selector, replacing the current one (empty: every voter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nodes: Option<Vec<String>>,
+    /// The checks (names or ids) it depends on, replacing the current
+    /// list (empty: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<Vec<String>>,
 }
 
 impl CheckPatch {

@@ -119,6 +119,7 @@ impl CheckDecl {
             timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
             alerts,
             suppress_alerts: suppress,
+            depends_on: Vec::new(),
             remind: self.remind,
             disabled: self.disabled,
             policy: Policy {

@@ -20,7 +20,8 @@
 //!   state (`CheckRuntime::held`); once no window holds the check at the
 //!   wall clock and it is still down, this engine proposes `ReleaseHeld`,
 //!   which queues that DOWN, once (applying asks the same rule with the
-//!   proposer's time).
+//!   proposer's time). A parent that is down holds a DOWN the same way
+//!   (`state::depends`).
 //!
 //! The book is the master's alone: a new master builds a fresh engine and
 //! sends every pending entry at once (delivery is at least once).
@@ -317,7 +318,7 @@ impl Deliverer {
         };
         self.releases.retain(|id, _| held(id));
         for id in state.checks.keys() {
-            if !held(id) || state.in_maintenance(id, now.wall_ms).is_some() {
+            if !held(id) || state.holds_back(id, now.wall_ms) {
                 continue;
             }
             if self

@@ -30,6 +30,8 @@
 pub(crate) mod deliver;
 #[cfg(test)]
 mod deliver_tests;
+#[cfg(test)]
+mod depends_tests;
 pub(crate) mod evaluate;
 #[cfg(test)]
 mod evaluate_tests;

@@ -17,7 +17,8 @@ use super::{AlertChannel, Check, FIRST_ALERT_TYPES, Mutation};
 /// The level a check's probe settings need: 4 for the http request
 /// settings and conditions.
 fn check_level(c: &Check) -> u32 {
-    c.http().map_or(1, super::HttpProbe::level)
+    let deps = if c.depends_on.is_empty() { 1 } else { 5 };
+    c.http().map_or(1, super::HttpProbe::level).max(deps)
 }
 
 /// The level a channel needs: 4 for a type after the first three (Slack,
@@ -54,7 +55,8 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   `quorum`, `nodes`), member labels and `qu node label`.
 ///   Also http request settings and conditions (method, headers, body, auth,
 ///   ip_version, ca, conditions).
-pub const STATE_LEVEL: u32 = 4;
+/// - 5: check dependencies (`depends_on`).
+pub const STATE_LEVEL: u32 = 5;
 
 /// The level of a state that does not say (written by the first release).
 pub(super) fn first() -> u32 {
@@ -237,7 +239,7 @@ mod tests {
             retention: None,
         };
         assert_eq!(decl.required_level(), 4);
-        assert_eq!(STATE_LEVEL, 4);
+        assert_eq!(STATE_LEVEL, 5);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! comes in as a [`SettingsCheck`] (`notify::validate` in a node).
 
 pub mod declared;
+pub mod depends;
 pub use declared::MasterPin;
 pub mod duration;
 pub mod fields;
@@ -229,6 +230,7 @@ impl ClusterState {
                     return Err(exists("check", &check.name));
                 }
                 self.check_alert_refs(&check.alerts)?;
+                self.check_depends(check)?;
                 self.checks.insert(check.id.clone(), check.clone());
                 Ok(Some(check.id.clone()))
             }
@@ -245,12 +247,14 @@ impl ClusterState {
                     return Err(exists("check", &check.name));
                 }
                 self.check_alert_refs(&check.alerts)?;
+                self.check_depends(check)?;
                 self.checks.insert(check.id.clone(), check.clone());
                 Ok(Some(check.id.clone()))
             }
             Mutation::RemoveCheck { check } => {
                 let id = self.find_check(check)?.id.clone();
                 self.checks.remove(&id);
+                self.forget_parent(&id);
                 self.check_states.remove(&id);
                 self.prune_history();
                 Ok(Some(id))
