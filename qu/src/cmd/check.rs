@@ -69,6 +69,8 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
                 quorum: common.quorum,
                 nodes: common.nodes.map(terms),
                 depends_on: common.depends_on.map(terms),
+                flap_threshold: common.flap_threshold,
+                flap_window: common.flap_window,
             };
             let outcome = crate::client::call::<EditCheck>(&CheckEdit {
                 check: check.clone(),
@@ -158,6 +160,8 @@ fn blank(kind: CheckType, name: String, target: String, common: CheckCommon) -> 
         quorum: common.quorum,
         nodes: common.nodes.map(terms).unwrap_or_default(),
         depends_on: common.depends_on.map(terms).unwrap_or_default(),
+        flap_threshold: common.flap_threshold,
+        flap_window: common.flap_window,
         ..CheckSpec::new(name, kind, target)
     }
 }

@@ -120,6 +120,8 @@ impl CheckDecl {
             alerts,
             suppress_alerts: suppress,
             depends_on: Vec::new(),
+            flap_threshold: None,
+            flap_window: None,
             remind: self.remind,
             disabled: self.disabled,
             policy: Policy {

@@ -22,6 +22,8 @@
 //!   which queues that DOWN, once (applying asks the same rule with the
 //!   proposer's time). A parent that is down holds a DOWN the same way
 //!   (`state::depends`).
+//! - **Flapping.** `engine::flap` proposes `SetFlapping` as `state::flap`
+//!   says; the FLAPPING notice is an outbox entry like any other.
 //!
 //! The book is the master's alone: a new master builds a fresh engine and
 //! sends every pending entry at once (delivery is at least once).
@@ -113,6 +115,8 @@ pub(crate) struct Deliverer {
     reminders: HashMap<String, (u64, Instant)>,
     /// Held DOWNs whose release was proposed, and when.
     releases: HashMap<String, Instant>,
+    /// Flap changes proposed (`engine::flap`).
+    flaps: super::flap::FlapBook,
 }
 
 /// The wait after `attempts` failures without Retry-After.
@@ -127,6 +131,7 @@ impl Deliverer {
         let mut out = Vec::new();
         self.reminders_due(state, now, &mut out);
         self.releases_due(state, now, &mut out);
+        out.extend(self.flaps.due(state, now).into_iter().map(Action::Propose));
         self.forget_committed(state, now, &mut out);
         let records: HashMap<u64, _> = state.transitions.iter().map(|t| (t.seq, t)).collect();
         // Pending entries by (check, channel), in transition order.

@@ -182,7 +182,11 @@ fn a_weekly_window_in_new_york_opens_at_the_right_instant_across_the_dst_change(
     };
     sim.apply(Mutation::AddMaintenance { window })
         .expect("window");
-    assert!(sim.state.in_maintenance("c1", ms("2026-03-08T06:59:59Z")).is_none());
+    assert!(
+        sim.state
+            .in_maintenance("c1", ms("2026-03-08T06:59:59Z"))
+            .is_none()
+    );
     assert_eq!(
         sim.state.in_maintenance("c1", ms("2026-03-08T07:00:00Z")),
         Some(ms("2026-03-08T08:00:00Z"))

@@ -17,7 +17,11 @@ use super::{AlertChannel, Check, FIRST_ALERT_TYPES, Mutation};
 /// The level a check's probe settings need: 4 for the http request
 /// settings and conditions.
 fn check_level(c: &Check) -> u32 {
-    let deps = if c.depends_on.is_empty() { 1 } else { 5 };
+    let deps = if c.depends_on.is_empty() && c.flap_threshold.is_none() && c.flap_window.is_none() {
+        1
+    } else {
+        5
+    };
     c.http().map_or(1, super::HttpProbe::level).max(deps)
 }
 
@@ -55,7 +59,8 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   `quorum`, `nodes`), member labels and `qu node label`.
 ///   Also http request settings and conditions (method, headers, body, auth,
 ///   ip_version, ca, conditions).
-/// - 5: check dependencies (`depends_on`).
+/// - 5: check dependencies (`depends_on`); flap control (`flap_threshold`,
+///   `flap_window`, `SetFlapping`, the outbox kind `flapping`).
 pub const STATE_LEVEL: u32 = 5;
 
 /// The level of a state that does not say (written by the first release).
@@ -155,6 +160,7 @@ impl Mutation {
             | Mutation::RemoveMaintenance { .. }
             | Mutation::ClearSilence { .. }
             | Mutation::ReleaseHeld { .. } => 4,
+            Mutation::SetFlapping { .. } => 5,
         }
     }
 }

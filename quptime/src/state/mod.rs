@@ -18,6 +18,7 @@ pub mod depends;
 pub use declared::MasterPin;
 pub mod duration;
 pub mod fields;
+pub mod flap;
 mod import;
 mod level;
 pub mod maintenance;
@@ -286,6 +287,10 @@ impl ClusterState {
             Mutation::ClearSilence { check } => Ok(Some(self.clear_silence(check)?.join(","))),
             Mutation::ReleaseHeld { check_id } => {
                 self.release_held(check_id, cmd.at_ms)?;
+                Ok(Some(check_id.clone()))
+            }
+            Mutation::SetFlapping { check_id, flapping } => {
+                self.set_flapping(check_id, *flapping, cmd.at_ms)?;
                 Ok(Some(check_id.clone()))
             }
             Mutation::SetDnsResolvers { resolvers } => {

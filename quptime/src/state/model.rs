@@ -93,6 +93,17 @@ pub struct Check {
     /// its DOWN is held back (see `state::depends`); state level 5.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    /// Changes of state within `flap_window` beyond which it is flapping
+    /// (unset: [`flap::DEFAULT_THRESHOLD`](crate::state::flap); 0: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap_threshold: Option<u32>,
+    /// The flap window (unset: [`flap::DEFAULT_WINDOW`](crate::state::flap)).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "duration::opt"
+    )]
+    pub flap_window: Option<Duration>,
     /// A disabled check is kept but not probed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
@@ -150,6 +161,8 @@ impl Check {
             alerts: Vec::new(),
             suppress_alerts: Vec::new(),
             depends_on: Vec::new(),
+            flap_threshold: None,
+            flap_window: None,
             remind: None,
             disabled: false,
             policy: Policy::default(),
@@ -245,6 +258,7 @@ impl Check {
         if let Some(r) = self.remind {
             in_range("remind", r, REMIND_RANGE, "1h")?;
         }
+        crate::state::flap::validate(self)?;
         self.policy.validate()
     }
 }

@@ -128,6 +128,16 @@ pub enum Mutation {
         /// The check's id.
         check_id: String,
     },
+    /// The master marks a check flapping (one FLAPPING notice is queued)
+    /// or, once it has been stable for its flap window, no longer flapping
+    /// (its current state is announced if receivers last heard another);
+    /// applying asks the same rule, `state::flap` (level 5).
+    SetFlapping {
+        /// The check's id.
+        check_id: String,
+        /// Start (true) or end (false) of the flapping.
+        flapping: bool,
+    },
     /// Set the cluster-wide DNS resolvers (empty: the system's).
     SetDnsResolvers {
         /// `ip` or `ip:port` of each server, in the order to ask them.
@@ -222,6 +232,9 @@ impl Mutation {
             Mutation::RemoveMaintenance { id } => format!("remove maintenance {id}"),
             Mutation::ClearSilence { check } => format!("clear the silence of {check}"),
             Mutation::ReleaseHeld { check_id } => format!("release the held DOWN of {check_id}"),
+            Mutation::SetFlapping { check_id, flapping } => {
+                format!("check {check_id} flapping: {flapping}")
+            }
             Mutation::SetDnsResolvers { resolvers } if resolvers.is_empty() => {
                 "use the system DNS resolvers".to_string()
             }

@@ -100,7 +100,12 @@ impl ClusterState {
         let maintained = self.holds_back(check_id, cmd.at_ms);
         let held = to == CheckState::Down && !was_alerted && maintained;
         let was_held = self.check_states.get(check_id).is_some_and(|r| r.held);
+        // While flapping nothing is announced; what receivers last heard
+        // stands until the flapping ends (`state::flap`).
+        let flapping = self.check_states.get(check_id).is_some_and(|r| r.flapping);
+        let held = held && !flapping;
         let (alerted_down, incident) = match self.transitions.back().cloned() {
+            _ if flapping => (was_alerted, was_incident),
             _ if held || was_held => (false, 0),
             Some(record) => self.queue_alerts(&record, was_alerted, was_incident),
             None => (was_alerted, was_incident),
@@ -118,6 +123,7 @@ impl ClusterState {
                 },
                 incident,
                 held,
+                flapping,
             },
         );
         self.prune_history();
