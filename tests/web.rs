@@ -461,6 +461,7 @@ async fn a_check_named_like_markup_is_text_in_the_browser() {
             maintenance: false,
             maintenance_until: None,
             incident: None,
+            blocked_by: vec![],
         }],
         live_within_ms: 1000,
         pinned_master: None,

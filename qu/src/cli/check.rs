@@ -104,6 +104,15 @@ pub struct CheckCommon {
     /// Only nodes with these labels probe and judge it (K=V, comma-separated, all must match; '' for every node)
     #[arg(long, value_delimiter = ',', value_name = "K=V")]
     pub nodes: Option<Vec<String>>,
+    /// Checks this one depends on (names or ids, comma-separated; '' for none): while one is down, its DOWN is held back
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub depends_on: Option<Vec<String>>,
+    /// State changes within the flap window beyond which it is flapping: one FLAPPING notice, then quiet until stable (0 = off) [default: 5]
+    #[arg(long, value_name = "N")]
+    pub flap_threshold: Option<u32>,
+    /// The flap window [default: 10m]
+    #[arg(long, value_name = "DURATION")]
+    pub flap_window: Option<String>,
 }
 
 /// The flags of http checks, named in serde as their settings.

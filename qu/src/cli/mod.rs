@@ -36,6 +36,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per run: the size of the largest variant costs nothing, and
+// boxing it would only add noise to every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate this node's identity (key pair, certificate) and node.yaml.

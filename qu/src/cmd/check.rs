@@ -68,6 +68,9 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
                 recover_after: common.recover_after,
                 quorum: common.quorum,
                 nodes: common.nodes.map(terms),
+                depends_on: common.depends_on.map(terms),
+                flap_threshold: common.flap_threshold,
+                flap_window: common.flap_window,
             };
             let outcome = crate::client::call::<EditCheck>(&CheckEdit {
                 check: check.clone(),
@@ -156,6 +159,9 @@ fn blank(kind: CheckType, name: String, target: String, common: CheckCommon) -> 
         recover_after: common.recover_after,
         quorum: common.quorum,
         nodes: common.nodes.map(terms).unwrap_or_default(),
+        depends_on: common.depends_on.map(terms).unwrap_or_default(),
+        flap_threshold: common.flap_threshold,
+        flap_window: common.flap_window,
         ..CheckSpec::new(name, kind, target)
     }
 }

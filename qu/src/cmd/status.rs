@@ -113,6 +113,8 @@ pub fn render(s: &Status) -> String {
                 format!("(disabled) {}", c.state)
             } else if c.maintenance {
                 format!("maintenance ({})", c.state)
+            } else if !c.blocked_by.is_empty() {
+                format!("{} (blocked by {})", c.state, c.blocked_by.join(","))
             } else if c.degraded {
                 format!("{} (degraded)", c.state)
             } else {

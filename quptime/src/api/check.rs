@@ -56,6 +56,17 @@ pub struct CheckSpec {
     /// Label selector (`region=eu`, all must match): the judging nodes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<String>,
+    /// Checks (names or ids) this one depends on: while one is down, its
+    /// DOWN is held back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+    /// Changes of state within the flap window beyond which it is flapping
+    /// (default 5; 0: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap_threshold: Option<u32>,
+    /// The flap window (`10m`, the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap_window: Option<String>,
 }
 
 impl CheckSpec {
@@ -75,6 +86,9 @@ impl CheckSpec {
             recover_after: None,
             quorum: None,
             nodes: Vec::new(),
+            depends_on: Vec::new(),
+            flap_threshold: None,
+            flap_window: None,
         }
     }
 
@@ -95,6 +109,14 @@ impl CheckSpec {
             timeout: dur("timeout", self.timeout, DEFAULT_TIMEOUT)?,
             alerts: alert_ids,
             suppress_alerts: Vec::new(),
+            depends_on: Vec::new(),
+            flap_threshold: self
+                .flap_threshold
+                .filter(|n| *n != crate::state::flap::DEFAULT_THRESHOLD),
+            flap_window: match &self.flap_window {
+                Some(text) => Some(check_duration("flap_window", text)?),
+                None => None,
+            },
             remind: match self.remind {
                 Some(text) => Some(dur("remind", Some(text), Duration::ZERO)?),
                 None => None,
@@ -161,6 +183,16 @@ pub struct CheckPatch {
     /// The label selector, replacing the current one (empty: every voter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nodes: Option<Vec<String>>,
+    /// The checks (names or ids) it depends on, replacing the current
+    /// list (empty: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<Vec<String>>,
+    /// The flap threshold (0: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap_threshold: Option<u32>,
+    /// The flap window (empty: the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap_window: Option<String>,
 }
 
 impl CheckPatch {
@@ -202,6 +234,16 @@ impl CheckPatch {
         if let Some(terms) = &self.nodes {
             check.policy.nodes = parse_labels("nodes", terms)?;
         }
+        if let Some(n) = self.flap_threshold {
+            check.flap_threshold = Some(n).filter(|n| *n != crate::state::flap::DEFAULT_THRESHOLD);
+        }
+        if let Some(v) = &self.flap_window {
+            check.flap_window = if v.is_empty() {
+                None
+            } else {
+                Some(dur("flap_window", v)?)
+            };
+        }
         check.validate()
     }
 }
@@ -219,6 +261,7 @@ fn check_duration(field: &str, text: &str) -> Result<Duration> {
     let (range, example) = match field {
         "interval" => (INTERVAL_RANGE, "30s or 1m30s"),
         "timeout" => (TIMEOUT_RANGE, "10s"),
+        "flap_window" => (crate::state::flap::WINDOW_RANGE, "10m"),
         _ => (REMIND_RANGE, "1h"),
     };
     duration::parse_field(field, text, range, example)

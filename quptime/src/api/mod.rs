@@ -187,9 +187,27 @@ pub async fn add_check(c: &Cluster, spec: CheckSpec) -> Result<Outcome> {
     };
     let alert_ids = ids(&spec.alerts)?;
     let suppress = ids(&spec.suppress)?;
+    let parents = check_ids(&state, &spec.depends_on)?;
     let mut check = spec.into_check(new_id(), alert_ids)?;
     check.suppress_alerts = suppress;
+    check.depends_on = parents;
     c.propose(Mutation::AddCheck { check }).await
+}
+
+/// The ids of the checks `names` (names or ids) in `state`.
+pub(crate) fn check_ids(
+    state: &crate::state::ClusterState,
+    names: &[String],
+) -> Result<Vec<String>> {
+    names
+        .iter()
+        .map(|n| {
+            state
+                .find_check(n)
+                .map(|c| c.id.clone())
+                .map_err(|e| e.with_field("depends_on"))
+        })
+        .collect()
 }
 
 /// Remove the check with this id or name.

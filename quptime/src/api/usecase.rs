@@ -48,6 +48,9 @@ pub async fn edit_check(c: &Cluster, key: &str, patch: CheckPatch) -> Result<Out
     if let Some(names) = &patch.suppress {
         check.suppress_alerts = alert_ids(&state, names)?;
     }
+    if let Some(names) = &patch.depends_on {
+        check.depends_on = super::check_ids(&state, names)?;
+    }
     patch.apply(&mut check, alerts)?;
     c.propose(Mutation::UpdateCheck { check }).await
 }

@@ -78,6 +78,10 @@ pub struct CheckStatus {
     /// DOWN and its RECOVERED carry) while a DOWN is announced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident: Option<String>,
+    /// The names of the checks it depends on that are down now (its DOWN,
+    /// if any, is held back); left out when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_by: Vec<String>,
 }
 
 /// A node's status report.
@@ -219,6 +223,11 @@ impl Core {
                     reason: tally.reason.clone(),
                     maintenance: until.is_some(),
                     maintenance_until: until.map(rfc3339_ms),
+                    blocked_by: state
+                        .blocked_by(&c.id)
+                        .iter()
+                        .filter_map(|p| state.checks.get(p).map(|x| x.name.clone()))
+                        .collect(),
                     incident: rt
                         .filter(|r| r.alerted_down && r.incident != 0)
                         .map(|r| crate::notify::incident_key(&c.id, r.incident)),

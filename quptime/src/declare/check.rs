@@ -119,6 +119,9 @@ impl CheckDecl {
             timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
             alerts,
             suppress_alerts: suppress,
+            depends_on: Vec::new(),
+            flap_threshold: None,
+            flap_window: None,
             remind: self.remind,
             disabled: self.disabled,
             policy: Policy {

@@ -20,7 +20,10 @@
 //!   state (`CheckRuntime::held`); once no window holds the check at the
 //!   wall clock and it is still down, this engine proposes `ReleaseHeld`,
 //!   which queues that DOWN, once (applying asks the same rule with the
-//!   proposer's time).
+//!   proposer's time). A parent that is down holds a DOWN the same way
+//!   (`state::depends`).
+//! - **Flapping.** `engine::flap` proposes `SetFlapping` as `state::flap`
+//!   says; the FLAPPING notice is an outbox entry like any other.
 //!
 //! The book is the master's alone: a new master builds a fresh engine and
 //! sends every pending entry at once (delivery is at least once).
@@ -112,6 +115,8 @@ pub(crate) struct Deliverer {
     reminders: HashMap<String, (u64, Instant)>,
     /// Held DOWNs whose release was proposed, and when.
     releases: HashMap<String, Instant>,
+    /// Flap changes proposed (`engine::flap`).
+    flaps: super::flap::FlapBook,
 }
 
 /// The wait after `attempts` failures without Retry-After.
@@ -126,6 +131,7 @@ impl Deliverer {
         let mut out = Vec::new();
         self.reminders_due(state, now, &mut out);
         self.releases_due(state, now, &mut out);
+        out.extend(self.flaps.due(state, now).into_iter().map(Action::Propose));
         self.forget_committed(state, now, &mut out);
         let records: HashMap<u64, _> = state.transitions.iter().map(|t| (t.seq, t)).collect();
         // Pending entries by (check, channel), in transition order.
@@ -317,7 +323,7 @@ impl Deliverer {
         };
         self.releases.retain(|id, _| held(id));
         for id in state.checks.keys() {
-            if !held(id) || state.in_maintenance(id, now.wall_ms).is_some() {
+            if !held(id) || state.holds_back(id, now.wall_ms) {
                 continue;
             }
             if self

@@ -23,7 +23,7 @@ pub(super) type Answer = Box<dyn FnMut(&str, &Notification, Duration) -> Outcome
 pub(super) struct Attempt {
     pub(super) at: Duration,
     channel: String,
-    check: String,
+    pub(super) check: String,
     pub(super) kind: NotificationKind,
     pub(super) incident: Option<String>,
     delivered: bool,
@@ -31,7 +31,7 @@ pub(super) struct Attempt {
 
 pub(super) struct Sim {
     pub(super) state: ClusterState,
-    engine: Deliverer,
+    pub(super) engine: Deliverer,
     t0: Instant,
     pub(super) elapsed: Duration,
     wire: Vec<(u64, AlertChannel, Notification)>,

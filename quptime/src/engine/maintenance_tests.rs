@@ -164,3 +164,62 @@ fn a_recurring_window_on_the_spring_forward_night_ends_after_real_hours() {
     sim.run_for(Duration::from_secs(2 * 3600));
     assert_eq!(downs(&sim), vec![0, 7260], "the held DOWN at 02:00 UTC");
 }
+
+#[test]
+fn a_weekly_window_in_new_york_opens_at_the_right_instant_across_the_dst_change() {
+    // Sundays 02:30 America/New_York for 1h. On 2026-03-08 clocks jump from
+    // 02:00 EST to 03:00 EDT, so 02:30 does not exist: the window opens at
+    // 03:00 EDT = 07:00 UTC (a week before, 02:30 EST was 07:30 UTC).
+    let mut sim = Sim::new(&["hook"], vec![check("c1")], accept());
+    sim.wall0 = ms("2026-03-08T06:59:00Z");
+    let window = MaintenanceWindow {
+        when: When::Weekly {
+            days: vec!["sun".into()],
+            at: "02:30".into(),
+            tz: "America/New_York".into(),
+        },
+        ..once(0, Duration::from_secs(3600))
+    };
+    sim.apply(Mutation::AddMaintenance { window })
+        .expect("window");
+    assert!(
+        sim.state
+            .in_maintenance("c1", ms("2026-03-08T06:59:59Z"))
+            .is_none()
+    );
+    assert_eq!(
+        sim.state.in_maintenance("c1", ms("2026-03-08T07:00:00Z")),
+        Some(ms("2026-03-08T08:00:00Z"))
+    );
+    assert_eq!(
+        sim.state.in_maintenance("c1", ms("2026-03-01T07:30:00Z")),
+        Some(ms("2026-03-01T08:30:00Z")),
+        "the week before, in EST"
+    );
+    // Down at 06:59:30, before the window: the DOWN goes out at once.
+    sim.run_for(Duration::from_secs(30));
+    sim.transition("c1", Up, Down);
+    sim.run_for(Duration::from_secs(20));
+    sim.transition("c1", Down, Up);
+    // Down again at 07:00:10, inside it: held until 08:00:00 UTC.
+    sim.run_for(Duration::from_secs(20));
+    sim.transition("c1", Up, Down);
+    sim.run_for(Duration::from_secs(3630));
+    assert_eq!(downs(&sim), vec![30, 3660]);
+}
+
+#[test]
+fn a_master_failover_in_the_middle_of_a_window_sends_nothing_twice() {
+    let mut sim = in_window();
+    sim.run_for(Duration::from_secs(5));
+    sim.transition("c1", Up, Down);
+    sim.run_for(Duration::from_secs(25));
+    // A new master mid-window: a fresh engine built from the state alone.
+    sim.engine = super::deliver::Deliverer::default();
+    sim.run_for(Duration::from_secs(30) + Duration::from_millis(100));
+    // And another right after the release committed (at 60 s).
+    sim.engine = super::deliver::Deliverer::default();
+    sim.run_for(Duration::from_secs(60));
+    assert_eq!(downs(&sim), vec![60], "one DOWN, when the window ended");
+    assert_eq!(sim.attempts.len(), 1, "{:?}", sim.delivered());
+}

@@ -19,6 +19,8 @@
 //! - [`members`]: Raft membership following the peers table (add learner,
 //!   promote, remove, prune expired tokens); driven by
 //!   `cluster/reconcile.rs`.
+//! - [`flap`]: when to propose `SetFlapping` (flap control); driven with
+//!   the delivery engine.
 //! - [`leader`]: the one leadership preference.
 //!
 //! Each engine has its own `Action` enum rather than one shared type: a
@@ -30,9 +32,14 @@
 pub(crate) mod deliver;
 #[cfg(test)]
 mod deliver_tests;
+#[cfg(test)]
+mod depends_tests;
 pub(crate) mod evaluate;
 #[cfg(test)]
 mod evaluate_tests;
+pub(crate) mod flap;
+#[cfg(test)]
+mod flap_tests;
 pub(crate) mod leader;
 #[cfg(test)]
 mod maintenance_tests;

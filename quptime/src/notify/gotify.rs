@@ -67,7 +67,7 @@ impl Notifier for GotifyNotifier {
         let e = &c.endpoint;
         let priority = match n.kind {
             NotificationKind::Down | NotificationKind::Reminder => 8,
-            NotificationKind::Recovered | NotificationKind::Test => 4,
+            NotificationKind::Recovered | NotificationKind::Test | NotificationKind::Flapping => 4,
         };
         let body = json!({
             "title": m.subject,

@@ -100,6 +100,7 @@ fn body(n: &Notification) -> String {
     let state = match n.kind {
         NotificationKind::Recovered => "UP again",
         NotificationKind::Reminder => "still DOWN",
+        NotificationKind::Flapping => "FLAPPING (alerts paused until it is stable)",
         _ => "DOWN",
     };
     let mut lines = vec![

@@ -28,6 +28,9 @@ pub enum NotificationKind {
     Reminder,
     /// `qu alert test`: proves the channel works; about no check.
     Test,
+    /// A check changes state too often; its alerts pause until it is
+    /// stable (`state::flap`).
+    Flapping,
 }
 
 impl NotificationKind {
@@ -38,6 +41,7 @@ impl NotificationKind {
             NotificationKind::Recovered => "recovered",
             NotificationKind::Reminder => "reminder",
             NotificationKind::Test => "test",
+            NotificationKind::Flapping => "flapping",
         }
     }
 
@@ -48,6 +52,7 @@ impl NotificationKind {
             NotificationKind::Recovered => "RECOVERED",
             NotificationKind::Reminder => "STILL DOWN",
             NotificationKind::Test => "TEST",
+            NotificationKind::Flapping => "FLAPPING",
         }
     }
 }
@@ -132,11 +137,13 @@ impl Notification {
         let (from, to) = match kind {
             AlertKind::Down | AlertKind::Reminder => (record.from, CheckState::Down),
             AlertKind::Recovered => (CheckState::Down, CheckState::Up),
+            AlertKind::Flapping => (record.from, record.to),
         };
         let n = Notification {
             kind: match kind {
                 AlertKind::Recovered => NotificationKind::Recovered,
                 AlertKind::Down | AlertKind::Reminder => NotificationKind::Down,
+                AlertKind::Flapping => NotificationKind::Flapping,
             },
             check: record.check_name.clone(),
             check_type: Some(check_type),
@@ -160,7 +167,7 @@ impl Notification {
         };
         match kind {
             AlertKind::Reminder => n.reminder(sent_at),
-            AlertKind::Down | AlertKind::Recovered => n,
+            AlertKind::Down | AlertKind::Recovered | AlertKind::Flapping => n,
         }
     }
 

@@ -95,6 +95,7 @@ impl Notifier for NtfyNotifier {
             NotificationKind::Down | NotificationKind::Reminder => (5, "rotating_light"),
             NotificationKind::Recovered => (3, "white_check_mark"),
             NotificationKind::Test => (3, "test_tube"),
+            NotificationKind::Flapping => (4, "warning"),
         };
         let body = json!({
             "topic": c.topic,

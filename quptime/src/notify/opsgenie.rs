@@ -126,7 +126,7 @@ impl Notifier for OpsgenieNotifier {
                 self.create(c, n, m, &alias).await
             }
             NotificationKind::Recovered => self.close(c, m, &alias).await,
-            NotificationKind::Test => {
+            NotificationKind::Test | NotificationKind::Flapping => {
                 let opened = self.create(c, n, m, &alias).await?;
                 let closed = self.close(c, m, &alias).await?;
                 Ok(format!("{opened}, then {closed}"))

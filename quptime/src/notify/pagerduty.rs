@@ -88,7 +88,7 @@ impl Notifier for PagerDutyNotifier {
                 self.event(c, &event(c, n, m, "trigger", &key)).await
             }
             NotificationKind::Recovered => self.event(c, &event(c, n, m, "resolve", &key)).await,
-            NotificationKind::Test => {
+            NotificationKind::Test | NotificationKind::Flapping => {
                 let opened = self.event(c, &event(c, n, m, "trigger", &key)).await?;
                 let closed = self.event(c, &event(c, n, m, "resolve", &key)).await?;
                 Ok(format!("{opened}, then {closed}"))

@@ -194,6 +194,9 @@ pub(crate) fn text(m: &Message) -> String {
 /// share (see [`Notification::incident`]); a test alert has its own.
 pub(crate) fn incident_key(n: &Notification) -> String {
     match (&n.incident, n.kind) {
+        // Its own key: providers open and close it at once, never
+        // touching the incident it may fall within.
+        (Some(k), NotificationKind::Flapping) => format!("{k}-flapping"),
         (Some(k), _) => k.clone(),
         (None, NotificationKind::Test) => {
             let stamp: String = n.time.chars().filter(char::is_ascii_alphanumeric).collect();

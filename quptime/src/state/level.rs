@@ -17,7 +17,12 @@ use super::{AlertChannel, Check, FIRST_ALERT_TYPES, Mutation};
 /// The level a check's probe settings need: 4 for the http request
 /// settings and conditions.
 fn check_level(c: &Check) -> u32 {
-    c.http().map_or(1, super::HttpProbe::level)
+    let deps = if c.depends_on.is_empty() && c.flap_threshold.is_none() && c.flap_window.is_none() {
+        1
+    } else {
+        5
+    };
+    c.http().map_or(1, super::HttpProbe::level).max(deps)
 }
 
 /// The level a channel needs: 4 for a type after the first three (Slack,
@@ -57,7 +62,8 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   Also http request settings and conditions (method, headers, body, auth,
 ///   ip_version, ca, conditions).
 /// - 5: the uptime history (`HistoryTick`, `state::history`); the channel
-///   setting `events` (per-channel routing); API tokens (`CreateApiToken`, `RevokeApiToken`, `TouchApiToken`).
+///   setting `events` (per-channel routing); API tokens (`CreateApiToken`, `RevokeApiToken`, `TouchApiToken`); check dependencies (`depends_on`); flap control (`flap_threshold`,
+///   `flap_window`, `SetFlapping`, the outbox kind `flapping`).
 pub const STATE_LEVEL: u32 = 5;
 
 /// The level of a state that does not say (written by the first release).
@@ -160,7 +166,8 @@ impl Mutation {
             Mutation::HistoryTick {}
             | Mutation::CreateApiToken { .. }
             | Mutation::RevokeApiToken { .. }
-            | Mutation::TouchApiToken { .. } => 5,
+            | Mutation::TouchApiToken { .. }
+            | Mutation::SetFlapping { .. } => 5,
         }
     }
 }

@@ -294,8 +294,9 @@ impl ClusterState {
         Ok(ids)
     }
 
-    /// The DOWN of `check_id` held back by a window, queued at `now_ms`
-    /// when the check is still down and no window holds it any more.
+    /// The DOWN of `check_id` held back by a window or a parent that was
+    /// down, queued at `now_ms` when the check is still down and nothing
+    /// holds it any more ([`ClusterState::holds_back`]).
     pub(crate) fn release_held(&mut self, check_id: &str, now_ms: u64) -> Result<()> {
         let rt = self.check_states.get(check_id);
         let held = rt.is_some_and(|r| r.held && r.state == CheckState::Down);
@@ -305,7 +306,7 @@ impl ClusterState {
             .rev()
             .find(|t| t.check_id == check_id && t.to == CheckState::Down)
             .map(|t| t.seq);
-        let (true, None, Some(seq)) = (held, self.in_maintenance(check_id, now_ms), seq) else {
+        let (true, false, Some(seq)) = (held, self.holds_back(check_id, now_ms), seq) else {
             return Err(Error::invalid(format!(
                 "no held DOWN of check {check_id} to release"
             )));

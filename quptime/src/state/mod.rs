@@ -15,9 +15,11 @@
 
 pub mod api_token;
 pub mod declared;
+pub mod depends;
 pub use declared::MasterPin;
 pub mod duration;
 pub mod fields;
+pub mod flap;
 pub mod history;
 mod import;
 mod level;
@@ -241,6 +243,7 @@ impl ClusterState {
                     return Err(exists("check", &check.name));
                 }
                 self.check_alert_refs(&check.alerts)?;
+                self.check_depends(check)?;
                 self.checks.insert(check.id.clone(), check.clone());
                 Ok(Some(check.id.clone()))
             }
@@ -257,12 +260,14 @@ impl ClusterState {
                     return Err(exists("check", &check.name));
                 }
                 self.check_alert_refs(&check.alerts)?;
+                self.check_depends(check)?;
                 self.checks.insert(check.id.clone(), check.clone());
                 Ok(Some(check.id.clone()))
             }
             Mutation::RemoveCheck { check } => {
                 let id = self.find_check(check)?.id.clone();
                 self.checks.remove(&id);
+                self.forget_parent(&id);
                 self.check_states.remove(&id);
                 self.history.checks.remove(&id);
                 self.prune_history();
@@ -306,6 +311,10 @@ impl ClusterState {
             Mutation::HistoryTick {} => {
                 self.history_tick(cmd.at_ms);
                 Ok(None)
+            }
+            Mutation::SetFlapping { check_id, flapping } => {
+                self.set_flapping(check_id, *flapping, cmd.at_ms)?;
+                Ok(Some(check_id.clone()))
             }
             Mutation::SetDnsResolvers { resolvers } => {
                 self.dns_resolvers = resolvers::validate(resolvers)?;

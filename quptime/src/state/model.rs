@@ -89,6 +89,21 @@ pub struct Check {
     /// Default channels this check does not notify.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppress_alerts: Vec<String>,
+    /// The checks (ids) this one depends on: while one of them is down,
+    /// its DOWN is held back (see `state::depends`); state level 5.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+    /// Changes of state within `flap_window` beyond which it is flapping
+    /// (unset: [`flap::DEFAULT_THRESHOLD`](crate::state::flap); 0: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap_threshold: Option<u32>,
+    /// The flap window (unset: [`flap::DEFAULT_WINDOW`](crate::state::flap)).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "duration::opt"
+    )]
+    pub flap_window: Option<Duration>,
     /// A disabled check is kept but not probed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
@@ -145,6 +160,9 @@ impl Check {
             timeout: DEFAULT_TIMEOUT,
             alerts: Vec::new(),
             suppress_alerts: Vec::new(),
+            depends_on: Vec::new(),
+            flap_threshold: None,
+            flap_window: None,
             remind: None,
             disabled: false,
             policy: Policy::default(),
@@ -224,12 +242,23 @@ impl Check {
         for id in self.alerts.iter().chain(&self.suppress_alerts) {
             limits::text("alert channel reference", id, MAX_NAME)?;
         }
+        limits::count(
+            "checks in depends_on",
+            self.depends_on.len(),
+            crate::state::depends::MAX_DEPENDS,
+        )
+        .map_err(|e| e.with_field("depends_on"))?;
+        for id in &self.depends_on {
+            limits::text("depends_on check reference", id, MAX_NAME)
+                .map_err(|e| e.with_field("depends_on"))?;
+        }
         self.probe.validate(&self.target)?;
         in_range("interval", self.interval, INTERVAL_RANGE, "30s or 1m30s")?;
         in_range("timeout", self.timeout, TIMEOUT_RANGE, "10s")?;
         if let Some(r) = self.remind {
             in_range("remind", r, REMIND_RANGE, "1h")?;
         }
+        crate::state::flap::validate(self)?;
         self.policy.validate()
     }
 }

@@ -131,6 +131,16 @@ pub enum Mutation {
     /// The master counts every check's uptime up to its clock
     /// (`state::history`, every minute; level 5).
     HistoryTick {},
+    /// The master marks a check flapping (one FLAPPING notice is queued)
+    /// or, once it has been stable for its flap window, no longer flapping
+    /// (its current state is announced if receivers last heard another);
+    /// applying asks the same rule, `state::flap` (level 5).
+    SetFlapping {
+        /// The check's id.
+        check_id: String,
+        /// Start (true) or end (false) of the flapping.
+        flapping: bool,
+    },
     /// Set the cluster-wide DNS resolvers (empty: the system's).
     SetDnsResolvers {
         /// `ip` or `ip:port` of each server, in the order to ask them.
@@ -244,6 +254,9 @@ impl Mutation {
             Mutation::ClearSilence { check } => format!("clear the silence of {check}"),
             Mutation::ReleaseHeld { check_id } => format!("release the held DOWN of {check_id}"),
             Mutation::HistoryTick {} => "count uptime".to_string(),
+            Mutation::SetFlapping { check_id, flapping } => {
+                format!("check {check_id} flapping: {flapping}")
+            }
             Mutation::SetDnsResolvers { resolvers } if resolvers.is_empty() => {
                 "use the system DNS resolvers".to_string()
             }

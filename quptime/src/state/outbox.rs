@@ -23,6 +23,9 @@ pub enum AlertKind {
     Recovered,
     /// Still down, after the check's reminder interval.
     Reminder,
+    /// It changes state too often (level 5): one notice, then quiet until
+    /// it is stable (`state::flap`).
+    Flapping,
 }
 
 impl AlertKind {
@@ -81,6 +84,7 @@ pub fn reminder_due(check: &Check, rt: Option<&CheckRuntime>, now_ms: u64) -> bo
     };
     rt.state == CheckState::Down
         && rt.alerted_down
+        && !rt.flapping
         && now_ms.saturating_sub(rt.last_alert_ms) >= duration::millis(remind)
 }
 

@@ -98,12 +98,17 @@ impl ClusterState {
             .get(check_id)
             .is_some_and(|r| r.alerted_down);
         let was_incident = self.check_states.get(check_id).map_or(0, |r| r.incident);
-        // Inside a window a DOWN not yet announced is held back;
-        // a recovery then ends it without a word.
-        let maintained = self.in_maintenance(check_id, cmd.at_ms).is_some();
+        // Inside a window, or while a parent is down, a DOWN not yet
+        // announced is held back; a recovery then ends it without a word.
+        let maintained = self.holds_back(check_id, cmd.at_ms);
         let held = to == CheckState::Down && !was_alerted && maintained;
         let was_held = self.check_states.get(check_id).is_some_and(|r| r.held);
+        // While flapping nothing is announced; what receivers last heard
+        // stands until the flapping ends (`state::flap`).
+        let flapping = self.check_states.get(check_id).is_some_and(|r| r.flapping);
+        let held = held && !flapping;
         let (alerted_down, incident) = match self.transitions.back().cloned() {
+            _ if flapping => (was_alerted, was_incident),
             _ if held || was_held => (false, 0),
             Some(record) => self.queue_alerts(&record, was_alerted, was_incident),
             None => (was_alerted, was_incident),
@@ -121,6 +126,7 @@ impl ClusterState {
                 },
                 incident,
                 held,
+                flapping,
             },
         );
         self.prune_history();

@@ -85,6 +85,7 @@ pub fn event_name(kind: AlertKind) -> &'static str {
         AlertKind::Down => "down",
         AlertKind::Recovered => "recovered",
         AlertKind::Reminder => "reminder",
+        AlertKind::Flapping => "flapping",
     }
 }
 

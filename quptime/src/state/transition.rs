@@ -40,6 +40,11 @@ pub struct CheckRuntime {
     /// means nothing is ever sent.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub held: bool,
+    /// It changed state more than its flap threshold within its flap
+    /// window: one FLAPPING notice went out and its transitions are not
+    /// announced until it has been stable for the window (`state::flap`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flapping: bool,
 }
 
 fn is_zero(n: &u64) -> bool {

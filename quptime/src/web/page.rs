@@ -78,7 +78,7 @@ fn row(c: &CheckStatus) -> Markup {
     html! {
         tr.check data-id=(c.id) data-state=(c.state) {
             td.name { (c.name) }
-            td { span class={ "state state-" (state_class(&c.state)) } { (c.state.to_uppercase()) } @if c.degraded { " " span class="degraded" { "(degraded)" } } @if c.maintenance { " " span class="maintenance" { "(maintenance)" } } }
+            td { span class={ "state state-" (state_class(&c.state)) } { (c.state.to_uppercase()) } @if c.degraded { " " span class="degraded" { "(degraded)" } } @if c.maintenance { " " span class="maintenance" { "(maintenance)" } } @if !c.blocked_by.is_empty() { " " span class="blocked" { "(blocked by " (c.blocked_by.join(", ")) ")" } } }
             td.since { (c.since.as_deref().unwrap_or("–")) }
             td {
                 @if c.votes.is_empty() {

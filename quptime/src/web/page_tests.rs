@@ -26,6 +26,7 @@ fn check(id: &str, name: &str, state: &str) -> CheckStatus {
         maintenance: false,
         maintenance_until: None,
         incident: None,
+        blocked_by: vec![],
     }
 }
 
