@@ -235,6 +235,12 @@ async fn webhook_answers_are_classified() {
     );
     assert!(is_retryable(&err));
 
+    r.then(Reply::status(429, "Too Many Requests").header("Retry-After", "7"));
+    let err = n.send(&c, &down("api")).await.expect_err("429");
+    assert!(err.to_string().starts_with("webhook: 429"), "{err}");
+    assert!(is_retryable(&err));
+    assert_eq!(retry_after(&err), Some(std::time::Duration::from_secs(7)));
+
     r.then(Reply::status(404, "Not Found"));
     let err = n.send(&c, &down("api")).await.expect_err("404");
     assert_eq!(err.to_string(), "webhook: 404 Not Found");
@@ -252,5 +258,5 @@ async fn webhook_answers_are_classified() {
     r.then(Reply::status(200, "OK").body("thanks"));
     let d = n.send(&c, &down("api")).await.expect("200");
     assert_eq!(d.answer, "200 OK");
-    assert_eq!(r.requests().len(), 5);
+    assert_eq!(r.requests().len(), 6);
 }
