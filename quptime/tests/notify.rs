@@ -1,7 +1,8 @@
 //! The notifiers against real receivers on 127.0.0.1: an aiosmtpd SMTP
 //! server (plain, STARTTLS, implicit TLS, with and without AUTH) run as a
-//! child process, and an HTTP/1.1 receiver written here that records what
-//! Discord and webhook channels send and answers as scripted (204, 429,
+//! child process, and an HTTPS (HTTP/1.1 over TLS, private CA given to the
+//! channel's `ca` setting) receiver written here that records what Discord,
+//! webhook and provider channels send and answers as scripted (204, 429,
 //! 500, 404). No mocks, no internet. Channel validation, secret masking
 //! and templates are checked here too; every notifier is held to the same
 //! contract against a receiver that is not there (the conformance test).
@@ -92,9 +93,10 @@ pub fn channel(kind: &str, settings: &[(&str, &str)]) -> AlertChannel {
     }
 }
 
-/// Notifiers that accept plain-http Discord URLs (local receivers).
+/// The notifiers as a node builds them (system roots only; a test's
+/// private CA reaches a channel through its `ca` setting).
 pub fn notifiers() -> Notifiers {
-    Notifiers::new().expect("notifiers").allow_plain_http()
+    Notifiers::new().expect("notifiers")
 }
 
 /// A loopback port nothing listens on (bound, then released).
@@ -109,7 +111,7 @@ pub async fn closed_port() -> u16 {
 #[tokio::test]
 async fn conformance_every_notifier_fails_cleanly_on_absent_receivers() {
     let port = closed_port().await;
-    let url = format!("http://127.0.0.1:{port}/hook");
+    let url = format!("https://127.0.0.1:{port}/hook");
     let p = port.to_string();
     let cases = [
         channel(

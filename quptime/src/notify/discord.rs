@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use crate::error::Result;
 
+use super::Notifier;
 use super::http::{HttpSender, Request};
 use super::message::Message;
 use super::notification::Notification;
 use super::settings::{Settings, mask_url};
-use super::{Notifier, Policy};
 
 /// Settings of a Discord channel (besides the common ones).
 const KEYS: [&str; 2] = ["webhook", super::provider::CA];
@@ -64,15 +64,14 @@ impl Notifier for DiscordNotifier {
     const KEYS: &'static [&'static str] = &KEYS;
     type Config = DiscordConfig;
 
-    fn config(s: Settings<'_>, policy: Policy) -> Result<DiscordConfig> {
+    fn config(s: Settings<'_>) -> Result<DiscordConfig> {
         let form = "the webhook URL, https://discord.com/api/webhooks/…";
         let text = s.required("webhook", form)?;
         let url = Url::parse(text)
             .ok()
             .filter(|u| u.host_str().is_some())
             .ok_or_else(|| s.error("webhook", format!("not a URL: use {form}")))?;
-        let plain_ok = policy.allow_plain_http && url.scheme() == "http";
-        if url.scheme() != "https" && !plain_ok {
+        if url.scheme() != "https" {
             return Err(s.error(
                 "webhook",
                 format!("{}:// URLs are refused: use {form}", url.scheme()),

@@ -14,12 +14,12 @@ use serde_json::json;
 
 use crate::error::Result;
 
+use super::Notifier;
 use super::http::HttpSender;
 use super::message::Message;
 use super::notification::{Notification, NotificationKind};
 use super::provider::{self, Endpoint};
 use super::settings::Settings;
-use super::{Notifier, Policy};
 
 const KEYS: [&str; 2] = ["url", provider::CA];
 /// Google Chat's limit on a message's text.
@@ -48,7 +48,7 @@ impl Notifier for GoogleChatNotifier {
     const KEYS: &'static [&'static str] = &KEYS;
     type Config = GoogleChatConfig;
 
-    fn config(s: Settings<'_>, _policy: Policy) -> Result<GoogleChatConfig> {
+    fn config(s: Settings<'_>) -> Result<GoogleChatConfig> {
         let example = "https://chat.googleapis.com/v1/spaces/AAA/messages?key=…&token=…";
         Ok(GoogleChatConfig {
             endpoint: provider::endpoint(&s, "url", None, example, false)?,

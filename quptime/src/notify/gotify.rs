@@ -15,12 +15,12 @@ use serde_json::json;
 
 use crate::error::Result;
 
+use super::Notifier;
 use super::http::HttpSender;
 use super::message::Message;
 use super::notification::{Notification, NotificationKind};
 use super::provider::{self, Endpoint};
 use super::settings::{Secret, Settings};
-use super::{Notifier, Policy};
 
 const KEYS: [&str; 3] = ["base_url", "token", provider::CA];
 /// quptime's cap on a Gotify message (Gotify sets none).
@@ -50,7 +50,7 @@ impl Notifier for GotifyNotifier {
     const KEYS: &'static [&'static str] = &KEYS;
     type Config = GotifyConfig;
 
-    fn config(s: Settings<'_>, _policy: Policy) -> Result<GotifyConfig> {
+    fn config(s: Settings<'_>) -> Result<GotifyConfig> {
         let token = provider::token(
             &s,
             "token",

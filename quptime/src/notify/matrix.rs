@@ -23,12 +23,12 @@ use sha2::{Digest, Sha256};
 
 use crate::error::Result;
 
+use super::Notifier;
 use super::http::HttpSender;
 use super::message::Message;
 use super::notification::Notification;
 use super::provider::{self, Endpoint};
 use super::settings::{Secret, Settings};
-use super::{Notifier, Policy};
 
 const KEYS: [&str; 4] = ["base_url", "access_token", "room_id", provider::CA];
 /// Longest text sent (bytes), leaving room in Matrix's 65536-byte event.
@@ -61,7 +61,7 @@ impl Notifier for MatrixNotifier {
     const KEYS: &'static [&'static str] = &KEYS;
     type Config = MatrixConfig;
 
-    fn config(s: Settings<'_>, _policy: Policy) -> Result<MatrixConfig> {
+    fn config(s: Settings<'_>) -> Result<MatrixConfig> {
         let form = "a bot account's access token such as syt_…";
         let access_token = provider::token(&s, "access_token", form, provider::any)?;
         let form = "a room id such as !AbCdEf:example.org (not an #alias)";

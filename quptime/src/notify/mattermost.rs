@@ -13,12 +13,12 @@ use serde_json::json;
 
 use crate::error::Result;
 
+use super::Notifier;
 use super::http::HttpSender;
 use super::message::Message;
 use super::notification::Notification;
 use super::provider::{self, Endpoint};
 use super::settings::Settings;
-use super::{Notifier, Policy};
 
 const KEYS: [&str; 2] = ["url", provider::CA];
 /// Mattermost's limit on a post's text.
@@ -47,7 +47,7 @@ impl Notifier for MattermostNotifier {
     const KEYS: &'static [&'static str] = &KEYS;
     type Config = MattermostConfig;
 
-    fn config(s: Settings<'_>, _policy: Policy) -> Result<MattermostConfig> {
+    fn config(s: Settings<'_>) -> Result<MattermostConfig> {
         let example = "https://chat.example.com/hooks/xxx";
         Ok(MattermostConfig {
             endpoint: provider::endpoint(&s, "url", None, example, true)?,

@@ -109,14 +109,6 @@ pub struct Delivery {
     pub elapsed: Duration,
 }
 
-/// What a node's notifiers accept beyond the strict defaults.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Policy {
-    /// Accept `http://` Discord webhook URLs (tests against a local
-    /// receiver); never for real Discord.
-    pub allow_plain_http: bool,
-}
-
 /// The shape every notifier has. A notifier is built once per node and
 /// shared; `config` parses and checks a channel's settings (the same code
 /// validates a channel when it is added and before every send), `send`
@@ -131,7 +123,7 @@ pub(crate) trait Notifier: Send + Sync + fmt::Debug {
     type Config: Send + Sync;
 
     /// Parse `settings`; errors name the setting and the accepted form.
-    fn config(settings: Settings<'_>, policy: Policy) -> Result<Self::Config>;
+    fn config(settings: Settings<'_>) -> Result<Self::Config>;
 
     /// Deliver `message` (the rendering of `n` for this channel).
     fn send(
@@ -147,7 +139,6 @@ pub(crate) trait Notifier: Send + Sync + fmt::Debug {
 #[derive(Clone)]
 pub struct Notifiers {
     inner: Arc<Registry>,
-    policy: Policy,
 }
 
 use self::registry::Registry;
@@ -156,7 +147,6 @@ impl fmt::Debug for Notifiers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Notifiers")
             .field("types", &CHANNEL_TYPES)
-            .field("allow_plain_http", &self.policy.allow_plain_http)
             .finish()
     }
 }
@@ -177,15 +167,7 @@ impl Notifiers {
         let registry = Registry::new(tls, http);
         Ok(Notifiers {
             inner: Arc::new(registry),
-            policy: Policy::default(),
         })
-    }
-
-    /// Accept `http://` Discord webhook URLs, for tests against a local
-    /// receiver. [`validate`] still refuses them.
-    pub fn allow_plain_http(mut self) -> Notifiers {
-        self.policy.allow_plain_http = true;
-        self
     }
 
     /// Send `n` through `channel`, rendered with the channel's templates.
@@ -204,7 +186,7 @@ impl Notifiers {
     ) -> Result<Delivery> {
         let start = Instant::now();
         let settings = Settings::new(N::KIND, &channel.settings);
-        let config = N::config(settings, self.policy).map_err(failure::invalid_config)?;
+        let config = N::config(settings).map_err(failure::invalid_config)?;
         let message = message::render_for(channel, n);
         let answer = notifier.send(&config, n, &message).await?;
         Ok(Delivery {
@@ -235,14 +217,13 @@ pub fn validate(channel: &AlertChannel) -> Result<()> {
 pub fn refuse_unsafe(channel: &AlertChannel) -> Result<()> {
     if channel.kind == "smtp" {
         let settings = Settings::new(smtp::SmtpNotifier::KIND, &channel.settings);
-        <smtp::SmtpNotifier as Notifier>::config(settings, Policy::default())?
-            .refuse_plain_auth()?;
+        <smtp::SmtpNotifier as Notifier>::config(settings)?.refuse_plain_auth()?;
     }
     Ok(())
 }
 
 /// [`validate`] for one notifier: known keys, valid templates, and
-/// settings its `config` accepts under the strict policy.
+/// settings its `config` accepts.
 fn check<N: Notifier>(channel: &AlertChannel) -> Result<()> {
     crate::state::route::validate(channel)?;
     let mut own = channel.settings.clone();
@@ -251,7 +232,7 @@ fn check<N: Notifier>(channel: &AlertChannel) -> Result<()> {
     settings.only(N::KEYS)?;
     settings.sizes()?;
     settings.templates()?;
-    N::config(settings, Policy::default()).map(drop)
+    N::config(settings).map(drop)
 }
 
 fn unknown_type(channel: &AlertChannel) -> Error {
@@ -291,20 +272,19 @@ mod tests {
             ("headers", r#"{"Authorization": "Bearer TOKEN"}"#),
             ("secret", "hunter2"),
         ]);
-        let p = Policy::default();
         let shown = [
             format!(
                 "{:?}",
-                smtp::SmtpNotifier::config(Settings::new("smtp", &smtp), p).expect("smtp")
+                smtp::SmtpNotifier::config(Settings::new("smtp", &smtp)).expect("smtp")
             ),
             format!(
                 "{:?}",
-                discord::DiscordNotifier::config(Settings::new("discord", &discord), p)
+                discord::DiscordNotifier::config(Settings::new("discord", &discord))
                     .expect("discord")
             ),
             format!(
                 "{:?}",
-                webhook::WebhookNotifier::config(Settings::new("webhook", &webhook), p)
+                webhook::WebhookNotifier::config(Settings::new("webhook", &webhook))
                     .expect("webhook")
             ),
         ];

@@ -18,12 +18,12 @@ use serde_json::json;
 
 use crate::error::Result;
 
+use super::Notifier;
 use super::http::HttpSender;
 use super::message::Message;
 use super::notification::{Notification, NotificationKind};
 use super::provider::{self, Endpoint};
 use super::settings::{Secret, Settings};
-use super::{Notifier, Policy};
 
 const KEYS: [&str; 4] = ["topic", "base_url", "token", provider::CA];
 /// ntfy's limit on a message (bytes), beyond which it makes an attachment.
@@ -56,7 +56,7 @@ impl Notifier for NtfyNotifier {
     const KEYS: &'static [&'static str] = &KEYS;
     type Config = NtfyConfig;
 
-    fn config(s: Settings<'_>, _policy: Policy) -> Result<NtfyConfig> {
+    fn config(s: Settings<'_>) -> Result<NtfyConfig> {
         let form = "a topic name of letters, digits, _ and -, at most 64, such as ops-alerts";
         let topic = s.required("topic", form)?;
         let ok = topic.len() <= 64

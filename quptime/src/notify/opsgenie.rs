@@ -20,12 +20,12 @@ use serde_json::{Value, json};
 
 use crate::error::Result;
 
+use super::Notifier;
 use super::http::HttpSender;
 use super::message::Message;
 use super::notification::{Notification, NotificationKind};
 use super::provider::{self, Endpoint};
 use super::settings::{Secret, Settings};
-use super::{Notifier, Policy};
 
 const KEYS: [&str; 3] = ["api_key", "base_url", provider::CA];
 /// Opsgenie's limit on an alert's `message`.
@@ -102,7 +102,7 @@ impl Notifier for OpsgenieNotifier {
     const KEYS: &'static [&'static str] = &KEYS;
     type Config = OpsgenieConfig;
 
-    fn config(s: Settings<'_>, _policy: Policy) -> Result<OpsgenieConfig> {
+    fn config(s: Settings<'_>) -> Result<OpsgenieConfig> {
         let form = "an API integration key such as 01234567-89ab-cdef-0123-456789abcdef";
         let api_key = provider::token(&s, "api_key", form, |c| {
             c.is_ascii_alphanumeric() || c == '-'

@@ -20,12 +20,12 @@ use serde_json::{Value, json};
 
 use crate::error::Result;
 
+use super::Notifier;
 use super::http::HttpSender;
 use super::message::Message;
 use super::notification::{Notification, NotificationKind};
 use super::provider::{self, Endpoint};
 use super::settings::{Secret, Settings};
-use super::{Notifier, Policy};
 
 const KEYS: [&str; 3] = ["routing_key", "base_url", provider::CA];
 /// PagerDuty's limit on `payload.summary`.
@@ -66,7 +66,7 @@ impl Notifier for PagerDutyNotifier {
     const KEYS: &'static [&'static str] = &KEYS;
     type Config = PagerDutyConfig;
 
-    fn config(s: Settings<'_>, _policy: Policy) -> Result<PagerDutyConfig> {
+    fn config(s: Settings<'_>) -> Result<PagerDutyConfig> {
         let form = "the integration key of an Events API v2 integration (32 letters and digits)";
         let routing_key = provider::token(&s, "routing_key", form, |c| c.is_ascii_alphanumeric())?;
         Ok(PagerDutyConfig {

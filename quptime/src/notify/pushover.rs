@@ -14,12 +14,12 @@ use serde_json::json;
 
 use crate::error::Result;
 
+use super::Notifier;
 use super::http::HttpSender;
 use super::message::Message;
 use super::notification::{Notification, NotificationKind};
 use super::provider::{self, Endpoint};
 use super::settings::{Secret, Settings};
-use super::{Notifier, Policy};
 
 const KEYS: [&str; 4] = ["token", "user", "base_url", provider::CA];
 /// Pushover's limit on a message.
@@ -59,7 +59,7 @@ impl Notifier for PushoverNotifier {
     const KEYS: &'static [&'static str] = &KEYS;
     type Config = PushoverConfig;
 
-    fn config(s: Settings<'_>, _policy: Policy) -> Result<PushoverConfig> {
+    fn config(s: Settings<'_>) -> Result<PushoverConfig> {
         let token = provider::token(
             &s,
             "token",

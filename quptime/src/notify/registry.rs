@@ -62,7 +62,7 @@ macro_rules! registry {
         fn debug_config(channel: &AlertChannel) -> Result<String> {
             let settings = |kind| super::settings::Settings::new(kind, &channel.settings);
             match channel.kind.as_str() {
-                $($kind => <$ty as Notifier>::config(settings($kind), super::Policy::default())
+                $($kind => <$ty as Notifier>::config(settings($kind))
                     .map(|c| format!("{c:?}")),)*
                 _ => Err(unknown_type(channel)),
             }

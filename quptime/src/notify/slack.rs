@@ -14,12 +14,12 @@ use serde_json::{Value, json};
 
 use crate::error::Result;
 
+use super::Notifier;
 use super::http::HttpSender;
 use super::message::Message;
 use super::notification::Notification;
 use super::provider::{self, Endpoint};
 use super::settings::Settings;
-use super::{Notifier, Policy};
 
 const KEYS: [&str; 2] = ["url", provider::CA];
 /// Slack's limit on a header block's text.
@@ -50,7 +50,7 @@ impl Notifier for SlackNotifier {
     const KEYS: &'static [&'static str] = &KEYS;
     type Config = SlackConfig;
 
-    fn config(s: Settings<'_>, _policy: Policy) -> Result<SlackConfig> {
+    fn config(s: Settings<'_>) -> Result<SlackConfig> {
         let example = "https://hooks.slack.com/services/T…/B…/…";
         Ok(SlackConfig {
             endpoint: provider::endpoint(&s, "url", None, example, false)?,

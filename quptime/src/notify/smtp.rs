@@ -31,13 +31,13 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::error::{ErrorKind, Result};
 
+use super::Notifier;
 use super::failure::{Retry, fail, permanent};
 use super::http::{causes, io_reason, tls_failure};
 use super::message::Message;
 use super::notification::{Notification, words};
 use super::settings::{ALLOW_PLAIN_AUTH, Secret, Settings};
 use super::tls::{NotifyTls, describe_chain};
-use super::{Notifier, Policy};
 
 /// Settings of an SMTP channel (besides the common ones).
 const KEYS: [&str; 9] = [
@@ -107,7 +107,7 @@ impl Notifier for SmtpNotifier {
     const KEYS: &'static [&'static str] = &KEYS;
     type Config = SmtpConfig;
 
-    fn config(s: Settings<'_>, _policy: Policy) -> Result<SmtpConfig> {
+    fn config(s: Settings<'_>) -> Result<SmtpConfig> {
         let host = s.required("host", "the mail server's name or address")?;
         if host.contains(char::is_whitespace) || host.contains('/') {
             return Err(s.error("host", format!("{host:?} is not a host name or address")));

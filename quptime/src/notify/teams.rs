@@ -14,12 +14,12 @@ use serde_json::{Value, json};
 
 use crate::error::Result;
 
+use super::Notifier;
 use super::http::HttpSender;
 use super::message::Message;
 use super::notification::Notification;
 use super::provider::{self, Endpoint};
 use super::settings::Settings;
-use super::{Notifier, Policy};
 
 const KEYS: [&str; 2] = ["url", provider::CA];
 /// Longest card body text, in bytes (the whole message must stay under
@@ -51,7 +51,7 @@ impl Notifier for TeamsNotifier {
     const KEYS: &'static [&'static str] = &KEYS;
     type Config = TeamsConfig;
 
-    fn config(s: Settings<'_>, _policy: Policy) -> Result<TeamsConfig> {
+    fn config(s: Settings<'_>) -> Result<TeamsConfig> {
         let example = "https://prod-00.westus.logic.azure.com/workflows/…/triggers/manual/paths/invoke?…&sig=…";
         Ok(TeamsConfig {
             endpoint: provider::endpoint(&s, "url", None, example, false)?,

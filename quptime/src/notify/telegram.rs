@@ -17,12 +17,12 @@ use serde_json::json;
 
 use crate::error::Result;
 
+use super::Notifier;
 use super::http::HttpSender;
 use super::message::Message;
 use super::notification::Notification;
 use super::provider::{self, Endpoint};
 use super::settings::{Secret, Settings};
-use super::{Notifier, Policy};
 
 const KEYS: [&str; 4] = ["token", "chat_id", "base_url", provider::CA];
 /// Telegram's limit on a message's text.
@@ -55,7 +55,7 @@ impl Notifier for TelegramNotifier {
     const KEYS: &'static [&'static str] = &KEYS;
     type Config = TelegramConfig;
 
-    fn config(s: Settings<'_>, _policy: Policy) -> Result<TelegramConfig> {
+    fn config(s: Settings<'_>) -> Result<TelegramConfig> {
         let form = "the bot token from @BotFather, such as 123456:ABC-DEF…";
         let token = provider::token(&s, "token", form, |c| {
             c.is_ascii_alphanumeric() || ":_-".contains(c)

@@ -47,12 +47,12 @@ use sha2::Sha256;
 
 use crate::error::{ErrorKind, Result};
 
+use super::Notifier;
 use super::failure::permanent;
 use super::http::{HttpSender, Request};
 use super::message::Message;
 use super::notification::Notification;
 use super::settings::{Secret, Settings, mask_url};
-use super::{Notifier, Policy};
 
 /// Settings of a webhook channel (besides the common ones).
 const KEYS: [&str; 5] = ["url", "method", "headers", "secret", super::provider::CA];
@@ -114,7 +114,7 @@ impl Notifier for WebhookNotifier {
     const KEYS: &'static [&'static str] = &KEYS;
     type Config = WebhookConfig;
 
-    fn config(s: Settings<'_>, _policy: Policy) -> Result<WebhookConfig> {
+    fn config(s: Settings<'_>) -> Result<WebhookConfig> {
         let form = "an http:// or https:// URL";
         let text = s.required("url", form)?;
         let url = Url::parse(text)

@@ -1,22 +1,23 @@
-//! The Discord notifier against the local receiver: the content format,
-//! the 2000-character cap, rate limits and plain-http refusal.
+//! The Discord notifier against the local HTTPS receiver (trusted through
+//! the channel's `ca` setting): the content format, the 2000-character
+//! cap, rate limits, and the refusal of plain `http://` webhook URLs.
 
 use std::time::Duration;
 
 use quptime::ErrorKind;
-use quptime::notify::{DISCORD_CONTENT_LIMIT, Notifiers, is_retryable, message, retry_after};
+use quptime::notify::{DISCORD_CONTENT_LIMIT, is_retryable, message, retry_after};
 use quptime::state::{CheckState, CheckType, Evidence};
 
 use super::receiver::{Receiver, Reply};
-use super::{channel, down, node, notifiers, transition};
+use super::{down, node, notifiers, transition};
 
 fn discord(r: &Receiver) -> quptime::state::AlertChannel {
-    channel("discord", &[("webhook", &r.url("/api/webhooks/1/tok"))])
+    r.channel("discord", &[("webhook", &r.url("/api/webhooks/1/tok"))])
 }
 
 #[tokio::test]
 async fn discord_posts_the_subject_and_the_body_in_a_code_block() {
-    let r = Receiver::start().await;
+    let r = Receiver::https().await;
     let c = discord(&r);
     let n = down("api");
     let d = notifiers().send(&c, &n).await.expect("delivered");
@@ -40,7 +41,7 @@ async fn discord_posts_the_subject_and_the_body_in_a_code_block() {
 
 #[tokio::test]
 async fn discord_content_is_capped_at_2000_characters() {
-    let r = Receiver::start().await;
+    let r = Receiver::https().await;
     let mut t = transition("api", CheckState::Up, CheckState::Down);
     t.evidence = (0..200)
         .map(|i| Evidence {
@@ -67,7 +68,7 @@ async fn discord_content_is_capped_at_2000_characters() {
 
 #[tokio::test]
 async fn discord_rate_limits_carry_retry_after() {
-    let r = Receiver::start().await;
+    let r = Receiver::https().await;
     r.then(
         Reply::status(429, "Too Many Requests")
             .header("Content-Type", "application/json")
@@ -99,10 +100,9 @@ async fn discord_rate_limits_carry_retry_after() {
 }
 
 #[tokio::test]
-async fn discord_refuses_plain_http_unless_allowed() {
+async fn discord_refuses_plain_http() {
     let r = Receiver::start().await;
-    let strict = Notifiers::new().expect("notifiers");
-    let err = strict
+    let err = notifiers()
         .send(&discord(&r), &down("api"))
         .await
         .expect_err("http refused");
@@ -114,7 +114,7 @@ async fn discord_refuses_plain_http_unless_allowed() {
 
 #[tokio::test]
 async fn discord_client_errors_are_permanent_and_quote_the_answer() {
-    let r = Receiver::start().await;
+    let r = Receiver::https().await;
     r.then(
         Reply::status(400, "Bad Request")
             .body(r#"{"message": "Cannot send an empty message", "code": 50006}"#),

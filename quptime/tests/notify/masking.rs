@@ -45,10 +45,10 @@ fn the_notification_itself_holds_no_password() {
 
 #[tokio::test]
 async fn webhook_and_discord_bodies_hold_no_password() {
-    let r = Receiver::start().await;
+    let r = Receiver::https().await;
     let hooks = [
-        channel("webhook", &[("url", &r.url("/hook"))]),
-        channel(
+        r.channel("webhook", &[("url", &r.url("/hook"))]),
+        r.channel(
             "webhook",
             &[
                 ("url", &r.url("/templated")),
@@ -56,7 +56,7 @@ async fn webhook_and_discord_bodies_hold_no_password() {
                 ("body_template", "{target} {evidence}"),
             ],
         ),
-        channel("discord", &[("webhook", &r.url("/api/webhooks/1/tok"))]),
+        r.channel("discord", &[("webhook", &r.url("/api/webhooks/1/tok"))]),
     ];
     let n = down_with_credentials();
     for c in &hooks {

@@ -1,6 +1,8 @@
 //! A real HTTP/1.1 receiver on 127.0.0.1 for the HTTP notifier tests,
-//! plain or over TLS with a certificate from a private CA
-//! ([`Receiver::start_tls`]): it parses each request (request line, headers, a
+//! over TLS with a certificate from a private CA ([`Receiver::https`],
+//! [`Receiver::start_tls`]; channels trust it through their `ca` setting,
+//! the production path) or plain ([`Receiver::start`], only to show that
+//! plain `http://` is refused where it must be): it parses each request (request line, headers, a
 //! `Content-Length` body), records it, and answers with the next scripted
 //! reply (204 No Content once the script runs out). One request per
 //! connection (`Connection: close`), so every send is observed whole.
@@ -8,6 +10,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+use quptime::state::AlertChannel;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -77,6 +80,8 @@ struct State {
 pub struct Receiver {
     pub port: u16,
     scheme: &'static str,
+    /// The PEM of the CA that signed an HTTPS receiver's certificate.
+    ca: Option<String>,
     state: Arc<Mutex<State>>,
     task: JoinHandle<()>,
 }
@@ -102,9 +107,27 @@ impl Receiver {
         Receiver {
             port,
             scheme: "http",
+            ca: None,
             state,
             task,
         }
+    }
+
+    /// A receiver speaking HTTPS with a certificate from a fresh private
+    /// CA: a channel trusts it only through its `ca` setting (see
+    /// [`Receiver::channel`]).
+    pub async fn https() -> Receiver {
+        Receiver::start_tls(&super::certs::server_cert()).await
+    }
+
+    /// A channel of `kind` with `settings`, plus `ca` = this receiver's CA
+    /// when it speaks HTTPS.
+    pub fn channel(&self, kind: &str, settings: &[(&str, &str)]) -> AlertChannel {
+        let mut c = super::channel(kind, settings);
+        if let Some(ca) = &self.ca {
+            c.settings.insert("ca".into(), ca.clone());
+        }
+        c
     }
 
     /// A receiver speaking HTTPS with `cert` (a leaf for 127.0.0.1).
@@ -138,6 +161,7 @@ impl Receiver {
         Receiver {
             port,
             scheme: "https",
+            ca: Some(cert.ca_pem.clone()),
             state,
             task,
         }

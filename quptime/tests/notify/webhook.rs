@@ -1,4 +1,5 @@
-//! The webhook notifier against the local receiver: the version-1 JSON
+//! The webhook notifier against the local HTTPS receiver (trusted through
+//! the channel's `ca` setting): the version-1 JSON
 //! document, method and custom headers, the HMAC signature (verified here
 //! independently), templates, and how answers are classified.
 
@@ -14,8 +15,8 @@ use super::{channel, down, node, notifiers};
 
 #[tokio::test]
 async fn webhook_posts_the_documented_json() {
-    let r = Receiver::start().await;
-    let c = channel("webhook", &[("url", &r.url("/hooks/qu?team=ops"))]);
+    let r = Receiver::https().await;
+    let c = r.channel("webhook", &[("url", &r.url("/hooks/qu?team=ops"))]);
     let n = down("api");
     let d = notifiers().send(&c, &n).await.expect("delivered");
     assert_eq!(d.answer, "204 No Content");
@@ -64,8 +65,8 @@ async fn webhook_posts_the_documented_json() {
 
 #[tokio::test]
 async fn webhook_test_alerts_have_no_check() {
-    let r = Receiver::start().await;
-    let c = channel("webhook", &[("url", &r.url("/"))]);
+    let r = Receiver::https().await;
+    let c = r.channel("webhook", &[("url", &r.url("/"))]);
     notifiers()
         .send(&c, &Notification::test(&node("n1")))
         .await
@@ -81,8 +82,8 @@ async fn webhook_test_alerts_have_no_check() {
 
 #[tokio::test]
 async fn webhook_method_and_custom_headers() {
-    let r = Receiver::start().await;
-    let c = channel(
+    let r = Receiver::https().await;
+    let c = r.channel(
         "webhook",
         &[
             ("url", &r.url("/put-here")),
@@ -135,9 +136,9 @@ fn verify(
 
 #[tokio::test]
 async fn webhook_signature_covers_the_timestamp_and_the_exact_body() {
-    let r = Receiver::start().await;
+    let r = Receiver::https().await;
     let secret = "shared s3cret";
-    let c = channel("webhook", &[("url", &r.url("/signed")), ("secret", secret)]);
+    let c = r.channel("webhook", &[("url", &r.url("/signed")), ("secret", secret)]);
     let before = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -178,8 +179,8 @@ async fn webhook_headers_may_not_set_the_signature_or_timestamp() {
 
 #[tokio::test]
 async fn webhook_templates_shape_subject_and_text() {
-    let r = Receiver::start().await;
-    let c = channel(
+    let r = Receiver::https().await;
+    let c = r.channel(
         "webhook",
         &[
             ("url", &r.url("/")),
@@ -199,8 +200,8 @@ async fn webhook_templates_shape_subject_and_text() {
 
 #[tokio::test]
 async fn webhook_bad_templates_fall_back_and_still_send() {
-    let r = Receiver::start().await;
-    let c = channel(
+    let r = Receiver::https().await;
+    let c = r.channel(
         "webhook",
         &[("url", &r.url("/")), ("subject_template", "{check")],
     );
@@ -216,8 +217,8 @@ async fn webhook_bad_templates_fall_back_and_still_send() {
 
 #[tokio::test]
 async fn webhook_answers_are_classified() {
-    let r = Receiver::start().await;
-    let c = channel("webhook", &[("url", &r.url("/"))]);
+    let r = Receiver::https().await;
+    let c = r.channel("webhook", &[("url", &r.url("/"))]);
     let n = notifiers();
 
     r.then(Reply::status(500, "Internal Server Error"));
@@ -233,6 +234,12 @@ async fn webhook_answers_are_classified() {
         "webhook: 503 Service Unavailable: down for maintenance"
     );
     assert!(is_retryable(&err));
+
+    r.then(Reply::status(429, "Too Many Requests").header("Retry-After", "7"));
+    let err = n.send(&c, &down("api")).await.expect_err("429");
+    assert!(err.to_string().starts_with("webhook: 429"), "{err}");
+    assert!(is_retryable(&err));
+    assert_eq!(retry_after(&err), Some(std::time::Duration::from_secs(7)));
 
     r.then(Reply::status(404, "Not Found"));
     let err = n.send(&c, &down("api")).await.expect_err("404");
@@ -251,5 +258,5 @@ async fn webhook_answers_are_classified() {
     r.then(Reply::status(200, "OK").body("thanks"));
     let d = n.send(&c, &down("api")).await.expect("200");
     assert_eq!(d.answer, "200 OK");
-    assert_eq!(r.requests().len(), 5);
+    assert_eq!(r.requests().len(), 6);
 }
