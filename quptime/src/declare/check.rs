@@ -65,6 +65,17 @@ pub struct CheckDecl {
     /// `fail_after`, `recover_after`, `quorum`, `nodes` (a map of labels).
     #[serde(flatten)]
     pub policy: Policy,
+    /// Changes of state within `flap_window` beyond which it is flapping
+    /// (0: off; unset: the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap_threshold: Option<u32>,
+    /// The flap window (unset: the default).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "duration::opt"
+    )]
+    pub flap_window: Option<Duration>,
 }
 
 /// The keys of a record besides the probe settings.
@@ -82,6 +93,8 @@ const COMMON: &[&str] = &[
     "recover_after",
     "quorum",
     "nodes",
+    "flap_threshold",
+    "flap_window",
 ];
 
 impl CheckDecl {
@@ -99,11 +112,15 @@ impl CheckDecl {
             remind: c.remind,
             disabled: c.disabled,
             policy: c.policy.clone(),
+            flap_threshold: c.flap_threshold,
+            flap_window: c.flap_window,
         }
     }
 
     /// The check this declares, with id `id` and alert names resolved to
-    /// `alerts` and `suppress` ids, validated.
+    /// `alerts` and `suppress` ids, validated. Its `depends_on` is empty:
+    /// dependencies are not declared in files yet, and the plan keeps an
+    /// existing check's (see `plan.rs`).
     pub fn to_check(
         &self,
         id: String,
@@ -120,8 +137,8 @@ impl CheckDecl {
             alerts,
             suppress_alerts: suppress,
             depends_on: Vec::new(),
-            flap_threshold: None,
-            flap_window: None,
+            flap_threshold: self.flap_threshold,
+            flap_window: self.flap_window,
             remind: self.remind,
             disabled: self.disabled,
             policy: Policy {
@@ -157,6 +174,7 @@ impl<'de> Visitor<'de> for Record {
         let (mut alerts, mut suppress, mut disabled) = (Vec::new(), Vec::new(), false);
         let mut probe = ProbeFields::default();
         let mut policy = Policy::default();
+        let (mut flap_threshold, mut flap_window) = (None, None);
         // The key is checked as it is read, so an unknown one is
         // reported at its own place.
         while let Some(key) = map.next_key_seed(Key)? {
@@ -174,6 +192,8 @@ impl<'de> Visitor<'de> for Record {
                 "recover_after" => policy.recover_after = map.next_value()?,
                 "quorum" => policy.quorum = map.next_value()?,
                 "nodes" => policy.nodes = map.next_value()?,
+                "flap_threshold" => flap_threshold = map.next_value()?,
+                "flap_window" => flap_window = map.next_value_seed(OptDuration)?,
                 other => {
                     if !probe.read_entry(other, &mut map)? {
                         return Err(de::Error::custom(format_args!("unknown field `{other}`")));
@@ -193,6 +213,8 @@ impl<'de> Visitor<'de> for Record {
             remind,
             disabled,
             policy,
+            flap_threshold,
+            flap_window,
         })
     }
 }

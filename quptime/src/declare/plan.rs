@@ -234,9 +234,25 @@ pub fn plan(state: &ClusterState, parsed: &Parsed, prune: bool) -> Result<Plan> 
                 id
             }
         };
-        let check = c
+        let mut check = c
             .to_check(id, alerts, suppress)
             .map_err(|e| at(ln, "check", &c.name, e))?;
+        // Dependencies are set with `qu check edit --depends-on`, not in
+        // files (yet): applying a file keeps them, never drops them.
+        // With `--prune` a parent the file does not declare is removed, so
+        // only declared parents are kept then: nothing dangles.
+        if let Some(x) = existing {
+            check.depends_on =
+                x.depends_on
+                    .iter()
+                    .filter(|p| {
+                        state.checks.get(*p).is_some_and(|pc| {
+                            !prune || decl.checks.iter().any(|d| d.name == pc.name)
+                        })
+                    })
+                    .cloned()
+                    .collect();
+        }
         let name_of = |id: &String| {
             alert_ids
                 .iter()

@@ -255,3 +255,35 @@ fn probe_settings_are_the_probe_types_own_and_keep_their_place() {
         "{e}"
     );
 }
+
+#[test]
+fn files_carry_flap_settings_and_keep_dependencies() {
+    let mut state = ClusterState::default();
+    apply(&mut state, FILE, false).expect("apply");
+    let db = state.find_check("db").expect("db").id.clone();
+    let web = state.find_check("web").expect("web").id.clone();
+    state.checks.get_mut(&web).expect("web").depends_on = vec![db.clone()];
+
+    let flappy = FILE.replace(
+        "    alerts: [hook]\n",
+        "    alerts: [hook]\n    flap_threshold: 3\n    flap_window: 5m\n",
+    );
+    apply(&mut state, &flappy, false).expect("flap settings");
+    let w = &state.checks[&web];
+    assert_eq!(w.flap_threshold, Some(3));
+    assert_eq!(w.flap_window, Some(std::time::Duration::from_secs(300)));
+    assert_eq!(w.depends_on, vec![db.clone()], "a file keeps dependencies");
+    let text = render(&export(&state)).expect("render");
+    assert!(text.contains("flap_threshold: 3"), "{text}");
+    let p = plan(&state, &parse(&text).expect("parse export"), true).expect("plan");
+    assert!(p.changes.is_empty(), "{:?}\n{text}", p.changes);
+
+    // Pruning the parent away drops it from the child: nothing dangles.
+    let without_db = flappy.replace(
+        "  - name: db\n    type: tcp\n    target: db.internal:5432\n",
+        "",
+    );
+    apply(&mut state, &without_db, true).expect("prune");
+    assert!(!state.checks.contains_key(&db));
+    assert!(state.checks[&web].depends_on.is_empty());
+}

@@ -1,3 +1,6 @@
+//! API tokens on a pure state: create, the hash that alone is kept,
+//! revoke, the coarse last-use touch, and the errors for bad input.
+
 use super::*;
 use crate::identity::NodeId;
 use crate::state::{Command, Mutation};
