@@ -1,6 +1,6 @@
 //! `qu check …`: the check commands and their flags.
 //!
-//! The probe flags ([`HttpOpts`], [`TlsOpts`], [`DnsOpts`]) serialize to
+//! The probe flags ([`HttpOpts`], [`TlsOpts`], [`DnsOpts`], [`TcpOpts`]) serialize to
 //! the probe settings' document names (`--expect` is `expect_status`), so
 //! a flag reaches its setting in `quptime::state::probe` through serde and
 //! adding an option means its field there and its flag here.
@@ -41,6 +41,8 @@ pub enum CheckCmd {
         tls: TlsOpts,
         #[command(flatten)]
         dns: DnsEditOpts,
+        #[command(flatten)]
+        tcp: TcpEditOpts,
     },
     /// Probe a check again (enable it).
     ///
@@ -184,6 +186,32 @@ pub struct TlsOpts {
     pub sni: Option<String>,
 }
 
+/// The flags of tcp checks on `check add tcp`, named as their settings.
+#[derive(Debug, Args, Serialize)]
+pub struct TcpOpts {
+    /// Text to send once connected; escapes \r \n \t \\ (like 'PING\r\n')
+    #[arg(long, value_name = "TEXT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send: Option<String>,
+    /// Text the reply must contain (first 4 KiB within the timeout); alone, checks the banner
+    #[arg(long, value_name = "TEXT")]
+    #[serde(rename = "expect_reply", skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
+}
+
+/// The flags of tcp checks on `check edit` (`--expect` is http's there).
+#[derive(Debug, Args, Serialize)]
+pub struct TcpEditOpts {
+    /// Text to send once connected (tcp; '' to stop sending)
+    #[arg(long, value_name = "TEXT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send: Option<String>,
+    /// Text the reply must contain (tcp; '' to only connect)
+    #[arg(long = "expect-reply", value_name = "TEXT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect_reply: Option<String>,
+}
+
 /// The flags of dns checks on `check add dns`, named as their settings.
 #[derive(Debug, Args, Serialize)]
 pub struct DnsOpts {
@@ -233,15 +261,17 @@ pub enum CheckAdd {
         #[command(flatten)]
         common: CheckCommon,
     },
-    /// TCP connect.
+    /// TCP connect; with --send/--expect, a banner or reply check.
     ///
-    /// Example: qu check add tcp db db.internal:5432 --interval 15s
+    /// Example: qu check add tcp cache redis.internal:6379 --send 'PING\r\n' --expect +PONG
     Tcp {
         /// Unique name
         name: String,
         /// host:port
         #[arg(value_name = "HOST:PORT")]
         target: String,
+        #[command(flatten)]
+        tcp: TcpOpts,
         #[command(flatten)]
         common: CheckCommon,
     },

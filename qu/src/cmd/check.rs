@@ -51,10 +51,12 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
             http,
             tls,
             dns,
+            tcp,
         } => {
             let mut probe = http_settings(&http)?;
             probe.extend(settings(&tls)?);
             probe.extend(settings(&dns)?);
+            probe.extend(settings(&tcp)?);
             let patch = CheckPatch {
                 name,
                 target,
@@ -215,8 +217,12 @@ fn spec(add: CheckAdd) -> Result<CheckSpec> {
         CheckAdd::Tcp {
             name,
             target,
+            tcp,
             common,
-        } => blank(CheckType::Tcp, name, target, common),
+        } => {
+            probe.tcp = probe_fields(&tcp)?.tcp;
+            blank(CheckType::Tcp, name, target, common)
+        }
         CheckAdd::Icmp { name, host, common } => blank(CheckType::Icmp, name, host, common),
         CheckAdd::Tls {
             name,

@@ -308,6 +308,7 @@ fn check(
             resolver: text(c.dns_resolver),
             expect_answer: text(c.dns_expect),
         },
+        tcp: Default::default(),
     };
     let check = Check {
         id: c.id,

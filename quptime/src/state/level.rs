@@ -15,9 +15,13 @@ use super::policy::POLICY_LEVEL;
 use super::{AlertChannel, Check, FIRST_ALERT_TYPES, Mutation};
 
 /// The level a check's probe settings need: 4 for the http request
-/// settings and conditions.
+/// settings and conditions, 5 for tcp send/expect.
 fn check_level(c: &Check) -> u32 {
-    c.http().map_or(1, super::HttpProbe::level)
+    match &c.probe {
+        super::Probe::Http(p) => p.level(),
+        super::Probe::Tcp(p) => p.level(),
+        _ => 1,
+    }
 }
 
 /// The level a channel needs: 4 for a type after the first three (Slack,
@@ -54,7 +58,8 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   `quorum`, `nodes`), member labels and `qu node label`.
 ///   Also http request settings and conditions (method, headers, body, auth,
 ///   ip_version, ca, conditions).
-pub const STATE_LEVEL: u32 = 4;
+/// - 5: tcp `send` / `expect_reply`.
+pub const STATE_LEVEL: u32 = 5;
 
 /// The level of a state that does not say (written by the first release).
 pub(super) fn first() -> u32 {
@@ -237,7 +242,7 @@ mod tests {
             retention: None,
         };
         assert_eq!(decl.required_level(), 4);
-        assert_eq!(STATE_LEVEL, 4);
+        assert_eq!(STATE_LEVEL, 5);
     }
 
     #[test]
@@ -299,6 +304,16 @@ mod tests {
             retention: None,
         };
         assert_eq!(import.required_level(), 4);
+    }
+
+    #[test]
+    fn a_tcp_check_that_sends_or_expects_needs_level_5() {
+        let mut check = Check::blank(super::super::CheckType::Tcp);
+        if let super::super::Probe::Tcp(p) = &mut check.probe {
+            p.expect_reply = Some("+PONG".into());
+        }
+        let m = Mutation::AddCheck { check };
+        assert_eq!(m.required_level(), 5);
     }
 
     #[test]
