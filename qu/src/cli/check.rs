@@ -1,6 +1,6 @@
 //! `qu check …`: the check commands and their flags.
 //!
-//! The probe flags ([`HttpOpts`], [`TlsOpts`], [`DnsOpts`], [`TcpOpts`]) serialize to
+//! The probe flags ([`HttpOpts`], [`TlsOpts`], [`DnsOpts`], [`TcpOpts`], [`IcmpOpts`]) serialize to
 //! the probe settings' document names (`--expect` is `expect_status`), so
 //! a flag reaches its setting in `quptime::state::probe` through serde and
 //! adding an option means its field there and its flag here.
@@ -42,7 +42,9 @@ pub enum CheckCmd {
         #[command(flatten)]
         dns: DnsEditOpts,
         #[command(flatten)]
-        tcp: TcpEditOpts,
+        tcp: Box<TcpEditOpts>,
+        #[command(flatten)]
+        icmp: Box<IcmpOpts>,
     },
     /// Probe a check again (enable it).
     ///
@@ -212,6 +214,31 @@ pub struct TcpEditOpts {
     pub expect_reply: Option<String>,
 }
 
+/// The flags of icmp checks (on `check add icmp` and `check edit`).
+#[derive(Debug, Args, Serialize)]
+pub struct IcmpOpts {
+    /// Echoes per probe (icmp; 1 to 20) [default: 1]
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u8>,
+    /// Down when more of the echoes are lost (icmp; 0% to 99%) [default: down only when all are]
+    #[arg(long, value_name = "P%", value_parser = percent)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_loss: Option<u8>,
+    /// Down when the average round trip is longer (icmp; like 200ms)
+    #[arg(long, value_name = "DURATION")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_rtt: Option<String>,
+}
+
+/// `40%` or `40` as 40.
+fn percent(s: &str) -> Result<u8, String> {
+    s.trim()
+        .trim_end_matches('%')
+        .parse::<u8>()
+        .map_err(|_| format!("{s:?}: use a percentage like 40%"))
+}
+
 /// The flags of dns checks on `check add dns`, named as their settings.
 #[derive(Debug, Args, Serialize)]
 pub struct DnsOpts {
@@ -275,14 +302,16 @@ pub enum CheckAdd {
         #[command(flatten)]
         common: CheckCommon,
     },
-    /// ICMP echo.
+    /// ICMP echo; with --count, several, judged by --max-loss and --max-rtt.
     ///
-    /// Example: qu check add icmp gateway 10.0.0.1 --interval 5s
+    /// Example: qu check add icmp gateway 10.0.0.1 --count 5 --max-loss 40% --max-rtt 200ms
     Icmp {
         /// Unique name
         name: String,
         /// Host name or IP address
         host: String,
+        #[command(flatten)]
+        icmp: IcmpOpts,
         #[command(flatten)]
         common: CheckCommon,
     },

@@ -309,6 +309,7 @@ fn check(
             expect_answer: text(c.dns_expect),
         },
         tcp: Default::default(),
+        icmp: Default::default(),
     };
     let check = Check {
         id: c.id,

@@ -15,11 +15,12 @@ use super::policy::POLICY_LEVEL;
 use super::{AlertChannel, Check, FIRST_ALERT_TYPES, Mutation};
 
 /// The level a check's probe settings need: 4 for the http request
-/// settings and conditions, 5 for tcp send/expect.
+/// settings and conditions, 5 for tcp send/expect and icmp count/loss/rtt.
 fn check_level(c: &Check) -> u32 {
     match &c.probe {
         super::Probe::Http(p) => p.level(),
         super::Probe::Tcp(p) => p.level(),
+        super::Probe::Icmp(p) => p.level(),
         _ => 1,
     }
 }
@@ -58,7 +59,7 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   `quorum`, `nodes`), member labels and `qu node label`.
 ///   Also http request settings and conditions (method, headers, body, auth,
 ///   ip_version, ca, conditions).
-/// - 5: tcp `send` / `expect_reply`.
+/// - 5: tcp `send` / `expect_reply`; icmp `count`, `max_loss`, `max_rtt`.
 pub const STATE_LEVEL: u32 = 5;
 
 /// The level of a state that does not say (written by the first release).

@@ -24,6 +24,7 @@ use crate::state::fields::{
 use super::probe_condition::Condition;
 pub use super::probe_fields::ProbeFields;
 pub use super::probe_http::{HttpMethod, IpVersion, MASK, parse_ca, split_header};
+pub use super::probe_icmp::IcmpProbe;
 pub use super::probe_tcp::TcpProbe;
 
 /// What a check probes.
@@ -199,17 +200,6 @@ impl HttpProbe {
             limits::text("expect_status", spec.as_str(), MAX_STATUS_SPEC)?;
         }
         super::probe_http::validate_request(self)
-    }
-}
-
-/// An ICMP echo: up on a reply. No options.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IcmpProbe {}
-
-impl IcmpProbe {
-    /// The target is a host name or an IP address.
-    pub fn validate(&self, target: &str) -> Result<()> {
-        validate_host(target)
     }
 }
 

@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::probe::{CheckType, DnsProbe, HttpProbe, Probe, TcpProbe, TlsProbe};
+use super::probe::{CheckType, DnsProbe, HttpProbe, IcmpProbe, Probe, TcpProbe, TlsProbe};
 use crate::error::{Error, Result};
 
 /// Every kind's probe settings; all but the check's own kind stay at
@@ -35,6 +35,9 @@ pub struct ProbeFields {
     /// Settings of tcp checks.
     #[serde(flatten)]
     pub tcp: TcpProbe,
+    /// Settings of icmp checks.
+    #[serde(flatten)]
+    pub icmp: IcmpProbe,
 }
 
 impl ProbeFields {
@@ -46,7 +49,7 @@ impl ProbeFields {
             Probe::Tls(p) => f.tls = p.clone(),
             Probe::Dns(p) => f.dns = p.clone(),
             Probe::Tcp(p) => f.tcp = p.clone(),
-            Probe::Icmp(_) => {}
+            Probe::Icmp(p) => f.icmp = p.clone(),
         }
         f
     }
@@ -59,12 +62,14 @@ impl ProbeFields {
             tls,
             dns,
             tcp,
+            icmp,
         } = self;
-        let others: [(CheckType, Option<String>); 4] = [
+        let others: [(CheckType, Option<String>); 5] = [
             (CheckType::Http, first_set(&http)),
             (CheckType::Tls, first_set(&tls)),
             (CheckType::Dns, first_set(&dns)),
             (CheckType::Tcp, first_set(&tcp)),
+            (CheckType::Icmp, first_set(&icmp)),
         ];
         for (owner, field) in others {
             if let Some(field) = field.filter(|_| owner != kind) {
@@ -80,7 +85,7 @@ impl ProbeFields {
             CheckType::Tls => Probe::Tls(tls),
             CheckType::Dns => Probe::Dns(dns),
             CheckType::Tcp => Probe::Tcp(tcp),
-            other => Probe::blank(other),
+            CheckType::Icmp => Probe::Icmp(icmp),
         })
     }
 
