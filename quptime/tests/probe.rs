@@ -18,6 +18,8 @@ mod http;
 mod http_request;
 #[path = "probe/sockets.rs"]
 mod sockets;
+#[path = "probe/tcp_banner.rs"]
+mod tcp_banner;
 #[path = "probe/tls.rs"]
 mod tls;
 #[path = "probe/web.rs"]

@@ -1,6 +1,6 @@
 //! `qu check …`: the check commands and their flags.
 //!
-//! The probe flags ([`HttpOpts`], [`TlsOpts`], [`DnsOpts`]) serialize to
+//! The probe flags ([`HttpOpts`], [`TlsOpts`], [`DnsOpts`], [`TcpOpts`], [`IcmpOpts`]) serialize to
 //! the probe settings' document names (`--expect` is `expect_status`), so
 //! a flag reaches its setting in `quptime::state::probe` through serde and
 //! adding an option means its field there and its flag here.
@@ -41,6 +41,10 @@ pub enum CheckCmd {
         tls: TlsOpts,
         #[command(flatten)]
         dns: DnsEditOpts,
+        #[command(flatten)]
+        tcp: Box<TcpEditOpts>,
+        #[command(flatten)]
+        icmp: Box<IcmpOpts>,
     },
     /// Probe a check again (enable it).
     ///
@@ -193,6 +197,57 @@ pub struct TlsOpts {
     pub sni: Option<String>,
 }
 
+/// The flags of tcp checks on `check add tcp`, named as their settings.
+#[derive(Debug, Args, Serialize)]
+pub struct TcpOpts {
+    /// Text to send once connected; escapes \r \n \t \\ (like 'PING\r\n')
+    #[arg(long, value_name = "TEXT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send: Option<String>,
+    /// Text the reply must contain (first 4 KiB within the timeout); alone, checks the banner
+    #[arg(long, value_name = "TEXT")]
+    #[serde(rename = "expect_reply", skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
+}
+
+/// The flags of tcp checks on `check edit` (`--expect` is http's there).
+#[derive(Debug, Args, Serialize)]
+pub struct TcpEditOpts {
+    /// Text to send once connected (tcp; '' to stop sending)
+    #[arg(long, value_name = "TEXT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send: Option<String>,
+    /// Text the reply must contain (tcp; '' to only connect)
+    #[arg(long = "expect-reply", value_name = "TEXT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect_reply: Option<String>,
+}
+
+/// The flags of icmp checks (on `check add icmp` and `check edit`).
+#[derive(Debug, Args, Serialize)]
+pub struct IcmpOpts {
+    /// Echoes per probe (icmp; 1 to 20) [default: 1]
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u8>,
+    /// Down when more of the echoes are lost (icmp; 0% to 99%) [default: down only when all are]
+    #[arg(long, value_name = "P%", value_parser = percent)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_loss: Option<u8>,
+    /// Down when the average round trip is longer (icmp; like 200ms)
+    #[arg(long, value_name = "DURATION")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_rtt: Option<String>,
+}
+
+/// `40%` or `40` as 40.
+fn percent(s: &str) -> Result<u8, String> {
+    s.trim()
+        .trim_end_matches('%')
+        .parse::<u8>()
+        .map_err(|_| format!("{s:?}: use a percentage like 40%"))
+}
+
 /// The flags of dns checks on `check add dns`, named as their settings.
 #[derive(Debug, Args, Serialize)]
 pub struct DnsOpts {
@@ -242,9 +297,9 @@ pub enum CheckAdd {
         #[command(flatten)]
         common: CheckCommon,
     },
-    /// TCP connect.
+    /// TCP connect; with --send/--expect, a banner or reply check.
     ///
-    /// Example: qu check add tcp db db.internal:5432 --interval 15s
+    /// Example: qu check add tcp cache redis.internal:6379 --send 'PING\r\n' --expect +PONG
     Tcp {
         /// Unique name
         name: String,
@@ -252,16 +307,20 @@ pub enum CheckAdd {
         #[arg(value_name = "HOST:PORT")]
         target: String,
         #[command(flatten)]
+        tcp: TcpOpts,
+        #[command(flatten)]
         common: CheckCommon,
     },
-    /// ICMP echo.
+    /// ICMP echo; with --count, several, judged by --max-loss and --max-rtt.
     ///
-    /// Example: qu check add icmp gateway 10.0.0.1 --interval 5s
+    /// Example: qu check add icmp gateway 10.0.0.1 --count 5 --max-loss 40% --max-rtt 200ms
     Icmp {
         /// Unique name
         name: String,
         /// Host name or IP address
         host: String,
+        #[command(flatten)]
+        icmp: IcmpOpts,
         #[command(flatten)]
         common: CheckCommon,
     },

@@ -51,10 +51,14 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
             http,
             tls,
             dns,
+            tcp,
+            icmp,
         } => {
             let mut probe = http_settings(&http)?;
             probe.extend(settings(&tls)?);
             probe.extend(settings(&dns)?);
+            probe.extend(settings(&tcp)?);
+            probe.extend(settings(&icmp)?);
             let patch = CheckPatch {
                 name,
                 target,
@@ -221,9 +225,21 @@ fn spec(add: CheckAdd) -> Result<CheckSpec> {
         CheckAdd::Tcp {
             name,
             target,
+            tcp,
             common,
-        } => blank(CheckType::Tcp, name, target, common),
-        CheckAdd::Icmp { name, host, common } => blank(CheckType::Icmp, name, host, common),
+        } => {
+            probe.tcp = probe_fields(&tcp)?.tcp;
+            blank(CheckType::Tcp, name, target, common)
+        }
+        CheckAdd::Icmp {
+            name,
+            host,
+            icmp,
+            common,
+        } => {
+            probe.icmp = probe_fields(&icmp)?.icmp;
+            blank(CheckType::Icmp, name, host, common)
+        }
         CheckAdd::Tls {
             name,
             target,

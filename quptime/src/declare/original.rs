@@ -308,6 +308,8 @@ fn check(
             resolver: text(c.dns_resolver),
             expect_answer: text(c.dns_expect),
         },
+        tcp: Default::default(),
+        icmp: Default::default(),
     };
     let check = Check {
         id: c.id,

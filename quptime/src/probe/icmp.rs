@@ -1,4 +1,7 @@
-//! The icmp prober: one echo request, up on the echo reply.
+//! The icmp prober: one echo request, up on the echo reply; or `count`
+//! echoes at once, judged for loss and round trip by
+//! `state::probe_icmp::judge` (pure, so its rules are tested without
+//! sockets).
 //!
 //! Sockets come from surge-ping: an unprivileged datagram ICMP socket first
 //! (Linux allows it to the groups in `net.ipv4.ping_group_range`, which also
@@ -17,13 +20,14 @@ use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use surge_ping::{Client, Config, ICMP, IcmpPacket, PingIdentifier, PingSequence, SurgeError};
 use tokio::sync::OnceCell;
 
 use super::{Probe, ProbeResult, io_detail, target};
-use crate::state::{Check, CheckType};
+use crate::state::probe_icmp::{Echo, judge};
+use crate::state::{Check, CheckType, IcmpProbe};
 
 /// What an operator must do when ICMP sockets are refused.
 pub(crate) const NOT_PERMITTED: &str = "icmp: not permitted: allow unprivileged ping with \
@@ -104,26 +108,56 @@ impl Probe for IcmpProber {
             Ok(c) => c,
             Err(e) => return ProbeResult::down(start.elapsed(), e),
         };
-        let mut pinger = client.pinger(ip, PingIdentifier(self.ident)).await;
-        pinger.timeout(check.timeout);
-        let seq = PingSequence(self.seq.fetch_add(1, Ordering::Relaxed));
-        match pinger.ping(seq, &PAYLOAD).await {
-            Ok((packet, rtt)) => match verdict(&packet) {
-                Ok(detail) => ProbeResult::up(rtt, detail),
-                Err(detail) => ProbeResult::down(start.elapsed(), detail),
-            },
-            Err(SurgeError::Timeout { .. }) => ProbeResult::timeout(start.elapsed(), check.timeout),
-            Err(SurgeError::IOError(e)) => {
-                ProbeResult::down(start.elapsed(), format!("icmp: send: {}", io_detail(&e)))
-            }
-            Err(e) => ProbeResult::down(start.elapsed(), format!("icmp: {e}")),
+        let settings = match &check.probe {
+            crate::state::Probe::Icmp(p) => p.clone(),
+            _ => IcmpProbe::default(),
+        };
+        // Every echo waits until shortly before the check's timeout, so
+        // the verdict is ours (`2/5 lost`) rather than the caller's.
+        let count = settings.echoes();
+        let wait = if count == 1 {
+            check.timeout
+        } else {
+            check
+                .timeout
+                .saturating_sub((check.timeout / 10).min(Duration::from_secs(1)))
+        };
+        let echoes = (0..count).map(|i| self.echo(client, ip, wait, i));
+        let echoes = futures_util::future::join_all(echoes).await;
+        let (ok, rtt, detail) = judge(&settings, &echoes, check.timeout);
+        let latency = rtt.unwrap_or_else(|| start.elapsed());
+        if ok {
+            ProbeResult::up(latency, detail)
+        } else {
+            ProbeResult::down(start.elapsed(), detail)
         }
     }
 }
 
-/// `reply from <ip>` for an echo reply; otherwise the ICMP error that came
-/// back instead (`icmp: destination unreachable from 10.0.0.1`).
-fn verdict(packet: &IcmpPacket) -> Result<String, String> {
+impl IcmpProber {
+    /// One echo, the `i`th of a probe (sent `i` × 10 ms after the first,
+    /// so a burst does not trip rate limits), waiting at most `wait`.
+    async fn echo(&self, client: &Client, ip: IpAddr, wait: Duration, i: u8) -> Echo {
+        let stagger = Duration::from_millis(10) * u32::from(i);
+        tokio::time::sleep(stagger).await;
+        let mut pinger = client.pinger(ip, PingIdentifier(self.ident)).await;
+        pinger.timeout(wait.saturating_sub(stagger));
+        let seq = PingSequence(self.seq.fetch_add(1, Ordering::Relaxed));
+        match pinger.ping(seq, &PAYLOAD).await {
+            Ok((packet, rtt)) => match verdict(&packet) {
+                Ok(from) => Echo::Reply(rtt, from.to_string()),
+                Err(detail) => Echo::Failed(detail),
+            },
+            Err(SurgeError::Timeout { .. }) => Echo::Timeout,
+            Err(SurgeError::IOError(e)) => Echo::Failed(format!("icmp: send: {}", io_detail(&e))),
+            Err(e) => Echo::Failed(format!("icmp: {e}")),
+        }
+    }
+}
+
+/// The source of an echo reply; otherwise the ICMP error that came back
+/// instead (`icmp: destination unreachable from 10.0.0.1`).
+fn verdict(packet: &IcmpPacket) -> Result<IpAddr, String> {
     let (is_reply, what, from) = match packet {
         IcmpPacket::V4(p) => {
             let t = p.get_icmp_type().0;
@@ -135,7 +169,7 @@ fn verdict(packet: &IcmpPacket) -> Result<String, String> {
         }
     };
     if is_reply {
-        Ok(format!("reply from {from}"))
+        Ok(from)
     } else {
         Err(format!("icmp: {what} from {from}"))
     }

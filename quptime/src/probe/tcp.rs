@@ -1,12 +1,28 @@
-//! The tcp prober: up when a TCP connection to `host:port` is accepted.
-//! Nothing is sent; the connection is closed at once.
+//! The tcp prober: up when a TCP connection to `host:port` is accepted and,
+//! for banner checks, when the reply contains the expected text.
+//!
+//! Without `send` or `expect_reply` nothing is sent and the connection is
+//! closed at once. With `send`, its bytes are written once connected; with
+//! `expect_reply`, the reply is read until it contains the text, the peer
+//! closes, [`MAX_REPLY`] bytes came, or the read deadline passes (a tenth
+//! of the check's timeout, at most 1 s, before it, so the probe can still
+//! say what came back instead of only `timeout`). The evidence of a
+//! mismatch shows the reply escaped and cut (`expected "+PONG", got
+//! "-ERR unknown command\r\n"`).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use super::{Probe, ProbeResult, io_detail, target};
-use crate::state::{Check, CheckType};
+use crate::state::probe_tcp::{MAX_REPLY, escape_bytes, unescape};
+use crate::state::{Check, CheckType, TcpProbe};
 
-/// Connects and hangs up. Stateless.
+/// How much of a reply the evidence shows.
+const SHOWN: usize = 64;
+
+/// Connects, and talks when asked. Stateless.
 #[derive(Debug)]
 pub(crate) struct TcpProber;
 
@@ -23,9 +39,83 @@ impl Probe for TcpProber {
             Ok(a) => a,
             Err(e) => return ProbeResult::down(start.elapsed(), e),
         };
-        match target::connect(&addrs).await {
-            Ok(_stream) => ProbeResult::up(start.elapsed(), "connected"),
-            Err(e) => ProbeResult::down(start.elapsed(), format!("connect: {}", io_detail(&e))),
+        let stream = match target::connect(&addrs).await {
+            Ok(s) => s,
+            Err(e) => {
+                return ProbeResult::down(start.elapsed(), format!("connect: {}", io_detail(&e)));
+            }
+        };
+        let settings = match &check.probe {
+            crate::state::Probe::Tcp(p) => p,
+            _ => return ProbeResult::up(start.elapsed(), "connected"),
+        };
+        if settings.send.is_none() && settings.expect_reply.is_none() {
+            return ProbeResult::up(start.elapsed(), "connected");
+        }
+        let margin = (check.timeout / 10).min(Duration::from_secs(1));
+        let deadline = start + check.timeout.saturating_sub(margin);
+        match converse(stream, settings, deadline).await {
+            Ok(detail) => ProbeResult::up(start.elapsed(), detail),
+            Err(detail) => ProbeResult::down(start.elapsed(), detail),
         }
     }
+}
+
+/// Send, then read and judge the reply; the detail either way.
+async fn converse(
+    mut stream: TcpStream,
+    p: &TcpProbe,
+    deadline: Instant,
+) -> Result<String, String> {
+    // Validated when the check was added; a bad escape here is a bug
+    // upstream, reported as the probe's detail rather than a panic.
+    let decode = |what: &str, v: &Option<String>| -> Result<Option<Vec<u8>>, String> {
+        v.as_deref()
+            .map(|t| unescape(what, t).map_err(|e| e.to_string()))
+            .transpose()
+    };
+    let send = decode("send", &p.send)?;
+    let expect = decode("expect_reply", &p.expect_reply)?;
+    if let Some(bytes) = &send {
+        stream
+            .write_all(bytes)
+            .await
+            .map_err(|e| format!("send: {}", io_detail(&e)))?;
+    }
+    let Some(expect) = expect else {
+        return Ok(format!(
+            "connected, sent {} bytes",
+            send.map_or(0, |s| s.len())
+        ));
+    };
+    let mut reply = Vec::with_capacity(512);
+    let mut chunk = [0u8; 1024];
+    let why = loop {
+        if contains(&reply, &expect) {
+            return Ok(format!("reply \"{}\"", escape_bytes(&reply, SHOWN)));
+        }
+        if reply.len() >= MAX_REPLY {
+            break format!("first {MAX_REPLY} bytes");
+        }
+        let room = (MAX_REPLY - reply.len()).min(chunk.len());
+        let read = tokio::time::timeout_at(deadline.into(), stream.read(&mut chunk[..room])).await;
+        match read {
+            Ok(Ok(0)) => break "then closed".to_string(),
+            Ok(Ok(n)) => reply.extend_from_slice(&chunk[..n]),
+            Ok(Err(e)) => break format!("then read: {}", io_detail(&e)),
+            Err(_) => break "nothing more within the timeout".to_string(),
+        }
+    };
+    let expected = escape_bytes(&expect, SHOWN);
+    if reply.is_empty() {
+        return Err(format!("expected \"{expected}\", got nothing ({why})"));
+    }
+    Err(format!(
+        "expected \"{expected}\", got \"{}\" ({why})",
+        escape_bytes(&reply, SHOWN)
+    ))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -15,14 +15,20 @@ use super::policy::POLICY_LEVEL;
 use super::{AlertChannel, Check, FIRST_ALERT_TYPES, Mutation};
 
 /// The level a check's probe settings need: 4 for the http request
-/// settings and conditions.
+/// settings and conditions, 5 for tcp send/expect and icmp count/loss/rtt.
 fn check_level(c: &Check) -> u32 {
     let deps = if c.depends_on.is_empty() && c.flap_threshold.is_none() && c.flap_window.is_none() {
         1
     } else {
         5
     };
-    c.http().map_or(1, super::HttpProbe::level).max(deps)
+    let probe = match &c.probe {
+        super::Probe::Http(p) => p.level(),
+        super::Probe::Tcp(p) => p.level(),
+        super::Probe::Icmp(p) => p.level(),
+        _ => 1,
+    };
+    probe.max(deps)
 }
 
 /// The level a channel needs: 4 for a type after the first three (Slack,
@@ -62,8 +68,11 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   Also http request settings and conditions (method, headers, body, auth,
 ///   ip_version, ca, conditions).
 /// - 5: the uptime history (`HistoryTick`, `state::history`); the channel
-///   setting `events` (per-channel routing); API tokens (`CreateApiToken`, `RevokeApiToken`, `TouchApiToken`); check dependencies (`depends_on`); flap control (`flap_threshold`,
-///   `flap_window`, `SetFlapping`, the outbox kind `flapping`).
+///   setting `events` (per-channel routing); API tokens (`CreateApiToken`,
+///   `RevokeApiToken`, `TouchApiToken`); check dependencies (`depends_on`);
+///   flap control (`flap_threshold`, `flap_window`, `SetFlapping`, the
+///   outbox kind `flapping`); tcp `send` / `expect_reply`; icmp `count`,
+///   `max_loss`, `max_rtt`.
 pub const STATE_LEVEL: u32 = 5;
 
 /// The level of a state that does not say (written by the first release).
@@ -335,6 +344,16 @@ mod tests {
             retention: None,
         };
         assert_eq!(import.required_level(), 4);
+    }
+
+    #[test]
+    fn a_tcp_check_that_sends_or_expects_needs_level_5() {
+        let mut check = Check::blank(super::super::CheckType::Tcp);
+        if let super::super::Probe::Tcp(p) = &mut check.probe {
+            p.expect_reply = Some("+PONG".into());
+        }
+        let m = Mutation::AddCheck { check };
+        assert_eq!(m.required_level(), 5);
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub mod probe_condition;
 mod probe_entries;
 mod probe_fields;
 mod probe_http;
+pub(crate) mod probe_icmp;
+pub(crate) mod probe_tcp;
 mod record;
 pub mod redact;
 pub mod resolvers;

@@ -16,7 +16,6 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::addr::check_host_port;
 use crate::error::{Error, Result};
 use crate::state::fields::{
     self as limits, MAX_HOST, excerpt, validate_host, validate_host_opt_port, validate_url,
@@ -25,6 +24,8 @@ use crate::state::fields::{
 use super::probe_condition::Condition;
 pub use super::probe_fields::ProbeFields;
 pub use super::probe_http::{HttpMethod, IpVersion, MASK, parse_ca, split_header};
+pub use super::probe_icmp::IcmpProbe;
+pub use super::probe_tcp::TcpProbe;
 
 /// What a check probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -202,28 +203,6 @@ impl HttpProbe {
     }
 }
 
-/// A TCP connect: up when the connection is accepted. No options.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TcpProbe {}
-
-impl TcpProbe {
-    /// The target is `host:port`.
-    pub fn validate(&self, target: &str) -> Result<()> {
-        check_host_port(target).map_err(|e| Error::invalid(format!("tcp target: {}", e.message())))
-    }
-}
-
-/// An ICMP echo: up on a reply. No options.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IcmpProbe {}
-
-impl IcmpProbe {
-    /// The target is a host name or an IP address.
-    pub fn validate(&self, target: &str) -> Result<()> {
-        validate_host(target)
-    }
-}
-
 /// A TLS handshake: down when the certificate is invalid or expires soon.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TlsProbe {
@@ -311,7 +290,9 @@ impl DnsProbe {
 /// number or boolean (`body_match: 42`): read as its text. Text settings
 /// reach their type through serde's flattening, which sees YAML's typed
 /// scalars rather than asking for a string.
-fn opt_text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+pub(super) fn opt_text<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
     Option::<Text>::deserialize(d).map(|t| t.map(|Text(s)| s))
 }
 

@@ -16,7 +16,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::probe::{DnsProbe, HttpProbe, TlsProbe};
+use super::probe::{DnsProbe, HttpProbe, IcmpProbe, TcpProbe, TlsProbe};
 use super::probe_fields::ProbeFields;
 
 impl ProbeFields {
@@ -35,6 +35,10 @@ impl ProbeFields {
             read_into(&mut self.tls, key, map)?;
         } else if field_names::<DnsProbe>().contains(&key) {
             read_into(&mut self.dns, key, map)?;
+        } else if field_names::<TcpProbe>().contains(&key) {
+            read_into(&mut self.tcp, key, map)?;
+        } else if field_names::<IcmpProbe>().contains(&key) {
+            read_into(&mut self.icmp, key, map)?;
         } else {
             return Ok(false);
         }
@@ -46,6 +50,8 @@ impl ProbeFields {
         let mut all = field_names::<HttpProbe>().to_vec();
         all.extend(field_names::<TlsProbe>());
         all.extend(field_names::<DnsProbe>());
+        all.extend(field_names::<TcpProbe>());
+        all.extend(field_names::<IcmpProbe>());
         all
     }
 }
@@ -179,6 +185,8 @@ mod tests {
             ]
         );
         assert_eq!(field_names::<TlsProbe>(), ["warn_days", "sni"]);
-        assert_eq!(ProbeFields::names().len(), 18);
+        assert_eq!(field_names::<TcpProbe>(), ["send", "expect_reply"]);
+        assert_eq!(field_names::<IcmpProbe>(), ["count", "max_loss", "max_rtt"]);
+        assert_eq!(ProbeFields::names().len(), 23);
     }
 }

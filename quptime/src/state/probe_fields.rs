@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::probe::{CheckType, DnsProbe, HttpProbe, Probe, TlsProbe};
+use super::probe::{CheckType, DnsProbe, HttpProbe, IcmpProbe, Probe, TcpProbe, TlsProbe};
 use crate::error::{Error, Result};
 
 /// Every kind's probe settings; all but the check's own kind stay at
@@ -32,6 +32,12 @@ pub struct ProbeFields {
     /// Settings of dns checks.
     #[serde(flatten)]
     pub dns: DnsProbe,
+    /// Settings of tcp checks.
+    #[serde(flatten)]
+    pub tcp: TcpProbe,
+    /// Settings of icmp checks.
+    #[serde(flatten)]
+    pub icmp: IcmpProbe,
 }
 
 impl ProbeFields {
@@ -42,7 +48,8 @@ impl ProbeFields {
             Probe::Http(p) => f.http = p.clone(),
             Probe::Tls(p) => f.tls = p.clone(),
             Probe::Dns(p) => f.dns = p.clone(),
-            Probe::Tcp(_) | Probe::Icmp(_) => {}
+            Probe::Tcp(p) => f.tcp = p.clone(),
+            Probe::Icmp(p) => f.icmp = p.clone(),
         }
         f
     }
@@ -50,11 +57,19 @@ impl ProbeFields {
     /// The settings of a `kind` check; a setting of another kind is
     /// refused, naming it and the kind it belongs to.
     pub fn into_probe(self, kind: CheckType) -> Result<Probe> {
-        let ProbeFields { http, tls, dns } = self;
-        let others: [(CheckType, Option<String>); 3] = [
+        let ProbeFields {
+            http,
+            tls,
+            dns,
+            tcp,
+            icmp,
+        } = self;
+        let others: [(CheckType, Option<String>); 5] = [
             (CheckType::Http, first_set(&http)),
             (CheckType::Tls, first_set(&tls)),
             (CheckType::Dns, first_set(&dns)),
+            (CheckType::Tcp, first_set(&tcp)),
+            (CheckType::Icmp, first_set(&icmp)),
         ];
         for (owner, field) in others {
             if let Some(field) = field.filter(|_| owner != kind) {
@@ -69,7 +84,8 @@ impl ProbeFields {
             CheckType::Http => Probe::Http(http),
             CheckType::Tls => Probe::Tls(tls),
             CheckType::Dns => Probe::Dns(dns),
-            other => Probe::blank(other),
+            CheckType::Tcp => Probe::Tcp(tcp),
+            CheckType::Icmp => Probe::Icmp(icmp),
         })
     }
 

@@ -141,3 +141,32 @@ fn a_patch_sets_resets_and_keeps_by_name() {
     .expect("null keeps");
     assert_eq!(same, tcp);
 }
+
+#[test]
+fn tcp_and_icmp_settings_go_through_the_documents() {
+    let f: ProbeFields = serde_json::from_str(
+        r#"{"send": "PING\\r\\n", "expect_reply": "+PONG", "warn_days": null}"#,
+    )
+    .expect("fields");
+    let p = f.clone().into_probe(CheckType::Tcp).expect("tcp");
+    assert_eq!(ProbeFields::of(&p), f);
+    let e = f.into_probe(CheckType::Http).unwrap_err().to_string();
+    assert!(e.contains("applies to tcp checks only, not to http"), "{e}");
+    let f: ProbeFields =
+        serde_json::from_str(r#"{"count": 5, "max_loss": 40, "max_rtt": "200ms"}"#).expect("icmp");
+    let p = f.clone().into_probe(CheckType::Icmp).expect("icmp");
+    assert_eq!(
+        serde_json::to_value(ProbeFields::of(&p)).expect("json"),
+        serde_json::json!({"count": 5, "max_loss": 40, "max_rtt": "200ms"})
+    );
+    let changed = ProbeFields::patch(
+        &p,
+        &serde_json::from_str(r#"{"count": "", "max_rtt": "1s"}"#).expect("patch"),
+    )
+    .expect("patched");
+    let Probe::Icmp(icmp) = changed else {
+        panic!("not icmp: {changed:?}")
+    };
+    assert_eq!(icmp.count, None);
+    assert_eq!(icmp.max_rtt, Some(std::time::Duration::from_secs(1)));
+}

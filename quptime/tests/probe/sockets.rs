@@ -77,6 +77,35 @@ async fn icmp_loopback_as_allowed(who: &str) {
             c.target = "localhost".into();
             let r = p.probe(&c).await;
             assert!(r.ok && r.detail.starts_with("reply from "), "{r:?}");
+            // Several echoes per probe, judged for loss and round trip.
+            c.probe = quptime::state::Probe::Icmp(quptime::state::IcmpProbe {
+                count: Some(5),
+                max_loss: Some(40),
+                max_rtt: Some(Duration::from_millis(200)),
+            });
+            let r = p.probe(&c).await;
+            assert!(r.ok, "{r:?}");
+            assert!(
+                r.detail.starts_with("5/5 replies from 127.0.0.1, rtt avg "),
+                "{r:?}"
+            );
+            // A bound no loopback round trip can meet: down, saying so.
+            c.probe = quptime::state::Probe::Icmp(quptime::state::IcmpProbe {
+                count: Some(3),
+                max_loss: None,
+                max_rtt: Some(Duration::from_millis(1)),
+            });
+            let r = p.probe(&c).await;
+            println!("icmp 3 echoes, max_rtt 1ms: {r:?}");
+            if !r.ok {
+                assert!(
+                    r.detail.starts_with("rtt avg ") && r.detail.ends_with(" > 1ms"),
+                    "{r:?}"
+                );
+            } else {
+                assert!(r.latency <= Duration::from_millis(1), "{r:?}");
+            }
+            c.probe = quptime::state::Probe::Icmp(Default::default());
             // Many probes at once share the socket and keep their replies apart.
             c.target = "127.0.0.1".into();
             let runs = (0..20).map(|_| p.probe(&c));
