@@ -173,14 +173,33 @@ impl Core {
                     .with_hint("list them with `qu node list`"),
             );
         }
-        if !self.consensus.has_lease() {
-            let (leader, member) = self.leader()?;
-            let conn = self.pool.get(&leader, &member).await?;
-            return conn
-                .call_with_timeout::<EvictRpc>(&id, Duration::from_secs(30))
-                .await;
+        // Mastership can move between the lease check and the membership
+        // change (a hand-over to the preferred node): then the change is
+        // refused here, and asked again, of the new master, until the
+        // proposal timeout.
+        let deadline = Instant::now() + self.consensus.timing().propose_timeout;
+        loop {
+            let attempt = if self.consensus.has_lease() {
+                self.consensus.remove_member(&id).await
+            } else {
+                match self.leader() {
+                    Ok((leader, member)) => {
+                        let conn = self.pool.get(&leader, &member).await?;
+                        return conn
+                            .call_with_timeout::<EvictRpc>(&id, Duration::from_secs(30))
+                            .await;
+                    }
+                    Err(e) => Err(e),
+                }
+            };
+            match attempt {
+                Ok(()) => break,
+                Err(e) if e.kind() == ErrorKind::NoQuorum && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        self.consensus.remove_member(&id).await?;
         let outcome = self
             .submit(Command::new(
                 self.me().clone(),
