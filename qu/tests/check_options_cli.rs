@@ -1,6 +1,6 @@
 //! This stop's check and channel options through real `qu` processes on a
 //! one-node cluster: `--depends-on`, the flap settings, tcp banner checks,
-//! icmp echo counts and per-channel `--events`. Each is accepted and shown
+//! icmp echo counts, tcp `--tls` and per-channel `--events`. Each is accepted and shown
 //! by `qu export`, and each bad value is refused with a message naming
 //! the field, changing nothing.
 
@@ -37,6 +37,16 @@ fn new_check_and_channel_options_are_accepted_exported_and_validated() {
     n1.qu_ok(&[
         "check",
         "add",
+        "tcp",
+        "smtps",
+        "127.0.0.1:9",
+        "--tls",
+        "--expect",
+        "220",
+    ]);
+    n1.qu_ok(&[
+        "check",
+        "add",
         "icmp",
         "lo",
         "127.0.0.1",
@@ -61,6 +71,7 @@ fn new_check_and_channel_options_are_accepted_exported_and_validated() {
         "send: PING\\r\\n",
         "expect_reply: +PONG",
         "count: 5",
+        "tls: true",
         "events: down,recovered",
     ] {
         assert!(exported.contains(want), "{want} missing from:\n{exported}");

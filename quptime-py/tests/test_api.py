@@ -293,3 +293,40 @@ def test_start_validates_timing_and_the_saved_identity(tmp_path: Path) -> None:
     assert str(err.value).startswith("node_id=: differs"), str(err.value)
     with quptime.Cluster.start(tmp_path / "t", node_id="t", timing=quptime.Timing.fast()) as c:
         assert c.node_id == "t"
+
+
+def test_every_check_setting_is_a_typed_keyword(node: quptime.Cluster) -> None:
+    node.add_check(
+        "api", "http", "http://127.0.0.1:9/health",
+        method="POST", headers=["X-Probe: yes"], body="{}", bearer="s3cret",
+        conditions=['json $.status == "ok"', "response_time < 300ms"],
+        fail_after=3, recover_after=1, quorum="at-least 1", flap_threshold=4, flap_window="5m",
+    )
+    node.add_check("cache", "tcp", "127.0.0.1:9", send="PING\\r\\n", expect_reply="+PONG", tls=True,
+                   depends_on=["api"])
+    node.add_check("lo", "icmp", "127.0.0.1", count=5, max_loss=40, max_rtt="200ms")
+    by_name = {c["name"]: c for c in node.checks()}
+    api, cache, lo = by_name["api"], by_name["cache"], by_name["lo"]
+    assert (api["method"], api["headers"], api["body"]) == ("POST", ["X-Probe: yes"], "{}")
+    # In process the program owns the node and its data directory, so it
+    # reads its own secrets back (qu check list and the web API mask them).
+    assert api["bearer"] == "s3cret"
+    assert api["conditions"] == ['json $.status == "ok"', "response_time < 300ms"]
+    assert (api["fail_after"], api["recover_after"], api["quorum"]) == (3, 1, "at-least 1")
+    assert (api["flap_threshold"], api["flap_window"]) == (4, "5m")
+    assert (cache["send"], cache["expect_reply"], cache["tls"]) == ("PING\\r\\n", "+PONG", True)
+    assert cache["depends_on"] == [api["id"]]
+    assert (lo["count"], lo["max_loss"], lo["max_rtt"]) == (5, 40, "200ms")
+    node.edit_check("cache", tls=False, send="")
+    cache = next(c for c in node.checks() if c["name"] == "cache")
+    assert "tls" not in cache and "send" not in cache, cache
+    # The library's rules, naming the keyword; nothing changes.
+    before = node.checks()
+    for kwargs, field in [(dict(conditions=["json $.x =="]), "condition"),
+                          (dict(quorum="most"), "quorum"), (dict(count=30), "count")]:
+        with pytest.raises(quptime.InvalidInput) as err:
+            node.edit_check("lo" if field == "count" else "api", **kwargs)  # type: ignore[arg-type]
+        assert field in str(err.value), str(err.value)
+    with pytest.raises(quptime.InvalidInput, match="tls"):
+        node.add_check("web", "http", "http://127.0.0.1:9/", tls=True)
+    assert node.checks() == before

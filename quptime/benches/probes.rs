@@ -4,7 +4,10 @@
 //! - sustained probes per second per node against a local HTTP target and a
 //!   local TCP port, and CPU seconds per 1,000 probes;
 //! - 10,000 HTTP checks at a 10 s interval on one node: CPU use (cores),
-//!   RSS, and schedule lag (probe start minus due time) p50/p99.
+//!   RSS, and schedule lag (probe start minus due time) p50/p99;
+//! - 1,000 HTTP checks at 1 s, plain and with three conditions (status,
+//!   a JSON path and the response time), and the ratio of their CPU per
+//!   probe (the target is at most 1.3).
 //!
 //! The targets run in a child process (this binary re-executed), so the
 //! figures are the node's alone. Numbers are printed, not asserted.
@@ -16,10 +19,23 @@ use std::time::{Duration, Instant};
 use quptime::Faults;
 use quptime::probe::Probers;
 use quptime::schedule::{ScheduleOptions, Scheduler};
-use quptime::state::{Check, CheckType, ClusterState};
+use quptime::state::probe_condition::Condition;
+use quptime::state::{Check, CheckType, ClusterState, Probe};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TARGET_ENV: &str = "QUPTIME_BENCH_TARGET";
+
+/// What the target answers to every request: a small JSON document, so
+/// the conditions scenario has a path to look at.
+const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+content-length: 38\r\nconnection: close\r\n\r\n{\"status\":\"ok\",\"queue\":{\"depth\":3}}";
+
+/// The conditions of the conditions scenario: one of each costly kind.
+const CONDITIONS: [&str; 3] = [
+    "status == 200",
+    "json $.queue.depth < 100",
+    "response_time < 2s",
+];
 
 fn main() {
     if let Ok(port) = std::env::var(TARGET_ENV) {
@@ -52,11 +68,7 @@ fn serve_target(port: u16) {
                 if let Ok(n) = s.read(&mut buf).await
                     && n > 0
                 {
-                    let _ = s
-                        .write_all(
-                            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
-                        )
-                        .await;
+                    let _ = s.write_all(RESPONSE).await;
                 }
             });
         }
@@ -105,6 +117,20 @@ fn checks(n: usize, kind: CheckType, target: &str, interval: Duration) -> Cluste
         })
         .collect();
     state.checks = checks;
+    state
+}
+
+/// `checks` with [`CONDITIONS`] on every HTTP check.
+fn with_conditions(mut state: ClusterState) -> ClusterState {
+    let conditions: Vec<Condition> = CONDITIONS
+        .iter()
+        .map(|c| Condition::parse(c).expect("condition"))
+        .collect();
+    for check in state.checks.values_mut() {
+        if let Probe::Http(p) = &mut check.probe {
+            p.conditions = conditions.clone();
+        }
+    }
     state
 }
 
@@ -194,9 +220,19 @@ async fn bench() {
             "HTTP, 10,000 checks @ 10 s (target load)",
             checks(10_000, CheckType::Http, &url, Duration::from_secs(10)),
         ),
+        (
+            "HTTP, 1,000 checks @ 1 s, plain",
+            checks(1000, CheckType::Http, &url, Duration::from_secs(1)),
+        ),
+        (
+            "HTTP, 1,000 checks @ 1 s, 3 conditions",
+            with_conditions(checks(1000, CheckType::Http, &url, Duration::from_secs(1))),
+        ),
     ];
+    let mut per_probe = Vec::new();
     for (name, state) in scenarios {
         let mut r = run(state, Duration::from_secs(3), Duration::from_secs(12)).await;
+        per_probe.push(r.cpu / r.probes.max(1) as f64);
         let rate = r.probes as f64 / r.secs;
         println!(
             "{:<44} {:>10.0} {:>12.3} {:>9.2} {:>10.1?} {:>10.1?} {:>8.1}{}",
@@ -212,6 +248,12 @@ async fn bench() {
             } else {
                 String::new()
             },
+        );
+    }
+    if let [.., plain, conditions] = per_probe[..] {
+        println!(
+            "conditions / plain CPU per probe: {:.2} (target: at most 1.30)",
+            conditions / plain.max(f64::MIN_POSITIVE)
         );
     }
 }

@@ -20,6 +20,8 @@ mod http_request;
 mod sockets;
 #[path = "probe/tcp_banner.rs"]
 mod tcp_banner;
+#[path = "probe/tcp_tls.rs"]
+mod tcp_tls;
 #[path = "probe/tls.rs"]
 mod tls;
 #[path = "probe/web.rs"]

@@ -208,6 +208,11 @@ pub struct TcpOpts {
     #[arg(long, value_name = "TEXT")]
     #[serde(rename = "expect_reply", skip_serializing_if = "Option::is_none")]
     pub expect: Option<String>,
+    /// Talk TLS once connected, the chain verified like a tls check's (also --tls=true|false)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          action = clap::ArgAction::Set, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<bool>,
 }
 
 /// The flags of tcp checks on `check edit` (`--expect` is http's there).
@@ -221,6 +226,11 @@ pub struct TcpEditOpts {
     #[arg(long = "expect-reply", value_name = "TEXT")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect_reply: Option<String>,
+    /// Talk TLS once connected (tcp; --tls=false to stop)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          action = clap::ArgAction::Set, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<bool>,
 }
 
 /// The flags of icmp checks (on `check add icmp` and `check edit`).

@@ -201,7 +201,8 @@ class Cluster(_Config):
     # Reading.
 
     def checks(self) -> List[Dict[str, Any]]:
-        """The checks, as dicts (the fields of ``qu check list --json``)."""
+        """The checks, as dicts (the fields of ``qu check list --json``,
+        secrets unmasked: the program owns the node)."""
         result: List[Dict[str, Any]] = json.loads(self._native.checks())
         return result
 

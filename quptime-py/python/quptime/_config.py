@@ -62,13 +62,46 @@ class _Config:
         record: Optional[str] = None,
         resolver: Optional[str] = None,
         expect_answer: Optional[str] = None,
+        method: Optional[str] = None,
+        headers: Iterable[str] = (),
+        body: Optional[str] = None,
+        basic_auth: Optional[str] = None,
+        bearer: Optional[str] = None,
+        ip_version: Optional[int] = None,
+        ca: Optional[str] = None,
+        conditions: Iterable[str] = (),
+        send: Optional[str] = None,
+        expect_reply: Optional[str] = None,
+        tls: bool = False,
+        count: Optional[int] = None,
+        max_loss: Optional[int] = None,
+        max_rtt: Optional[Duration] = None,
         alerts: Iterable[str] = (),
         suppress: Iterable[str] = (),
         remind: Optional[Duration] = None,
+        fail_after: Optional[int] = None,
+        recover_after: Optional[int] = None,
+        quorum: Optional[str] = None,
+        nodes: Iterable[str] = (),
+        depends_on: Iterable[str] = (),
+        flap_threshold: Optional[int] = None,
+        flap_window: Optional[Duration] = None,
     ) -> NewId:
         """Add a check; every node probes it every ``interval``. ``type`` is
         one of ``http``, ``tcp``, ``icmp``, ``tls``, ``dns``. Returns its id
-        (a ``str`` whose ``version`` is the write's config version)."""
+        (a ``str`` whose ``version`` is the write's config version).
+
+        The keywords are the settings of docs/configuration.md, named as
+        there: http requests (``method``, ``headers`` as ``"Name: value"``,
+        ``body``, ``basic_auth`` as ``"user:password"``, ``bearer``,
+        ``ip_version`` 4 or 6, ``ca`` PEM, ``conditions`` such as
+        ``'json $.status == "ok"'``), tcp talk (``send``, ``expect_reply``,
+        ``tls``), icmp echoes (``count``, ``max_loss`` in percent,
+        ``max_rtt``), the decision policy (``fail_after``,
+        ``recover_after``, ``quorum`` such as ``"at-least 2"``, ``nodes``
+        as ``"region=eu"`` labels), ``depends_on`` (check names or ids) and
+        flap control (``flap_threshold``, ``flap_window``). A setting of
+        another kind of check is refused, naming it."""
         spec = {
             "name": _str(name, "name"),
             "type": _str(type, "type"),
@@ -85,10 +118,32 @@ class _Config:
             "record": _opt_str(record, "record"),
             "resolver": _opt_str(resolver, "resolver"),
             "expect_answer": _opt_str(expect_answer, "expect_answer"),
+            "method": _opt_str(method, "method"),
+            "headers": _names(headers, "headers"),
+            "body": _opt_str(body, "body"),
+            "basic_auth": _opt_str(basic_auth, "basic_auth"),
+            "bearer": _opt_str(bearer, "bearer"),
+            "ip_version": _opt_int(ip_version, "ip_version"),
+            "ca": _opt_str(ca, "ca"),
+            "conditions": _names(conditions, "conditions"),
+            "send": _opt_str(send, "send"),
+            "expect_reply": _opt_str(expect_reply, "expect_reply"),
+            "tls": bool(tls),
+            "count": _opt_int(count, "count"),
+            "max_loss": _opt_int(max_loss, "max_loss"),
+            "max_rtt": duration_text(max_rtt, "max_rtt"),
             "alerts": _names(alerts, "alerts"),
             "suppress": _names(suppress, "suppress"),
             "remind": duration_text(remind, "remind"),
+            "fail_after": _opt_int(fail_after, "fail_after"),
+            "recover_after": _opt_int(recover_after, "recover_after"),
+            "quorum": _opt_str(quorum, "quorum"),
+            "nodes": _names(nodes, "nodes"),
+            "depends_on": _names(depends_on, "depends_on"),
+            "flap_threshold": _opt_int(flap_threshold, "flap_threshold"),
+            "flap_window": duration_text(flap_window, "flap_window"),
         }
+        spec = {k: v for k, v in spec.items() if v is not None}
         if spec["type"] not in _CHECK_TYPES:
             raise InvalidInput(
                 f"{type!r} is not a check type; use one of {', '.join(_CHECK_TYPES)}", "type"
@@ -114,9 +169,30 @@ class _Config:
         record: Optional[str] = None,
         resolver: Optional[str] = None,
         expect_answer: Optional[str] = None,
+        method: Optional[str] = None,
+        headers: Optional[Iterable[str]] = None,
+        body: Optional[str] = None,
+        basic_auth: Optional[str] = None,
+        bearer: Optional[str] = None,
+        ip_version: Optional[int] = None,
+        ca: Optional[str] = None,
+        conditions: Optional[Iterable[str]] = None,
+        send: Optional[str] = None,
+        expect_reply: Optional[str] = None,
+        tls: Optional[bool] = None,
+        count: Optional[int] = None,
+        max_loss: Optional[int] = None,
+        max_rtt: Optional[Duration] = None,
         alerts: Optional[Iterable[str]] = None,
         suppress: Optional[Iterable[str]] = None,
         remind: Optional[Duration] = None,
+        fail_after: Optional[int] = None,
+        recover_after: Optional[int] = None,
+        quorum: Optional[str] = None,
+        nodes: Optional[Iterable[str]] = None,
+        depends_on: Optional[Iterable[str]] = None,
+        flap_threshold: Optional[int] = None,
+        flap_window: Optional[Duration] = None,
     ) -> int:
         """Change the check with this id or name: each keyword given
         replaces that setting (the keywords of :meth:`add_check`); ``""``
@@ -137,10 +213,32 @@ class _Config:
             "record": _opt_str(record, "record"),
             "resolver": _opt_str(resolver, "resolver"),
             "expect_answer": _opt_str(expect_answer, "expect_answer"),
+            "method": _opt_str(method, "method"),
+            "headers": _opt_names(headers, "headers"),
+            "body": _opt_str(body, "body"),
+            "basic_auth": _opt_str(basic_auth, "basic_auth"),
+            "bearer": _opt_str(bearer, "bearer"),
+            "ip_version": _opt_int(ip_version, "ip_version"),
+            "ca": _opt_str(ca, "ca"),
+            "conditions": _opt_names(conditions, "conditions"),
+            "send": _opt_str(send, "send"),
+            "expect_reply": _opt_str(expect_reply, "expect_reply"),
+            "tls": _opt_bool(tls, "tls"),
+            "count": _opt_int(count, "count"),
+            "max_loss": _opt_int(max_loss, "max_loss"),
+            "max_rtt": duration_text(max_rtt, "max_rtt"),
             "alerts": _opt_names(alerts, "alerts"),
             "suppress": _opt_names(suppress, "suppress"),
             "remind": "" if remind == "" else duration_text(remind, "remind"),
+            "fail_after": _opt_int(fail_after, "fail_after"),
+            "recover_after": _opt_int(recover_after, "recover_after"),
+            "quorum": _opt_str(quorum, "quorum"),
+            "nodes": _opt_names(nodes, "nodes"),
+            "depends_on": _opt_names(depends_on, "depends_on"),
+            "flap_threshold": _opt_int(flap_threshold, "flap_threshold"),
+            "flap_window": "" if flap_window == "" else duration_text(flap_window, "flap_window"),
         }
+        patch = {k: v for k, v in patch.items() if v is not None}
         return self._native.edit_check(_str(check, "check"), json.dumps(patch))
 
     def enable_check(self, check: str) -> int:

@@ -128,7 +128,7 @@ impl Probers {
         let tls = tls_config::TlsConfigs::new(roots)?;
         let registry = Registry {
             http: http::HttpProber::new(&tls)?,
-            tcp: tcp::TcpProber,
+            tcp: tcp::TcpProber::new(&tls),
             icmp: icmp::IcmpProber::new(),
             tls: tls::TlsProber::new(&tls),
             dns: dns::DnsProber::new(),

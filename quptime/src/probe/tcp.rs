@@ -9,12 +9,18 @@
 //! say what came back instead of only `timeout`). The evidence of a
 //! mismatch shows the reply escaped and cut (`expected "+PONG", got
 //! "-ERR unknown command\r\n"`).
+//!
+//! With `tls`, a TLS handshake follows the connect (verified like a tls
+//! check's, the target's host as the server name) and the conversation
+//! runs inside it; a failed handshake is down with the TLS reason.
 
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_rustls::TlsConnector;
 
+use super::tls_config::TlsConfigs;
 use super::{Probe, ProbeResult, io_detail, target};
 use crate::state::probe_tcp::{MAX_REPLY, escape_bytes, unescape};
 use crate::state::{Check, CheckType, TcpProbe};
@@ -22,9 +28,25 @@ use crate::state::{Check, CheckType, TcpProbe};
 /// How much of a reply the evidence shows.
 const SHOWN: usize = 64;
 
-/// Connects, and talks when asked. Stateless.
-#[derive(Debug)]
-pub(crate) struct TcpProber;
+/// Connects, and talks when asked; holds the verified TLS configuration
+/// for `tls` checks.
+pub(crate) struct TcpProber {
+    connector: TlsConnector,
+}
+
+impl std::fmt::Debug for TcpProber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpProber").finish_non_exhaustive()
+    }
+}
+
+impl TcpProber {
+    pub(crate) fn new(configs: &TlsConfigs) -> TcpProber {
+        TcpProber {
+            connector: TlsConnector::from(configs.tls_verified.clone()),
+        }
+    }
+}
 
 impl Probe for TcpProber {
     const KIND: CheckType = CheckType::Tcp;
@@ -49,21 +71,46 @@ impl Probe for TcpProber {
             crate::state::Probe::Tcp(p) => p,
             _ => return ProbeResult::up(start.elapsed(), "connected"),
         };
-        if settings.send.is_none() && settings.expect_reply.is_none() {
-            return ProbeResult::up(start.elapsed(), "connected");
-        }
+        let talks = settings.send.is_some() || settings.expect_reply.is_some();
         let margin = (check.timeout / 10).min(Duration::from_secs(1));
         let deadline = start + check.timeout.saturating_sub(margin);
-        match converse(stream, settings, deadline).await {
-            Ok(detail) => ProbeResult::up(start.elapsed(), detail),
-            Err(detail) => ProbeResult::down(start.elapsed(), detail),
+        if !settings.tls {
+            if !talks {
+                return ProbeResult::up(start.elapsed(), "connected");
+            }
+            return verdict(start, converse(stream, settings, deadline).await);
         }
+        let name = match ServerName::try_from(host) {
+            Ok(n) => n,
+            Err(e) => {
+                return ProbeResult::down(start.elapsed(), format!("tls: bad server name: {e}"));
+            }
+        };
+        let mut tls = match self.connector.connect(name, stream).await {
+            Ok(s) => s,
+            Err(e) => return ProbeResult::down(start.elapsed(), super::tls::handshake_detail(&e)),
+        };
+        if !talks {
+            let _ = tls.shutdown().await;
+            return ProbeResult::up(start.elapsed(), "connected, tls");
+        }
+        let mut result = verdict(start, converse(tls, settings, deadline).await);
+        result.detail = format!("tls, {}", result.detail);
+        result
+    }
+}
+
+/// The probe's result from the conversation's outcome.
+fn verdict(start: Instant, outcome: Result<String, String>) -> ProbeResult {
+    match outcome {
+        Ok(detail) => ProbeResult::up(start.elapsed(), detail),
+        Err(detail) => ProbeResult::down(start.elapsed(), detail),
     }
 }
 
 /// Send, then read and judge the reply; the detail either way.
-async fn converse(
-    mut stream: TcpStream,
+async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     p: &TcpProbe,
     deadline: Instant,
 ) -> Result<String, String> {

@@ -119,7 +119,7 @@ fn expiry_verdict(now: i64, not_after: i64, warn_days: u32) -> (bool, String) {
 /// A failed handshake as a probe detail: the rustls reason when there is
 /// one (`cert expired 2d ago`, `tls: handshake failed: invalid peer
 /// certificate: UnknownIssuer`), else the I/O error.
-fn handshake_detail(err: &std::io::Error) -> String {
+pub(super) fn handshake_detail(err: &std::io::Error) -> String {
     match err
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())

@@ -73,7 +73,8 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   flap control (`flap_threshold`, `flap_window`, `SetFlapping`, the
 ///   outbox kind `flapping`); tcp `send` / `expect_reply`; icmp `count`,
 ///   `max_loss`, `max_rtt`.
-pub const STATE_LEVEL: u32 = 5;
+/// - 6: tcp `tls`.
+pub const STATE_LEVEL: u32 = 6;
 
 /// The level of a state that does not say (written by the first release).
 pub(super) fn first() -> u32 {
@@ -282,7 +283,7 @@ mod tests {
             5
         );
         assert_eq!(Mutation::UpdateAlert { alert }.required_level(), 5);
-        assert_eq!(STATE_LEVEL, 5);
+        assert_eq!(STATE_LEVEL, 6);
     }
 
     #[test]
@@ -352,8 +353,14 @@ mod tests {
         if let super::super::Probe::Tcp(p) = &mut check.probe {
             p.expect_reply = Some("+PONG".into());
         }
-        let m = Mutation::AddCheck { check };
+        let m = Mutation::AddCheck {
+            check: check.clone(),
+        };
         assert_eq!(m.required_level(), 5);
+        if let super::super::Probe::Tcp(p) = &mut check.probe {
+            p.tls = true;
+        }
+        assert_eq!(Mutation::AddCheck { check }.required_level(), 6);
     }
 
     #[test]

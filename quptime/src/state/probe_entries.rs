@@ -185,7 +185,7 @@ mod tests {
             ]
         );
         assert_eq!(field_names::<TlsProbe>(), ["warn_days", "sni"]);
-        assert_eq!(field_names::<TcpProbe>(), ["send", "expect_reply"]);
+        assert_eq!(field_names::<TcpProbe>(), ["send", "expect_reply", "tls"]);
         assert_eq!(field_names::<IcmpProbe>(), ["count", "max_loss", "max_rtt"]);
         assert_eq!(ProbeFields::names().len(), 23);
     }

@@ -8,6 +8,12 @@
 //! [`TcpProbe::validate`] runs first so a bad escape is refused when the
 //! check is added, naming the field. A check that uses either needs state
 //! level 5: an older node would drop the keys and only connect.
+//!
+//! `tls` makes the conversation run inside TLS (SMTPS on 465, IMAPS, a
+//! Redis behind stunnel): the chain is verified against the node's trust
+//! roots, as tls checks do, with the target's host as the server name. It
+//! needs state level 6, so an older node never probes such a check in the
+//! clear and calls a refused handshake "up".
 
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +46,9 @@ pub struct TcpProbe {
         deserialize_with = "super::probe::opt_text"
     )]
     pub expect_reply: Option<String>,
+    /// Talk TLS once connected (state level 6).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls: bool,
 }
 
 impl TcpProbe {
@@ -60,10 +69,12 @@ impl TcpProbe {
         check_host_port(target).map_err(|e| Error::invalid(format!("tcp target: {}", e.message())))
     }
 
-    /// The state level a node needs to probe this check as asked: 5 when
-    /// `send` or `expect_reply` is set, else 1.
+    /// The state level a node needs to probe this check as asked: 6 with
+    /// `tls`, 5 when `send` or `expect_reply` is set, else 1.
     pub fn level(&self) -> u32 {
-        if self.send.is_some() || self.expect_reply.is_some() {
+        if self.tls {
+            6
+        } else if self.send.is_some() || self.expect_reply.is_some() {
             5
         } else {
             1

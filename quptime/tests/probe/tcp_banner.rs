@@ -75,6 +75,7 @@ fn banner_check(addr: &str, send: Option<&str>, expect: Option<&str>) -> quptime
     c.probe = Probe::Tcp(TcpProbe {
         send: send.map(str::to_string),
         expect_reply: expect.map(str::to_string),
+        tls: false,
     });
     c.probe.validate(&c.target).expect("valid check");
     c
