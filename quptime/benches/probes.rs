@@ -28,7 +28,7 @@ const TARGET_ENV: &str = "QUPTIME_BENCH_TARGET";
 /// What the target answers to every request: a small JSON document, so
 /// the conditions scenario has a path to look at.
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
-content-length: 38\r\nconnection: close\r\n\r\n{\"status\":\"ok\",\"queue\":{\"depth\":3}}";
+content-length: 35\r\nconnection: close\r\n\r\n{\"status\":\"ok\",\"queue\":{\"depth\":3}}";
 
 /// The conditions of the conditions scenario: one of each costly kind.
 const CONDITIONS: [&str; 3] = [
@@ -199,6 +199,23 @@ async fn bench() {
     }
     let url = format!("http://127.0.0.1:{port}/");
     let hostport = format!("127.0.0.1:{port}");
+    // Figures of failing probes mean nothing: one probe of each scenario's
+    // kind must be up first.
+    let probers = Probers::new().expect("probers");
+    for state in [
+        checks(1, CheckType::Http, &url, Duration::from_secs(1)),
+        with_conditions(checks(1, CheckType::Http, &url, Duration::from_secs(1))),
+        checks(1, CheckType::Tcp, &hostport, Duration::from_secs(1)),
+    ] {
+        let check = state.checks.values().next().expect("a check");
+        let r = probers.probe(check).await;
+        assert!(
+            r.ok,
+            "the bench target fails a {:?} probe: {}",
+            check.kind(),
+            r.detail
+        );
+    }
     println!(
         "quptime probe bench ({} cores)",
         std::thread::available_parallelism().map_or(1, |n| n.get())
