@@ -1,3 +1,7 @@
+//! The session store's rules with time as an argument: idle and absolute
+//! expiry, the bound and its eviction order, logout and revocation, and
+//! the cookie's attributes and parsing.
+
 use super::*;
 use axum::http::HeaderValue;
 
