@@ -160,6 +160,31 @@ async fn a_dashboard_login_adds_a_check_that_every_node_shows() {
         assert!(html.contains("Maintenance window started."), "{html}");
         assert!(html.contains("upgrade"), "{html}");
     });
+    // Edit it (the CLI's error for a bad value first), then disable it.
+    blocking(|| {
+        b.goto(&format!("{base}/dashboard/checks/{id}/edit"));
+        b.submit("#edit-check", &[("interval", "often")]);
+        let html = b.html();
+        assert!(html.contains(r#"data-field="interval""#), "{html}");
+        b.submit("#edit-check", &[("interval", "2s")]);
+        assert!(b.html().contains("Check changed."));
+        b.submit(
+            &format!(r#"form[action="/dashboard/checks/{id}/disable"]"#),
+            &[],
+        );
+        assert!(b.html().contains("Check disabled."));
+    });
+    let shop = node.state().find_check("shop").expect("shop").clone();
+    assert_eq!(shop.interval, Duration::from_secs(2));
+    assert!(shop.disabled);
+    blocking(|| {
+        b.submit(
+            &format!(r#"form[action="/dashboard/checks/{id}/enable"]"#),
+            &[],
+        );
+        assert!(b.html().contains("Check enabled."));
+    });
+    assert!(!node.state().find_check("shop").expect("shop").disabled);
     let windows = node.state().maintenance.clone();
     assert_eq!(windows.len(), 2, "{windows:?}");
     assert!(
