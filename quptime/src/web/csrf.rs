@@ -79,7 +79,7 @@ mod tests {
     #[test]
     fn the_origin_must_be_this_host_when_given() {
         let host = (header::HOST, "127.0.0.1:8080");
-        assert_eq!(foreign_origin(&headers(&[host.clone()])), None);
+        assert_eq!(foreign_origin(&headers(std::slice::from_ref(&host))), None);
         let same = headers(&[host.clone(), (header::ORIGIN, "http://127.0.0.1:8080")]);
         assert_eq!(foreign_origin(&same), None);
         let tls = headers(&[host.clone(), (header::ORIGIN, "https://127.0.0.1:8080")]);
@@ -90,7 +90,7 @@ mod tests {
             "null",
             "127.0.0.1:8080",
         ] {
-            let mut h = headers(&[host.clone()]);
+            let mut h = headers(std::slice::from_ref(&host));
             h.insert(header::ORIGIN, HeaderValue::from_static(bad));
             assert!(foreign_origin(&h).is_some(), "{bad}");
         }

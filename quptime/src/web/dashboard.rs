@@ -92,45 +92,47 @@ impl Dash {
         &self,
         headers: &HeaderMap,
         form: &Form,
-    ) -> std::result::Result<Session, Response<Body>> {
+    ) -> std::result::Result<Session, Box<Response<Body>>> {
         if let Some(why) = csrf::foreign_origin(headers) {
-            return Err(refusal(
+            return Err(Box::new(refusal(
                 StatusCode::FORBIDDEN,
                 "Refused",
                 &format!("{why}; use the dashboard's own forms"),
-            ));
+            )));
         }
-        let s = self.session(headers).map_err(|e| match e {
-            NoSession::Revoked => refusal(
-                StatusCode::FORBIDDEN,
-                "Refused",
-                "the API token of this session was revoked: log in with another one",
-            ),
-            NoSession::Gone(Gone::Expired) => refusal(
-                StatusCode::FORBIDDEN,
-                "Refused",
-                "this session expired: log in again",
-            ),
-            NoSession::Gone(Gone::Unknown) => refusal(
-                StatusCode::FORBIDDEN,
-                "Refused",
-                "no valid session (not logged in, or logged out): log in first",
-            ),
+        let s = self.session(headers).map_err(|e| {
+            Box::new(match e {
+                NoSession::Revoked => refusal(
+                    StatusCode::FORBIDDEN,
+                    "Refused",
+                    "the API token of this session was revoked: log in with another one",
+                ),
+                NoSession::Gone(Gone::Expired) => refusal(
+                    StatusCode::FORBIDDEN,
+                    "Refused",
+                    "this session expired: log in again",
+                ),
+                NoSession::Gone(Gone::Unknown) => refusal(
+                    StatusCode::FORBIDDEN,
+                    "Refused",
+                    "no valid session (not logged in, or logged out): log in first",
+                ),
+            })
         })?;
         if !csrf::matches(&s.csrf, form.get(csrf::FIELD)) {
-            return Err(refusal(
+            return Err(Box::new(refusal(
                 StatusCode::FORBIDDEN,
                 "Refused",
                 "the form's CSRF token is missing or wrong (an old page, or another site): \
                  reload the dashboard and send the form again",
-            ));
+            )));
         }
         if !s.role.allows(TokenRole::Write) {
-            return Err(refusal(
+            return Err(Box::new(refusal(
                 StatusCode::FORBIDDEN,
                 "Refused",
                 "this is a read token: changes need a token made with `qu token create --role write`",
-            ));
+            )));
         }
         Ok(s)
     }
@@ -352,7 +354,7 @@ where
     };
     let s = match d.writer(&h, &form) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match op(d.cluster.clone(), form.clone()).await {
         Ok(outcome) => {
