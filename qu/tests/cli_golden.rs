@@ -442,6 +442,7 @@ fn demo_shows_transitions_and_alerts_then_cleans_up() {
         "demo-1 added demo-2",
         "demo-1 added demo-3",
         "added http check \"web\"",
+        "/dashboard (log in with the write token qut_",
         "quorum     true (need 2)",
         "TRANSITION web unknown -> up",
         "target now failing: 503",

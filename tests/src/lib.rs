@@ -3,6 +3,7 @@
 //! client for poking servers with malformed traffic.
 
 pub mod browser;
+pub mod cdp;
 pub mod cluster;
 pub mod fixtures;
 pub mod receiver;

@@ -35,7 +35,7 @@ fn json<T: Serialize>(code: StatusCode, value: &T) -> Response<Body> {
 }
 
 /// The HTTP status for a library error.
-fn code_of(kind: ErrorKind) -> StatusCode {
+pub(super) fn code_of(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::InvalidInput | ErrorKind::Config => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,

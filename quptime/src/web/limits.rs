@@ -11,14 +11,16 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 pub(crate) const MAX_BODY: u64 = 16 * 1024;
 
 /// [`refuse`], except that the token-guarded JSON API under
-/// [`super::api::PREFIX`] also takes POST, PATCH and DELETE.
+/// [`super::api::PREFIX`] also takes POST, PATCH and DELETE, and the
+/// dashboard's forms under [`super::dashboard::PREFIX`] POST.
 pub(crate) fn refuse_at(
     path: &str,
     method: &Method,
     headers: &HeaderMap,
 ) -> Option<(StatusCode, &'static str)> {
     let write = [Method::POST, Method::PATCH, Method::DELETE].contains(method);
-    if write && path.starts_with(super::api::PREFIX) {
+    let form = method == Method::POST && path.starts_with(super::dashboard::PREFIX);
+    if (write && path.starts_with(super::api::PREFIX)) || form {
         return refuse(&Method::GET, headers);
     }
     refuse(method, headers)
@@ -81,6 +83,9 @@ mod tests {
             );
         }
         assert!(refuse_at("/api/v1/x", &Method::PUT, &none).is_some());
+        assert_eq!(refuse_at("/dashboard/checks", &Method::POST, &none), None);
+        assert!(refuse_at("/dashboard/checks", &Method::DELETE, &none).is_some());
+        assert!(refuse_at("/dashboard", &Method::POST, &none).is_some());
         let big = with(header::CONTENT_LENGTH, &(MAX_BODY + 1).to_string());
         assert_eq!(
             refuse_at("/api/v1/checks", &Method::POST, &big).map(|r| r.0),

@@ -12,11 +12,16 @@
 
 mod api;
 mod badge;
+mod csrf;
+mod dashboard;
+mod dashboard_page;
+mod forms;
 mod latency;
 mod limits;
 mod listener;
 mod page;
 mod routes;
+mod session;
 mod uptime;
 mod uptime_route;
 

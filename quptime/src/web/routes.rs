@@ -76,7 +76,9 @@ impl WebServer {
         source: Arc<dyn StatusSource>,
         cluster: crate::cluster::Cluster,
     ) -> Result<WebServer> {
-        let router = routes(source).merge(super::api::routes(cluster));
+        let router = routes(source)
+            .merge(super::api::routes(cluster.clone()))
+            .merge(super::dashboard::routes(cluster, false));
         let served = Served::start(listener, router, "status page")?;
         Ok(WebServer { served })
     }

@@ -274,6 +274,20 @@ async fn configure(founder: &Cluster, target: &Target, receiver: &AlertReceiver)
         outcome.version,
         target.url()
     ));
+    // A write token to log in to the dashboard with (shown once, as
+    // `qu token create` shows it).
+    let spec = quptime::api::TokenSpec {
+        name: "demo".into(),
+        role: "write".into(),
+    };
+    let created = quptime::api::create_token(founder, spec).await?;
+    if let Some(page) = founder.http_addr() {
+        say(&format!(
+            "dashboard: http://{page}/dashboard (log in with the write token {})\n  \
+             same as: qu token create --role write demo",
+            created.token
+        ));
+    }
     Ok(())
 }
 
