@@ -388,7 +388,7 @@ pub fn now_ms() -> u64 {
 }
 
 /// What applying a command produced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Outcome {
     /// The config version after the mutation.
     pub version: u64,
@@ -398,7 +398,7 @@ pub struct Outcome {
 }
 
 /// A rejected mutation: nothing changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rejected {
     /// `ErrorKind` name.
     pub kind: String,
