@@ -30,7 +30,10 @@ async fn a_node_serves_a_document_naming_every_route() {
     assert!(served.len() >= 13, "{served:?}");
     for (method, path) in &served {
         let op = &doc["paths"][path.as_str()][method.to_ascii_lowercase()];
-        assert!(op.is_object(), "{method} {path} is served but not documented");
+        assert!(
+            op.is_object(),
+            "{method} {path} is served but not documented"
+        );
         assert!(
             op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"]
                 .as_str()

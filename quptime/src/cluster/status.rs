@@ -86,6 +86,10 @@ pub struct CheckStatus {
     /// if any, is held back); left out when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked_by: Vec<String>,
+    /// Its uptime % over 24 h / 7 d / 30 d / 90 d from the replicated
+    /// history (the status page's figures); left out before it has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime: Option<crate::state::history::UptimeFigures>,
 }
 
 /// A node's status report.
@@ -226,6 +230,7 @@ impl Core {
                 let rt = state.check_states.get(&c.id);
                 let agreed = rt.map_or(crate::state::CheckState::Unknown, |r| r.state);
                 CheckStatus {
+                    uptime: state.uptime_figures(&c.id),
                     degraded: tally.degraded && agreed == crate::state::CheckState::Up,
                     reason: tally.reason.clone(),
                     maintenance: until.is_some(),

@@ -73,7 +73,9 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   flap control (`flap_threshold`, `flap_window`, `SetFlapping`, the
 ///   outbox kind `flapping`); tcp `send` / `expect_reply`; icmp `count`,
 ///   `max_loss`, `max_rtt`.
-pub const STATE_LEVEL: u32 = 5;
+/// - 6: the uptime history's retention (`SetHistoryDays`,
+///   `history.days_kept`).
+pub const STATE_LEVEL: u32 = 6;
 
 /// The level of a state that does not say (written by the first release).
 pub(super) fn first() -> u32 {
@@ -177,6 +179,7 @@ impl Mutation {
             | Mutation::RevokeApiToken { .. }
             | Mutation::TouchApiToken { .. }
             | Mutation::SetFlapping { .. } => 5,
+            Mutation::SetHistoryDays { .. } => 6,
         }
     }
 }
@@ -282,7 +285,7 @@ mod tests {
             5
         );
         assert_eq!(Mutation::UpdateAlert { alert }.required_level(), 5);
-        assert_eq!(STATE_LEVEL, 5);
+        assert_eq!(STATE_LEVEL, 6);
     }
 
     #[test]

@@ -272,7 +272,11 @@ pub(super) async fn list_maintenance(State(c): State<Cluster>, h: HeaderMap) -> 
     description = "Add a maintenance window (what `qu maintenance add` sends).",
     request_body = uc::MaintenanceSpec,
     responses((status = 201, description = "Added", body = crate::state::Outcome)))]
-pub(super) async fn add_maintenance(State(c): State<Cluster>, h: HeaderMap, b: Bytes) -> Response<Body> {
+pub(super) async fn add_maintenance(
+    State(c): State<Cluster>,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response<Body> {
     guard!(c, h, TokenRole::Write);
     match body::<uc::MaintenanceSpec>(&b) {
         Ok(spec) => answer(StatusCode::CREATED, uc::add_maintenance(&c, spec).await),
@@ -330,7 +334,9 @@ pub(crate) fn endpoints() -> Vec<(Method, &'static str, MethodRouter<Cluster>)> 
 pub(crate) fn routes(cluster: Cluster) -> Router {
     let api = endpoints()
         .into_iter()
-        .fold(Router::new(), |r, (_, path, handler)| r.route(path, handler));
+        .fold(Router::new(), |r, (_, path, handler)| {
+            r.route(path, handler)
+        });
     api.with_state(cluster).route(
         super::openapi::PATH,
         axum::routing::get(|| async {

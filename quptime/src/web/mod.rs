@@ -12,17 +12,21 @@
 
 mod api;
 mod badge;
+mod events;
 mod latency;
 mod limits;
 mod listener;
 mod openapi;
 mod page;
 mod routes;
+mod tls;
 mod uptime;
 mod uptime_route;
 
+pub use listener::OverTls;
 pub(crate) use listener::Served;
 pub use routes::{StatusSource, WebServer};
+pub use tls::HttpTls;
 
 /// The OpenAPI document of the JSON API, as `/api/openapi.json` serves
 /// it (and `docs/openapi.json` holds it).

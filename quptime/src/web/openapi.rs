@@ -136,12 +136,15 @@ impl Modify for Shared {
                     let content = ContentBuilder::new()
                         .schema(Some(Ref::from_schema_name("ErrorBody")))
                         .build();
-                    op.responses.responses.entry(code.into()).or_insert_with(|| {
-                        ResponseBuilder::new()
-                            .description(text)
-                            .content("application/json", content)
-                            .into()
-                    });
+                    op.responses
+                        .responses
+                        .entry(code.into())
+                        .or_insert_with(|| {
+                            ResponseBuilder::new()
+                                .description(text)
+                                .content("application/json", content)
+                                .into()
+                        });
                 }
             }
         }
@@ -201,6 +204,12 @@ mod tests {
             assert_eq!(op["security"][0]["bearer"], serde_json::json!([]));
         }
         assert!(doc["components"]["schemas"]["Status"].is_object());
-        assert!(doc["components"]["schemas"]["CheckSpec"]["properties"]["name"].is_object());
+        let spec = doc["components"]["schemas"]["CheckSpec"].to_string();
+        assert!(
+            spec.contains("\"target\"") && spec.contains("\"interval\""),
+            "{spec}"
+        );
+        let status = doc["components"]["schemas"]["CheckStatus"].to_string();
+        assert!(status.contains("\"uptime\""), "{status}");
     }
 }
