@@ -145,6 +145,11 @@ pub enum Command {
     /// Example: qu resolvers set 9.9.9.9 1.1.1.1
     #[command(subcommand)]
     Resolvers(ResolversCmd),
+    /// Cluster-wide settings: how many days of uptime history are kept.
+    ///
+    /// Example: qu settings set --history-days 30
+    #[command(subcommand)]
+    Settings(SettingsCmd),
     /// Maintenance windows: no DOWN is sent for their checks while open.
     ///
     /// Example: qu maintenance add --checks web --every sun --at 02:00 --for 1h --tz Europe/Berlin
@@ -307,6 +312,12 @@ pub struct ServeArgs {
     /// Serve the read-only status page (/, badges, /api/status) over plain HTTP at IP:PORT (off by default)
     #[arg(long = "http", env = "QUPTIME_HTTP_ADDR", value_name = "IP:PORT")]
     pub http_addr: Option<std::net::SocketAddr>,
+    /// Speak HTTPS on --http and --metrics-addr with this PEM certificate chain (needs --http-tls-key)
+    #[arg(long, env = "QUPTIME_HTTP_TLS_CERT", value_name = "FILE")]
+    pub http_tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --http-tls-cert
+    #[arg(long, env = "QUPTIME_HTTP_TLS_KEY", value_name = "FILE")]
+    pub http_tls_key: Option<std::path::PathBuf>,
     /// Disk budget of this node's raw probe results (results.redb), e.g. 64MiB; oldest go first
     #[arg(
         long,
@@ -421,6 +432,22 @@ pub enum EnrollCmd {
     Revoke {
         /// Token id
         id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCmd {
+    /// Show the cluster-wide settings.
+    ///
+    /// Example: qu settings show --json
+    Show(JsonArg),
+    /// Change cluster-wide settings (replicated to every node).
+    ///
+    /// Example: qu settings set --history-days 30
+    Set {
+        /// Days of uptime history kept per check (1 to 400; default 90); older days go at once
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=400))]
+        history_days: Option<u32>,
     },
 }
 

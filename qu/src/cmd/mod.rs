@@ -12,6 +12,7 @@ pub mod node;
 pub mod ops;
 pub mod resolvers;
 pub mod serve;
+pub mod settings;
 pub mod status;
 pub mod token;
 pub mod trust;

@@ -25,10 +25,12 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let timing = timing(&args)?;
     let results_max = quptime::results::parse_size("--results-max-size", &args.results_max_size)
         .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    let tls = quptime::web::HttpTls::from_flags(args.http_tls_cert, args.http_tls_key)
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     runtime.block_on(serve(
         timing,
         args.metrics_addr,
-        args.http_addr,
+        (args.http_addr, tls),
         results_max,
     ))
 }
@@ -71,7 +73,7 @@ fn timing(args: &ServeArgs) -> Result<Timing> {
 async fn serve(
     timing: Timing,
     metrics_addr: Option<std::net::SocketAddr>,
-    http_addr: Option<std::net::SocketAddr>,
+    (http_addr, http_tls): (Option<std::net::SocketAddr>, Option<quptime::web::HttpTls>),
     results_max_bytes: u64,
 ) -> Result<()> {
     // First, so a signal during start-up is a clean shutdown, not a kill.
@@ -116,13 +118,19 @@ async fn serve(
     opts.env_overrides = true;
     opts.metrics_addr = metrics_addr;
     opts.http_addr = http_addr;
+    opts.http_tls = http_tls;
     opts.results_max_bytes = results_max_bytes;
     let cluster = Cluster::start(opts).await?;
+    let scheme = if cluster.http_is_tls() {
+        "https"
+    } else {
+        "http"
+    };
     if let Some(addr) = cluster.metrics_addr() {
-        tracing::info!(%addr, "metrics at http://{addr}/metrics (and /healthz, /readyz)");
+        tracing::info!(%addr, "metrics at {scheme}://{addr}/metrics (and /healthz, /readyz)");
     }
     if let Some(addr) = cluster.http_addr() {
-        tracing::info!(%addr, "status page at http://{addr}/");
+        tracing::info!(%addr, "status page at {scheme}://{addr}/");
     }
     let socket = quptime::paths::socket_path();
     let control =

@@ -43,7 +43,7 @@ pub struct AlertSpec {
 }
 
 /// A channel as listed: secrets masked.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AlertView {
     /// Id.
     pub id: String,

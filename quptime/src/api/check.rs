@@ -18,12 +18,13 @@ use crate::state::{Check, CheckType, ProbeFields, duration};
 
 /// A check as the CLI describes it; the daemon assigns the id and resolves
 /// alert names.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckSpec {
     /// Unique name.
     pub name: String,
     /// Probe type.
     #[serde(rename = "type")]
+    #[schema(value_type = String, example = "http")]
     pub kind: CheckType,
     /// What to probe.
     pub target: String,
@@ -34,6 +35,7 @@ pub struct CheckSpec {
     /// The probe settings (`expect_status`, `sni`, `record`, …), flat; only
     /// those of `kind` may be set.
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub probe: ProbeFields,
     /// Alert channel names or ids.
     #[serde(default)]
@@ -148,7 +150,7 @@ pub struct CheckEdit {
 
 /// Fields to change in a check; `None` (or `null`) keeps the current
 /// value, an empty string clears an optional text field.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckPatch {
     /// New name.
     pub name: Option<String>,
@@ -162,6 +164,7 @@ pub struct CheckPatch {
     /// (`"expect_status": "2xx"`, `"body_match": ""` to clear); see
     /// [`ProbeFields::patch`].
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub probe: Map<String, Value>,
     /// Alert channels (names or ids), replacing the current list.
     pub alerts: Option<Vec<String>>,

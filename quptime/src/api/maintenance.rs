@@ -24,7 +24,7 @@ method!(/// `qu silence --clear <check>`.
     ClearSilence, "maintenance.clear_silence", String, Outcome);
 
 /// A window as the command line gives it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MaintenanceSpec {
     /// Check names or ids.
     pub checks: Vec<String>,

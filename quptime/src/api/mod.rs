@@ -66,7 +66,10 @@ pub use alerts::{
     SetAlertEnabled, TestAlert, TestCheck, TestDelivery, add_alert, list_alerts, remove_alert,
 };
 pub use router::control_router;
-pub use settings::{GetResolvers, SetResolvers, set_resolvers};
+pub use settings::{
+    ClusterSettings, GetResolvers, GetSettings, SetResolvers, SetSettings, SettingsPatch,
+    get_settings, set_resolvers, set_settings,
+};
 pub use token::{
     CreateToken, CreatedToken, ListTokens, RevokeToken, TokenSpec, TokenView, authorize,
     create_token, list_tokens, revoke_token,

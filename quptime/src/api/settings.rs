@@ -1,15 +1,57 @@
-//! Control methods for cluster-wide settings: `qu resolvers`.
+//! Control methods for cluster-wide settings: `qu resolvers` and
+//! `qu settings` (the uptime history's retention).
 
 use crate::cluster::Cluster;
 use crate::control::ControlRouter;
 use crate::error::Result;
 use crate::state::{Mutation, Outcome, resolvers};
 use crate::transport::Rpc;
+use serde::{Deserialize, Serialize};
 
 method!(/// `qu resolvers` / `qu resolvers list`: the cluster-wide DNS resolvers.
     GetResolvers, "resolvers.get", (), Vec<String>);
 method!(/// `qu resolvers set|clear`: replace the cluster-wide DNS resolvers.
     SetResolvers, "resolvers.set", Vec<String>, Outcome);
+
+method!(/// `qu settings`: the cluster-wide settings.
+    GetSettings, "settings.get", (), ClusterSettings);
+method!(/// `qu settings set`: change the given settings.
+    SetSettings, "settings.set", SettingsPatch, Outcome);
+
+/// The cluster-wide settings, as every node holds them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterSettings {
+    /// Days of uptime history kept per check (1 to 400, default 90).
+    pub history_days: u32,
+}
+
+/// Settings to change; `None` keeps the current value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsPatch {
+    /// Days of uptime history kept per check (1 to 400).
+    #[serde(default)]
+    pub history_days: Option<u32>,
+}
+
+/// The cluster-wide settings now.
+pub fn get_settings(c: &Cluster) -> ClusterSettings {
+    ClusterSettings {
+        history_days: c.state().history.days(),
+    }
+}
+
+/// Change the settings `patch` gives (validated before proposing; a patch
+/// with nothing in it is an error naming the flag).
+pub async fn set_settings(c: &Cluster, patch: SettingsPatch) -> Result<Outcome> {
+    let Some(days) = patch.history_days else {
+        return Err(crate::error::Error::invalid_field(
+            "history_days",
+            "nothing to change: give --history-days DAYS",
+        ));
+    };
+    crate::state::history::validate_days(days)?;
+    c.propose(Mutation::SetHistoryDays { days }).await
+}
 
 /// Replace the cluster-wide DNS resolvers (validated before proposing).
 pub async fn set_resolvers(c: &Cluster, list: Vec<String>) -> Result<Outcome> {
@@ -22,5 +64,7 @@ pub(crate) fn routes(router: ControlRouter, cluster: &Cluster) -> ControlRouter 
     routes!(router, cluster,
         GetResolvers => |c, ()| Ok(super::usecase::get_resolvers(&c)),
         SetResolvers => |c, list| set_resolvers(&c, list).await,
+        GetSettings => |c, ()| Ok(get_settings(&c)),
+        SetSettings => |c, patch| set_settings(&c, patch).await,
     )
 }

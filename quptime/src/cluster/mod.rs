@@ -102,6 +102,7 @@ pub struct Cluster {
     local_addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
     http_addr: Option<SocketAddr>,
+    http_tls: bool,
     running: Arc<Mutex<Option<Running>>>,
     /// Closed (sender dropped) once the node has shut down.
     stopped: watch::Receiver<bool>,
@@ -159,6 +160,11 @@ impl Cluster {
         let listener =
             std::net::TcpListener::bind(listen).map_err(|e| Server::bind_error(listen, e))?;
         let local_addr = listener.local_addr()?;
+        // A wrong certificate or key fails here, before anything runs.
+        let http_tls = match &opts.http_tls {
+            Some(t) => Some(t.server_config()?),
+            None => None,
+        };
         let metrics_listener = match opts.metrics_addr {
             Some(a) => Some(
                 std::net::TcpListener::bind(a)
@@ -322,9 +328,10 @@ impl Cluster {
             stop_rx.clone(),
         )));
         let metrics = match metrics_listener {
-            Some(l) => Some(crate::metrics::MetricsServer::from_listener(
+            Some(l) => Some(crate::metrics::MetricsServer::from_listener_tls(
                 l,
                 Arc::new(observe::NodeSource(core.clone())),
+                http_tls.clone(),
             )?),
             None => None,
         };
@@ -340,9 +347,11 @@ impl Cluster {
                     local_addr,
                     metrics_addr,
                     http_addr: None,
+                    http_tls: http_tls.is_some(),
                     running: Arc::new(Mutex::new(None)),
                     stopped: stop_rx.clone(),
                 },
+                http_tls.clone(),
             )?),
             None => None,
         };
@@ -355,6 +364,7 @@ impl Cluster {
             local_addr,
             metrics_addr,
             http_addr,
+            http_tls: http_tls.is_some(),
             stopped: stop_rx_for_subs,
             running: Arc::new(Mutex::new(Some(Running {
                 scheduler,
@@ -385,6 +395,12 @@ impl Cluster {
     /// The address the metrics listener is bound to, when it runs.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_addr
+    }
+
+    /// Whether the status page and metrics listeners speak HTTPS
+    /// ([`NodeOptions::http_tls`]).
+    pub fn http_is_tls(&self) -> bool {
+        self.http_tls
     }
 
     /// The address the status page listener is bound to, when it runs.

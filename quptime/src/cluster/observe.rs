@@ -181,4 +181,11 @@ impl crate::web::StatusSource for PageSource {
     fn recent_results(&self, check_id: &str, n: usize) -> Vec<crate::results::RawResult> {
         self.0.recent_results(check_id, n)
     }
+
+    fn subscribe(&self) -> Option<super::Subscription> {
+        Some(super::Subscription::new(
+            self.0.consensus.watch_state(),
+            self.0.stopping.clone(),
+        ))
+    }
 }

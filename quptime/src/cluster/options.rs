@@ -39,6 +39,10 @@ pub struct NodeOptions {
     /// plain HTTP here (port 0 picks a free port; see
     /// [`Cluster::http_addr`](super::Cluster::http_addr)). Off when `None`.
     pub http_addr: Option<SocketAddr>,
+    /// Speak HTTPS on the status page and metrics listeners with this
+    /// certificate chain and key (`qu serve --http-tls-cert/--http-tls-key`);
+    /// plain HTTP when `None`. Checked before the node starts anything.
+    pub http_tls: Option<crate::web::HttpTls>,
     /// The disk budget of this node's raw probe results
     /// (`results.redb`, `qu serve --results-max-size`), in bytes.
     pub results_max_bytes: u64,
@@ -58,6 +62,7 @@ impl NodeOptions {
             notifiers: None,
             metrics_addr: None,
             http_addr: None,
+            http_tls: None,
             results_max_bytes: crate::results::DEFAULT_MAX_BYTES,
         }
     }

@@ -7,9 +7,10 @@ use crate::cluster::Core;
 use crate::identity::NodeId;
 
 /// One member as this node sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PeerStatus {
     /// Its id.
+    #[schema(value_type = String)]
     pub node_id: NodeId,
     /// Where it is dialled.
     pub advertise: String,
@@ -23,11 +24,12 @@ pub struct PeerStatus {
     pub this_node: bool,
     /// Its labels (`region=eu`); left out when none.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
     pub labels: crate::state::Labels,
 }
 
 /// One check in a status report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckStatus {
     /// Check id.
     pub id: String,
@@ -53,6 +55,7 @@ pub struct CheckStatus {
     /// Each member's fresh result as the master holds it (node, ok,
     /// latency, detail); empty when the master cannot be asked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
     pub votes: Vec<crate::state::Evidence>,
     /// When the check entered its state (RFC 3339 UTC), if it ever changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,6 +63,7 @@ pub struct CheckStatus {
     /// Its most recent committed transition still in the history, with
     /// the evidence that decided it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub last_transition: Option<crate::state::TransitionRecord>,
     /// Up, but some judging nodes fail (fewer than its quorum); left out
     /// when not.
@@ -82,16 +86,22 @@ pub struct CheckStatus {
     /// if any, is held back); left out when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked_by: Vec<String>,
+    /// Its uptime % over 24 h / 7 d / 30 d / 90 d from the replicated
+    /// history (the status page's figures); left out before it has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime: Option<crate::state::history::UptimeFigures>,
 }
 
 /// A node's status report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Status {
     /// The answering node.
+    #[schema(value_type = String)]
     pub node_id: NodeId,
     /// Raft term.
     pub term: u64,
     /// The master, if one is known and holds a quorum.
+    #[schema(value_type = Option<String>)]
     pub master: Option<NodeId>,
     /// Whether the cluster has a quorum, as seen from here.
     pub quorum: bool,
@@ -119,9 +129,10 @@ pub struct Status {
 }
 
 /// A master chosen by hand, and until when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PinnedMaster {
     /// The chosen node.
+    #[schema(value_type = String)]
     pub node_id: NodeId,
     /// When the choice ends (RFC 3339 UTC).
     pub until: String,
@@ -219,6 +230,7 @@ impl Core {
                 let rt = state.check_states.get(&c.id);
                 let agreed = rt.map_or(crate::state::CheckState::Unknown, |r| r.state);
                 CheckStatus {
+                    uptime: state.uptime_figures(&c.id),
                     degraded: tally.degraded && agreed == crate::state::CheckState::Up,
                     reason: tally.reason.clone(),
                     maintenance: until.is_some(),

@@ -56,6 +56,18 @@ impl MetricsServer {
     }
 
     /// The error for a metrics address that cannot be bound.
+    /// [`MetricsServer::from_listener`], speaking TLS with `tls` when given
+    /// (the node's `http_tls`).
+    pub(crate) fn from_listener_tls(
+        listener: std::net::TcpListener,
+        source: Arc<dyn Source>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<MetricsServer> {
+        let served = Served::start_with(listener, routes(source), "metrics", tls)?;
+        Ok(MetricsServer { served })
+    }
+
+    /// The error for a metrics address that cannot be bound.
     pub fn bind_error(addr: SocketAddr, e: std::io::Error) -> Error {
         Error::invalid(format!(
             "cannot listen for metrics on {addr}: {e}; pick another --metrics-addr \

@@ -20,7 +20,8 @@
 //! first tick, so a state of an older release serializes byte for byte as
 //! before; the tick is state level 5.
 //!
-//! Bounded: [`DAYS_KEPT`] days and 24 hours per check, one small bucket
+//! Bounded: [`DAYS_KEPT`] days (or the cluster's `history_days`, 1 to
+//! 400, state level 6) and 24 hours per check, one small bucket
 //! each, written as a JSON array `[index, up, down, unknown, maintenance]`
 //! (milliseconds), and a removed check's history goes with it.
 
@@ -32,8 +33,11 @@ use super::{CheckState, ClusterState};
 
 /// How often the master proposes a [`HistoryTick`](super::Mutation).
 pub const TICK_MS: u64 = 60_000;
-/// Days of history kept per check.
+/// Days of history kept per check unless the cluster says otherwise
+/// ([`History::days_kept`], `qu settings set --history-days`).
 pub const DAYS_KEPT: u32 = 90;
+/// The bounds of that setting.
+pub const DAYS_KEPT_RANGE: std::ops::RangeInclusive<u32> = 1..=400;
 /// Hours kept per check (for the 24 h figure).
 pub const HOURS_KEPT: u32 = 24;
 const MINUTE_MS: u64 = 60_000;
@@ -138,7 +142,7 @@ impl Bucket {
 pub struct CheckHistory {
     /// Counted up to this instant (ms since the epoch, proposer's clock).
     pub since_ms: u64,
-    /// Per UTC day, oldest first, at most [`DAYS_KEPT`].
+    /// Per UTC day, oldest first, at most [`History::days`].
     #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
     pub days: VecDeque<Bucket>,
     /// Per UTC hour, oldest first, at most [`HOURS_KEPT`].
@@ -155,12 +159,20 @@ pub struct History {
     /// By check id.
     #[serde(default)]
     pub checks: BTreeMap<String, CheckHistory>,
+    /// Days kept per check when set (state level 6); [`DAYS_KEPT`] when not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_kept: Option<u32>,
 }
 
 impl History {
     /// Whether nothing was ever recorded (then it is not serialized).
     pub fn is_empty(&self) -> bool {
-        self.at_ms == 0 && self.checks.is_empty()
+        self.at_ms == 0 && self.checks.is_empty() && self.days_kept.is_none()
+    }
+
+    /// The days kept per check now.
+    pub fn days(&self) -> u32 {
+        self.days_kept.unwrap_or(DAYS_KEPT)
     }
 
     /// An estimate of the heap memory this history holds, in bytes.
@@ -175,6 +187,36 @@ impl History {
             })
             .sum()
     }
+}
+
+/// A check's uptime % over the four windows, as the status page, the
+/// badges, `/api/status`, `qu status --json`, the C ABI and Python show it:
+/// cut (not rounded) to three decimals, so 99.9996 is not shown as 100;
+/// `None` for a window in which it was never judged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UptimeFigures {
+    /// The last 24 hours.
+    #[serde(rename = "24h")]
+    pub h24: Option<f64>,
+    /// The last 7 UTC days (today included).
+    #[serde(rename = "7d")]
+    pub d7: Option<f64>,
+    /// The last 30 UTC days.
+    #[serde(rename = "30d")]
+    pub d30: Option<f64>,
+    /// The last 90 UTC days.
+    #[serde(rename = "90d")]
+    pub d90: Option<f64>,
+}
+
+// The figures are never NaN (a percent of a non-zero total, or None).
+impl Eq for UptimeFigures {}
+
+/// `p` cut to three decimals (99.9996 → 99.999). The tiny allowance
+/// keeps a figure such as 99.99, which binary floating point holds as
+/// 99.98999…, from being cut to 99.989.
+pub fn cut_percent(p: f64) -> f64 {
+    ((p * 1000.0) + 1e-6).floor() / 1000.0
 }
 
 /// Whether the master should propose a tick at its clock `wall_ms`: at
@@ -301,6 +343,7 @@ impl ClusterState {
             };
             pieces.push((t, kind, len));
         });
+        let days = self.history.days();
         let Some(h) = self.history.checks.get_mut(check_id) else {
             return;
         };
@@ -309,7 +352,20 @@ impl ClusterState {
             credit(&mut h.hours, HOUR_MS, t, kind, len);
         }
         h.since_ms = at_ms;
-        trim(h, at_ms);
+        trim(h, at_ms, days);
+    }
+
+    /// Keep `days` days of history per check from now on (1 to 400),
+    /// dropping older buckets at once; the default is not written, so a
+    /// cluster that never changed it serializes as before.
+    pub(crate) fn set_history_days(&mut self, days: u32) -> crate::error::Result<()> {
+        validate_days(days)?;
+        self.history.days_kept = (days != DAYS_KEPT).then_some(days);
+        let now = self.history.at_ms;
+        for h in self.history.checks.values_mut() {
+            trim(h, now, days);
+        }
+        Ok(())
     }
 
     /// Apply a tick: count every check up to `at_ms`, open the history of
@@ -326,8 +382,9 @@ impl ClusterState {
         self.history.checks.retain(|id, _| checks.contains_key(id));
         self.history.at_ms = self.history.at_ms.max(at_ms);
         let now = self.history.at_ms;
+        let days = self.history.days();
         for h in self.history.checks.values_mut() {
-            trim(h, now);
+            trim(h, now, days);
         }
     }
 
@@ -347,6 +404,23 @@ impl ClusterState {
             sum.merge(b);
         }
         Some(sum)
+    }
+
+    /// `check_id`'s uptime % over 24 h / 7 d / 30 d / 90 d ([`Window::ALL`]),
+    /// counted up to the last tick; `None` when it has no history yet.
+    pub fn uptime_figures(&self, check_id: &str) -> Option<UptimeFigures> {
+        let pct = |w| {
+            self.uptime(check_id, w)
+                .and_then(|u| u.percent())
+                .map(cut_percent)
+        };
+        self.history.checks.get(check_id)?;
+        Some(UptimeFigures {
+            h24: pct(Window::Hours24),
+            d7: pct(Window::Days7),
+            d30: pct(Window::Days30),
+            d90: pct(Window::Days90),
+        })
     }
 
     /// `check_id`'s last `n` UTC days, oldest first, one entry per day
@@ -373,9 +447,24 @@ fn index_of(t: u64, unit: u64) -> u32 {
     u32::try_from(t / unit).unwrap_or(u32::MAX)
 }
 
-/// Drop the buckets that fell out of retention at `now_ms`.
-fn trim(h: &mut CheckHistory, now_ms: u64) {
-    let first_day = (index_of(now_ms, DAY_MS) + 1).saturating_sub(DAYS_KEPT);
+/// `days` as a history retention, or the error naming the setting.
+pub fn validate_days(days: u32) -> crate::error::Result<()> {
+    if DAYS_KEPT_RANGE.contains(&days) {
+        return Ok(());
+    }
+    Err(crate::error::Error::invalid_field(
+        "history_days",
+        format!(
+            "history days must be from {} to {} (got {days}); the default is {DAYS_KEPT}",
+            DAYS_KEPT_RANGE.start(),
+            DAYS_KEPT_RANGE.end()
+        ),
+    ))
+}
+
+/// Drop the buckets that fell out of a `days` retention at `now_ms`.
+fn trim(h: &mut CheckHistory, now_ms: u64, days: u32) {
+    let first_day = (index_of(now_ms, DAY_MS) + 1).saturating_sub(days);
     while h.days.front().is_some_and(|b| b.index < first_day) {
         h.days.pop_front();
     }
@@ -388,3 +477,7 @@ fn trim(h: &mut CheckHistory, now_ms: u64) {
 #[cfg(test)]
 #[path = "history_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "history_days_tests.rs"]
+mod days_tests;

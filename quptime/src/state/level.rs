@@ -73,7 +73,8 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   flap control (`flap_threshold`, `flap_window`, `SetFlapping`, the
 ///   outbox kind `flapping`); tcp `send` / `expect_reply`; icmp `count`,
 ///   `max_loss`, `max_rtt`.
-/// - 6: tcp `tls`.
+/// - 6: tcp `tls`; the uptime history's retention (`SetHistoryDays`,
+///   `history.days_kept`).
 pub const STATE_LEVEL: u32 = 6;
 
 /// The level of a state that does not say (written by the first release).
@@ -178,6 +179,7 @@ impl Mutation {
             | Mutation::RevokeApiToken { .. }
             | Mutation::TouchApiToken { .. }
             | Mutation::SetFlapping { .. } => 5,
+            Mutation::SetHistoryDays { .. } => 6,
         }
     }
 }

@@ -314,6 +314,10 @@ impl ClusterState {
                 self.history_tick(cmd.at_ms);
                 Ok(None)
             }
+            Mutation::SetHistoryDays { days } => {
+                self.set_history_days(*days)?;
+                Ok(None)
+            }
             Mutation::SetFlapping { check_id, flapping } => {
                 self.set_flapping(check_id, *flapping, cmd.at_ms)?;
                 Ok(Some(check_id.clone()))

@@ -131,6 +131,12 @@ pub enum Mutation {
     /// The master counts every check's uptime up to its clock
     /// (`state::history`, every minute; level 5).
     HistoryTick {},
+    /// The days of uptime history kept per check (`qu settings set
+    /// --history-days`, 1 to 400; level 6). Buckets older go at once.
+    SetHistoryDays {
+        /// Days kept.
+        days: u32,
+    },
     /// The master marks a check flapping (one FLAPPING notice is queued)
     /// or, once it has been stable for its flap window, no longer flapping
     /// (its current state is announced if receivers last heard another);
@@ -254,6 +260,7 @@ impl Mutation {
             Mutation::ClearSilence { check } => format!("clear the silence of {check}"),
             Mutation::ReleaseHeld { check_id } => format!("release the held DOWN of {check_id}"),
             Mutation::HistoryTick {} => "count uptime".to_string(),
+            Mutation::SetHistoryDays { days } => format!("keep {days} days of uptime history"),
             Mutation::SetFlapping { check_id, flapping } => {
                 format!("check {check_id} flapping: {flapping}")
             }
@@ -388,7 +395,7 @@ pub fn now_ms() -> u64 {
 }
 
 /// What applying a command produced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Outcome {
     /// The config version after the mutation.
     pub version: u64,
@@ -398,7 +405,7 @@ pub struct Outcome {
 }
 
 /// A rejected mutation: nothing changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rejected {
     /// `ErrorKind` name.
     pub kind: String,

@@ -24,7 +24,7 @@ pub(crate) mod mux;
 pub(crate) mod refusals;
 mod router;
 mod server;
-mod tls;
+pub(crate) mod tls;
 
 use std::time::Duration;
 

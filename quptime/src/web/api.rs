@@ -12,8 +12,8 @@
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Response, StatusCode, header};
-use axum::routing::{get, post};
+use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
+use axum::routing::{MethodFilter, MethodRouter};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -48,8 +48,8 @@ pub(super) fn code_of(kind: ErrorKind) -> StatusCode {
 }
 
 /// `{"error": {kind, message, field, hint}}`: the use case's error as is.
-#[derive(Serialize)]
-struct ErrorBody {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
     error: Rejected,
 }
 
@@ -147,18 +147,27 @@ macro_rules! guard {
     };
 }
 
-async fn status(State(c): State<Cluster>, h: HeaderMap) -> Response<Body> {
+#[utoipa::path(get, path = "/api/v1/status", tag = "status",
+    description = "The node's status, as `qu status --json` prints it.",
+    responses((status = 200, description = "The status", body = crate::cluster::Status)))]
+pub(super) async fn status(State(c): State<Cluster>, h: HeaderMap) -> Response<Body> {
     guard!(c, h, TokenRole::Read);
     json(StatusCode::OK, &c.status_live().await)
 }
 
-async fn list_checks(State(c): State<Cluster>, h: HeaderMap) -> Response<Body> {
+#[utoipa::path(get, path = "/api/v1/checks", tag = "checks",
+    description = "Every check; HTTP credentials masked.",
+    responses((status = 200, description = "The checks", body = Vec<super::openapi::CheckDoc>)))]
+pub(super) async fn list_checks(State(c): State<Cluster>, h: HeaderMap) -> Response<Body> {
     guard!(c, h, TokenRole::Read);
     let list: Vec<Check> = uc::list_checks(&c).into_iter().map(shown).collect();
     json(StatusCode::OK, &list)
 }
 
-async fn get_check(
+#[utoipa::path(get, path = "/api/v1/checks/{check}", tag = "checks",
+    description = "One check, by name or id.", params(("check" = String, Path, description = "Check name or id")),
+    responses((status = 200, description = "The check", body = super::openapi::CheckDoc)))]
+pub(super) async fn get_check(
     State(c): State<Cluster>,
     Path(key): Path<String>,
     h: HeaderMap,
@@ -170,7 +179,10 @@ async fn get_check(
     )
 }
 
-async fn add_check(State(c): State<Cluster>, h: HeaderMap, b: Bytes) -> Response<Body> {
+#[utoipa::path(post, path = "/api/v1/checks", tag = "checks",
+    description = "Add a check (what `qu check add` sends).", request_body = uc::CheckSpec,
+    responses((status = 201, description = "Added", body = crate::state::Outcome)))]
+pub(super) async fn add_check(State(c): State<Cluster>, h: HeaderMap, b: Bytes) -> Response<Body> {
     guard!(c, h, TokenRole::Write);
     match body::<uc::CheckSpec>(&b) {
         Ok(spec) => answer(StatusCode::CREATED, uc::add_check(&c, spec).await),
@@ -178,7 +190,12 @@ async fn add_check(State(c): State<Cluster>, h: HeaderMap, b: Bytes) -> Response
     }
 }
 
-async fn edit_check(
+#[utoipa::path(patch, path = "/api/v1/checks/{check}", tag = "checks",
+    description = "Change the given fields of a check (what `qu check edit` sends).",
+    params(("check" = String, Path, description = "Check name or id")),
+    request_body = uc::CheckPatch,
+    responses((status = 200, description = "Changed", body = crate::state::Outcome)))]
+pub(super) async fn edit_check(
     State(c): State<Cluster>,
     Path(key): Path<String>,
     h: HeaderMap,
@@ -191,7 +208,10 @@ async fn edit_check(
     }
 }
 
-async fn remove_check(
+#[utoipa::path(delete, path = "/api/v1/checks/{check}", tag = "checks",
+    description = "Remove a check.", params(("check" = String, Path, description = "Check name or id")),
+    responses((status = 200, description = "Removed", body = crate::state::Outcome)))]
+pub(super) async fn remove_check(
     State(c): State<Cluster>,
     Path(key): Path<String>,
     h: HeaderMap,
@@ -200,7 +220,10 @@ async fn remove_check(
     answer(StatusCode::OK, uc::remove_check(&c, &key).await)
 }
 
-async fn enable_check(
+#[utoipa::path(post, path = "/api/v1/checks/{check}/enable", tag = "checks",
+    description = "Enable a check.", params(("check" = String, Path, description = "Check name or id")),
+    responses((status = 200, description = "Enabled", body = crate::state::Outcome)))]
+pub(super) async fn enable_check(
     State(c): State<Cluster>,
     Path(key): Path<String>,
     h: HeaderMap,
@@ -209,7 +232,10 @@ async fn enable_check(
     answer(StatusCode::OK, uc::set_check_enabled(&c, &key, true).await)
 }
 
-async fn disable_check(
+#[utoipa::path(post, path = "/api/v1/checks/{check}/disable", tag = "checks",
+    description = "Disable a check.", params(("check" = String, Path, description = "Check name or id")),
+    responses((status = 200, description = "Disabled", body = crate::state::Outcome)))]
+pub(super) async fn disable_check(
     State(c): State<Cluster>,
     Path(key): Path<String>,
     h: HeaderMap,
@@ -218,22 +244,39 @@ async fn disable_check(
     answer(StatusCode::OK, uc::set_check_enabled(&c, &key, false).await)
 }
 
-async fn channels(State(c): State<Cluster>, h: HeaderMap) -> Response<Body> {
+#[utoipa::path(get, path = "/api/v1/channels", tag = "channels",
+    description = "Alert channels, secrets masked as in `qu alert list`.",
+    responses((status = 200, description = "The channels", body = Vec<uc::AlertView>)))]
+pub(super) async fn channels(State(c): State<Cluster>, h: HeaderMap) -> Response<Body> {
     guard!(c, h, TokenRole::Read);
     json(StatusCode::OK, &uc::list_alerts(&c))
 }
 
-async fn transitions(State(c): State<Cluster>, h: HeaderMap) -> Response<Body> {
+#[utoipa::path(get, path = "/api/v1/transitions", tag = "transitions",
+    description = "Committed check transitions, newest last.",
+    responses((status = 200, description = "The transitions", body = Vec<super::openapi::TransitionDoc>)))]
+pub(super) async fn transitions(State(c): State<Cluster>, h: HeaderMap) -> Response<Body> {
     guard!(c, h, TokenRole::Read);
     json(StatusCode::OK, &c.state().transitions)
 }
 
-async fn list_maintenance(State(c): State<Cluster>, h: HeaderMap) -> Response<Body> {
+#[utoipa::path(get, path = "/api/v1/maintenance", tag = "maintenance",
+    description = "Maintenance windows and silences.",
+    responses((status = 200, description = "The windows", body = Vec<super::openapi::WindowDoc>)))]
+pub(super) async fn list_maintenance(State(c): State<Cluster>, h: HeaderMap) -> Response<Body> {
     guard!(c, h, TokenRole::Read);
     json(StatusCode::OK, &uc::list_maintenance(&c))
 }
 
-async fn add_maintenance(State(c): State<Cluster>, h: HeaderMap, b: Bytes) -> Response<Body> {
+#[utoipa::path(post, path = "/api/v1/maintenance", tag = "maintenance",
+    description = "Add a maintenance window (what `qu maintenance add` sends).",
+    request_body = uc::MaintenanceSpec,
+    responses((status = 201, description = "Added", body = crate::state::Outcome)))]
+pub(super) async fn add_maintenance(
+    State(c): State<Cluster>,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response<Body> {
     guard!(c, h, TokenRole::Write);
     match body::<uc::MaintenanceSpec>(&b) {
         Ok(spec) => answer(StatusCode::CREATED, uc::add_maintenance(&c, spec).await),
@@ -241,7 +284,11 @@ async fn add_maintenance(State(c): State<Cluster>, h: HeaderMap, b: Bytes) -> Re
     }
 }
 
-async fn remove_maintenance(
+#[utoipa::path(delete, path = "/api/v1/maintenance/{id}", tag = "maintenance",
+    description = "Remove a maintenance window.",
+    params(("id" = String, Path, description = "Window id")),
+    responses((status = 200, description = "Removed", body = crate::state::Outcome)))]
+pub(super) async fn remove_maintenance(
     State(c): State<Cluster>,
     Path(id): Path<String>,
     h: HeaderMap,
@@ -250,26 +297,54 @@ async fn remove_maintenance(
     answer(StatusCode::OK, uc::remove_maintenance(&c, &id).await)
 }
 
-/// The `/api/v1/` routes over `cluster`.
+/// One endpoint of the table: its method, path and handler, the method
+/// given once (the handler is routed for exactly that method).
+macro_rules! endpoint {
+    ($m:ident, $path:literal, $handler:ident) => {
+        (
+            Method::$m,
+            $path,
+            axum::routing::on(MethodFilter::$m, $handler),
+        )
+    };
+}
+
+/// Every `/api/v1/` endpoint: the one list the router is built from and
+/// the OpenAPI test walks, so a route cannot be served undocumented.
+pub(crate) fn endpoints() -> Vec<(Method, &'static str, MethodRouter<Cluster>)> {
+    vec![
+        endpoint!(GET, "/api/v1/status", status),
+        endpoint!(GET, "/api/v1/checks", list_checks),
+        endpoint!(POST, "/api/v1/checks", add_check),
+        endpoint!(GET, "/api/v1/checks/{check}", get_check),
+        endpoint!(PATCH, "/api/v1/checks/{check}", edit_check),
+        endpoint!(DELETE, "/api/v1/checks/{check}", remove_check),
+        endpoint!(POST, "/api/v1/checks/{check}/enable", enable_check),
+        endpoint!(POST, "/api/v1/checks/{check}/disable", disable_check),
+        endpoint!(GET, "/api/v1/channels", channels),
+        endpoint!(GET, "/api/v1/transitions", transitions),
+        endpoint!(GET, "/api/v1/maintenance", list_maintenance),
+        endpoint!(POST, "/api/v1/maintenance", add_maintenance),
+        endpoint!(DELETE, "/api/v1/maintenance/{id}", remove_maintenance),
+    ]
+}
+
+/// The `/api/v1/` routes over `cluster`, and `/api/openapi.json` (no
+/// token: it describes the API, it holds no data).
 pub(crate) fn routes(cluster: Cluster) -> Router {
-    Router::new()
-        .route("/api/v1/status", get(status))
-        .route("/api/v1/checks", get(list_checks).post(add_check))
-        .route(
-            "/api/v1/checks/{check}",
-            get(get_check).patch(edit_check).delete(remove_check),
-        )
-        .route("/api/v1/checks/{check}/enable", post(enable_check))
-        .route("/api/v1/checks/{check}/disable", post(disable_check))
-        .route("/api/v1/channels", get(channels))
-        .route("/api/v1/transitions", get(transitions))
-        .route(
-            "/api/v1/maintenance",
-            get(list_maintenance).post(add_maintenance),
-        )
-        .route(
-            "/api/v1/maintenance/{id}",
-            axum::routing::delete(remove_maintenance),
-        )
-        .with_state(cluster)
+    let api = endpoints()
+        .into_iter()
+        .fold(Router::new(), |r, (_, path, handler)| {
+            r.route(path, handler)
+        });
+    api.with_state(cluster).route(
+        super::openapi::PATH,
+        axum::routing::get(|| async {
+            super::text(
+                StatusCode::OK,
+                "application/json",
+                super::openapi::document(),
+            )
+        }),
+    )
 }

@@ -4,20 +4,26 @@
 //! connection, a connection budget), so a stranger who can reach the port
 //! can neither hold it nor make the node buffer much.
 //!
+//! With TLS ([`super::tls`]) the same bounds hold: the handshake is part
+//! of the connection's time, and a client that speaks plain HTTP to the
+//! TLS port gets no answer, only a closed connection.
+//!
 //! One request per connection (no keep-alive): scrapers, health checks and
 //! a page that reloads itself open a connection each time anyway, and the
 //! time bound then covers the whole exchange.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, header};
 use hyper::body::Incoming;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
@@ -51,6 +57,7 @@ const BUDGET: BudgetLimits = BudgetLimits {
 #[derive(Debug)]
 pub(crate) struct Served {
     local_addr: SocketAddr,
+    tls: bool,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -63,14 +70,27 @@ impl Served {
         router: Router,
         what: &'static str,
     ) -> Result<Served> {
+        Served::start_with(listener, router, what, None)
+    }
+
+    /// [`Served::start`], speaking TLS with `tls` when given.
+    pub(crate) fn start_with(
+        listener: std::net::TcpListener,
+        router: Router,
+        what: &'static str,
+        tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    ) -> Result<Served> {
         listener.set_nonblocking(true)?;
         let listener = TcpListener::from_std(listener)?;
         let local_addr = listener.local_addr()?;
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, router, stop_rx));
-        tracing::info!(addr = %local_addr, "{what} listener ready");
+        let is_tls = tls.is_some();
+        let tls = tls.map(tokio_rustls::TlsAcceptor::from);
+        let task = tokio::spawn(accept_loop(listener, router, tls, stop_rx));
+        tracing::info!(addr = %local_addr, tls = is_tls, "{what} listener ready");
         Ok(Served {
             local_addr,
+            tls: is_tls,
             stop,
             task,
         })
@@ -95,6 +115,11 @@ impl Served {
         self.local_addr
     }
 
+    /// Whether it speaks TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        self.tls
+    }
+
     /// Stop listening and drop open connections.
     pub(crate) async fn shutdown(self) {
         let _ = self.stop.send(true);
@@ -102,7 +127,12 @@ impl Served {
     }
 }
 
-async fn accept_loop(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    mut stop: watch::Receiver<bool>,
+) {
     let budget = Budget::new(BUDGET);
     let mut conns = JoinSet::new();
     loop {
@@ -120,18 +150,72 @@ async fn accept_loop(listener: TcpListener, router: Router, mut stop: watch::Rec
         };
         let mut ticket = budget.admit(addr.ip());
         let router = router.clone();
+        let tls = tls.clone();
         conns.spawn(async move {
+            let streaming = Arc::new(AtomicBool::new(false));
+            let flag = streaming.clone();
+            let exchange = async move {
+                match tls {
+                    None => connection(stream, router, false, flag).await,
+                    Some(acceptor) => match acceptor.accept(stream).await {
+                        Ok(s) => connection(s, router, true, flag).await,
+                        Err(e) => tracing::debug!(error = %e, "https handshake failed"),
+                    },
+                }
+            };
             tokio::select! {
-                _ = tokio::time::timeout(IO_TIMEOUT, connection(stream, router)) => {}
+                _ = bounded(exchange, &streaming) => {}
                 _ = ticket.evicted() => {}
             }
         });
     }
 }
 
+/// Run `exchange` for [`IO_TIMEOUT`], or, when its answer is a stream
+/// (`streaming` set), for as long as a stream may last.
+async fn bounded(exchange: impl std::future::Future<Output = ()>, streaming: &AtomicBool) {
+    tokio::pin!(exchange);
+    if tokio::time::timeout(IO_TIMEOUT, &mut exchange)
+        .await
+        .is_ok()
+    {
+        return;
+    }
+    if streaming.load(Ordering::Relaxed) {
+        let _ = tokio::time::timeout(STREAM_BOUND, exchange).await;
+    }
+}
+
+/// Marks an answer whose body is a long stream (`/events`): its
+/// connection is bounded by [`STREAM_BOUND`] instead of [`IO_TIMEOUT`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Streaming;
+
+/// The longest a streaming answer's connection lives (the stream ends
+/// itself before).
+const STREAM_BOUND: Duration = Duration::from_secs(super::events::STREAM_FOR.as_secs() + 30);
+
 /// One exchange on `stream`, then a bounded linger.
-async fn connection(mut stream: TcpStream, router: Router) {
-    let service = hyper::service::service_fn(move |req| handle(router.clone(), req));
+async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    router: Router,
+    tls: bool,
+    streaming: Arc<AtomicBool>,
+) {
+    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(OverTls(tls));
+        let streaming = streaming.clone();
+        let router = router.clone();
+        async move {
+            let r = handle(router, req).await;
+            if let Ok(resp) = &r
+                && resp.extensions().get::<Streaming>().is_some()
+            {
+                streaming.store(true, Ordering::Relaxed);
+            }
+            r
+        }
+    });
     let served = hyper::server::conn::http1::Builder::new()
         .keep_alive(false)
         .max_buf_size(MAX_HEAD)
@@ -154,6 +238,12 @@ async fn connection(mut stream: TcpStream, router: Router) {
     };
     let _ = tokio::time::timeout(LINGER_FOR, drain).await;
 }
+
+/// Whether the request came over TLS: a request extension every handler
+/// can read (`Extension<OverTls>`), so a session cookie can be `Secure`
+/// exactly when the listener speaks TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverTls(pub bool);
 
 /// Refuse what no route takes (see [`super::limits`]), route the rest,
 /// and mark every answer as not to be cached (it is sampled now).

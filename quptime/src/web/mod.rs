@@ -16,17 +16,37 @@ mod csrf;
 mod dashboard;
 mod dashboard_page;
 mod forms;
+mod events;
 mod latency;
 mod limits;
 mod listener;
+mod openapi;
 mod page;
 mod routes;
 mod session;
+mod tls;
 mod uptime;
 mod uptime_route;
 
+pub use listener::OverTls;
 pub(crate) use listener::Served;
 pub use routes::{StatusSource, WebServer};
+pub use tls::HttpTls;
+
+/// The OpenAPI document of the JSON API, as `/api/openapi.json` serves
+/// it (and `docs/openapi.json` holds it).
+pub fn openapi_document() -> String {
+    openapi::document()
+}
+
+/// The method and path of every `/api/v1/` endpoint a node serves
+/// (`GET`, `/api/v1/checks/{check}`), from the table its router is built from.
+pub fn api_endpoints() -> Vec<(String, String)> {
+    api::endpoints()
+        .into_iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect()
+}
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Response, StatusCode, header};

@@ -1,8 +1,10 @@
 //! The status page as HTML, pure: [`render`] takes the node's status and
 //! the time of rendering and returns the document. Server-rendered with
 //! maud (text is escaped by the macro; markup is checked at compile time),
-//! with no script and no asset from another host; it reloads itself
-//! through a `<meta http-equiv="refresh">`, which needs no JavaScript.
+//! with no asset from another host; it reloads itself through a
+//! `<meta http-equiv="refresh">`, which needs no JavaScript. Its one
+//! script, the node's own `/live.js`, only updates the check rows from
+//! `/events` between reloads.
 
 use maud::{DOCTYPE, Markup, html};
 
@@ -36,6 +38,7 @@ pub(crate) fn render(status: &Status, history: Option<&PageHistory>, now: &str) 
                 meta http-equiv="refresh" content=(REFRESH_SECS);
                 title { "Status" }
                 link rel="stylesheet" href="/style.css";
+                script src="/live.js" defer {}
             }
             body {
                 h1 { "Status" }

@@ -39,13 +39,23 @@ pub trait StatusSource: Send + Sync + 'static {
         let _ = (check_id, n);
         Vec::new()
     }
+
+    /// The committed transitions from now on, for `/events` (none: the
+    /// node serves no live events, and `/events` answers 503).
+    fn subscribe(&self) -> Option<crate::cluster::Subscription> {
+        None
+    }
 }
 
 /// The page's stylesheet.
 const STYLE: &str = include_str!("style.css");
-/// No script, no frame, nothing from another origin: the page needs none.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; \
-                   form-action 'none'; frame-ancestors 'none'";
+/// The page's one script: live updates from `/events` (the page works
+/// without it).
+const LIVE_JS: &str = include_str!("live.js");
+/// Only the node's own script and its own event stream; no frame, nothing
+/// from another origin.
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+                   img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// A running status page listener.
 #[derive(Debug)]
@@ -75,11 +85,12 @@ impl WebServer {
         listener: std::net::TcpListener,
         source: Arc<dyn StatusSource>,
         cluster: crate::cluster::Cluster,
+        tls: Option<Arc<rustls::ServerConfig>>,
     ) -> Result<WebServer> {
         let router = routes(source)
             .merge(super::api::routes(cluster.clone()))
-            .merge(super::dashboard::routes(cluster, false));
-        let served = Served::start(listener, router, "status page")?;
+            .merge(super::dashboard::routes(cluster, tls.is_some()));
+        let served = Served::start_with(listener, router, "status page", tls)?;
         Ok(WebServer { served })
     }
 
@@ -96,6 +107,13 @@ impl WebServer {
         self.served.local_addr()
     }
 
+    /// Whether it speaks HTTPS (`qu serve --http-tls-cert`), so that
+    /// cookies it sets can be `Secure`; a handler sees the same as the
+    /// [`super::OverTls`] request extension.
+    pub fn is_tls(&self) -> bool {
+        self.served.is_tls()
+    }
+
     /// Stop listening and drop open connections.
     pub async fn shutdown(self) {
         self.served.shutdown().await
@@ -103,8 +121,31 @@ impl WebServer {
 }
 
 fn routes(source: Arc<dyn StatusSource>) -> Router {
-    let (s1, s2, s3, s4) = (source.clone(), source.clone(), source.clone(), source);
+    let (s1, s2, s3, s4) = (
+        source.clone(),
+        source.clone(),
+        source.clone(),
+        source.clone(),
+    );
+    let streams = super::events::Streams::new();
     Router::new()
+        .route(
+            "/events",
+            get(move || {
+                let (s, streams) = (source.clone(), streams.clone());
+                async move { super::events::answer(&*s, &streams) }
+            }),
+        )
+        .route(
+            "/live.js",
+            get(|| async {
+                text(
+                    StatusCode::OK,
+                    "text/javascript; charset=utf-8",
+                    LIVE_JS.into(),
+                )
+            }),
+        )
         .route(
             "/badge/{check}/uptime/{file}",
             get(move |p| super::uptime_route::badge(s4.clone(), p)),

@@ -20,7 +20,7 @@ const DAY_MS: u64 = 86_400_000;
 /// when the check was never judged in the window.
 pub(crate) fn percent_text(u: Option<Uptime>) -> String {
     match u.and_then(|u| u.percent()) {
-        Some(p) => format!("{:.3}%", (p * 1000.0).floor() / 1000.0),
+        Some(p) => format!("{:.3}%", crate::state::history::cut_percent(p)),
         None => "–".into(),
     }
 }
