@@ -40,6 +40,7 @@ fn check(id: &str, name: &str, state: &str) -> CheckStatus {
         maintenance_until: None,
         incident: None,
         blocked_by: vec![],
+        uptime: None,
     }
 }
 
