@@ -15,7 +15,8 @@ use super::policy::POLICY_LEVEL;
 use super::{AlertChannel, Check, FIRST_ALERT_TYPES, Mutation};
 
 /// The level a check's probe settings need: 4 for the http request
-/// settings and conditions, 5 for tcp send/expect and icmp count/loss/rtt.
+/// settings and conditions, 5 for tcp send/expect and icmp count/loss/rtt,
+/// 6 for dns answer expectations.
 fn check_level(c: &Check) -> u32 {
     let deps = if c.depends_on.is_empty() && c.flap_threshold.is_none() && c.flap_window.is_none() {
         1
@@ -26,6 +27,7 @@ fn check_level(c: &Check) -> u32 {
         super::Probe::Http(p) => p.level(),
         super::Probe::Tcp(p) => p.level(),
         super::Probe::Icmp(p) => p.level(),
+        super::Probe::Dns(p) => p.level(),
         _ => 1,
     };
     probe.max(deps)
@@ -73,7 +75,8 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   flap control (`flap_threshold`, `flap_window`, `SetFlapping`, the
 ///   outbox kind `flapping`); tcp `send` / `expect_reply`; icmp `count`,
 ///   `max_loss`, `max_rtt`.
-pub const STATE_LEVEL: u32 = 5;
+/// - 6: dns `expect_values`, `expect_count`, `expect_nxdomain`.
+pub const STATE_LEVEL: u32 = 6;
 
 /// The level of a state that does not say (written by the first release).
 pub(super) fn first() -> u32 {
@@ -282,7 +285,7 @@ mod tests {
             5
         );
         assert_eq!(Mutation::UpdateAlert { alert }.required_level(), 5);
-        assert_eq!(STATE_LEVEL, 5);
+        assert_eq!(STATE_LEVEL, 6);
     }
 
     #[test]
@@ -354,6 +357,20 @@ mod tests {
         }
         let m = Mutation::AddCheck { check };
         assert_eq!(m.required_level(), 5);
+    }
+
+    #[test]
+    fn a_dns_check_with_answer_expectations_needs_level_6() {
+        let mut check = Check::blank(super::super::CheckType::Dns);
+        let plain = Mutation::AddCheck {
+            check: check.clone(),
+        };
+        assert_eq!(plain.required_level(), 1);
+        if let super::super::Probe::Dns(p) = &mut check.probe {
+            p.expect_nxdomain = true;
+        }
+        let m = Mutation::UpdateCheck { check };
+        assert_eq!(m.required_level(), 6);
     }
 
     #[test]
