@@ -293,3 +293,26 @@ def test_start_validates_timing_and_the_saved_identity(tmp_path: Path) -> None:
     assert str(err.value).startswith("node_id=: differs"), str(err.value)
     with quptime.Cluster.start(tmp_path / "t", node_id="t", timing=quptime.Timing.fast()) as c:
         assert c.node_id == "t"
+
+
+def test_dns_expectations_are_keywords_named_in_errors(node: quptime.Cluster) -> None:
+    node.add_check("www", "dns", "www.example.test", resolver="127.0.0.1:5353",
+                   expect_values=["192.0.2.10", "192.0.2.11"], expect_count=2)
+    node.add_check("hidden", "dns", "old.example.test", expect_nxdomain=True)
+    by_name = {c["name"]: c for c in node.checks()}
+    assert by_name["www"]["expect_values"] == ["192.0.2.10", "192.0.2.11"]
+    assert by_name["www"]["expect_count"] == 2
+    assert by_name["hidden"]["expect_nxdomain"] is True
+    assert "expect_values" not in by_name["hidden"]
+    node.edit_check("www", expect_values=[], expect_count=0)
+    node.edit_check("hidden", expect_nxdomain=False)
+    by_name = {c["name"]: c for c in node.checks()}
+    assert "expect_values" not in by_name["www"] and "expect_count" not in by_name["www"]
+    assert "expect_nxdomain" not in by_name["hidden"]
+    for kwargs, field in [(dict(expect_values=["2001:db8::1"]), "expect_values"),
+                          (dict(expect_values="192.0.2.1"), "expect_values"),
+                          (dict(expect_count=0), "expect_count"),
+                          (dict(expect_nxdomain=True, expect_count=1), "expect_nxdomain")]:
+        with pytest.raises(quptime.InvalidInput) as err:
+            node.add_check("bad", "dns", "a.test", **kwargs)  # type: ignore[arg-type]
+        assert str(err.value).startswith(f"{field}=: "), str(err.value)
