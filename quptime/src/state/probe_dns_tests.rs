@@ -1,3 +1,6 @@
+//! Tests of the dns settings: each expected value's form per record type,
+//! the bounds and exclusions, the pure judge of answers, and the level.
+
 use super::*;
 
 fn probe(record: DnsRecord, values: &[&str]) -> DnsProbe {
