@@ -96,6 +96,7 @@ fn flag_of(field: &str) -> String {
     match field {
         "election_min" | "election_max" => "election-timeout".into(),
         "expect_status" => "expect".into(),
+        "expect_values" => "expect-value".into(),
         "bind_addr" => "bind".into(),
         "bind_port" => "port".into(),
         f => f.replace('_', "-"),

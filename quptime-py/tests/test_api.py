@@ -330,3 +330,24 @@ def test_every_check_setting_is_a_typed_keyword(node: quptime.Cluster) -> None:
     with pytest.raises(quptime.InvalidInput, match="tls"):
         node.add_check("web", "http", "http://127.0.0.1:9/", tls=True)
     assert node.checks() == before
+def test_dns_expectations_are_keywords_named_in_errors(node: quptime.Cluster) -> None:
+    node.add_check("www", "dns", "www.example.test", resolver="127.0.0.1:5353",
+                   expect_values=["192.0.2.10", "192.0.2.11"], expect_count=2)
+    node.add_check("hidden", "dns", "old.example.test", expect_nxdomain=True)
+    by_name = {c["name"]: c for c in node.checks()}
+    assert by_name["www"]["expect_values"] == ["192.0.2.10", "192.0.2.11"]
+    assert by_name["www"]["expect_count"] == 2
+    assert by_name["hidden"]["expect_nxdomain"] is True
+    assert "expect_values" not in by_name["hidden"]
+    node.edit_check("www", expect_values=[], expect_count=0)
+    node.edit_check("hidden", expect_nxdomain=False)
+    by_name = {c["name"]: c for c in node.checks()}
+    assert "expect_values" not in by_name["www"] and "expect_count" not in by_name["www"]
+    assert "expect_nxdomain" not in by_name["hidden"]
+    for kwargs, field in [(dict(expect_values=["2001:db8::1"]), "expect_values"),
+                          (dict(expect_values="192.0.2.1"), "expect_values"),
+                          (dict(expect_count=0), "expect_count"),
+                          (dict(expect_nxdomain=True, expect_count=1), "expect_nxdomain")]:
+        with pytest.raises(quptime.InvalidInput) as err:
+            node.add_check("bad", "dns", "a.test", **kwargs)  # type: ignore[arg-type]
+        assert str(err.value).startswith(f"{field}=: "), str(err.value)

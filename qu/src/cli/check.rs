@@ -273,6 +273,19 @@ pub struct DnsOpts {
     #[arg(long, value_name = "TEXT")]
     #[serde(rename = "expect_answer", skip_serializing_if = "Option::is_none")]
     pub expect: Option<String>,
+    /// A value that must be among the answers (repeatable; others may be there too):
+    /// 192.0.2.1, 2001:db8::1, host.example.com, '10 mail.example.com', TXT text
+    #[arg(long = "expect-value", value_name = "VALUE")]
+    #[serde(rename = "expect_values", skip_serializing_if = "Option::is_none")]
+    pub expect_value: Option<Vec<String>>,
+    /// Exactly this many answers of the type (with one --expect-value each: the set must equal them)
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect_count: Option<u16>,
+    /// Up only when the name does not exist (NXDOMAIN)
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub expect_nxdomain: bool,
 }
 
 /// The flags of dns checks on `check edit` (`--expect` is http's there).
@@ -290,6 +303,19 @@ pub struct DnsEditOpts {
     #[arg(long = "expect-answer", value_name = "TEXT")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect_answer: Option<String>,
+    /// A value that must be among the answers (dns; repeatable, replaces the list; '' for none)
+    #[arg(long = "expect-value", value_name = "VALUE")]
+    #[serde(rename = "expect_values", skip_serializing_if = "Option::is_none")]
+    pub expect_value: Option<Vec<String>>,
+    /// Exactly this many answers (dns; 0 to drop the expectation)
+    #[arg(long, value_name = "N")]
+    #[serde(skip)]
+    pub expect_count: Option<u16>,
+    /// Up only when the name does not exist (dns; also --expect-nxdomain=true|false)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          action = clap::ArgAction::Set, value_name = "BOOL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect_nxdomain: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -348,9 +374,9 @@ pub enum CheckAdd {
         #[command(flatten)]
         common: CheckCommon,
     },
-    /// DNS lookup; up when there is an answer (containing --expect).
+    /// DNS lookup; up when the answer is as expected (by default: any record of the type).
     ///
-    /// Example: qu check add dns www-a www.example.com --record a --resolver 9.9.9.9 --expect 93.184.
+    /// Example: qu check add dns www-a www.example.com --resolver 9.9.9.9 --expect-value 192.0.2.10 --expect-count 1
     Dns {
         /// Unique name
         name: String,

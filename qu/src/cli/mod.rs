@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub use alert::{AlertAdd, AlertCmd, AlertCommon, BaseUrl, Reach, WebhookArgs};
 pub use backup::{BackupCmd, RecoverArgs};
-pub use check::{CheckAdd, CheckCmd, CheckCommon, HttpOpts};
+pub use check::{CheckAdd, CheckCmd, CheckCommon, DnsEditOpts, HttpOpts};
 pub use maintenance::{MaintenanceCmd, SilenceArgs};
 pub use ops::{ApplyArgs, ExportArgs, LeaderCmd, StatusArgs, TopArgs};
 

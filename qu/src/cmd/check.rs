@@ -56,7 +56,7 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
         } => {
             let mut probe = http_settings(&http)?;
             probe.extend(settings(&tls)?);
-            probe.extend(settings(&dns)?);
+            probe.extend(dns_edit_settings(&dns)?);
             probe.extend(settings(&tcp)?);
             probe.extend(settings(&icmp)?);
             let patch = CheckPatch {
@@ -182,6 +182,30 @@ fn settings<T: Serialize>(opts: &T) -> Result<Map<String, Value>> {
         Value::Object(m) => Ok(m),
         _ => Ok(Map::new()),
     }
+}
+
+/// The dns edit flags by setting name: `--expect-value ''` empties the
+/// list, `--expect-count 0` drops the count (an empty text resets).
+fn dns_edit_settings(dns: &crate::cli::DnsEditOpts) -> Result<Map<String, Value>> {
+    let mut m = settings(dns)?;
+    if let Some(values) = &dns.expect_value {
+        let kept: Vec<Value> = values
+            .iter()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| Value::from(v.as_str()))
+            .collect();
+        m.insert("expect_values".into(), Value::Array(kept));
+    }
+    match dns.expect_count {
+        Some(0) => {
+            m.insert("expect_count".into(), "".into());
+        }
+        Some(n) => {
+            m.insert("expect_count".into(), n.into());
+        }
+        None => {}
+    }
+    Ok(m)
 }
 
 /// The http flags by setting name, with the ones that are not one value

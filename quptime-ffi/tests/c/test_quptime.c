@@ -168,6 +168,23 @@ static int misuse(const char *dir, int port) {
            QU_ERR_INVALID_INPUT);
     EXPECT(qu_cluster_add_check_yaml(c, "name: caf\xe9\n", &id), QU_ERR_INVALID_UTF8);
     EXPECT(qu_cluster_add_check_yaml(c, NULL, &id), QU_ERR_NULL_POINTER);
+    /* dns answer expectations: a value not of the record type's form is
+       refused naming the field; a valid one is taken. */
+    EXPECT(qu_cluster_add_check_yaml(
+               c, "name: www\ntype: dns\ntarget: www.example.test\nexpect_values: [2001:db8::1]\n",
+               &id),
+           QU_ERR_INVALID_INPUT);
+    EXPECT_TRUE(strstr(qu_last_error(), "expect_values") != NULL);
+    EXPECT_TRUE(strstr(qu_last_error(), "IPv4 address") != NULL);
+    EXPECT(qu_cluster_add_check_yaml(
+               c,
+               "name: www\ntype: dns\ntarget: www.example.test\n"
+               "expect_values: [192.0.2.10]\nexpect_count: 1\n",
+               &id),
+           QU_OK);
+    EXPECT(qu_string_free(id), QU_OK);
+    id = NULL;
+    EXPECT(qu_cluster_remove_check(c, "www"), QU_OK);
     EXPECT(qu_cluster_add_alert_yaml(c, "{ this is not: yaml", &id), QU_ERR_INVALID_INPUT);
     EXPECT(qu_cluster_add_alert_yaml(c, "name: x\ntype: pager\nsettings: {}\n", &id),
            QU_ERR_INVALID_INPUT);

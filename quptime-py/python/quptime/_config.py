@@ -33,6 +33,19 @@ def _settings(settings: Optional[Mapping[str, str]]) -> Dict[str, str]:
     return values
 
 
+def _values(value: Iterable[str], field: str) -> List[str]:
+    """A list of texts (``expect_values``): a bare string is refused, as a
+    list of its characters is never what was meant."""
+    if isinstance(value, str):
+        raise InvalidInput(f"expected a list of values, got the string {value!r}", field)
+    out: List[str] = []
+    for v in value:
+        if not isinstance(v, str):
+            raise InvalidInput(f"expected text values, got {type(v).__name__}", field)
+        out.append(v)
+    return out
+
+
 def _opt_names(value: Optional[Iterable[str]], field: str) -> Optional[List[str]]:
     return None if value is None else _names(value, field)
 
@@ -76,6 +89,9 @@ class _Config:
         count: Optional[int] = None,
         max_loss: Optional[int] = None,
         max_rtt: Optional[Duration] = None,
+        expect_values: Iterable[str] = (),
+        expect_count: Optional[int] = None,
+        expect_nxdomain: bool = False,
         alerts: Iterable[str] = (),
         suppress: Iterable[str] = (),
         remind: Optional[Duration] = None,
@@ -88,7 +104,10 @@ class _Config:
         flap_window: Optional[Duration] = None,
     ) -> NewId:
         """Add a check; every node probes it every ``interval``. ``type`` is
-        one of ``http``, ``tcp``, ``icmp``, ``tls``, ``dns``. Returns its id
+        one of ``http``, ``tcp``, ``icmp``, ``tls``, ``dns``. A dns check
+        may pin its answer: ``expect_values`` (each must be among the
+        answers), ``expect_count`` (exactly that many) or
+        ``expect_nxdomain=True`` (the name must not exist). Returns its id
         (a ``str`` whose ``version`` is the write's config version).
 
         The keywords are the settings of docs/configuration.md, named as
@@ -132,6 +151,9 @@ class _Config:
             "count": _opt_int(count, "count"),
             "max_loss": _opt_int(max_loss, "max_loss"),
             "max_rtt": duration_text(max_rtt, "max_rtt"),
+            "expect_values": _values(expect_values, "expect_values"),
+            "expect_count": _opt_int(expect_count, "expect_count"),
+            "expect_nxdomain": _opt_bool(expect_nxdomain, "expect_nxdomain") or False,
             "alerts": _names(alerts, "alerts"),
             "suppress": _names(suppress, "suppress"),
             "remind": duration_text(remind, "remind"),
@@ -183,6 +205,9 @@ class _Config:
         count: Optional[int] = None,
         max_loss: Optional[int] = None,
         max_rtt: Optional[Duration] = None,
+        expect_values: Optional[Iterable[str]] = None,
+        expect_count: Optional[int] = None,
+        expect_nxdomain: Optional[bool] = None,
         alerts: Optional[Iterable[str]] = None,
         suppress: Optional[Iterable[str]] = None,
         remind: Optional[Duration] = None,
@@ -197,7 +222,8 @@ class _Config:
         """Change the check with this id or name: each keyword given
         replaces that setting (the keywords of :meth:`add_check`); ``""``
         clears an optional text setting and ``remind=""`` turns reminders
-        off. Returns the write's config version."""
+        off; ``expect_values=[]`` and ``expect_count=0`` drop those dns
+        expectations. Returns the write's config version."""
         patch = {
             "name": _opt_str(name, "name"),
             "target": _opt_str(target, "target"),
@@ -227,6 +253,9 @@ class _Config:
             "count": _opt_int(count, "count"),
             "max_loss": _opt_int(max_loss, "max_loss"),
             "max_rtt": duration_text(max_rtt, "max_rtt"),
+            "expect_values": None if expect_values is None else _values(expect_values, "expect_values"),
+            "expect_count": "" if expect_count == 0 else _opt_int(expect_count, "expect_count"),
+            "expect_nxdomain": _opt_bool(expect_nxdomain, "expect_nxdomain"),
             "alerts": _opt_names(alerts, "alerts"),
             "suppress": _opt_names(suppress, "suppress"),
             "remind": "" if remind == "" else duration_text(remind, "remind"),

@@ -307,6 +307,7 @@ fn check(
                 .map_err(|e| e.message().to_string())?,
             resolver: text(c.dns_resolver),
             expect_answer: text(c.dns_expect),
+            ..DnsProbe::default()
         },
         tcp: Default::default(),
         icmp: Default::default(),

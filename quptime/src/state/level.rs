@@ -15,7 +15,8 @@ use super::policy::POLICY_LEVEL;
 use super::{AlertChannel, Check, FIRST_ALERT_TYPES, Mutation};
 
 /// The level a check's probe settings need: 4 for the http request
-/// settings and conditions, 5 for tcp send/expect and icmp count/loss/rtt.
+/// settings and conditions, 5 for tcp send/expect and icmp count/loss/rtt,
+/// 6 for dns answer expectations.
 fn check_level(c: &Check) -> u32 {
     let deps = if c.depends_on.is_empty() && c.flap_threshold.is_none() && c.flap_window.is_none() {
         1
@@ -26,6 +27,7 @@ fn check_level(c: &Check) -> u32 {
         super::Probe::Http(p) => p.level(),
         super::Probe::Tcp(p) => p.level(),
         super::Probe::Icmp(p) => p.level(),
+        super::Probe::Dns(p) => p.level(),
         _ => 1,
     };
     probe.max(deps)
@@ -73,8 +75,8 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   flap control (`flap_threshold`, `flap_window`, `SetFlapping`, the
 ///   outbox kind `flapping`); tcp `send` / `expect_reply`; icmp `count`,
 ///   `max_loss`, `max_rtt`.
-/// - 6: tcp `tls`; the uptime history's retention (`SetHistoryDays`,
-///   `history.days_kept`).
+/// - 6: tcp `tls`; dns `expect_values`, `expect_count`, `expect_nxdomain`;
+///   the uptime history's retention (`SetHistoryDays`, `history.days_kept`).
 pub const STATE_LEVEL: u32 = 6;
 
 /// The level of a state that does not say (written by the first release).
@@ -363,6 +365,20 @@ mod tests {
             p.tls = true;
         }
         assert_eq!(Mutation::AddCheck { check }.required_level(), 6);
+    }
+
+    #[test]
+    fn a_dns_check_with_answer_expectations_needs_level_6() {
+        let mut check = Check::blank(super::super::CheckType::Dns);
+        let plain = Mutation::AddCheck {
+            check: check.clone(),
+        };
+        assert_eq!(plain.required_level(), 1);
+        if let super::super::Probe::Dns(p) = &mut check.probe {
+            p.expect_nxdomain = true;
+        }
+        let m = Mutation::UpdateCheck { check };
+        assert_eq!(m.required_level(), 6);
     }
 
     #[test]

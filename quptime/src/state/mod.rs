@@ -30,6 +30,7 @@ pub mod outbox;
 pub mod policy;
 pub mod probe;
 pub mod probe_condition;
+mod probe_dns;
 mod probe_entries;
 mod probe_fields;
 mod probe_http;

@@ -22,6 +22,7 @@ use crate::state::fields::{
 };
 
 use super::probe_condition::Condition;
+pub use super::probe_dns::{DnsProbe, DnsRecord};
 pub use super::probe_fields::ProbeFields;
 pub use super::probe_http::{HttpMethod, IpVersion, MASK, parse_ca, split_header};
 pub use super::probe_icmp::IcmpProbe;
@@ -238,54 +239,6 @@ impl TlsProbe {
     }
 }
 
-/// A DNS lookup: up when there is an answer (containing `expect_answer`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DnsProbe {
-    /// Record type looked up; default A.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub record: Option<DnsRecord>,
-    /// Resolver to ask, `ip` or `ip:port`; default: the cluster's, else
-    /// the system's.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_text"
-    )]
-    pub resolver: Option<String>,
-    /// Substring one answer must contain.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_text"
-    )]
-    pub expect_answer: Option<String>,
-}
-
-impl DnsProbe {
-    /// The target is a host name; `resolver` an IP address with an
-    /// optional port.
-    pub fn validate(&self, target: &str) -> Result<()> {
-        if let Some(v) = &self.expect_answer {
-            limits::text("expect_answer", v, MAX_MATCH)?;
-        }
-        if let Some(v) = &self.resolver {
-            limits::text("resolver", v, MAX_HOST)?;
-        }
-        validate_host(target)?;
-        if let Some(r) = &self.resolver {
-            let ok = r.parse::<core::net::IpAddr>().is_ok()
-                || r.parse::<core::net::SocketAddr>().is_ok();
-            if !ok {
-                return Err(Error::invalid(format!(
-                    "resolver {}: use an IP address, optionally with a port (9.9.9.9, [2620:fe::fe]:53)",
-                    excerpt(r)
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
 /// An optional text setting that a YAML author may have written as a bare
 /// number or boolean (`body_match: 42`): read as its text. Text settings
 /// reach their type through serde's flattening, which sees YAML's typed
@@ -384,67 +337,6 @@ impl<'de> Deserialize<'de> for StatusSpec {
 impl From<StatusSpec> for String {
     fn from(s: StatusSpec) -> String {
         s.0
-    }
-}
-
-/// DNS record types a dns check can look up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum DnsRecord {
-    /// IPv4 address.
-    A,
-    /// IPv6 address.
-    Aaaa,
-    /// Canonical name.
-    Cname,
-    /// Mail exchanger.
-    Mx,
-    /// Text.
-    Txt,
-    /// Name server.
-    Ns,
-}
-
-impl DnsRecord {
-    /// Parse `a|aaaa|cname|mx|txt|ns` (any case).
-    pub fn parse(s: &str) -> Result<DnsRecord> {
-        match s.to_ascii_lowercase().as_str() {
-            "a" => Ok(DnsRecord::A),
-            "aaaa" => Ok(DnsRecord::Aaaa),
-            "cname" => Ok(DnsRecord::Cname),
-            "mx" => Ok(DnsRecord::Mx),
-            "txt" => Ok(DnsRecord::Txt),
-            "ns" => Ok(DnsRecord::Ns),
-            _ => Err(Error::invalid(format!(
-                "record type {}: use one of a, aaaa, cname, mx, txt, ns",
-                excerpt(s)
-            ))),
-        }
-    }
-
-    /// The lowercase name, as written on disk and in files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DnsRecord::A => "a",
-            DnsRecord::Aaaa => "aaaa",
-            DnsRecord::Cname => "cname",
-            DnsRecord::Mx => "mx",
-            DnsRecord::Txt => "txt",
-            DnsRecord::Ns => "ns",
-        }
-    }
-}
-
-impl TryFrom<String> for DnsRecord {
-    type Error = Error;
-    fn try_from(s: String) -> Result<DnsRecord> {
-        DnsRecord::parse(&s)
-    }
-}
-
-impl From<DnsRecord> for String {
-    fn from(r: DnsRecord) -> String {
-        r.as_str().to_string()
     }
 }
 

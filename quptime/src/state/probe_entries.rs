@@ -187,6 +187,17 @@ mod tests {
         assert_eq!(field_names::<TlsProbe>(), ["warn_days", "sni"]);
         assert_eq!(field_names::<TcpProbe>(), ["send", "expect_reply", "tls"]);
         assert_eq!(field_names::<IcmpProbe>(), ["count", "max_loss", "max_rtt"]);
-        assert_eq!(ProbeFields::names().len(), 23);
+        assert_eq!(
+            field_names::<DnsProbe>(),
+            [
+                "record",
+                "resolver",
+                "expect_answer",
+                "expect_values",
+                "expect_count",
+                "expect_nxdomain"
+            ]
+        );
+        assert_eq!(ProbeFields::names().len(), 26);
     }
 }

@@ -1,59 +1,217 @@
-//! A minimal authoritative DNS responder over UDP on 127.0.0.1, enough for
-//! the dns prober's tests: A and TXT records from a fixed zone, NOERROR
-//! with no answer for a known name asked for another type, NXDOMAIN for an
-//! unknown name. It reads the question and ignores the rest (EDNS and all).
+//! Real DNS servers on 127.0.0.1 for the dns prober's tests, built on
+//! hickory-server: an authoritative in-memory zone (`.test.`) served over
+//! UDP and TCP on one port, so truncated UDP answers are retried over TCP
+//! as with any real server; a server that answers every query with one
+//! response code (SERVFAIL, REFUSED); and a UDP port that never answers.
+//! Each server counts the queries it got by transport, so a test can see
+//! that a TCP retry happened or that a server was not asked at all.
 
-use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-use tokio::net::UdpSocket;
+use hickory_server::Server;
+use hickory_server::net::runtime::{Time, TokioRuntimeProvider};
+use hickory_server::net::xfer::Protocol;
+use hickory_server::proto::op::{Header, HeaderCounts, Metadata, ResponseCode};
+use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, MX, NS, SOA, TXT};
+use hickory_server::proto::rr::{LowerName, Name, RData, Record};
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::store::in_memory::InMemoryZoneHandler;
+use hickory_server::zone_handler::{AxfrPolicy, Catalog, MessageResponseBuilder, ZoneType};
+use tokio::net::{TcpListener, UdpSocket};
 
-const TYPE_A: u16 = 1;
-const TYPE_TXT: u16 = 16;
+/// The zone every test server is authoritative for.
+const ORIGIN: &str = "test.";
 
-/// The zone the server answers from.
+/// The records a server answers from, all under `.test.`.
 #[derive(Default)]
 pub struct Zone {
-    records: HashMap<(String, u16), Vec<Vec<u8>>>,
+    records: Vec<Record>,
+}
+
+fn name(n: &str) -> Name {
+    let fq = if n.ends_with('.') {
+        n.to_string()
+    } else {
+        format!("{n}.")
+    };
+    Name::from_ascii(&fq).expect("test name")
 }
 
 impl Zone {
-    pub fn a(mut self, name: &str, ip: Ipv4Addr) -> Zone {
-        self.records
-            .entry((name.to_ascii_lowercase(), TYPE_A))
-            .or_default()
-            .push(ip.octets().to_vec());
+    fn add(mut self, owner: &str, data: RData) -> Zone {
+        self.records.push(Record::from_rdata(name(owner), 60, data));
         self
     }
 
-    pub fn txt(mut self, name: &str, text: &str) -> Zone {
-        let mut rdata = vec![u8::try_from(text.len()).expect("short TXT")];
-        rdata.extend_from_slice(text.as_bytes());
-        self.records
-            .entry((name.to_ascii_lowercase(), TYPE_TXT))
-            .or_default()
-            .push(rdata);
-        self
+    pub fn a(self, owner: &str, ip: Ipv4Addr) -> Zone {
+        self.add(owner, RData::A(A(ip)))
     }
 
-    fn knows(&self, name: &str) -> bool {
-        self.records.keys().any(|(n, _)| n == name)
+    pub fn aaaa(self, owner: &str, ip: Ipv6Addr) -> Zone {
+        self.add(owner, RData::AAAA(AAAA(ip)))
+    }
+
+    pub fn cname(self, owner: &str, target: &str) -> Zone {
+        self.add(owner, RData::CNAME(CNAME(name(target))))
+    }
+
+    pub fn mx(self, owner: &str, preference: u16, exchange: &str) -> Zone {
+        self.add(owner, RData::MX(MX::new(preference, name(exchange))))
+    }
+
+    pub fn ns(self, owner: &str, server: &str) -> Zone {
+        self.add(owner, RData::NS(NS(name(server))))
+    }
+
+    /// A TXT record of one or more strings (each at most 255 bytes).
+    pub fn txt(self, owner: &str, strings: &[&str]) -> Zone {
+        let data = strings.iter().map(|s| s.to_string()).collect();
+        self.add(owner, RData::TXT(TXT::new(data)))
+    }
+
+    fn catalog(self) -> Catalog {
+        let origin = name(ORIGIN);
+        let mut zone = InMemoryZoneHandler::<TokioRuntimeProvider>::empty(
+            origin.clone(),
+            ZoneType::Primary,
+            AxfrPolicy::Deny,
+        );
+        let soa = SOA::new(
+            name("ns.test."),
+            name("hostmaster.test."),
+            1,
+            3600,
+            600,
+            86400,
+            60,
+        );
+        assert!(zone.upsert_mut(Record::from_rdata(origin.clone(), 60, RData::SOA(soa)), 1));
+        for record in self.records {
+            assert!(zone.upsert_mut(record, 1), "record refused by the zone");
+        }
+        let mut catalog = Catalog::new();
+        catalog.upsert(LowerName::new(&origin), vec![Arc::new(zone)]);
+        catalog
     }
 }
 
-/// Serve `zone` on a fresh UDP port of 127.0.0.1; returns `127.0.0.1:port`.
-pub async fn start(zone: Zone) -> String {
-    let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind udp");
-    let addr = socket.local_addr().expect("addr").to_string();
-    tokio::spawn(async move {
-        let mut buf = [0u8; 1500];
-        while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
-            if let Some(reply) = answer(&zone, &buf[..n]) {
-                let _ = socket.send_to(&reply, peer).await;
+/// Queries a server received, by transport.
+#[derive(Debug, Default)]
+pub struct Counts {
+    udp: AtomicUsize,
+    tcp: AtomicUsize,
+}
+
+impl Counts {
+    pub fn udp(&self) -> usize {
+        self.udp.load(Ordering::SeqCst)
+    }
+    pub fn tcp(&self) -> usize {
+        self.tcp.load(Ordering::SeqCst)
+    }
+    fn note(&self, request: &Request) {
+        match request.protocol() {
+            Protocol::Tcp => self.tcp.fetch_add(1, Ordering::SeqCst),
+            _ => self.udp.fetch_add(1, Ordering::SeqCst),
+        };
+    }
+}
+
+/// A running server: its `ip:port` and what it was asked. Dropping it
+/// stops it (the server's task set is aborted).
+pub struct DnsServer {
+    pub addr: String,
+    pub counts: Arc<Counts>,
+    /// Its tasks end when it is dropped.
+    _server: Server<Counting>,
+}
+
+/// What a server does with a query.
+enum Answer {
+    Zone(Catalog),
+    Code(ResponseCode),
+}
+
+/// The request handler: count, then answer from the zone or with the
+/// fixed code.
+struct Counting {
+    answer: Answer,
+    counts: Arc<Counts>,
+}
+
+#[async_trait::async_trait]
+impl RequestHandler for Counting {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        mut response_handle: R,
+    ) -> ResponseInfo {
+        self.counts.note(request);
+        match &self.answer {
+            Answer::Zone(catalog) => {
+                catalog
+                    .handle_request::<R, T>(request, response_handle)
+                    .await
+            }
+            Answer::Code(code) => {
+                let response = MessageResponseBuilder::from_message_request(request)
+                    .error_msg(&request.metadata, *code);
+                match response_handle.send_response(response).await {
+                    Ok(info) => info,
+                    Err(_) => {
+                        let mut metadata = Metadata::response_from_request(&request.metadata);
+                        metadata.response_code = ResponseCode::ServFail;
+                        ResponseInfo::from(Header {
+                            metadata,
+                            counts: HeaderCounts::default(),
+                        })
+                    }
+                }
             }
         }
+    }
+}
+
+/// UDP and TCP sockets on one free port of 127.0.0.1.
+async fn bind() -> (UdpSocket, TcpListener) {
+    for _ in 0..50 {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.expect("bind udp");
+        let port = udp.local_addr().expect("addr").port();
+        if let Ok(tcp) = TcpListener::bind(("127.0.0.1", port)).await {
+            return (udp, tcp);
+        }
+    }
+    panic!("no port free for both UDP and TCP on 127.0.0.1");
+}
+
+async fn serve(answer: Answer) -> DnsServer {
+    let (udp, tcp) = bind().await;
+    let addr: SocketAddr = udp.local_addr().expect("addr");
+    let counts = Arc::new(Counts::default());
+    let mut server = Server::new(Counting {
+        answer,
+        counts: counts.clone(),
     });
-    addr
+    server.register_socket(udp);
+    server.register_listener(tcp, Duration::from_secs(5), 64 * 1024);
+    DnsServer {
+        addr: addr.to_string(),
+        counts,
+        _server: server,
+    }
+}
+
+/// Serve `zone` on a fresh port of 127.0.0.1 (UDP and TCP).
+pub async fn start(zone: Zone) -> DnsServer {
+    serve(Answer::Zone(zone.catalog())).await
+}
+
+/// A server that answers every query with `code`.
+pub async fn answering(code: ResponseCode) -> DnsServer {
+    serve(Answer::Code(code)).await
 }
 
 /// A UDP port that takes queries and never answers.
@@ -61,50 +219,4 @@ pub async fn black_hole() -> (UdpSocket, String) {
     let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind udp");
     let addr = socket.local_addr().expect("addr").to_string();
     (socket, addr)
-}
-
-fn answer(zone: &Zone, query: &[u8]) -> Option<Vec<u8>> {
-    if query.len() < 12 {
-        return None;
-    }
-    // The question: labels up to the root, then type and class.
-    let mut pos = 12;
-    let mut labels = Vec::new();
-    loop {
-        let len = usize::from(*query.get(pos)?);
-        pos += 1;
-        if len == 0 {
-            break;
-        }
-        labels.push(String::from_utf8_lossy(query.get(pos..pos + len)?).to_ascii_lowercase());
-        pos += len;
-    }
-    let qtype = u16::from_be_bytes([*query.get(pos)?, *query.get(pos + 1)?]);
-    let question = &query[12..pos + 4];
-    let name = labels.join(".");
-
-    let answers = zone
-        .records
-        .get(&(name.clone(), qtype))
-        .cloned()
-        .unwrap_or_default();
-    let rcode: u8 = if zone.knows(&name) { 0 } else { 3 };
-    let mut out = Vec::with_capacity(512);
-    out.extend_from_slice(&query[..2]); // id
-    let rd = query[2] & 0x01;
-    out.push(0x84 | rd); // QR, AA, RD copied
-    out.push(0x80 | rcode); // RA, RCODE
-    out.extend_from_slice(&1u16.to_be_bytes()); // QDCOUNT
-    out.extend_from_slice(&u16::try_from(answers.len()).ok()?.to_be_bytes());
-    out.extend_from_slice(&[0, 0, 0, 0]); // NSCOUNT, ARCOUNT
-    out.extend_from_slice(question);
-    for rdata in answers {
-        out.extend_from_slice(&[0xc0, 0x0c]); // the name in the question
-        out.extend_from_slice(&qtype.to_be_bytes());
-        out.extend_from_slice(&1u16.to_be_bytes()); // IN
-        out.extend_from_slice(&60u32.to_be_bytes()); // TTL
-        out.extend_from_slice(&u16::try_from(rdata.len()).ok()?.to_be_bytes());
-        out.extend_from_slice(&rdata);
-    }
-    Some(out)
 }
