@@ -26,6 +26,7 @@ fn check_level(c: &Check) -> u32 {
         super::Probe::Http(p) => p.level(),
         super::Probe::Tcp(p) => p.level(),
         super::Probe::Icmp(p) => p.level(),
+        super::Probe::Push(p) => p.level(),
         _ => 1,
     };
     probe.max(deps)
@@ -73,7 +74,8 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   flap control (`flap_threshold`, `flap_window`, `SetFlapping`, the
 ///   outbox kind `flapping`); tcp `send` / `expect_reply`; icmp `count`,
 ///   `max_loss`, `max_rtt`.
-pub const STATE_LEVEL: u32 = 5;
+/// - 6: push checks (the check kind `push`, `state::probe_push`).
+pub const STATE_LEVEL: u32 = 6;
 
 /// The level of a state that does not say (written by the first release).
 pub(super) fn first() -> u32 {
@@ -282,7 +284,7 @@ mod tests {
             5
         );
         assert_eq!(Mutation::UpdateAlert { alert }.required_level(), 5);
-        assert_eq!(STATE_LEVEL, 5);
+        assert_eq!(STATE_LEVEL, 6);
     }
 
     #[test]

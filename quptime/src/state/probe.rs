@@ -25,6 +25,7 @@ use super::probe_condition::Condition;
 pub use super::probe_fields::ProbeFields;
 pub use super::probe_http::{HttpMethod, IpVersion, MASK, parse_ca, split_header};
 pub use super::probe_icmp::IcmpProbe;
+pub use super::probe_push::PushProbe;
 pub use super::probe_tcp::TcpProbe;
 
 /// What a check probes.
@@ -41,6 +42,8 @@ pub enum CheckType {
     Tls,
     /// DNS lookup.
     Dns,
+    /// Beats the job sends (state level 6); never probed.
+    Push,
 }
 
 impl CheckType {
@@ -52,6 +55,7 @@ impl CheckType {
             CheckType::Icmp => "icmp",
             CheckType::Tls => "tls",
             CheckType::Dns => "dns",
+            CheckType::Push => "push",
         }
     }
 
@@ -63,8 +67,9 @@ impl CheckType {
             "icmp" | "ping" => Ok(CheckType::Icmp),
             "tls" => Ok(CheckType::Tls),
             "dns" => Ok(CheckType::Dns),
+            "push" => Ok(CheckType::Push),
             other => Err(Error::invalid(format!(
-                "unknown check type {}: use one of http, tcp, icmp, tls, dns",
+                "unknown check type {}: use one of http, tcp, icmp, tls, dns, push",
                 excerpt(other)
             ))),
         }
@@ -86,6 +91,8 @@ pub enum Probe {
     Tls(TlsProbe),
     /// DNS lookup.
     Dns(DnsProbe),
+    /// Beats the job sends (state level 6).
+    Push(PushProbe),
 }
 
 impl Probe {
@@ -97,6 +104,7 @@ impl Probe {
             CheckType::Icmp => Probe::Icmp(IcmpProbe::default()),
             CheckType::Tls => Probe::Tls(TlsProbe::default()),
             CheckType::Dns => Probe::Dns(DnsProbe::default()),
+            CheckType::Push => Probe::Push(PushProbe::default()),
         }
     }
 
@@ -108,6 +116,7 @@ impl Probe {
             Probe::Icmp(_) => CheckType::Icmp,
             Probe::Tls(_) => CheckType::Tls,
             Probe::Dns(_) => CheckType::Dns,
+            Probe::Push(_) => CheckType::Push,
         }
     }
 
@@ -120,6 +129,7 @@ impl Probe {
             Probe::Icmp(p) => p.validate(target),
             Probe::Tls(p) => p.validate(target),
             Probe::Dns(p) => p.validate(target),
+            Probe::Push(p) => p.validate(target),
         }
     }
 }
