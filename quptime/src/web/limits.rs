@@ -18,7 +18,8 @@ pub(crate) fn refuse_at(
     headers: &HeaderMap,
 ) -> Option<(StatusCode, &'static str)> {
     let write = [Method::POST, Method::PATCH, Method::DELETE].contains(method);
-    if write && path.starts_with(super::api::PREFIX) {
+    let beat = *method == Method::POST && path.starts_with(crate::state::probe_push::PUSH_PATH);
+    if (write && path.starts_with(super::api::PREFIX)) || beat {
         return refuse(&Method::GET, headers);
     }
     refuse(method, headers)

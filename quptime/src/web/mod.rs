@@ -16,6 +16,7 @@ mod latency;
 mod limits;
 mod listener;
 mod page;
+mod push;
 mod routes;
 mod uptime;
 mod uptime_route;

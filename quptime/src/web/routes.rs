@@ -76,7 +76,8 @@ impl WebServer {
         source: Arc<dyn StatusSource>,
         cluster: crate::cluster::Cluster,
     ) -> Result<WebServer> {
-        let router = routes(source).merge(super::api::routes(cluster));
+        let router = (routes(source).merge(super::api::routes(cluster.clone())))
+            .merge(super::push::routes(cluster));
         let served = Served::start(listener, router, "status page")?;
         Ok(WebServer { served })
     }
