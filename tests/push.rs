@@ -158,6 +158,12 @@ async fn beats_to_a_follower_keep_it_up_and_silence_or_failure_pages_once() {
             .await;
         }
         assert_eq!(state_of(&other, &id), "up", "beat {i}");
+        if i == 3 {
+            // `qu status` on any node shows the master's memory of beats.
+            let status = other.status_live().await;
+            let row = status.checks.iter().find(|c| c.id == id).expect("row");
+            assert!(row.detail.starts_with("last beat "), "{}", row.detail);
+        }
     }
     assert!(kinds(&receiver).is_empty(), "no alert while beating");
 
