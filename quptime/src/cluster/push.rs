@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::{Cluster, Core};
 use crate::consensus::no_quorum;
+use crate::engine::evaluate::Evaluator;
 use crate::engine::push::{Beat, MAX_MESSAGE};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::NodeId;
@@ -82,9 +83,13 @@ impl Core {
             .verdicts
             .lock()
             .map_err(|_| Error::internal("verdict lock"))?;
-        let Some(engine) = guard.as_mut() else {
-            return Err(no_quorum("this node is not the master yet"));
-        };
+        // The evaluator builds the engine on its next round; a beat that
+        // comes first starts it (as that round would) rather than wait.
+        let term = self.consensus.view().term;
+        let engine = guard.get_or_insert_with(|| {
+            tracing::info!(term, "master duty: evaluating checks");
+            Evaluator::new(&state, term, Instant::now())
+        });
         engine
             .push
             .on_beat(&beat.check_id, via, beat.beat(), Instant::now());
