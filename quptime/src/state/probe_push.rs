@@ -214,4 +214,38 @@ mod tests {
         assert!(state.find_push("short").is_none());
         assert!(state.find_push(&"z".repeat(64)).is_none());
     }
+
+    #[test]
+    fn the_hash_is_the_clusters_level_6_kept_by_edits_and_out_of_documents() {
+        let (_, hash) = new_token().expect("token");
+        let mut c = Check::blank(CheckType::Push);
+        c.name = "backup".into();
+        c.probe = crate::state::Probe::Push(PushProbe {
+            token_hash: Some(hash.clone()),
+            ..push(Some(60), None)
+        });
+        let add = crate::state::Mutation::AddCheck { check: c.clone() };
+        assert_eq!(add.required_level(), 6);
+        let fields = crate::state::ProbeFields::of(&c.probe);
+        assert_eq!(fields.push.token_hash, None, "documents never carry it");
+        let mut changes = serde_json::Map::new();
+        changes.insert("grace".into(), "30s".into());
+        let patched = crate::state::ProbeFields::patch(&c.probe, &changes).expect("patch");
+        let crate::state::Probe::Push(p) = patched else {
+            panic!("kind changed");
+        };
+        assert_eq!(p.grace, Some(Duration::from_secs(30)));
+        assert_eq!(p.token_hash.as_deref(), Some(hash.as_str()), "kept");
+        let mut given = crate::state::ProbeFields::default();
+        given.push.token_hash = Some(hash);
+        let e = given.into_probe(CheckType::Push).expect_err("a given hash");
+        assert_eq!(e.field(), Some("token_hash"), "{e}");
+        let mut stray = crate::state::ProbeFields::default();
+        stray.push.period = Some(Duration::from_secs(60));
+        let e = stray.into_probe(CheckType::Tcp).expect_err("period on tcp");
+        assert!(
+            e.message().contains("period applies to push checks only"),
+            "{e}"
+        );
+    }
 }
