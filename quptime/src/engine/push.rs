@@ -19,7 +19,8 @@
 //! a missing beat counts: a failover alone never makes a check DOWN, and a
 //! check that is down stays down until the next ok beat. A proposal is
 //! made only when the wanted state differs from the agreed one, so a lost
-//! commit is proposed again on the next round.
+//! commit is proposed again on the next round. A disabled check has no
+//! clock: once enabled again, its clock starts then.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -140,7 +141,7 @@ impl PushClocks {
             state
                 .checks
                 .get(id)
-                .is_some_and(|c| matches!(c.probe, Probe::Push(_)))
+                .is_some_and(|c| matches!(c.probe, Probe::Push(_)) && !c.disabled)
         });
         let mut out = Vec::new();
         for check in state.checks.values().filter(|c| !c.disabled) {

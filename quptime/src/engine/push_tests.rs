@@ -185,6 +185,13 @@ fn a_lost_commit_is_proposed_again_and_nothing_for_other_kinds() {
     assert_eq!(evidence[0].node, node("n1"), "the node the beat reached");
     s.checks.get_mut("c1").expect("c1").disabled = true;
     assert!(clocks.on_tick(&s, &node("m"), 3, t0).is_empty(), "disabled");
+    // Enabled again long after: its clock starts now, not at the old beat.
+    s.checks.get_mut("c1").expect("c1").disabled = false;
+    let later = t0 + Duration::from_secs(60);
+    let again = clocks.on_tick(&s, &node("m"), 3, later);
+    assert!(again.is_empty(), "{again:?}");
+    let due = clocks.on_tick(&s, &node("m"), 3, later + Duration::from_secs(2));
+    assert_eq!(due.len(), 1, "down one period + grace after enabling");
 }
 
 #[test]
