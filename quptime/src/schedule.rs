@@ -111,7 +111,12 @@ async fn supervise(
     loop {
         let current = state.borrow_and_update().clone();
         probers.set_dns_resolvers(&current.dns_resolvers);
-        let here = |c: &Check| !c.disabled && probed_here(&current, me.as_ref(), c);
+        // Push checks are never probed: their beats reach the master.
+        let here = |c: &Check| {
+            !c.disabled
+                && c.kind() != crate::state::CheckType::Push
+                && probed_here(&current, me.as_ref(), c)
+        };
         running.retain(|id, r| {
             current
                 .checks

@@ -12,7 +12,7 @@ use crate::cli::JsonArg;
 
 #[derive(Debug, Subcommand)]
 pub enum CheckCmd {
-    /// Add a check (http, tcp, icmp, tls or dns).
+    /// Add a check (http, tcp, icmp, tls, dns or push).
     ///
     /// Example: qu check add tcp db db.internal:5432 --interval 15s
     #[command(subcommand)]
@@ -45,6 +45,8 @@ pub enum CheckCmd {
         tcp: Box<TcpEditOpts>,
         #[command(flatten)]
         icmp: Box<IcmpOpts>,
+        #[command(flatten)]
+        push: PushOpts,
     },
     /// Probe a check again (enable it).
     ///
@@ -76,6 +78,18 @@ pub enum CheckCmd {
     Remove {
         /// Id or name
         check: String,
+    },
+    /// Make a push check's URL (shown once; --rotate replaces the current one).
+    ///
+    /// Example: qu check push-url nightly-backup --rotate
+    PushUrl {
+        /// Id or name
+        check: String,
+        /// Make a new URL; the old one stops working
+        #[arg(long)]
+        rotate: bool,
+        #[command(flatten)]
+        json: JsonArg,
     },
 }
 
@@ -387,4 +401,28 @@ pub enum CheckAdd {
         #[command(flatten)]
         common: CheckCommon,
     },
+    /// A push check: the job calls the printed URL; down when no call comes within period + grace.
+    ///
+    /// Example: qu check add push nightly-backup --period 24h --grace 1h
+    Push {
+        /// Unique name
+        name: String,
+        #[command(flatten)]
+        push: PushOpts,
+        #[command(flatten)]
+        common: CheckCommon,
+    },
+}
+
+/// The flags of push checks, named in serde as their settings.
+#[derive(Debug, Args, Serialize)]
+pub struct PushOpts {
+    /// Push checks: the longest time between two beats (24h for a nightly job)
+    #[arg(long, value_name = "DURATION")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+    /// Push checks: how much later than the period a beat may come [default: 0s]
+    #[arg(long, value_name = "DURATION")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grace: Option<String>,
 }

@@ -1,10 +1,10 @@
 //! `qu check add|list|edit|enable|disable|remove`.
 
 use anyhow::Result;
-use quptime::api::TestCheck;
 use quptime::api::{
     AddCheck, CheckEdit, CheckPatch, CheckSpec, EditCheck, ListChecks, RemoveCheck, SetCheckEnabled,
 };
+use quptime::api::{GetPushUrl, PushUrl, PushUrlRequest, TestCheck};
 use quptime::state::{Check, CheckState, CheckType, ProbeFields, duration};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -20,12 +20,32 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
             // daemon checks again at apply.
             spec.clone().into_check("local".into(), Vec::new())?;
             let name = spec.name.clone();
+            let push = spec.kind == CheckType::Push;
             let outcome = crate::client::call::<AddCheck>(&spec)?;
             println!(
                 "added check {name} (id {}, config ver {})",
                 outcome.id.unwrap_or_default(),
                 outcome.version
             );
+            if push {
+                let url = crate::client::call::<GetPushUrl>(&PushUrlRequest {
+                    check: name,
+                    rotate: false,
+                })?;
+                print_push_url(&url);
+            }
+            Ok(())
+        }
+        CheckCmd::PushUrl {
+            check,
+            rotate,
+            json: args,
+        } => {
+            let url = crate::client::call::<GetPushUrl>(&PushUrlRequest { check, rotate })?;
+            if args.json {
+                return json(&url);
+            }
+            print_push_url(&url);
             Ok(())
         }
         CheckCmd::List(args) => {
@@ -53,8 +73,10 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
             dns,
             tcp,
             icmp,
+            push,
         } => {
             let mut probe = http_settings(&http)?;
+            probe.extend(settings(&push)?);
             probe.extend(settings(&tls)?);
             probe.extend(dns_edit_settings(&dns)?);
             probe.extend(settings(&tcp)?);
@@ -115,6 +137,20 @@ pub fn run(cmd: CheckCmd) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The push URL, shown once: the path (any node's `--http` listener
+/// takes it) and this node's full URL when it serves one.
+fn print_push_url(url: &PushUrl) {
+    println!(
+        "push URL of {} (shown once; `qu check push-url {} --rotate` makes a new one):",
+        url.check, url.check
+    );
+    println!("  {}", url.url.as_deref().unwrap_or(&url.path));
+    if url.url.is_none() {
+        println!("  (on any node's web listener, `qu serve --http ADDR`)");
+    }
+    println!("a job reports success with GET or POST, failure with ?status=fail&msg=...");
 }
 
 fn toggle(check: String, enabled: bool) -> Result<()> {
@@ -281,6 +317,10 @@ fn spec(add: CheckAdd) -> Result<CheckSpec> {
         } => {
             probe.dns = probe_fields(&dns)?.dns;
             blank(CheckType::Dns, name, host, common)
+        }
+        CheckAdd::Push { name, push, common } => {
+            probe.push = probe_fields(&push)?.push;
+            blank(CheckType::Push, name, String::new(), common)
         }
     };
     Ok(CheckSpec { probe, ..spec })

@@ -44,6 +44,7 @@ mod check;
 mod key;
 mod maintenance;
 mod ops;
+mod push;
 mod router;
 mod settings;
 mod token;
@@ -65,6 +66,7 @@ pub use alerts::{
     AddAlert, AlertSpec, AlertView, EditAlert, ListAlerts, RemoveAlert, SetAlertDefault,
     SetAlertEnabled, TestAlert, TestCheck, TestDelivery, add_alert, list_alerts, remove_alert,
 };
+pub use push::{GetPushUrl, PushUrl, PushUrlRequest, push_url};
 pub use router::control_router;
 pub use settings::{
     ClusterSettings, GetResolvers, GetSettings, SetResolvers, SetSettings, SettingsPatch,

@@ -18,6 +18,7 @@ pub fn control_router(cluster: Cluster) -> ControlRouter {
     let router = super::key::routes(router, &cluster);
     let router = super::maintenance::routes(router, &cluster);
     let router = super::token::routes(router, &cluster);
+    let router = super::push::routes(router, &cluster);
     routes!(router, cluster,
         GetStatus => |c, ()| Ok(c.status_live().await),
         PreviewNode => |c, addr| uc::preview_node(&c, &addr).await,

@@ -24,6 +24,7 @@ mod observe;
 mod ops;
 mod options;
 mod pool;
+pub(crate) mod push;
 mod reconcile;
 mod rotate;
 mod routes;

@@ -143,6 +143,13 @@ pub(crate) fn routes(core: &Arc<Core>) -> Router {
                 core.record_results(&from, batch)
             }
         })
+        .route::<crate::cluster::push::PushBeatRpc, _, _>({
+            let core = core.clone();
+            move |peer: Peer, beat| {
+                let core = core.clone();
+                async move { core.record_beat(&peer.node_id()?.clone(), &beat) }
+            }
+        })
         .route::<SummaryRpc, _, _>(move |peer: Peer, ()| {
             let core = c8.clone();
             async move {

@@ -124,7 +124,10 @@ impl Core {
             tracing::info!(term = view.term, "master duty: evaluating checks");
             Evaluator::new(&state, view.term, Instant::now())
         });
-        engine.on_tick(&state, &members, Instant::now())
+        let now = Instant::now();
+        let mut actions = engine.on_tick(&state, &members, now);
+        actions.extend(engine.on_push_tick(&state, self.me(), now));
+        actions
     }
 }
 

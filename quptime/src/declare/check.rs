@@ -23,10 +23,11 @@ use crate::state::{Check, CheckType, ProbeFields, duration};
 pub struct CheckDecl {
     /// Unique name.
     pub name: String,
-    /// `http`, `tcp`, `icmp`, `tls` or `dns`.
+    /// `http`, `tcp`, `icmp`, `tls`, `dns` or `push`.
     #[serde(rename = "type")]
     pub kind: CheckType,
-    /// What to probe.
+    /// What to probe (none for a push check).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub target: String,
     /// Time between probes (default 30s).
     #[serde(
@@ -204,7 +205,12 @@ impl<'de> Visitor<'de> for Record {
         Ok(CheckDecl {
             name: name.ok_or_else(|| de::Error::missing_field("name"))?,
             kind: kind.ok_or_else(|| de::Error::missing_field("type"))?,
-            target: target.ok_or_else(|| de::Error::missing_field("target"))?,
+            // A push check has no target: the job calls it.
+            target: match target {
+                Some(t) => t,
+                None if kind == Some(CheckType::Push) => String::new(),
+                None => return Err(de::Error::missing_field("target")),
+            },
             interval,
             timeout,
             probe,
@@ -268,5 +274,30 @@ mod tests {
         let bad = r#"{"name": "db", "type": "tcp", "target": "x:1", "quorum": "most"}"#;
         let e = serde_json::from_str::<CheckDecl>(bad).expect_err("bad quorum");
         assert!(e.to_string().contains("at-least K"), "{e}");
+    }
+
+    #[test]
+    fn a_push_check_is_declared_without_target_or_token() {
+        let text = "name: backup\ntype: push\nperiod: 24h\ngrace: 1h\n";
+        let decl: CheckDecl = serde_saphyr::from_str(text).expect("declaration");
+        let mut check = decl
+            .to_check("c1".into(), Vec::new(), Vec::new())
+            .expect("valid");
+        if let crate::state::Probe::Push(p) = &mut check.probe {
+            assert_eq!(p.period, Some(Duration::from_secs(86_400)));
+            p.token_hash = Some(format!("sha256:{}", "ab".repeat(32)));
+        }
+        let exported = CheckDecl::of(&check, &|a| a.clone());
+        assert_eq!(exported, decl, "the export holds no token hash");
+        let json = serde_json::to_string(&exported).expect("json");
+        assert!(
+            !json.contains("token") && !json.contains("target"),
+            "{json}"
+        );
+        let bad = "name: backup\ntype: push\nperiod: 1h\ntoken_hash: x\n";
+        let e = serde_saphyr::from_str::<CheckDecl>(bad).expect_err("token in a file");
+        assert!(e.to_string().contains("unknown field `token_hash`"), "{e}");
+        let e = serde_saphyr::from_str::<CheckDecl>("name: x\ntype: tcp\n").expect_err("tcp");
+        assert!(e.to_string().contains("target"), "{e}");
     }
 }

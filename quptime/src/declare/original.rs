@@ -311,6 +311,7 @@ fn check(
         },
         tcp: Default::default(),
         icmp: Default::default(),
+        push: Default::default(),
     };
     let check = Check {
         id: c.id,

@@ -242,6 +242,13 @@ pub fn plan(state: &ClusterState, parsed: &Parsed, prune: bool) -> Result<Plan> 
         // With `--prune` a parent the file does not declare is removed, so
         // only declared parents are kept then: nothing dangles.
         if let Some(x) = existing {
+            // A push check's token is the cluster's, never in a file:
+            // applying keeps it (`state::probe_push`).
+            if let (crate::state::Probe::Push(old), crate::state::Probe::Push(new)) =
+                (&x.probe, &mut check.probe)
+            {
+                new.token_hash.clone_from(&old.token_hash);
+            }
             check.depends_on =
                 x.depends_on
                     .iter()

@@ -112,6 +112,8 @@ pub(crate) struct Evaluator {
     term: u64,
     /// When each check is next evaluated.
     next_eval: HashMap<String, Instant>,
+    /// The push checks' last beats (`engine::push`).
+    pub(crate) push: super::push::PushClocks,
 }
 
 impl Evaluator {
@@ -128,6 +130,7 @@ impl Evaluator {
             since: now,
             term,
             next_eval: HashMap::new(),
+            push: super::push::PushClocks::default(),
         }
     }
 
@@ -174,7 +177,8 @@ impl Evaluator {
         let mut out = Vec::new();
         self.agg.retain(|id| state.checks.contains_key(id));
         self.next_eval.retain(|id, _| state.checks.contains_key(id));
-        for check in state.checks.values().filter(|c| !c.disabled) {
+        let probed = |c: &&Check| !c.disabled && !matches!(c.probe, crate::state::Probe::Push(_));
+        for check in state.checks.values().filter(probed) {
             // Follow the agreed state (a commit may have failed, or another
             // master may have decided before us).
             let agreed = state
@@ -208,6 +212,19 @@ impl Evaluator {
         out
     }
 
+    /// [`Evaluator::on_tick`] for push checks: `master` (this node) is
+    /// named in the evidence of a missing beat.
+    pub(crate) fn on_push_tick(
+        &mut self,
+        state: &ClusterState,
+        master: &NodeId,
+        now: Instant,
+    ) -> Vec<Action> {
+        (self.push.on_tick(state, master, self.term, now).into_iter())
+            .map(Action::Propose)
+            .collect()
+    }
+
     /// The live tallies of every check at `now`, counting `members`.
     pub(crate) fn summaries(
         &self,
@@ -223,6 +240,16 @@ impl Evaluator {
                 let judges = judges(state, members, c);
                 let t = self.agg.tally(&c.id, &judges, fresh, now);
                 let j = self.agg.judgement(&c.id, &judges, &c.policy, fresh, now);
+                if matches!(c.probe, crate::state::Probe::Push(_)) {
+                    let ok = self.push.last_ok(&c.id);
+                    let summary = Summary {
+                        ok: usize::from(ok == Some(true)),
+                        total: usize::from(ok.is_some()),
+                        detail: self.push.describe(c, now),
+                        ..Summary::default()
+                    };
+                    return (c.id.clone(), summary);
+                }
                 let summary = Summary {
                     ok: t.ok,
                     total: t.total,

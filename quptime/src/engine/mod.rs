@@ -22,6 +22,8 @@
 //! - [`flap`]: when to propose `SetFlapping` (flap control); driven with
 //!   the delivery engine.
 //! - [`leader`]: the one leadership preference.
+//! - [`push`]: push check verdicts from beats and their absence; driven
+//!   with the evaluation engine.
 //!
 //! Each engine has its own `Action` enum rather than one shared type: a
 //! driver then matches exactly what its engine can ask, with no arm for
@@ -46,3 +48,4 @@ mod maintenance_tests;
 pub(crate) mod members;
 #[cfg(test)]
 mod members_tests;
+pub(crate) mod push;

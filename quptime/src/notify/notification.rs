@@ -291,6 +291,11 @@ pub fn expectation(check: &Check) -> Option<String> {
                 None => format!("{record} answer"),
             }
         }
+        Probe::Push(p) => format!(
+            "a beat every {} (grace {})",
+            crate::state::duration::format(p.period()),
+            crate::state::duration::format(p.grace())
+        ),
     };
     Some(text)
 }

@@ -155,6 +155,12 @@ impl Probers {
                 CheckType::Icmp => run(&r.icmp, check).await,
                 CheckType::Tls => run(&r.tls, check).await,
                 CheckType::Dns => run(&r.dns, check).await,
+                // The scheduler never probes a push check; a caller that
+                // asks gets an answer that says so.
+                CheckType::Push => ProbeResult::down(
+                    Duration::ZERO,
+                    "push checks are not probed: they are up while beats arrive",
+                ),
             }
         };
         match tokio::time::timeout(check.timeout, attempt).await {

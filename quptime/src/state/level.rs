@@ -28,6 +28,7 @@ fn check_level(c: &Check) -> u32 {
         super::Probe::Tcp(p) => p.level(),
         super::Probe::Icmp(p) => p.level(),
         super::Probe::Dns(p) => p.level(),
+        super::Probe::Push(p) => p.level(),
         _ => 1,
     };
     probe.max(deps)
@@ -76,7 +77,8 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   outbox kind `flapping`); tcp `send` / `expect_reply`; icmp `count`,
 ///   `max_loss`, `max_rtt`.
 /// - 6: tcp `tls`; dns `expect_values`, `expect_count`, `expect_nxdomain`;
-///   the uptime history's retention (`SetHistoryDays`, `history.days_kept`).
+///   the uptime history's retention (`SetHistoryDays`, `history.days_kept`);
+///   push checks (the check kind `push`, `state::probe_push`).
 pub const STATE_LEVEL: u32 = 6;
 
 /// The level of a state that does not say (written by the first release).

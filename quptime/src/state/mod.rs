@@ -35,6 +35,7 @@ mod probe_entries;
 mod probe_fields;
 mod probe_http;
 pub(crate) mod probe_icmp;
+pub mod probe_push;
 pub(crate) mod probe_tcp;
 mod record;
 pub mod redact;
@@ -58,7 +59,7 @@ pub use outbox::{AlertKind, OutboxEntry};
 pub use policy::{Labels, Policy, Quorum};
 pub use probe::{
     CheckType, DnsProbe, DnsRecord, HttpMethod, HttpProbe, IcmpProbe, IpVersion, Probe,
-    ProbeFields, StatusSpec, TcpProbe, TlsProbe,
+    ProbeFields, PushProbe, StatusSpec, TcpProbe, TlsProbe,
 };
 pub use redact::mask_credentials;
 pub use transition::{CheckRuntime, CheckState, Evidence, TransitionRecord};

@@ -16,8 +16,8 @@ use crate::state::duration::{self, in_range};
 use crate::state::fields::{self as limits, excerpt};
 pub use crate::state::policy::{Labels, Policy, Quorum};
 pub use crate::state::probe::{
-    CheckType, DnsProbe, DnsRecord, HttpProbe, IcmpProbe, Probe, ProbeFields, StatusSpec, TcpProbe,
-    TlsProbe,
+    CheckType, DnsProbe, DnsRecord, HttpProbe, IcmpProbe, Probe, ProbeFields, PushProbe,
+    StatusSpec, TcpProbe, TlsProbe,
 };
 
 /// A member of the cluster as every node knows it.

@@ -26,6 +26,7 @@ pub use super::probe_dns::{DnsProbe, DnsRecord};
 pub use super::probe_fields::ProbeFields;
 pub use super::probe_http::{HttpMethod, IpVersion, MASK, parse_ca, split_header};
 pub use super::probe_icmp::IcmpProbe;
+pub use super::probe_push::PushProbe;
 pub use super::probe_tcp::TcpProbe;
 
 /// What a check probes.
@@ -42,6 +43,8 @@ pub enum CheckType {
     Tls,
     /// DNS lookup.
     Dns,
+    /// Beats the job sends (state level 6); never probed.
+    Push,
 }
 
 impl CheckType {
@@ -53,6 +56,7 @@ impl CheckType {
             CheckType::Icmp => "icmp",
             CheckType::Tls => "tls",
             CheckType::Dns => "dns",
+            CheckType::Push => "push",
         }
     }
 
@@ -64,8 +68,9 @@ impl CheckType {
             "icmp" | "ping" => Ok(CheckType::Icmp),
             "tls" => Ok(CheckType::Tls),
             "dns" => Ok(CheckType::Dns),
+            "push" => Ok(CheckType::Push),
             other => Err(Error::invalid(format!(
-                "unknown check type {}: use one of http, tcp, icmp, tls, dns",
+                "unknown check type {}: use one of http, tcp, icmp, tls, dns, push",
                 excerpt(other)
             ))),
         }
@@ -87,6 +92,8 @@ pub enum Probe {
     Tls(TlsProbe),
     /// DNS lookup.
     Dns(DnsProbe),
+    /// Beats the job sends (state level 6).
+    Push(PushProbe),
 }
 
 impl Probe {
@@ -98,6 +105,7 @@ impl Probe {
             CheckType::Icmp => Probe::Icmp(IcmpProbe::default()),
             CheckType::Tls => Probe::Tls(TlsProbe::default()),
             CheckType::Dns => Probe::Dns(DnsProbe::default()),
+            CheckType::Push => Probe::Push(PushProbe::default()),
         }
     }
 
@@ -109,6 +117,7 @@ impl Probe {
             Probe::Icmp(_) => CheckType::Icmp,
             Probe::Tls(_) => CheckType::Tls,
             Probe::Dns(_) => CheckType::Dns,
+            Probe::Push(_) => CheckType::Push,
         }
     }
 
@@ -121,6 +130,7 @@ impl Probe {
             Probe::Icmp(p) => p.validate(target),
             Probe::Tls(p) => p.validate(target),
             Probe::Dns(p) => p.validate(target),
+            Probe::Push(p) => p.validate(target),
         }
     }
 }

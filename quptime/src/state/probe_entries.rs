@@ -16,7 +16,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::probe::{DnsProbe, HttpProbe, IcmpProbe, TcpProbe, TlsProbe};
+use super::probe::{DnsProbe, HttpProbe, IcmpProbe, PushProbe, TcpProbe, TlsProbe};
 use super::probe_fields::ProbeFields;
 
 impl ProbeFields {
@@ -39,6 +39,8 @@ impl ProbeFields {
             read_into(&mut self.tcp, key, map)?;
         } else if field_names::<IcmpProbe>().contains(&key) {
             read_into(&mut self.icmp, key, map)?;
+        } else if push_names().contains(&key) {
+            read_into(&mut self.push, key, map)?;
         } else {
             return Ok(false);
         }
@@ -52,8 +54,18 @@ impl ProbeFields {
         all.extend(field_names::<DnsProbe>());
         all.extend(field_names::<TcpProbe>());
         all.extend(field_names::<IcmpProbe>());
+        all.extend(push_names());
         all
     }
+}
+
+/// The push settings a document may name (the token hash is the
+/// cluster's, never a document's).
+fn push_names() -> Vec<&'static str> {
+    (field_names::<PushProbe>().iter())
+        .copied()
+        .filter(|n| *n != "token_hash")
+        .collect()
 }
 
 /// Read `key`'s value into `probe`: the probe type reads a one-entry map
@@ -198,6 +210,7 @@ mod tests {
                 "expect_nxdomain"
             ]
         );
-        assert_eq!(ProbeFields::names().len(), 26);
+        assert_eq!(push_names(), ["period", "grace"]);
+        assert_eq!(ProbeFields::names().len(), 29);
     }
 }

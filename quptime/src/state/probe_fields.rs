@@ -14,7 +14,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::probe::{CheckType, DnsProbe, HttpProbe, IcmpProbe, Probe, TcpProbe, TlsProbe};
+use super::probe::{
+    CheckType, DnsProbe, HttpProbe, IcmpProbe, Probe, PushProbe, TcpProbe, TlsProbe,
+};
 use crate::error::{Error, Result};
 
 /// Every kind's probe settings; all but the check's own kind stay at
@@ -38,6 +40,12 @@ pub struct ProbeFields {
     /// Settings of icmp checks.
     #[serde(flatten)]
     pub icmp: IcmpProbe,
+    /// Settings of push checks (`period`, `grace`; never the token hash,
+    /// which [`ProbeFields::of`] leaves out and [`into_probe`] refuses).
+    ///
+    /// [`into_probe`]: ProbeFields::into_probe
+    #[serde(flatten)]
+    pub push: PushProbe,
 }
 
 impl ProbeFields {
@@ -50,6 +58,12 @@ impl ProbeFields {
             Probe::Dns(p) => f.dns = p.clone(),
             Probe::Tcp(p) => f.tcp = p.clone(),
             Probe::Icmp(p) => f.icmp = p.clone(),
+            Probe::Push(p) => {
+                f.push = PushProbe {
+                    token_hash: None,
+                    ..p.clone()
+                }
+            }
         }
         f
     }
@@ -63,13 +77,22 @@ impl ProbeFields {
             dns,
             tcp,
             icmp,
+            push,
         } = self;
-        let others: [(CheckType, Option<String>); 5] = [
+        if push.token_hash.is_some() {
+            return Err(Error::invalid_field(
+                "token_hash",
+                "the push token is made by the cluster, not given: leave token_hash out and \
+                 use `qu check push-url <name> --rotate` for a new URL",
+            ));
+        }
+        let others: [(CheckType, Option<String>); 6] = [
             (CheckType::Http, first_set(&http)),
             (CheckType::Tls, first_set(&tls)),
             (CheckType::Dns, first_set(&dns)),
             (CheckType::Tcp, first_set(&tcp)),
             (CheckType::Icmp, first_set(&icmp)),
+            (CheckType::Push, first_set(&push)),
         ];
         for (owner, field) in others {
             if let Some(field) = field.filter(|_| owner != kind) {
@@ -86,6 +109,7 @@ impl ProbeFields {
             CheckType::Dns => Probe::Dns(dns),
             CheckType::Tcp => Probe::Tcp(tcp),
             CheckType::Icmp => Probe::Icmp(icmp),
+            CheckType::Push => Probe::Push(push),
         })
     }
 
@@ -125,7 +149,12 @@ impl ProbeFields {
         }
         let merged: ProbeFields = serde_json::from_value(Value::Object(fields))
             .map_err(|e| Error::invalid(e.to_string()))?;
-        merged.into_probe(probe.kind())
+        let mut patched = merged.into_probe(probe.kind())?;
+        // The push token is the cluster's: a change of settings keeps it.
+        if let (Probe::Push(old), Probe::Push(new)) = (probe, &mut patched) {
+            new.token_hash.clone_from(&old.token_hash);
+        }
+        Ok(patched)
     }
 }
 

@@ -20,7 +20,8 @@ pub(crate) fn refuse_at(
 ) -> Option<(StatusCode, &'static str)> {
     let write = [Method::POST, Method::PATCH, Method::DELETE].contains(method);
     let form = method == Method::POST && path.starts_with(super::dashboard::PREFIX);
-    if (write && path.starts_with(super::api::PREFIX)) || form {
+    let beat = method == Method::POST && path.starts_with(crate::state::probe_push::PUSH_PATH);
+    if (write && path.starts_with(super::api::PREFIX)) || form || beat {
         return refuse(&Method::GET, headers);
     }
     refuse(method, headers)

@@ -22,6 +22,7 @@ mod limits;
 mod listener;
 mod openapi;
 mod page;
+mod push;
 mod routes;
 mod session;
 mod tls;

@@ -89,7 +89,8 @@ impl WebServer {
     ) -> Result<WebServer> {
         let router = routes(source)
             .merge(super::api::routes(cluster.clone()))
-            .merge(super::dashboard::routes(cluster, tls.is_some()));
+            .merge(super::dashboard::routes(cluster.clone(), tls.is_some()))
+            .merge(super::push::routes(cluster));
         let served = Served::start_with(listener, router, "status page", tls)?;
         Ok(WebServer { served })
     }
