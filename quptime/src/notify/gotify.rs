@@ -67,7 +67,11 @@ impl Notifier for GotifyNotifier {
         let e = &c.endpoint;
         let priority = match n.kind {
             NotificationKind::Down | NotificationKind::Reminder => 8,
-            NotificationKind::Recovered | NotificationKind::Test | NotificationKind::Flapping => 4,
+            NotificationKind::Recovered
+            | NotificationKind::Test
+            | NotificationKind::Flapping
+            | NotificationKind::MonitorDegraded
+            | NotificationKind::MonitorRecovered => 4,
         };
         let body = json!({
             "title": m.subject,

@@ -31,6 +31,11 @@ pub enum NotificationKind {
     /// A check changes state too often; its alerts pause until it is
     /// stable (`state::flap`).
     Flapping,
+    /// Too few nodes can vote (their connectivity canaries fail): checks
+    /// are UNKNOWN, not DOWN; one notice for the whole monitor.
+    MonitorDegraded,
+    /// Enough nodes can vote again.
+    MonitorRecovered,
 }
 
 impl NotificationKind {
@@ -42,7 +47,17 @@ impl NotificationKind {
             NotificationKind::Reminder => "reminder",
             NotificationKind::Test => "test",
             NotificationKind::Flapping => "flapping",
+            NotificationKind::MonitorDegraded => "monitor-degraded",
+            NotificationKind::MonitorRecovered => "monitor-recovered",
         }
+    }
+
+    /// About the monitor itself, not a check.
+    pub fn is_monitor(self) -> bool {
+        matches!(
+            self,
+            NotificationKind::MonitorDegraded | NotificationKind::MonitorRecovered
+        )
     }
 
     /// What a subject line says: `DOWN`, `RECOVERED`, `STILL DOWN`, `TEST`.
@@ -53,6 +68,8 @@ impl NotificationKind {
             NotificationKind::Reminder => "STILL DOWN",
             NotificationKind::Test => "TEST",
             NotificationKind::Flapping => "FLAPPING",
+            NotificationKind::MonitorDegraded => "MONITOR DEGRADED",
+            NotificationKind::MonitorRecovered => "MONITOR RECOVERED",
         }
     }
 }
@@ -137,13 +154,17 @@ impl Notification {
         let (from, to) = match kind {
             AlertKind::Down | AlertKind::Reminder => (record.from, CheckState::Down),
             AlertKind::Recovered => (CheckState::Down, CheckState::Up),
-            AlertKind::Flapping => (record.from, record.to),
+            AlertKind::Flapping | AlertKind::MonitorDegraded | AlertKind::MonitorRecovered => {
+                (record.from, record.to)
+            }
         };
         let n = Notification {
             kind: match kind {
                 AlertKind::Recovered => NotificationKind::Recovered,
                 AlertKind::Down | AlertKind::Reminder => NotificationKind::Down,
                 AlertKind::Flapping => NotificationKind::Flapping,
+                AlertKind::MonitorDegraded => NotificationKind::MonitorDegraded,
+                AlertKind::MonitorRecovered => NotificationKind::MonitorRecovered,
             },
             check: record.check_name.clone(),
             check_type: Some(check_type),
@@ -167,7 +188,40 @@ impl Notification {
         };
         match kind {
             AlertKind::Reminder => n.reminder(sent_at),
-            AlertKind::Down | AlertKind::Recovered | AlertKind::Flapping => n,
+            _ => n,
+        }
+    }
+
+    /// The notice about the monitor itself: `degraded` (too few nodes can
+    /// vote, `reason` says which abstain and why) or recovered, decided by
+    /// `master` at `time` (RFC 3339 UTC). `seq` is the health's change
+    /// count: a degradation and the recovery after it share the incident
+    /// key `quptime-monitor-<seq of the degradation>`.
+    pub fn monitor(
+        degraded: bool,
+        seq: u64,
+        reason: &str,
+        master: &NodeId,
+        time: impl Into<String>,
+    ) -> Notification {
+        let opened = if degraded { seq } else { seq.saturating_sub(1) };
+        Notification {
+            kind: if degraded {
+                NotificationKind::MonitorDegraded
+            } else {
+                NotificationKind::MonitorRecovered
+            },
+            check: "quptime monitor".to_string(),
+            check_type: None,
+            target: reason.to_string(),
+            from: None,
+            to: None,
+            evidence: Vec::new(),
+            expectation: None,
+            master: master.clone(),
+            time: time.into(),
+            since: None,
+            incident: Some(format!("quptime-monitor-{opened}")),
         }
     }
 

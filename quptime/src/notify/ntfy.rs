@@ -95,7 +95,8 @@ impl Notifier for NtfyNotifier {
             NotificationKind::Down | NotificationKind::Reminder => (5, "rotating_light"),
             NotificationKind::Recovered => (3, "white_check_mark"),
             NotificationKind::Test => (3, "test_tube"),
-            NotificationKind::Flapping => (4, "warning"),
+            NotificationKind::Flapping | NotificationKind::MonitorDegraded => (4, "warning"),
+            NotificationKind::MonitorRecovered => (3, "white_check_mark"),
         };
         let body = json!({
             "topic": c.topic,

@@ -73,7 +73,10 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   flap control (`flap_threshold`, `flap_window`, `SetFlapping`, the
 ///   outbox kind `flapping`); tcp `send` / `expect_reply`; icmp `count`,
 ///   `max_loss`, `max_rtt`.
-pub const STATE_LEVEL: u32 = 5;
+/// - 6: the connectivity canary (`SetCanaryTargets`, `canary_targets`)
+///   and the monitor's health (`SetMonitorDegraded`, `monitor`, the outbox
+///   kinds `monitor_degraded` / `monitor_recovered`).
+pub const STATE_LEVEL: u32 = 6;
 
 /// The level of a state that does not say (written by the first release).
 pub(super) fn first() -> u32 {
@@ -177,6 +180,7 @@ impl Mutation {
             | Mutation::RevokeApiToken { .. }
             | Mutation::TouchApiToken { .. }
             | Mutation::SetFlapping { .. } => 5,
+            Mutation::SetCanaryTargets { .. } | Mutation::SetMonitorDegraded { .. } => 6,
         }
     }
 }
@@ -282,7 +286,7 @@ mod tests {
             5
         );
         assert_eq!(Mutation::UpdateAlert { alert }.required_level(), 5);
-        assert_eq!(STATE_LEVEL, 5);
+        assert_eq!(STATE_LEVEL, 6);
     }
 
     #[test]

@@ -146,6 +146,23 @@ pub enum Mutation {
         /// `ip` or `ip:port` of each server, in the order to ask them.
         resolvers: Vec<String>,
     },
+    /// Set the connectivity canary's reference targets, `qu canary set`
+    /// (empty: the peers alone; level 6).
+    SetCanaryTargets {
+        /// `host:port` or `http(s)://` URLs (`state::canary`).
+        targets: Vec<String>,
+    },
+    /// The master found that too few nodes can vote (their canaries fail)
+    /// or that enough can again: one notice per default channel when the
+    /// flag changes, nothing when it already has this value (level 6).
+    SetMonitorDegraded {
+        /// Degraded (true) or recovered (false).
+        degraded: bool,
+        /// Why, for the notice.
+        reason: String,
+        /// The abstaining nodes.
+        abstaining: Vec<NodeId>,
+    },
     /// A declaration file (`qu apply -f`): all of it or nothing.
     ApplyDeclaration {
         /// The planned change.
@@ -263,6 +280,16 @@ impl Mutation {
             Mutation::SetDnsResolvers { resolvers } => {
                 format!("set DNS resolvers {}", resolvers.join(", "))
             }
+            Mutation::SetCanaryTargets { targets } if targets.is_empty() => {
+                "clear the canary's reference targets".to_string()
+            }
+            Mutation::SetCanaryTargets { targets } => {
+                format!("set canary reference targets {}", targets.join(", "))
+            }
+            Mutation::SetMonitorDegraded { degraded: true, .. } => "monitor degraded".to_string(),
+            Mutation::SetMonitorDegraded {
+                degraded: false, ..
+            } => "monitor recovered".to_string(),
             Mutation::ApplyDeclaration { change } => format!(
                 "apply declaration ({} alerts, {} checks set; {} checks, {} alerts removed)",
                 change.alerts.len(),

@@ -86,6 +86,7 @@ pub fn event_name(kind: AlertKind) -> &'static str {
         AlertKind::Recovered => "recovered",
         AlertKind::Reminder => "reminder",
         AlertKind::Flapping => "flapping",
+        AlertKind::MonitorDegraded | AlertKind::MonitorRecovered => super::canary::EVENT,
     }
 }
 
