@@ -11,6 +11,7 @@ pub mod maintenance;
 pub mod node;
 pub mod ops;
 pub mod resolvers;
+pub mod canary;
 pub mod serve;
 pub mod status;
 pub mod token;

@@ -25,11 +25,14 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let timing = timing(&args)?;
     let results_max = quptime::results::parse_size("--results-max-size", &args.results_max_size)
         .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    let canary = quptime::state::canary::validate("--canary-target", &args.canary_targets)
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     runtime.block_on(serve(
         timing,
         args.metrics_addr,
         args.http_addr,
         results_max,
+        canary,
     ))
 }
 
@@ -73,6 +76,7 @@ async fn serve(
     metrics_addr: Option<std::net::SocketAddr>,
     http_addr: Option<std::net::SocketAddr>,
     results_max_bytes: u64,
+    canary_targets: Vec<String>,
 ) -> Result<()> {
     // First, so a signal during start-up is a clean shutdown, not a kill.
     let mut term = signal(SignalKind::terminate()).context("install SIGTERM handler")?;
@@ -117,6 +121,7 @@ async fn serve(
     opts.metrics_addr = metrics_addr;
     opts.http_addr = http_addr;
     opts.results_max_bytes = results_max_bytes;
+    opts.canary_targets = canary_targets;
     let cluster = Cluster::start(opts).await?;
     if let Some(addr) = cluster.metrics_addr() {
         tracing::info!(%addr, "metrics at http://{addr}/metrics (and /healthz, /readyz)");

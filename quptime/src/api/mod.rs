@@ -66,7 +66,10 @@ pub use alerts::{
     SetAlertEnabled, TestAlert, TestCheck, TestDelivery, add_alert, list_alerts, remove_alert,
 };
 pub use router::control_router;
-pub use settings::{GetResolvers, SetResolvers, set_resolvers};
+pub use settings::{
+    CanaryView, GetCanary, GetResolvers, SetCanary, SetResolvers, get_canary, set_canary,
+    set_resolvers,
+};
 pub use token::{
     CreateToken, CreatedToken, ListTokens, RevokeToken, TokenSpec, TokenView, authorize,
     create_token, list_tokens, revoke_token,

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregator, CheckState, Report, freshness};
+use crate::engine::canary::{self, HealthWatch};
 use crate::identity::NodeId;
 use crate::probe::ProbeResult;
 use crate::state::{Check, ClusterState, Evidence, Mutation};
@@ -112,6 +113,11 @@ pub(crate) struct Evaluator {
     term: u64,
     /// When each check is next evaluated.
     next_eval: HashMap<String, Instant>,
+    /// Each node's last word on abstaining (its reason, if it abstains)
+    /// and when it came.
+    abstain: HashMap<NodeId, (Option<String>, Instant)>,
+    /// The monitor's health as observed against the agreed one.
+    health: HealthWatch,
 }
 
 impl Evaluator {
@@ -128,16 +134,35 @@ impl Evaluator {
             since: now,
             term,
             next_eval: HashMap::new(),
+            abstain: HashMap::new(),
+            health: HealthWatch::default(),
         }
     }
 
-    /// `from` sent `results`, tagged with `term`, arriving at `now`.
-    /// Only a current voter's results of this engine's term count.
+    /// `from` sent `results`, tagged with `term`, arriving at `now`, not
+    /// abstaining.
+    #[cfg(test)]
     pub(crate) fn on_report(
         &mut self,
         from: &NodeId,
         term: u64,
         results: Vec<(String, ProbeResult)>,
+        voters: &BTreeSet<NodeId>,
+        now: Instant,
+    ) -> Heard {
+        self.on_batch(from, term, results, None, voters, now)
+    }
+
+    /// `from` sent `results`, tagged with `term`, arriving at `now`;
+    /// `abstain` says why it abstains, if it does (`engine::canary`).
+    /// Only a current voter's results of this engine's term count, and an
+    /// abstaining voter's are kept but not counted.
+    pub(crate) fn on_batch(
+        &mut self,
+        from: &NodeId,
+        term: u64,
+        results: Vec<(String, ProbeResult)>,
+        abstain: Option<String>,
         voters: &BTreeSet<NodeId>,
         now: Instant,
     ) -> Heard {
@@ -147,6 +172,9 @@ impl Evaluator {
         if !voters.contains(from) {
             return Heard::NotVoter;
         }
+        let abstain = abstain.map(|a| crate::state::fields::cut(&a, crate::aggregate::MAX_DETAIL));
+        self.abstain
+            .insert(from.clone(), (abstain.clone(), now));
         for (check, r) in results {
             self.agg.record(
                 &check,
@@ -156,6 +184,7 @@ impl Evaluator {
                     latency: r.latency,
                     detail: r.detail,
                     at: now,
+                    abstain: abstain.clone(),
                 },
             );
         }
@@ -205,7 +234,68 @@ impl Evaluator {
                 }));
             }
         }
+        out.extend(self.health_due(state, members, now));
         out
+    }
+
+    /// The voters among `members` that abstain at `now`, with their
+    /// reasons (their last word, if fresh).
+    pub(crate) fn abstaining(
+        &self,
+        members: &BTreeSet<NodeId>,
+        now: Instant,
+    ) -> Vec<(NodeId, String)> {
+        members
+            .iter()
+            .filter_map(|n| {
+                let (why, at) = self.abstain.get(n)?;
+                let fresh = now.saturating_duration_since(*at) <= canary::ABSTAIN_FRESH;
+                why.clone().filter(|_| fresh).map(|w| (n.clone(), w))
+            })
+            .collect()
+    }
+
+    /// The monitor's health change to propose, if one is due: after the
+    /// warm-up, once too few voters can vote (or enough can again) for
+    /// the hold.
+    fn health_due(
+        &mut self,
+        state: &ClusterState,
+        members: &BTreeSet<NodeId>,
+        now: Instant,
+    ) -> Option<Action> {
+        if now.saturating_duration_since(self.since) < canary::HEALTH_WARM_UP {
+            return None;
+        }
+        let abstaining = self.abstaining(members, now);
+        let observed = canary::monitor_degraded(members.len(), abstaining.len());
+        let agreed = state.monitor.as_ref().is_some_and(|m| m.degraded);
+        if !self.health.observe(observed, agreed, now) {
+            return None;
+        }
+        let reason = if observed {
+            let who: Vec<String> = abstaining
+                .iter()
+                .map(|(n, w)| format!("{n}: {w}"))
+                .collect();
+            format!(
+                "{} of {} nodes abstain, fewer than a majority can vote: {}",
+                abstaining.len(),
+                members.len(),
+                who.join("; ")
+            )
+        } else {
+            format!(
+                "{} of {} nodes can vote",
+                members.len() - abstaining.len(),
+                members.len()
+            )
+        };
+        Some(Action::Propose(Mutation::SetMonitorDegraded {
+            degraded: observed,
+            reason,
+            abstaining: abstaining.into_iter().map(|(n, _)| n).collect(),
+        }))
     }
 
     /// The live tallies of every check at `now`, counting `members`.
