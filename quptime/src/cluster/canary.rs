@@ -105,6 +105,7 @@ pub(crate) async fn run(core: Arc<Core>, probers: Probers, mut stop: watch::Rece
             (None, true) => tracing::info!("connectivity canary passes: this node votes again"),
             _ => {}
         }
+        core.metrics.set_abstaining(now.is_some());
         core.set_abstain(now);
     }
 }

@@ -59,6 +59,10 @@ pub struct Summary {
     /// Why the policy cannot decide (the check is UNKNOWN), if it cannot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The judging nodes that abstain (their connectivity canary fails)
+    /// and why; their results are not counted (older nodes send none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub abstaining: Vec<(NodeId, String)>,
 }
 
 /// The voters among `members` that `check` selects by its `nodes` labels
@@ -320,6 +324,7 @@ impl Evaluator {
                     votes: self.agg.votes(&c.id, &judges, fresh, now),
                     degraded: j.degraded,
                     reason: j.reason,
+                    abstaining: self.abstaining(&judges, now),
                 };
                 (c.id.clone(), summary)
             })
