@@ -113,7 +113,7 @@ fn one_notice_per_change_to_default_channels_that_route_it() {
         .values()
         .map(|e| (e.channel.clone(), e.kind, e.transition))
         .collect();
-    sent.sort();
+    sent.sort_by_key(|(c, _, seq)| (c.clone(), *seq));
     assert_eq!(
         sent,
         vec![
