@@ -140,10 +140,13 @@ async fn abstain_in_status(node: &Cluster, who: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uplink_loss_abstains_and_only_a_minority_of_voters_makes_the_monitor_degraded() {
-    let mut uplinks = vec![Uplink::open().await, Uplink::open().await, Uplink::open().await];
+    let mut uplinks = [
+        Uplink::open().await,
+        Uplink::open().await,
+        Uplink::open().await,
+    ];
     let canaries: Vec<Vec<String>> = uplinks.iter().map(|u| vec![u.addr.to_string()]).collect();
-    let tc =
-        TestCluster::form_with_canaries(&["n1", "n2", "n3"], &canaries, fast_timing()).await;
+    let tc = TestCluster::form_with_canaries(&["n1", "n2", "n3"], &canaries, fast_timing()).await;
     let target = HttpTarget::start().await;
     let receiver = Receiver::start().await;
     let node = tc.node(0).clone();
@@ -185,7 +188,10 @@ async fn uplink_loss_abstains_and_only_a_minority_of_voters_makes_the_monitor_de
     let master = tc.node(tc.master(Duration::from_secs(5)).await).clone();
     let deadline = Instant::now() + Duration::from_secs(15);
     while abstain_in_status(&master, "n3").await.is_none() {
-        assert!(Instant::now() < deadline, "the master's status shows n3 abstaining");
+        assert!(
+            Instant::now() < deadline,
+            "the master's status shows n3 abstaining"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(abstain_in_status(&master, "n1").await, None);
@@ -224,7 +230,12 @@ async fn uplink_loss_abstains_and_only_a_minority_of_voters_makes_the_monitor_de
     assert!(body["check"].is_null(), "{body}");
     let text = body["text"].as_str().unwrap_or_default();
     assert!(text.contains("n2") && text.contains("n3"), "{text}");
-    assert!(body["subject"].as_str().unwrap_or_default().contains("MONITOR DEGRADED"));
+    assert!(
+        body["subject"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("MONITOR DEGRADED")
+    );
     let health = node.state().monitor.clone().expect("health");
     assert!(health.degraded);
     let mut who: Vec<String> = health.abstaining.iter().map(|n| n.to_string()).collect();

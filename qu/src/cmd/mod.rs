@@ -2,6 +2,7 @@
 
 pub mod alert;
 pub mod backup;
+pub mod canary;
 pub mod check;
 pub mod demo;
 pub mod enroll;
@@ -11,7 +12,6 @@ pub mod maintenance;
 pub mod node;
 pub mod ops;
 pub mod resolvers;
-pub mod canary;
 pub mod serve;
 pub mod status;
 pub mod token;

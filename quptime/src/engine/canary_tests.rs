@@ -5,7 +5,12 @@ use super::*;
 
 fn refs(list: &[(&str, bool)]) -> Vec<(String, Option<String>)> {
     list.iter()
-        .map(|(t, ok)| (t.to_string(), (!ok).then(|| "connection refused".to_string())))
+        .map(|(t, ok)| {
+            (
+                t.to_string(),
+                (!ok).then(|| "connection refused".to_string()),
+            )
+        })
         .collect()
 }
 
@@ -61,7 +66,10 @@ fn the_canary_changes_after_two_equal_rounds() {
 fn the_monitor_is_degraded_when_fewer_than_a_majority_can_vote() {
     assert!(!monitor_degraded(0, 0));
     assert!(!monitor_degraded(3, 0));
-    assert!(!monitor_degraded(3, 1), "one of three alone changes nothing");
+    assert!(
+        !monitor_degraded(3, 1),
+        "one of three alone changes nothing"
+    );
     assert!(monitor_degraded(3, 2));
     assert!(monitor_degraded(3, 3));
     assert!(!monitor_degraded(5, 2));
@@ -147,7 +155,7 @@ mod evaluator {
             let mut t = Duration::from_secs(from);
             while t < Duration::from_secs(to) {
                 let now = self.t0 + t;
-                if t.as_millis() % EVERY.as_millis() == 0 {
+                if t.as_millis().is_multiple_of(EVERY.as_millis()) {
                     for n in self.voters.clone() {
                         let out = abstaining.contains(&n.as_str());
                         let r = ProbeResult {
@@ -156,14 +164,8 @@ mod evaluator {
                             detail: "x".into(),
                         };
                         let why = out.then(|| "no reference target answers".to_string());
-                        self.engine.on_batch(
-                            &n,
-                            1,
-                            vec![("db".into(), r)],
-                            why,
-                            &self.voters,
-                            now,
-                        );
+                        self.engine
+                            .on_batch(&n, 1, vec![("db".into(), r)], why, &self.voters, now);
                     }
                 }
                 for Action::Propose(m) in self.engine.on_tick(&self.state, &self.voters, now) {
@@ -194,10 +196,13 @@ mod evaluator {
             self.proposed
                 .iter()
                 .filter(|m| {
-                    matches!(m, Mutation::RecordTransition {
-                        to: CheckState::Down,
-                        ..
-                    })
+                    matches!(
+                        m,
+                        Mutation::RecordTransition {
+                            to: CheckState::Down,
+                            ..
+                        }
+                    )
                 })
                 .count()
         }

@@ -177,8 +177,7 @@ impl Evaluator {
             return Heard::NotVoter;
         }
         let abstain = abstain.map(|a| crate::state::fields::cut(&a, crate::aggregate::MAX_DETAIL));
-        self.abstain
-            .insert(from.clone(), (abstain.clone(), now));
+        self.abstain.insert(from.clone(), (abstain.clone(), now));
         for (check, r) in results {
             self.agg.record(
                 &check,

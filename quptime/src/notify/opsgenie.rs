@@ -122,10 +122,12 @@ impl Notifier for OpsgenieNotifier {
     async fn send(&self, c: &OpsgenieConfig, n: &Notification, m: &Message) -> Result<String> {
         let alias = provider::incident_key(n);
         match n.kind {
-            NotificationKind::Down | NotificationKind::Reminder | NotificationKind::MonitorDegraded => {
-                self.create(c, n, m, &alias).await
+            NotificationKind::Down
+            | NotificationKind::Reminder
+            | NotificationKind::MonitorDegraded => self.create(c, n, m, &alias).await,
+            NotificationKind::Recovered | NotificationKind::MonitorRecovered => {
+                self.close(c, m, &alias).await
             }
-            NotificationKind::Recovered | NotificationKind::MonitorRecovered => self.close(c, m, &alias).await,
             NotificationKind::Test | NotificationKind::Flapping => {
                 let opened = self.create(c, n, m, &alias).await?;
                 let closed = self.close(c, m, &alias).await?;

@@ -71,9 +71,19 @@ fn targets_are_host_port_or_http_urls_and_bad_ones_name_the_field() {
 #[test]
 fn a_list_is_bounded_and_has_no_duplicates() {
     let many: Vec<String> = (0..=MAX_TARGETS).map(|i| format!("h{i}:80")).collect();
-    assert!(validate("t", &many).unwrap_err().message().contains("at most"));
+    assert!(
+        validate("t", &many)
+            .unwrap_err()
+            .message()
+            .contains("at most")
+    );
     let twice = vec!["h:80".to_string(), " h:80".to_string()];
-    assert!(validate("t", &twice).unwrap_err().message().contains("twice"));
+    assert!(
+        validate("t", &twice)
+            .unwrap_err()
+            .message()
+            .contains("twice")
+    );
     let mut s = ClusterState::default();
     s.apply(&cmd(Mutation::SetCanaryTargets {
         targets: vec!["h:80".into(), "http://x/".into()],

@@ -39,7 +39,10 @@ impl AlertKind {
     /// About the monitor itself, not a check: `transition` is the
     /// monitor's health `seq` (`state::canary`).
     pub fn is_monitor(self) -> bool {
-        matches!(self, AlertKind::MonitorDegraded | AlertKind::MonitorRecovered)
+        matches!(
+            self,
+            AlertKind::MonitorDegraded | AlertKind::MonitorRecovered
+        )
     }
 
     /// The alert a transition deserves, if any: DOWN on up→down and
