@@ -158,6 +158,13 @@ pub(crate) async fn run_evaluator(core: Arc<Core>, mut stop: watch::Receiver<boo
         }
         for Action::Propose(m) in core.evaluate_due() {
             let what = m.describe();
+            // The monitor's health is new in level 6: while an older member
+            // could not apply it, it is not proposed (checks still go
+            // unknown; only the notice waits for the upgrade).
+            if let Err(e) = core.check_levels(&m) {
+                tracing::warn!(error = %e, "not proposing {what}");
+                continue;
+            }
             match core.submit(core.command(m)).await {
                 Ok(_) => tracing::info!("{what}"),
                 Err(e) => tracing::warn!(error = %e, "could not commit {what}"),
