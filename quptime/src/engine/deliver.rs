@@ -219,6 +219,17 @@ impl Deliverer {
                 )
                 // The incident key: the DOWN's seq (older entries: their own).
                 .with_incident(&record.check_id, entry.incident.unwrap_or(entry.transition));
+                let notification = match entry.kind {
+                    // What the nodes saw when it became degraded.
+                    crate::state::AlertKind::Degraded => notification.with_evidence(
+                        state
+                            .check_states
+                            .get(&record.check_id)
+                            .map(|r| r.degraded_votes.clone())
+                            .unwrap_or_default(),
+                    ),
+                    _ => notification,
+                };
                 self.in_flight.insert(entry.id, channel.name.clone());
                 out.push(Action::Send {
                     entry_id: entry.id,

@@ -88,6 +88,41 @@ pub(crate) fn judges(
         .collect()
 }
 
+/// Whether to propose `SetDegraded` for `check` (agreed UP, its flag
+/// `flagged`) after this round's judgement `j`: once the live flag
+/// differed for the check's rounds (`fail_after` to raise it,
+/// `recover_after` to clear it; default [`HYSTERESIS`]), and every round
+/// after until the cluster agrees (applying the same value is nothing).
+/// A round that is not UP or split (going DOWN or UNKNOWN) counts nothing:
+/// the transition will clear the flag.
+fn degraded_due(
+    streaks: &mut HashMap<String, u32>,
+    check: &Check,
+    flagged: bool,
+    j: &crate::aggregate::Judgement,
+    votes: impl FnOnce() -> Vec<Evidence>,
+) -> Option<Mutation> {
+    let live = j.degraded;
+    if live == flagged || !matches!(j.verdict, None | Some(CheckState::Up)) {
+        streaks.remove(&check.id);
+        return None;
+    }
+    let n = streaks.entry(check.id.clone()).or_insert(0);
+    *n += 1;
+    let needed = if live {
+        check.policy.fail_after
+    } else {
+        check.policy.recover_after
+    }
+    .unwrap_or(HYSTERESIS)
+    .max(1);
+    (*n >= needed).then(|| Mutation::SetDegraded {
+        check_id: check.id.clone(),
+        degraded: live,
+        votes: if live { votes() } else { Vec::new() },
+    })
+}
+
 /// What the driver is to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Action {
@@ -122,6 +157,9 @@ pub(crate) struct Evaluator {
     abstain: HashMap<NodeId, (Option<String>, Instant)>,
     /// The monitor's health as observed against the agreed one.
     health: HealthWatch,
+    /// Rounds in a row each check's live `degraded` differed from its
+    /// agreed flag (`SetDegraded` after the check's rounds).
+    degraded: HashMap<String, u32>,
 }
 
 impl Evaluator {
@@ -140,6 +178,7 @@ impl Evaluator {
             next_eval: HashMap::new(),
             abstain: HashMap::new(),
             health: HealthWatch::default(),
+            degraded: HashMap::new(),
         }
     }
 
@@ -224,9 +263,21 @@ impl Evaluator {
             *due = now + check.interval;
             let fresh = freshness(check.interval);
             let judges = judges(state, members, check);
-            let (change, _) = self
+            let (change, j) = self
                 .agg
                 .evaluate_with(&check.id, &judges, &check.policy, fresh, now);
+            if change.is_none() && agreed == CheckState::Up {
+                let votes = || self.agg.votes(&check.id, &judges, fresh, now);
+                let flagged = state
+                    .check_states
+                    .get(&check.id)
+                    .is_some_and(|r| r.degraded);
+                if let Some(m) = degraded_due(&mut self.degraded, check, flagged, &j, votes) {
+                    out.push(Action::Propose(m));
+                }
+            } else {
+                self.degraded.remove(&check.id);
+            }
             if let Some(change) = change {
                 out.push(Action::Propose(Mutation::RecordTransition {
                     check_id: check.id.clone(),

@@ -71,7 +71,9 @@ impl Notifier for GotifyNotifier {
             | NotificationKind::Test
             | NotificationKind::Flapping
             | NotificationKind::MonitorDegraded
-            | NotificationKind::MonitorRecovered => 4,
+            | NotificationKind::MonitorRecovered
+            | NotificationKind::Degraded
+            | NotificationKind::DegradedCleared => 4,
         };
         let body = json!({
             "title": m.subject,

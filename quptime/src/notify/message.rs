@@ -107,6 +107,8 @@ fn body(n: &Notification) -> String {
         NotificationKind::Recovered => "UP again",
         NotificationKind::Reminder => "still DOWN",
         NotificationKind::Flapping => "FLAPPING (alerts paused until it is stable)",
+        NotificationKind::Degraded => "DEGRADED: still up, but some nodes see it fail",
+        NotificationKind::DegradedCleared => "no longer degraded: every judging node sees it up",
         _ => "DOWN",
     };
     let mut lines = vec![

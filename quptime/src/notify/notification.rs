@@ -31,6 +31,11 @@ pub enum NotificationKind {
     /// A check changes state too often; its alerts pause until it is
     /// stable (`state::flap`).
     Flapping,
+    /// An UP check has some judging nodes failing, fewer than its quorum
+    /// (for channels that route `degraded`).
+    Degraded,
+    /// It is no longer degraded.
+    DegradedCleared,
     /// Too few nodes can vote (their connectivity canaries fail): checks
     /// are UNKNOWN, not DOWN; one notice for the whole monitor.
     MonitorDegraded,
@@ -47,6 +52,8 @@ impl NotificationKind {
             NotificationKind::Reminder => "reminder",
             NotificationKind::Test => "test",
             NotificationKind::Flapping => "flapping",
+            NotificationKind::Degraded => "degraded",
+            NotificationKind::DegradedCleared => "degraded-cleared",
             NotificationKind::MonitorDegraded => "monitor-degraded",
             NotificationKind::MonitorRecovered => "monitor-recovered",
         }
@@ -68,6 +75,8 @@ impl NotificationKind {
             NotificationKind::Reminder => "STILL DOWN",
             NotificationKind::Test => "TEST",
             NotificationKind::Flapping => "FLAPPING",
+            NotificationKind::Degraded => "DEGRADED",
+            NotificationKind::DegradedCleared => "NO LONGER DEGRADED",
             NotificationKind::MonitorDegraded => "MONITOR DEGRADED",
             NotificationKind::MonitorRecovered => "MONITOR RECOVERED",
         }
@@ -154,6 +163,7 @@ impl Notification {
         let (from, to) = match kind {
             AlertKind::Down | AlertKind::Reminder => (record.from, CheckState::Down),
             AlertKind::Recovered => (CheckState::Down, CheckState::Up),
+            AlertKind::Degraded | AlertKind::DegradedCleared => (CheckState::Up, CheckState::Up),
             AlertKind::Flapping | AlertKind::MonitorDegraded | AlertKind::MonitorRecovered => {
                 (record.from, record.to)
             }
@@ -163,6 +173,8 @@ impl Notification {
                 AlertKind::Recovered => NotificationKind::Recovered,
                 AlertKind::Down | AlertKind::Reminder => NotificationKind::Down,
                 AlertKind::Flapping => NotificationKind::Flapping,
+                AlertKind::Degraded => NotificationKind::Degraded,
+                AlertKind::DegradedCleared => NotificationKind::DegradedCleared,
                 AlertKind::MonitorDegraded => NotificationKind::MonitorDegraded,
                 AlertKind::MonitorRecovered => NotificationKind::MonitorRecovered,
             },
@@ -241,6 +253,19 @@ impl Notification {
             since: None,
             incident: None,
         }
+    }
+
+    /// This alert with `evidence` (credentials masked) instead of its
+    /// transition's: a DEGRADED notice says what the nodes saw then.
+    pub fn with_evidence(mut self, evidence: Vec<Evidence>) -> Notification {
+        self.evidence = evidence
+            .into_iter()
+            .map(|e| Evidence {
+                detail: mask_credentials(&e.detail).into_owned(),
+                ..e
+            })
+            .collect();
+        self
     }
 
     /// This alert as part of the incident opened by transition `seq` of

@@ -128,7 +128,10 @@ impl Notifier for OpsgenieNotifier {
             NotificationKind::Recovered | NotificationKind::MonitorRecovered => {
                 self.close(c, m, &alias).await
             }
-            NotificationKind::Test | NotificationKind::Flapping => {
+            NotificationKind::Test
+            | NotificationKind::Flapping
+            | NotificationKind::Degraded
+            | NotificationKind::DegradedCleared => {
                 let opened = self.create(c, n, m, &alias).await?;
                 let closed = self.close(c, m, &alias).await?;
                 Ok(format!("{opened}, then {closed}"))

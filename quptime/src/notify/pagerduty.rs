@@ -92,7 +92,10 @@ impl Notifier for PagerDutyNotifier {
             NotificationKind::Recovered | NotificationKind::MonitorRecovered => {
                 self.event(c, &event(c, n, m, "resolve", &key)).await
             }
-            NotificationKind::Test | NotificationKind::Flapping => {
+            NotificationKind::Test
+            | NotificationKind::Flapping
+            | NotificationKind::Degraded
+            | NotificationKind::DegradedCleared => {
                 let opened = self.event(c, &event(c, n, m, "trigger", &key)).await?;
                 let closed = self.event(c, &event(c, n, m, "resolve", &key)).await?;
                 Ok(format!("{opened}, then {closed}"))

@@ -93,7 +93,9 @@ impl Notifier for PushoverNotifier {
             | NotificationKind::Test
             | NotificationKind::Flapping
             | NotificationKind::MonitorDegraded
-            | NotificationKind::MonitorRecovered => 0,
+            | NotificationKind::MonitorRecovered
+            | NotificationKind::Degraded
+            | NotificationKind::DegradedCleared => 0,
         };
         let body = json!({
             "token": c.token.0,

@@ -153,3 +153,74 @@ fn a_state_without_canary_settings_serializes_as_before() {
     assert!(!json.contains("canary"), "{json}");
     assert!(!json.contains("monitor"), "{json}");
 }
+
+#[test]
+fn degraded_notices_go_only_to_channels_that_ask_for_them_once_per_change() {
+    use crate::aggregate::CheckState;
+    use crate::state::{Check, CheckType};
+    let mut s = ClusterState::default();
+    for c in [
+        channel("all", true, None),
+        channel("asks", false, Some("down,degraded")),
+        channel("other", false, Some("down")),
+    ] {
+        s.apply(&cmd(Mutation::AddAlert { alert: c })).expect("add");
+    }
+    let check = Check {
+        id: "web".into(),
+        name: "web".into(),
+        target: "127.0.0.1:80".into(),
+        alerts: vec!["asks".into(), "other".into()],
+        ..Check::blank(CheckType::Tcp)
+    };
+    s.apply(&cmd(Mutation::AddCheck { check })).expect("check");
+    let flag = |on: bool| Mutation::SetDegraded {
+        check_id: "web".into(),
+        degraded: on,
+        votes: vec![],
+    };
+    // Not up yet: nothing.
+    s.apply(&cmd(flag(true))).expect("noop");
+    assert!(s.outbox.is_empty());
+    s.apply(&cmd(Mutation::RecordTransition {
+        check_id: "web".into(),
+        from: CheckState::Unknown,
+        to: CheckState::Up,
+        term: 1,
+        evidence: vec![],
+    }))
+    .expect("up");
+    s.apply(&cmd(flag(true))).expect("degraded");
+    s.apply(&cmd(flag(true))).expect("again");
+    s.apply(&cmd(flag(false))).expect("cleared");
+    let sent: Vec<(String, AlertKind)> = s
+        .outbox
+        .values()
+        .map(|e| (e.channel.clone(), e.kind))
+        .collect();
+    assert_eq!(
+        sent,
+        vec![
+            ("asks".into(), AlertKind::Degraded),
+            ("asks".into(), AlertKind::DegradedCleared)
+        ]
+    );
+    s.apply(&cmd(flag(true))).expect("degraded");
+    s.apply(&cmd(Mutation::RecordTransition {
+        check_id: "web".into(),
+        from: CheckState::Up,
+        to: CheckState::Down,
+        term: 1,
+        evidence: vec![],
+    }))
+    .expect("down");
+    assert!(!s.check_states["web"].degraded, "a transition clears it");
+    assert!(
+        s.apply(&cmd(Mutation::SetDegraded {
+            check_id: "nope".into(),
+            degraded: true,
+            votes: vec![]
+        }))
+        .is_err()
+    );
+}

@@ -73,7 +73,9 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   flap control (`flap_threshold`, `flap_window`, `SetFlapping`, the
 ///   outbox kind `flapping`); tcp `send` / `expect_reply`; icmp `count`,
 ///   `max_loss`, `max_rtt`.
-/// - 6: the connectivity canary (`SetCanaryTargets`, `canary_targets`)
+/// - 6: per-channel degraded alerting (`SetDegraded`, the runtime's
+///   `degraded`, the outbox kinds `degraded` / `degraded_cleared`);
+///   the connectivity canary (`SetCanaryTargets`, `canary_targets`)
 ///   and the monitor's health (`SetMonitorDegraded`, `monitor`, the outbox
 ///   kinds `monitor_degraded` / `monitor_recovered`).
 pub const STATE_LEVEL: u32 = 6;
@@ -180,7 +182,9 @@ impl Mutation {
             | Mutation::RevokeApiToken { .. }
             | Mutation::TouchApiToken { .. }
             | Mutation::SetFlapping { .. } => 5,
-            Mutation::SetCanaryTargets { .. } | Mutation::SetMonitorDegraded { .. } => 6,
+            Mutation::SetCanaryTargets { .. }
+            | Mutation::SetMonitorDegraded { .. }
+            | Mutation::SetDegraded { .. } => 6,
         }
     }
 }

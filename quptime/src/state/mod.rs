@@ -16,6 +16,7 @@
 pub mod api_token;
 pub mod canary;
 pub mod declared;
+mod degraded;
 pub mod depends;
 pub use declared::MasterPin;
 pub mod duration;
@@ -183,6 +184,7 @@ impl ClusterState {
                         | Mutation::HistoryTick {}
                         | Mutation::TouchApiToken { .. }
                         | Mutation::SetMonitorDegraded { .. }
+                        | Mutation::SetDegraded { .. }
                 ) {
                     self.version += 1;
                     self.updated_at = rfc3339_ms(cmd.at_ms);
@@ -331,6 +333,14 @@ impl ClusterState {
             Mutation::SetDnsResolvers { resolvers } => {
                 self.dns_resolvers = resolvers::validate(resolvers)?;
                 Ok(None)
+            }
+            Mutation::SetDegraded {
+                check_id,
+                degraded,
+                votes,
+            } => {
+                self.set_degraded(check_id, *degraded, votes)?;
+                Ok(Some(check_id.clone()))
             }
             Mutation::SetCanaryTargets { targets } => {
                 self.set_canary_targets(targets)?;

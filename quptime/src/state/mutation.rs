@@ -146,6 +146,18 @@ pub enum Mutation {
         /// `ip` or `ip:port` of each server, in the order to ask them.
         resolvers: Vec<String>,
     },
+    /// The master decided that an UP check became degraded (some judging
+    /// nodes fail, fewer than its quorum) or no longer is, after the
+    /// check's rounds: one notice per channel of the check that routes
+    /// `degraded`; nothing when the flag already has this value (level 6).
+    SetDegraded {
+        /// The check's id.
+        check_id: String,
+        /// Degraded (true) or cleared (false).
+        degraded: bool,
+        /// The votes that decided it.
+        votes: Vec<crate::aggregate::Evidence>,
+    },
     /// Set the connectivity canary's reference targets, `qu canary set`
     /// (empty: the peers alone; level 6).
     SetCanaryTargets {
@@ -286,6 +298,9 @@ impl Mutation {
             Mutation::SetCanaryTargets { targets } => {
                 format!("set canary reference targets {}", targets.join(", "))
             }
+            Mutation::SetDegraded {
+                check_id, degraded, ..
+            } => format!("check {check_id} degraded: {degraded}"),
             Mutation::SetMonitorDegraded { degraded: true, .. } => "monitor degraded".to_string(),
             Mutation::SetMonitorDegraded {
                 degraded: false, ..

@@ -26,6 +26,12 @@ pub enum AlertKind {
     /// It changes state too often (level 5): one notice, then quiet until
     /// it is stable (`state::flap`).
     Flapping,
+    /// An UP check became degraded (some judging nodes fail, fewer than
+    /// its quorum), for channels that route `degraded` (level 6).
+    Degraded,
+    /// It is no longer degraded (level 6).
+    #[serde(rename = "degraded_cleared")]
+    DegradedCleared,
     /// Too few nodes can vote, their canaries failing (level 6): one
     /// notice to the default channels, not one DOWN per check.
     #[serde(rename = "monitor_degraded")]

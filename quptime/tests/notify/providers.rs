@@ -207,7 +207,9 @@ pub fn cases() -> Vec<Case> {
                 match k {
                     Down | Reminder | MonitorDegraded => assert_eq!(action, "trigger"),
                     Recovered | MonitorRecovered => assert_eq!(action, "resolve"),
-                    Test | Flapping => assert!(action == "trigger" || action == "resolve"),
+                    Test | Flapping | Degraded | DegradedCleared => {
+                        assert!(action == "trigger" || action == "resolve")
+                    }
                 }
                 if k == Test {
                     assert!(string(&v, "/dedup_key").starts_with("quptime-test-"));
@@ -250,7 +252,9 @@ pub fn cases() -> Vec<Case> {
                         let v = post(r, &close);
                         assert_eq!(string(&v, "/source"), "quptime");
                     }
-                    Test | Flapping => assert!(r.path.starts_with("/v2/alerts"), "{}", r.path),
+                    Test | Flapping | Degraded | DegradedCleared => {
+                        assert!(r.path.starts_with("/v2/alerts"), "{}", r.path)
+                    }
                 }
             },
             limits: &[
