@@ -31,8 +31,8 @@
 //!
 //! `incident` (added with state level 4; absent for tests) is the key a DOWN, its
 //! reminders and its RECOVERED share, `quptime-<check id>-<seq>`.
-//! `kind` is `down`, `recovered`, `reminder`, `flapping`, `test`,
-//! `monitor-degraded` or `monitor-recovered`; for `test`, `check`, `from`
+//! `kind` is `down`, `recovered`, `reminder`, `flapping`, `degraded`,
+//! `degraded-cleared`, `test`, `monitor-degraded` or `monitor-recovered`; for `test`, `check`, `from`
 //! and `to` are `null` and `master` is the sending node; for the monitor's
 //! notices they are `null` too and `text` gives the reason
 //! (docs/canary.md).
