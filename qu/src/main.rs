@@ -41,6 +41,7 @@ fn main() {
         cli::Command::Leader(c) => cmd::ops::leader(c),
         cli::Command::Resolvers(c) => cmd::resolvers::run(c),
         cli::Command::Settings(c) => cmd::settings::run(c),
+        cli::Command::Canary(c) => cmd::canary::run(c),
         cli::Command::Maintenance(c) => cmd::maintenance::run(c),
         cli::Command::Silence(a) => cmd::maintenance::silence(a),
         cli::Command::Backup(c) => cmd::backup::run(c),

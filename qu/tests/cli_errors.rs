@@ -302,6 +302,17 @@ fn bad_input_to_a_running_daemon_is_refused_and_changes_nothing() {
     expect_failure(&out, 1, &["1.1.1.1:53 is listed twice"]);
     expect_failure(&home.qu_line("resolvers set"), 2, &["IP[:PORT]"]);
 
+    // Canary reference targets: a bad or repeated one is named.
+    let out = home.qu_line("canary set 1.1.1.1:443 example.com");
+    expect_failure(&out, 1, &["\"example.com\" has no port", "host:port"]);
+    let out = home.qu_line("canary set ftp://example.com/");
+    expect_failure(&out, 1, &["scheme other than http or https"]);
+    let out = home.qu_line("canary set 10.0.0.1:0");
+    expect_failure(&out, 1, &["no valid port"]);
+    let out = home.qu_line("canary set a:1 a:1");
+    expect_failure(&out, 1, &["a:1 is listed twice"]);
+    expect_failure(&home.qu_line("canary set"), 2, &["HOST:PORT|URL"]);
+
     assert_eq!(
         state(&home),
         before,
@@ -329,6 +340,49 @@ fn bad_input_to_a_running_daemon_is_refused_and_changes_nothing() {
         "{}",
         text(&out.stdout)
     );
+
+    // A good canary list is replicated, shown, and can be cleared.
+    let out = home.qu_line("canary set 127.0.0.1:9 http://127.0.0.1:9/health");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = home.qu_line("canary show --json");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let view: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        view["targets"],
+        serde_json::json!(["127.0.0.1:9", "http://127.0.0.1:9/health"])
+    );
+    assert_eq!(view["node"], "errors-1");
+    let out = home.qu_line("canary show");
+    assert!(
+        text(&out.stdout).contains("reference targets: 127.0.0.1:9, http://127.0.0.1:9/health"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Nothing listens on port 9: the lone node's canary fails and it
+    // abstains, saying why.
+    let show = |home: &Home| -> Value {
+        let out = home.qu_line("canary show --json");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while show(&home)["abstain"].is_null() {
+        assert!(std::time::Instant::now() < deadline, "the node abstains");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let why = show(&home)["abstain"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(why.contains("no reference target answers"), "{why}");
+    assert!(text(&home.qu_line("status").stdout).contains("ABSTAINS   errors-1: no reference"));
+    assert!(home.qu_line("canary clear").status.success());
+    assert_eq!(show(&home)["targets"], serde_json::json!([]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !show(&home)["abstain"].is_null() {
+        assert!(std::time::Instant::now() < deadline, "the node votes again");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 #[test]

@@ -68,6 +68,9 @@ pub struct Report {
     pub detail: String,
     /// Arrival on the master's clock.
     pub at: Instant,
+    /// Why the sender abstains (its connectivity canary fails), if it
+    /// does: the result is shown but not counted (`engine::canary`).
+    pub abstain: Option<String>,
 }
 
 /// What one node saw, kept with a transition as evidence.
@@ -184,7 +187,7 @@ impl Aggregator {
         let Some(c) = self.checks.get(check) else {
             return Tally::default();
         };
-        let fresh = fresh(c, members, freshness, now);
+        let fresh = voting(fresh(c, members, freshness, now));
         Tally {
             ok: fresh.iter().filter(|(_, r)| r.ok).count(),
             total: fresh.len(),
@@ -249,11 +252,21 @@ impl Aggregator {
         freshness: Duration,
         now: Instant,
     ) -> Judgement {
-        let (total, failures) = self.checks.get(check).map_or((0, 0), |c| {
+        let (total, failures, abstaining) = self.checks.get(check).map_or((0, 0, 0), |c| {
             let f = fresh(c, judges, freshness, now);
-            (f.len(), f.iter().filter(|(_, r)| !r.ok).count())
+            let abstaining = f.iter().filter(|(_, r)| r.abstain.is_some()).count();
+            let v = voting(f);
+            (v.len(), v.iter().filter(|(_, r)| !r.ok).count(), abstaining)
         });
-        rule::judge(policy.quorum, judges.len(), total, failures)
+        let mut j = rule::judge(policy.quorum, judges.len(), total, failures);
+        if abstaining > 0 && j.verdict == Some(CheckState::Unknown) && j.reason.is_none() {
+            j.reason = Some(format!(
+                "{abstaining} of {} judging nodes abstain (their connectivity canary fails): \
+                 too few can vote",
+                judges.len()
+            ));
+        }
+        j
     }
 
     /// One evaluation round of `check`, judged by `judges` (the voters the
@@ -273,7 +286,7 @@ impl Aggregator {
         let hysteresis = self.hysteresis;
         let c = self.checks.entry(check.to_string()).or_default();
         let current = c.state.unwrap_or(CheckState::Unknown);
-        let fresh = fresh(c, judges, freshness, now);
+        let fresh = voting(fresh(c, judges, freshness, now));
         let evidence = evidence(&fresh);
         let change = match judgement.verdict {
             None => {
@@ -332,6 +345,14 @@ fn fresh<'a>(
     c.latest
         .iter()
         .filter(|(n, r)| members.contains(*n) && now.saturating_duration_since(r.at) <= freshness)
+        .collect()
+}
+
+/// The results that vote: not from an abstaining node.
+fn voting<'a>(fresh: Vec<(&'a NodeId, &'a Report)>) -> Vec<(&'a NodeId, &'a Report)> {
+    fresh
+        .into_iter()
+        .filter(|(_, r)| r.abstain.is_none())
         .collect()
 }
 

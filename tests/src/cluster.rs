@@ -49,6 +49,9 @@ pub struct TestCluster {
     pub metrics: bool,
     /// Whether nodes serve the status page (on a free loopback port each).
     pub http: bool,
+    /// Node `i`'s own connectivity canary reference targets
+    /// (`--canary-target`; none past the end).
+    pub canaries: Vec<Vec<String>>,
 }
 
 impl TestCluster {
@@ -86,6 +89,17 @@ impl TestCluster {
         TestCluster::form_full(names, labels, timing, metrics, false).await
     }
 
+    /// As [`TestCluster::form`], node `i` started with the connectivity
+    /// canary reference targets `canaries[i]` (as `qu serve
+    /// --canary-target`; none past the end).
+    pub async fn form_with_canaries(
+        names: &[&str],
+        canaries: &[Vec<String>],
+        timing: Timing,
+    ) -> TestCluster {
+        TestCluster::form_opts(names, &[], timing, false, false, canaries).await
+    }
+
     /// The one way a test cluster forms: labels per node, `/metrics` and
     /// the status page when asked.
     pub async fn form_full(
@@ -94,6 +108,17 @@ impl TestCluster {
         timing: Timing,
         metrics: bool,
         http: bool,
+    ) -> TestCluster {
+        TestCluster::form_opts(names, labels, timing, metrics, http, &[]).await
+    }
+
+    async fn form_opts(
+        names: &[&str],
+        labels: &[&[&str]],
+        timing: Timing,
+        metrics: bool,
+        http: bool,
+        canaries: &[Vec<String>],
     ) -> TestCluster {
         init_test_logging();
         let root = tempfile::tempdir().expect("tempdir");
@@ -125,6 +150,7 @@ impl TestCluster {
             timing,
             metrics,
             http,
+            canaries: canaries.to_vec(),
         };
         for i in 0..names.len() {
             let node = tc.start_node(i).await;
@@ -166,6 +192,7 @@ impl TestCluster {
         if self.http {
             opts.http_addr = Some("127.0.0.1:0".parse().expect("addr"));
         }
+        opts.canary_targets = self.canaries.get(i).cloned().unwrap_or_default();
         Cluster::start(opts).await.expect("start node")
     }
 

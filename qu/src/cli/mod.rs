@@ -150,6 +150,14 @@ pub enum Command {
     /// Example: qu settings set --history-days 30
     #[command(subcommand)]
     Settings(SettingsCmd),
+    /// The connectivity canary: reference targets every node probes to
+    /// learn whether its own network works. A node whose canary fails
+    /// abstains (its results are not counted), so the monitor's own
+    /// network faults never page.
+    ///
+    /// Example: qu canary set 1.1.1.1:443 https://example.com/
+    #[command(subcommand)]
+    Canary(CanaryCmd),
     /// Maintenance windows: no DOWN is sent for their checks while open.
     ///
     /// Example: qu maintenance add --checks web --every sun --at 02:00 --for 1h --tz Europe/Berlin
@@ -326,6 +334,10 @@ pub struct ServeArgs {
         value_name = "SIZE"
     )]
     pub results_max_size: String,
+    /// A connectivity canary reference target of this node (host:port or an http(s) URL; repeatable),
+    /// probed besides the cluster's `qu canary set` list: while none answers, this node abstains
+    #[arg(long = "canary-target", value_name = "TARGET")]
+    pub canary_targets: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -468,6 +480,26 @@ pub enum ResolversCmd {
     /// Go back to each node's system resolver configuration.
     ///
     /// Example: qu resolvers clear
+    Clear,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CanaryCmd {
+    /// Show the reference targets, this node's canary and the monitor's health.
+    ///
+    /// Example: qu canary show --json
+    Show(JsonArg),
+    /// Replace the cluster's reference targets (a node abstains while none answers).
+    ///
+    /// Example: qu canary set 1.1.1.1:443 https://example.com/
+    Set {
+        /// host:port (a TCP connect) or an http(s) URL (a GET; any answer counts); at most 16
+        #[arg(required = true, value_name = "HOST:PORT|URL")]
+        targets: Vec<String>,
+    },
+    /// Remove the reference targets: each node's peers alone are its canary.
+    ///
+    /// Example: qu canary clear
     Clear,
 }
 

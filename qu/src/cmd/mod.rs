@@ -2,6 +2,7 @@
 
 pub mod alert;
 pub mod backup;
+pub mod canary;
 pub mod check;
 pub mod demo;
 pub mod enroll;

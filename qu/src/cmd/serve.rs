@@ -27,11 +27,14 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     let tls = quptime::web::HttpTls::from_flags(args.http_tls_cert, args.http_tls_key)
         .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    let canary = quptime::state::canary::validate("--canary-target", &args.canary_targets)
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     runtime.block_on(serve(
         timing,
         args.metrics_addr,
         (args.http_addr, tls),
         results_max,
+        canary,
     ))
 }
 
@@ -75,6 +78,7 @@ async fn serve(
     metrics_addr: Option<std::net::SocketAddr>,
     (http_addr, http_tls): (Option<std::net::SocketAddr>, Option<quptime::web::HttpTls>),
     results_max_bytes: u64,
+    canary_targets: Vec<String>,
 ) -> Result<()> {
     // First, so a signal during start-up is a clean shutdown, not a kill.
     let mut term = signal(SignalKind::terminate()).context("install SIGTERM handler")?;
@@ -120,6 +124,7 @@ async fn serve(
     opts.http_addr = http_addr;
     opts.http_tls = http_tls;
     opts.results_max_bytes = results_max_bytes;
+    opts.canary_targets = canary_targets;
     let cluster = Cluster::start(opts).await?;
     let scheme = if cluster.http_is_tls() {
         "https"

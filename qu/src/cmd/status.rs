@@ -101,6 +101,16 @@ pub fn render(s: &Status) -> String {
         );
     }
     out.push_str(&peers_table(s));
+    // Abstaining nodes in lines of their own, so the PEERS columns stay
+    // the original's.
+    for p in s.peers.iter() {
+        if let Some(why) = &p.abstain {
+            out.push_str(&format!(
+                "ABSTAINS   {}: {why} (its results are not counted)\n",
+                p.node_id
+            ));
+        }
+    }
     out.push_str(&format!(
         "\n(* = this node; LIVE and quorum are at most {} old)\n\nCHECKS\n",
         staleness(s.live_within_ms)

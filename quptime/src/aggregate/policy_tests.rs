@@ -39,6 +39,7 @@ fn round(
                 latency: Duration::from_millis(3),
                 detail: detail.into(),
                 at: now,
+                abstain: None,
             },
         );
     }

@@ -22,6 +22,7 @@ fn report(ok: bool, at: Instant) -> Report {
             "status 503 Service Unavailable".into()
         },
         at,
+        abstain: None,
     }
 }
 

@@ -69,8 +69,8 @@ pub use alerts::{
 pub use push::{GetPushUrl, PushUrl, PushUrlRequest, push_url};
 pub use router::control_router;
 pub use settings::{
-    ClusterSettings, GetResolvers, GetSettings, SetResolvers, SetSettings, SettingsPatch,
-    get_settings, set_resolvers, set_settings,
+    CanaryView, ClusterSettings, GetCanary, GetResolvers, GetSettings, SetCanary, SetResolvers,
+    SetSettings, SettingsPatch, get_canary, get_settings, set_canary, set_resolvers, set_settings,
 };
 pub use token::{
     CreateToken, CreatedToken, ListTokens, RevokeToken, TokenSpec, TokenView, authorize,

@@ -11,6 +11,7 @@
 mod absorb;
 mod applied;
 mod attempts;
+mod canary;
 mod dispatch;
 mod enroll;
 mod export;
@@ -94,6 +95,10 @@ pub(crate) struct Core {
     join_attempts: attempts::JoinAttempts,
     /// This node's raw probe results (`results.redb`).
     results: Arc<crate::results::ResultStore>,
+    /// This node's own canary reference targets (`--canary-target`).
+    canary_targets: Vec<String>,
+    /// Why this node abstains now (its canary fails), if it does.
+    abstain: std::sync::Mutex<Option<String>>,
 }
 
 /// A running node. Clone freely; all clones control the same node.
@@ -207,6 +212,7 @@ impl Cluster {
             .notifiers
             .clone()
             .map_or_else(crate::notify::Notifiers::new, Ok)?;
+        let canary_targets = crate::state::canary::validate("canary_target", &opts.canary_targets)?;
         let core = Arc::new(Core {
             pool: Pool::new(dialer, opts.faults.clone(), consensus.watch_state()),
             liveness: Liveness::new(me.clone(), liveness::live_within(&opts.timing)),
@@ -228,6 +234,8 @@ impl Cluster {
             metrics: Arc::new(crate::metrics::Metrics::new(me.as_str())),
             join_attempts: attempts::JoinAttempts::default(),
             results,
+            canary_targets,
+            abstain: std::sync::Mutex::new(None),
         });
         let router = crate::consensus::network::routes(
             routes::routes(&core),
@@ -304,6 +312,11 @@ impl Cluster {
             )));
         }
         let probers = crate::probe::Probers::new()?;
+        tasks.push(tokio::spawn(canary::run(
+            core.clone(),
+            probers.clone(),
+            stop_rx.clone(),
+        )));
         let (scheduler, observations) = crate::schedule::Scheduler::start(
             probers,
             consensus.watch_state(),
@@ -632,6 +645,19 @@ impl Cluster {
         }
         tracing::info!(node = %self.node_id(), "node stopped");
         Ok(())
+    }
+}
+
+impl Cluster {
+    /// Why this node abstains now (its connectivity canary fails), if it
+    /// does (`engine::canary`).
+    pub fn abstaining(&self) -> Option<String> {
+        self.core.abstain_reason()
+    }
+
+    /// This node's own canary reference targets (`--canary-target`).
+    pub fn canary_targets(&self) -> Vec<String> {
+        self.core.canary_targets.clone()
     }
 }
 

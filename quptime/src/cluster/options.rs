@@ -46,6 +46,11 @@ pub struct NodeOptions {
     /// The disk budget of this node's raw probe results
     /// (`results.redb`, `qu serve --results-max-size`), in bytes.
     pub results_max_bytes: u64,
+    /// This node's own connectivity canary reference targets (`qu serve
+    /// --canary-target`; `host:port` or an http(s) URL), probed besides
+    /// the cluster's (`qu canary set`): while none answers, this node
+    /// abstains (`engine::canary`).
+    pub canary_targets: Vec<String>,
 }
 
 impl NodeOptions {
@@ -64,6 +69,7 @@ impl NodeOptions {
             http_addr: None,
             http_tls: None,
             results_max_bytes: crate::results::DEFAULT_MAX_BYTES,
+            canary_targets: Vec::new(),
         }
     }
 }

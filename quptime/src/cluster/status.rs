@@ -26,6 +26,12 @@ pub struct PeerStatus {
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     #[schema(value_type = std::collections::BTreeMap<String, String>)]
     pub labels: crate::state::Labels,
+    /// Why it abstains (its connectivity canary fails: its results are not
+    /// counted), if it does: this node's own word, the master's for the
+    /// others (learned with the checks' tallies, so only while some check
+    /// exists); left out when it votes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abstain: Option<String>,
 }
 
 /// One check in a status report.
@@ -181,6 +187,14 @@ impl Core {
             }
         }
         ids.sort();
+        let mut abstaining: std::collections::BTreeMap<NodeId, String> = live
+            .values()
+            .flat_map(|s| s.abstaining.iter().cloned())
+            .collect();
+        match self.abstain_reason() {
+            Some(why) => abstaining.insert(self.me().clone(), why),
+            None => abstaining.remove(self.me()),
+        };
         let peers = ids
             .into_iter()
             .map(|id| {
@@ -198,6 +212,7 @@ impl Core {
                     })
                     .unwrap_or_default();
                 PeerStatus {
+                    abstain: abstaining.get(&id).cloned(),
                     labels: state
                         .peers
                         .get(&id)

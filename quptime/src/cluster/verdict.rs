@@ -50,6 +50,10 @@ pub struct ReportBatch {
     pub term: u64,
     /// `(check id, result)`.
     pub results: Vec<(String, ProbeResult)>,
+    /// Why the sender abstains (its connectivity canary fails), if it
+    /// does (older nodes never say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abstain: Option<String>,
 }
 
 /// A follower asks the master for the live per-check tallies (for status).
@@ -75,7 +79,14 @@ impl Core {
             return Err(no_quorum("this node is not the master yet"));
         };
         let voters: BTreeSet<NodeId> = self.consensus.view().voters.into_keys().collect();
-        let heard = engine.on_report(from, batch.term, batch.results, &voters, Instant::now());
+        let heard = engine.on_batch(
+            from,
+            batch.term,
+            batch.results,
+            batch.abstain,
+            &voters,
+            Instant::now(),
+        );
         // Results reach the master: that is part of being live (learners
         // too), though only voters' results count in verdicts.
         if heard != Heard::OtherTerm {
@@ -150,6 +161,13 @@ pub(crate) async fn run_evaluator(core: Arc<Core>, mut stop: watch::Receiver<boo
         }
         for Action::Propose(m) in core.evaluate_due() {
             let what = m.describe();
+            // The monitor's health is new in level 6: while an older member
+            // could not apply it, it is not proposed (checks still go
+            // unknown; only the notice waits for the upgrade).
+            if let Err(e) = core.check_levels(&m) {
+                tracing::warn!(error = %e, "not proposing {what}");
+                continue;
+            }
             match core.submit(core.command(m)).await {
                 Ok(_) => tracing::info!("{what}"),
                 Err(e) => tracing::warn!(error = %e, "could not commit {what}"),
@@ -191,7 +209,12 @@ pub(crate) async fn run_reporter(
         }
         core.keep_results(&results);
         let term = core.consensus.view().term;
-        let batch = ReportBatch { term, results };
+        let abstain = core.abstain_reason();
+        let batch = ReportBatch {
+            term,
+            results,
+            abstain,
+        };
         if let Err(e) = deliver(&core, batch).await {
             tracing::debug!(error = %e, "results not delivered to the master");
         }

@@ -119,6 +119,26 @@ pub(crate) struct Deliverer {
     flaps: super::flap::FlapBook,
 }
 
+/// The notice a monitor entry announces: its reason and time from the
+/// health on record when that is still the change it announces (a later
+/// change keeps only its own), `None` when no health is on record.
+fn monitor_notice(state: &ClusterState, entry: &OutboxEntry, now: Now) -> Option<Notification> {
+    let m = state.monitor.as_ref()?;
+    let degraded = entry.kind == crate::state::AlertKind::MonitorDegraded;
+    let (reason, time) = if m.seq == entry.transition {
+        (m.reason.as_str(), m.since_ms)
+    } else {
+        ("", now.wall_ms)
+    };
+    Some(Notification::monitor(
+        degraded,
+        entry.transition,
+        reason,
+        &m.master,
+        rfc3339(time),
+    ))
+}
+
 /// The wait after `attempts` failures without Retry-After.
 pub(crate) fn backoff(attempts: u32) -> Duration {
     (FIRST_BACKOFF * 2u32.saturating_pow(attempts.clamp(1, 6) - 1)).min(MAX_BACKOFF)
@@ -137,6 +157,15 @@ impl Deliverer {
         // Pending entries by (check, channel), in transition order.
         let mut pairs: BTreeMap<(&str, &str), Vec<&OutboxEntry>> = BTreeMap::new();
         for entry in state.outbox.values().filter(|e| e.pending()) {
+            if entry.kind.is_monitor() {
+                // The monitor's notices form their own pair per channel
+                // (no check id is empty), in order like any other.
+                pairs
+                    .entry(("", entry.channel.as_str()))
+                    .or_default()
+                    .push(entry);
+                continue;
+            }
             match records.get(&entry.transition) {
                 Some(t) => pairs
                     .entry((t.check_id.as_str(), entry.channel.as_str()))
@@ -165,6 +194,20 @@ impl Deliverer {
                     self.abandon(entry.id, entry.channel.clone(), why, now, &mut out);
                     continue;
                 };
+                if entry.kind.is_monitor() {
+                    let Some(notification) = monitor_notice(state, entry, now) else {
+                        let why = "the monitor's health is not on record";
+                        self.abandon(entry.id, entry.channel.clone(), why, now, &mut out);
+                        continue;
+                    };
+                    self.in_flight.insert(entry.id, channel.name.clone());
+                    out.push(Action::Send {
+                        entry_id: entry.id,
+                        channel: channel.clone(),
+                        notification,
+                    });
+                    break;
+                }
                 let record = records[&entry.transition];
                 let check = state.checks.get(&record.check_id);
                 let notification = Notification::announcing(
@@ -176,6 +219,17 @@ impl Deliverer {
                 )
                 // The incident key: the DOWN's seq (older entries: their own).
                 .with_incident(&record.check_id, entry.incident.unwrap_or(entry.transition));
+                let notification = match entry.kind {
+                    // What the nodes saw when it became degraded.
+                    crate::state::AlertKind::Degraded => notification.with_evidence(
+                        state
+                            .check_states
+                            .get(&record.check_id)
+                            .map(|r| r.degraded_votes.clone())
+                            .unwrap_or_default(),
+                    ),
+                    _ => notification,
+                };
                 self.in_flight.insert(entry.id, channel.name.clone());
                 out.push(Action::Send {
                     entry_id: entry.id,

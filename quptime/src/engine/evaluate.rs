@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregator, CheckState, Report, freshness};
+use crate::engine::canary::{self, HealthWatch};
 use crate::identity::NodeId;
 use crate::probe::ProbeResult;
 use crate::state::{Check, ClusterState, Evidence, Mutation};
@@ -58,6 +59,10 @@ pub struct Summary {
     /// Why the policy cannot decide (the check is UNKNOWN), if it cannot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The judging nodes that abstain (their connectivity canary fails)
+    /// and why; their results are not counted (older nodes send none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub abstaining: Vec<(NodeId, String)>,
 }
 
 /// The voters among `members` that `check` selects by its `nodes` labels
@@ -81,6 +86,41 @@ pub(crate) fn judges(
         })
         .cloned()
         .collect()
+}
+
+/// Whether to propose `SetDegraded` for `check` (agreed UP, its flag
+/// `flagged`) after this round's judgement `j`: once the live flag
+/// differed for the check's rounds (`fail_after` to raise it,
+/// `recover_after` to clear it; default [`HYSTERESIS`]), and every round
+/// after until the cluster agrees (applying the same value is nothing).
+/// A round that is not UP or split (going DOWN or UNKNOWN) counts nothing:
+/// the transition will clear the flag.
+fn degraded_due(
+    streaks: &mut HashMap<String, u32>,
+    check: &Check,
+    flagged: bool,
+    j: &crate::aggregate::Judgement,
+    votes: impl FnOnce() -> Vec<Evidence>,
+) -> Option<Mutation> {
+    let live = j.degraded;
+    if live == flagged || !matches!(j.verdict, None | Some(CheckState::Up)) {
+        streaks.remove(&check.id);
+        return None;
+    }
+    let n = streaks.entry(check.id.clone()).or_insert(0);
+    *n += 1;
+    let needed = if live {
+        check.policy.fail_after
+    } else {
+        check.policy.recover_after
+    }
+    .unwrap_or(HYSTERESIS)
+    .max(1);
+    (*n >= needed).then(|| Mutation::SetDegraded {
+        check_id: check.id.clone(),
+        degraded: live,
+        votes: if live { votes() } else { Vec::new() },
+    })
 }
 
 /// What the driver is to do.
@@ -114,6 +154,14 @@ pub(crate) struct Evaluator {
     next_eval: HashMap<String, Instant>,
     /// The push checks' last beats (`engine::push`).
     pub(crate) push: super::push::PushClocks,
+    /// Each node's last word on abstaining (its reason, if it abstains)
+    /// and when it came.
+    abstain: HashMap<NodeId, (Option<String>, Instant)>,
+    /// The monitor's health as observed against the agreed one.
+    health: HealthWatch,
+    /// Rounds in a row each check's live `degraded` differed from its
+    /// agreed flag (`SetDegraded` after the check's rounds).
+    degraded: HashMap<String, u32>,
 }
 
 impl Evaluator {
@@ -131,16 +179,36 @@ impl Evaluator {
             term,
             next_eval: HashMap::new(),
             push: super::push::PushClocks::default(),
+            abstain: HashMap::new(),
+            health: HealthWatch::default(),
+            degraded: HashMap::new(),
         }
     }
 
-    /// `from` sent `results`, tagged with `term`, arriving at `now`.
-    /// Only a current voter's results of this engine's term count.
+    /// `from` sent `results`, tagged with `term`, arriving at `now`, not
+    /// abstaining.
+    #[cfg(test)]
     pub(crate) fn on_report(
         &mut self,
         from: &NodeId,
         term: u64,
         results: Vec<(String, ProbeResult)>,
+        voters: &BTreeSet<NodeId>,
+        now: Instant,
+    ) -> Heard {
+        self.on_batch(from, term, results, None, voters, now)
+    }
+
+    /// `from` sent `results`, tagged with `term`, arriving at `now`;
+    /// `abstain` says why it abstains, if it does (`engine::canary`).
+    /// Only a current voter's results of this engine's term count, and an
+    /// abstaining voter's are kept but not counted.
+    pub(crate) fn on_batch(
+        &mut self,
+        from: &NodeId,
+        term: u64,
+        results: Vec<(String, ProbeResult)>,
+        abstain: Option<String>,
         voters: &BTreeSet<NodeId>,
         now: Instant,
     ) -> Heard {
@@ -150,6 +218,8 @@ impl Evaluator {
         if !voters.contains(from) {
             return Heard::NotVoter;
         }
+        let abstain = abstain.map(|a| crate::state::fields::cut(&a, crate::aggregate::MAX_DETAIL));
+        self.abstain.insert(from.clone(), (abstain.clone(), now));
         for (check, r) in results {
             self.agg.record(
                 &check,
@@ -159,6 +229,7 @@ impl Evaluator {
                     latency: r.latency,
                     detail: r.detail,
                     at: now,
+                    abstain: abstain.clone(),
                 },
             );
         }
@@ -196,9 +267,21 @@ impl Evaluator {
             *due = now + check.interval;
             let fresh = freshness(check.interval);
             let judges = judges(state, members, check);
-            let (change, _) = self
+            let (change, j) = self
                 .agg
                 .evaluate_with(&check.id, &judges, &check.policy, fresh, now);
+            if change.is_none() && agreed == CheckState::Up {
+                let votes = || self.agg.votes(&check.id, &judges, fresh, now);
+                let flagged = state
+                    .check_states
+                    .get(&check.id)
+                    .is_some_and(|r| r.degraded);
+                if let Some(m) = degraded_due(&mut self.degraded, check, flagged, &j, votes) {
+                    out.push(Action::Propose(m));
+                }
+            } else {
+                self.degraded.remove(&check.id);
+            }
             if let Some(change) = change {
                 out.push(Action::Propose(Mutation::RecordTransition {
                     check_id: check.id.clone(),
@@ -209,6 +292,7 @@ impl Evaluator {
                 }));
             }
         }
+        out.extend(self.health_due(state, members, now));
         out
     }
 
@@ -223,6 +307,66 @@ impl Evaluator {
         (self.push.on_tick(state, master, self.term, now).into_iter())
             .map(Action::Propose)
             .collect()
+    }
+
+    /// The voters among `members` that abstain at `now`, with their
+    /// reasons (their last word, if fresh).
+    pub(crate) fn abstaining(
+        &self,
+        members: &BTreeSet<NodeId>,
+        now: Instant,
+    ) -> Vec<(NodeId, String)> {
+        members
+            .iter()
+            .filter_map(|n| {
+                let (why, at) = self.abstain.get(n)?;
+                let fresh = now.saturating_duration_since(*at) <= canary::ABSTAIN_FRESH;
+                why.clone().filter(|_| fresh).map(|w| (n.clone(), w))
+            })
+            .collect()
+    }
+
+    /// The monitor's health change to propose, if one is due: after the
+    /// warm-up, once too few voters can vote (or enough can again) for
+    /// the hold.
+    fn health_due(
+        &mut self,
+        state: &ClusterState,
+        members: &BTreeSet<NodeId>,
+        now: Instant,
+    ) -> Option<Action> {
+        if now.saturating_duration_since(self.since) < canary::HEALTH_WARM_UP {
+            return None;
+        }
+        let abstaining = self.abstaining(members, now);
+        let observed = canary::monitor_degraded(members.len(), abstaining.len());
+        let agreed = state.monitor.as_ref().is_some_and(|m| m.degraded);
+        if !self.health.observe(observed, agreed, now) {
+            return None;
+        }
+        let reason = if observed {
+            let who: Vec<String> = abstaining
+                .iter()
+                .map(|(n, w)| format!("{n}: {w}"))
+                .collect();
+            format!(
+                "{} of {} nodes abstain, fewer than a majority can vote: {}",
+                abstaining.len(),
+                members.len(),
+                who.join("; ")
+            )
+        } else {
+            format!(
+                "{} of {} nodes can vote",
+                members.len() - abstaining.len(),
+                members.len()
+            )
+        };
+        Some(Action::Propose(Mutation::SetMonitorDegraded {
+            degraded: observed,
+            reason,
+            abstaining: abstaining.into_iter().map(|(n, _)| n).collect(),
+        }))
     }
 
     /// The live tallies of every check at `now`, counting `members`.
@@ -257,6 +401,7 @@ impl Evaluator {
                     votes: self.agg.votes(&c.id, &judges, fresh, now),
                     degraded: j.degraded,
                     reason: j.reason,
+                    abstaining: self.abstaining(&judges, now),
                 };
                 (c.id.clone(), summary)
             })

@@ -79,6 +79,8 @@ struct Sim {
     /// one applies.
     lose: usize,
     committed: Vec<Committed>,
+    /// `SetDegraded` proposals, when and which way.
+    flags: Vec<(Duration, bool)>,
 }
 
 impl Sim {
@@ -99,6 +101,7 @@ impl Sim {
             phase: Duration::ZERO,
             lose: 0,
             committed: Vec::new(),
+            flags: Vec::new(),
         }
     }
 
@@ -131,8 +134,14 @@ impl Sim {
         }
         let actions = self.engine.on_tick(&self.state, &self.voters, self.now());
         for Action::Propose(m) in actions {
+            if let Mutation::SetDegraded { degraded, .. } = &m {
+                self.flags.push((self.elapsed, *degraded));
+                let cmd = Command::new(node("a"), m.clone());
+                self.state.apply(&cmd).expect("the flag applies");
+                continue;
+            }
             let Mutation::RecordTransition { from, to, term, .. } = &m else {
-                panic!("the evaluator proposes transitions only: {m:?}");
+                panic!("the evaluator proposes transitions and flags only: {m:?}");
             };
             if self.lose > 0 {
                 self.lose -= 1;
@@ -323,7 +332,13 @@ fn results_of_non_voters_are_not_counted() {
     let mut by_tick = HashMap::new();
     for _ in 0..(EVERY * 3).as_millis() / TICK.as_millis() {
         let actions = sim.engine.on_tick(&sim.state, &sim.voters, sim.now());
-        assert!(actions.is_empty(), "{actions:?}");
+        // No transition (c failing alone only raises the degraded flag).
+        assert!(
+            actions
+                .iter()
+                .all(|Action::Propose(m)| matches!(m, Mutation::SetDegraded { .. })),
+            "{actions:?}"
+        );
         let s = &sim.engine.summaries(&sim.state, &sim.voters, sim.now())[CHECK];
         by_tick.insert(sim.elapsed, (s.ok, s.total));
         sim.elapsed += TICK;
@@ -414,4 +429,22 @@ fn one_failing_judge_of_two_degrades_and_both_go_down() {
     sim.settle_up();
     sim.run_for(EVERY * 4);
     assert_eq!(sim.changes(), [(Unknown, Up), (Up, Down)]);
+}
+
+#[test]
+fn a_minority_failing_raises_the_degraded_flag_once_after_the_rounds_and_clears_it_once() {
+    // c fails from 30 s to 60 s; the check stays up throughout.
+    let probe: Probe = Box::new(|n, at| {
+        !(n.as_str() == "c" && at >= Duration::from_secs(30) && at < Duration::from_secs(60))
+    });
+    let mut sim = Sim::new(probe);
+    sim.run_for(Duration::from_secs(90));
+    assert_eq!(sim.changes(), vec![(CheckState::Unknown, CheckState::Up)]);
+    let ways: Vec<bool> = sim.flags.iter().map(|f| f.1).collect();
+    assert_eq!(ways, vec![true, false], "{:?}", sim.flags);
+    // Raised after two rounds of c failing (30 s and 35 s), not at once.
+    assert!(sim.flags[0].0 >= Duration::from_secs(35), "{:?}", sim.flags);
+    assert!(sim.flags[0].0 < Duration::from_secs(40), "{:?}", sim.flags);
+    assert!(sim.flags[1].0 >= Duration::from_secs(65), "{:?}", sim.flags);
+    assert!(!sim.state.check_states[CHECK].degraded);
 }

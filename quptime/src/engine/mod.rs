@@ -12,6 +12,8 @@
 //! results back; a new master builds a fresh engine, which starts from the
 //! replicated state alone.
 //!
+//! - [`canary`]: the connectivity canary (when a node abstains) and the
+//!   monitor's health; driven by `cluster/canary.rs` and the evaluator.
 //! - [`deliver`]: alert delivery (order, retries, reminders); driven by
 //!   `cluster/dispatch.rs`.
 //! - [`evaluate`]: check verdicts (who counts, warm-up, cadence,
@@ -31,6 +33,7 @@
 //! one engine makes only its own driver fail to compile until it performs
 //! it.
 
+pub(crate) mod canary;
 pub(crate) mod deliver;
 #[cfg(test)]
 mod deliver_tests;

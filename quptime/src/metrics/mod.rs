@@ -54,6 +54,7 @@ pub const SERIES: &[&str] = &[
     "quptime_raft_voters",
     "quptime_peers_live",
     "quptime_peer_up",
+    "quptime_node_abstaining",
     "quptime_config_version",
     "quptime_mutation_duration_seconds",
     "quptime_data_dir_bytes",
@@ -202,6 +203,7 @@ pub struct Metrics {
     voters: Gauge,
     peers_live: Gauge,
     peer_up: Family<PeerLabels, Gauge>,
+    node_abstaining: Gauge,
     config_version: Gauge,
     mutation_duration: HistFamily<ResultLabels>,
     storage: storage::StorageGauges,
@@ -220,6 +222,11 @@ fn mutation_histogram() -> Histogram {
 }
 
 impl Metrics {
+    /// Whether this node abstains now (the canary's driver sets it).
+    pub fn set_abstaining(&self, on: bool) {
+        self.node_abstaining.set(i64::from(on));
+    }
+
     /// The metrics of node `node`; every series is labelled `node="<node>"`.
     pub fn new(node: &str) -> Metrics {
         let labels = [(Cow::Borrowed("node"), Cow::Owned(node.to_string()))];
@@ -249,6 +256,7 @@ impl Metrics {
             commit: Gauge::default(),
             applied: Gauge::default(),
             voters: Gauge::default(),
+            node_abstaining: Gauge::default(),
             peers_live: Gauge::default(),
             peer_up: Family::default(),
             config_version: Gauge::default(),
@@ -351,6 +359,11 @@ impl Metrics {
             "peer_up",
             "1 if the member is reachable from this node",
             m.peer_up.clone(),
+        );
+        r.register(
+            "node_abstaining",
+            "1 while this node abstains: its connectivity canary fails and its results are not counted",
+            m.node_abstaining.clone(),
         );
         r.register(
             "config_version",

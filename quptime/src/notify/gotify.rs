@@ -67,7 +67,13 @@ impl Notifier for GotifyNotifier {
         let e = &c.endpoint;
         let priority = match n.kind {
             NotificationKind::Down | NotificationKind::Reminder => 8,
-            NotificationKind::Recovered | NotificationKind::Test | NotificationKind::Flapping => 4,
+            NotificationKind::Recovered
+            | NotificationKind::Test
+            | NotificationKind::Flapping
+            | NotificationKind::MonitorDegraded
+            | NotificationKind::MonitorRecovered
+            | NotificationKind::Degraded
+            | NotificationKind::DegradedCleared => 4,
         };
         let body = json!({
             "title": m.subject,

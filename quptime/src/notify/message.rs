@@ -69,6 +69,9 @@ fn subject(n: &Notification) -> String {
     if n.kind == NotificationKind::Test {
         return "[quptime] test alert".to_string();
     }
+    if n.kind.is_monitor() {
+        return one_line(&format!("[quptime] {}", n.kind.label()));
+    }
     let kind = n
         .check_type
         .map(|t| t.as_str().to_ascii_uppercase())
@@ -93,6 +96,9 @@ fn body(n: &Notification) -> String {
             n.master, n.time
         );
     }
+    if n.kind.is_monitor() {
+        return monitor_body(n);
+    }
     let kind = n
         .check_type
         .map(|t| t.as_str().to_ascii_uppercase())
@@ -101,6 +107,8 @@ fn body(n: &Notification) -> String {
         NotificationKind::Recovered => "UP again",
         NotificationKind::Reminder => "still DOWN",
         NotificationKind::Flapping => "FLAPPING (alerts paused until it is stable)",
+        NotificationKind::Degraded => "DEGRADED: still up, but some nodes see it fail",
+        NotificationKind::DegradedCleared => "no longer degraded: every judging node sees it up",
         _ => "DOWN",
     };
     let mut lines = vec![
@@ -132,6 +140,24 @@ fn body(n: &Notification) -> String {
 
 /// Line breaks and other control characters become spaces: a subject is
 /// one header line.
+/// The body of a notice about the monitor itself.
+fn monitor_body(n: &Notification) -> String {
+    let what = if n.kind == NotificationKind::MonitorDegraded {
+        "quptime is DEGRADED: too few nodes can vote, their connectivity canaries \
+         fail. Checks are UNKNOWN, not DOWN, until they can vote again; no DOWN \
+         alert is sent for what the monitor cannot see."
+    } else {
+        "quptime has RECOVERED: enough nodes can vote again and checks are judged \
+         as usual."
+    };
+    let mut text = format!("{what}\n\n");
+    if !n.target.is_empty() {
+        text.push_str(&format!("Reason: {}\n", n.target));
+    }
+    text.push_str(&format!("Master: {}\nTime: {}\n", n.master, n.time));
+    text
+}
+
 fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })

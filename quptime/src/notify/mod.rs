@@ -53,6 +53,7 @@ mod http;
 mod matrix;
 mod mattermost;
 pub mod message;
+mod monitor_notice;
 mod notification;
 mod ntfy;
 mod opsgenie;

@@ -31,6 +31,16 @@ pub enum NotificationKind {
     /// A check changes state too often; its alerts pause until it is
     /// stable (`state::flap`).
     Flapping,
+    /// An UP check has some judging nodes failing, fewer than its quorum
+    /// (for channels that route `degraded`).
+    Degraded,
+    /// It is no longer degraded.
+    DegradedCleared,
+    /// Too few nodes can vote (their connectivity canaries fail): checks
+    /// are UNKNOWN, not DOWN; one notice for the whole monitor.
+    MonitorDegraded,
+    /// Enough nodes can vote again.
+    MonitorRecovered,
 }
 
 impl NotificationKind {
@@ -42,7 +52,19 @@ impl NotificationKind {
             NotificationKind::Reminder => "reminder",
             NotificationKind::Test => "test",
             NotificationKind::Flapping => "flapping",
+            NotificationKind::Degraded => "degraded",
+            NotificationKind::DegradedCleared => "degraded-cleared",
+            NotificationKind::MonitorDegraded => "monitor-degraded",
+            NotificationKind::MonitorRecovered => "monitor-recovered",
         }
+    }
+
+    /// About the monitor itself, not a check.
+    pub fn is_monitor(self) -> bool {
+        matches!(
+            self,
+            NotificationKind::MonitorDegraded | NotificationKind::MonitorRecovered
+        )
     }
 
     /// What a subject line says: `DOWN`, `RECOVERED`, `STILL DOWN`, `TEST`.
@@ -53,6 +75,10 @@ impl NotificationKind {
             NotificationKind::Reminder => "STILL DOWN",
             NotificationKind::Test => "TEST",
             NotificationKind::Flapping => "FLAPPING",
+            NotificationKind::Degraded => "DEGRADED",
+            NotificationKind::DegradedCleared => "NO LONGER DEGRADED",
+            NotificationKind::MonitorDegraded => "MONITOR DEGRADED",
+            NotificationKind::MonitorRecovered => "MONITOR RECOVERED",
         }
     }
 }
@@ -137,13 +163,20 @@ impl Notification {
         let (from, to) = match kind {
             AlertKind::Down | AlertKind::Reminder => (record.from, CheckState::Down),
             AlertKind::Recovered => (CheckState::Down, CheckState::Up),
-            AlertKind::Flapping => (record.from, record.to),
+            AlertKind::Degraded | AlertKind::DegradedCleared => (CheckState::Up, CheckState::Up),
+            AlertKind::Flapping | AlertKind::MonitorDegraded | AlertKind::MonitorRecovered => {
+                (record.from, record.to)
+            }
         };
         let n = Notification {
             kind: match kind {
                 AlertKind::Recovered => NotificationKind::Recovered,
                 AlertKind::Down | AlertKind::Reminder => NotificationKind::Down,
                 AlertKind::Flapping => NotificationKind::Flapping,
+                AlertKind::Degraded => NotificationKind::Degraded,
+                AlertKind::DegradedCleared => NotificationKind::DegradedCleared,
+                AlertKind::MonitorDegraded => NotificationKind::MonitorDegraded,
+                AlertKind::MonitorRecovered => NotificationKind::MonitorRecovered,
             },
             check: record.check_name.clone(),
             check_type: Some(check_type),
@@ -167,7 +200,7 @@ impl Notification {
         };
         match kind {
             AlertKind::Reminder => n.reminder(sent_at),
-            AlertKind::Down | AlertKind::Recovered | AlertKind::Flapping => n,
+            _ => n,
         }
     }
 
@@ -187,6 +220,19 @@ impl Notification {
             since: None,
             incident: None,
         }
+    }
+
+    /// This alert with `evidence` (credentials masked) instead of its
+    /// transition's: a DEGRADED notice says what the nodes saw then.
+    pub fn with_evidence(mut self, evidence: Vec<Evidence>) -> Notification {
+        self.evidence = evidence
+            .into_iter()
+            .map(|e| Evidence {
+                detail: mask_credentials(&e.detail).into_owned(),
+                ..e
+            })
+            .collect();
+        self
     }
 
     /// This alert as part of the incident opened by transition `seq` of

@@ -95,7 +95,11 @@ impl Notifier for NtfyNotifier {
             NotificationKind::Down | NotificationKind::Reminder => (5, "rotating_light"),
             NotificationKind::Recovered => (3, "white_check_mark"),
             NotificationKind::Test => (3, "test_tube"),
-            NotificationKind::Flapping => (4, "warning"),
+            NotificationKind::Flapping
+            | NotificationKind::MonitorDegraded
+            | NotificationKind::Degraded => (4, "warning"),
+            NotificationKind::DegradedCleared => (3, "white_check_mark"),
+            NotificationKind::MonitorRecovered => (3, "white_check_mark"),
         };
         let body = json!({
             "topic": c.topic,

@@ -122,11 +122,16 @@ impl Notifier for OpsgenieNotifier {
     async fn send(&self, c: &OpsgenieConfig, n: &Notification, m: &Message) -> Result<String> {
         let alias = provider::incident_key(n);
         match n.kind {
-            NotificationKind::Down | NotificationKind::Reminder => {
-                self.create(c, n, m, &alias).await
+            NotificationKind::Down
+            | NotificationKind::Reminder
+            | NotificationKind::MonitorDegraded => self.create(c, n, m, &alias).await,
+            NotificationKind::Recovered | NotificationKind::MonitorRecovered => {
+                self.close(c, m, &alias).await
             }
-            NotificationKind::Recovered => self.close(c, m, &alias).await,
-            NotificationKind::Test | NotificationKind::Flapping => {
+            NotificationKind::Test
+            | NotificationKind::Flapping
+            | NotificationKind::Degraded
+            | NotificationKind::DegradedCleared => {
                 let opened = self.create(c, n, m, &alias).await?;
                 let closed = self.close(c, m, &alias).await?;
                 Ok(format!("{opened}, then {closed}"))

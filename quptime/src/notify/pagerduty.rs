@@ -84,11 +84,18 @@ impl Notifier for PagerDutyNotifier {
     async fn send(&self, c: &PagerDutyConfig, n: &Notification, m: &Message) -> Result<String> {
         let key = provider::incident_key(n);
         match n.kind {
-            NotificationKind::Down | NotificationKind::Reminder => {
+            NotificationKind::Down
+            | NotificationKind::Reminder
+            | NotificationKind::MonitorDegraded => {
                 self.event(c, &event(c, n, m, "trigger", &key)).await
             }
-            NotificationKind::Recovered => self.event(c, &event(c, n, m, "resolve", &key)).await,
-            NotificationKind::Test | NotificationKind::Flapping => {
+            NotificationKind::Recovered | NotificationKind::MonitorRecovered => {
+                self.event(c, &event(c, n, m, "resolve", &key)).await
+            }
+            NotificationKind::Test
+            | NotificationKind::Flapping
+            | NotificationKind::Degraded
+            | NotificationKind::DegradedCleared => {
                 let opened = self.event(c, &event(c, n, m, "trigger", &key)).await?;
                 let closed = self.event(c, &event(c, n, m, "resolve", &key)).await?;
                 Ok(format!("{opened}, then {closed}"))

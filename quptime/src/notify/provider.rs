@@ -197,6 +197,9 @@ pub(crate) fn incident_key(n: &Notification) -> String {
         // Its own key: providers open and close it at once, never
         // touching the incident it may fall within.
         (Some(k), NotificationKind::Flapping) => format!("{k}-flapping"),
+        (Some(k), NotificationKind::Degraded | NotificationKind::DegradedCleared) => {
+            format!("{k}-degraded")
+        }
         (Some(k), _) => k.clone(),
         (None, NotificationKind::Test) => {
             let stamp: String = n.time.chars().filter(char::is_ascii_alphanumeric).collect();

@@ -89,7 +89,13 @@ impl Notifier for PushoverNotifier {
         let e = &c.endpoint;
         let priority = match n.kind {
             NotificationKind::Down | NotificationKind::Reminder => 1,
-            NotificationKind::Recovered | NotificationKind::Test | NotificationKind::Flapping => 0,
+            NotificationKind::Recovered
+            | NotificationKind::Test
+            | NotificationKind::Flapping
+            | NotificationKind::MonitorDegraded
+            | NotificationKind::MonitorRecovered
+            | NotificationKind::Degraded
+            | NotificationKind::DegradedCleared => 0,
         };
         let body = json!({
             "token": c.token.0,

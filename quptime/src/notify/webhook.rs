@@ -31,8 +31,11 @@
 //!
 //! `incident` (added with state level 4; absent for tests) is the key a DOWN, its
 //! reminders and its RECOVERED share, `quptime-<check id>-<seq>`.
-//! `kind` is `down`, `recovered`, `reminder` or `test`; for `test`,
-//! `check`, `from` and `to` are `null` and `master` is the sending node.
+//! `kind` is `down`, `recovered`, `reminder`, `flapping`, `degraded`,
+//! `degraded-cleared`, `test`, `monitor-degraded` or `monitor-recovered`; for `test`, `check`, `from`
+//! and `to` are `null` and `master` is the sending node; for the monitor's
+//! notices they are `null` too and `text` gives the reason
+//! (docs/canary.md).
 //! `subject` and `text` are the channel's rendering (templates applied).
 //! Version 1 only ever gains keys; receivers must ignore unknown ones.
 

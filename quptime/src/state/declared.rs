@@ -224,7 +224,7 @@ impl ClusterState {
         let needed: BTreeSet<u64> = self
             .outbox
             .values()
-            .filter(|e| e.pending())
+            .filter(|e| e.pending() && !e.kind.is_monitor())
             .map(|e| e.transition)
             .collect();
         let mut per_check: BTreeMap<&str, usize> = BTreeMap::new();

@@ -79,6 +79,11 @@ fn channel_level(c: &AlertChannel) -> u32 {
 /// - 6: tcp `tls`; dns `expect_values`, `expect_count`, `expect_nxdomain`;
 ///   the uptime history's retention (`SetHistoryDays`, `history.days_kept`);
 ///   push checks (the check kind `push`, `state::probe_push`).
+/// - 6: per-channel degraded alerting (`SetDegraded`, the runtime's
+///   `degraded`, the outbox kinds `degraded` / `degraded_cleared`);
+///   the connectivity canary (`SetCanaryTargets`, `canary_targets`)
+///   and the monitor's health (`SetMonitorDegraded`, `monitor`, the outbox
+///   kinds `monitor_degraded` / `monitor_recovered`).
 pub const STATE_LEVEL: u32 = 6;
 
 /// The level of a state that does not say (written by the first release).
@@ -183,7 +188,10 @@ impl Mutation {
             | Mutation::RevokeApiToken { .. }
             | Mutation::TouchApiToken { .. }
             | Mutation::SetFlapping { .. } => 5,
-            Mutation::SetHistoryDays { .. } => 6,
+            Mutation::SetHistoryDays { .. }
+            | Mutation::SetCanaryTargets { .. }
+            | Mutation::SetMonitorDegraded { .. }
+            | Mutation::SetDegraded { .. } => 6,
         }
     }
 }

@@ -14,7 +14,9 @@
 //! comes in as a [`SettingsCheck`] (`notify::validate` in a node).
 
 pub mod api_token;
+pub mod canary;
 pub mod declared;
+mod degraded;
 pub mod depends;
 pub use declared::MasterPin;
 pub mod duration;
@@ -140,6 +142,14 @@ pub struct ClusterState {
     /// API tokens (hash only), by id (state level 5).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub api_tokens: BTreeMap<String, api_token::ApiToken>,
+    /// The connectivity canary's reference targets, `qu canary set`
+    /// (state level 6).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub canary_targets: Vec<String>,
+    /// The monitor's own health: degraded while too few nodes can vote
+    /// (state level 6; absent until it first changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<canary::MonitorHealth>,
 }
 
 impl ClusterState {
@@ -175,6 +185,8 @@ impl ClusterState {
                         | Mutation::ReleaseHeld { .. }
                         | Mutation::HistoryTick {}
                         | Mutation::TouchApiToken { .. }
+                        | Mutation::SetMonitorDegraded { .. }
+                        | Mutation::SetDegraded { .. }
                 ) {
                     self.version += 1;
                     self.updated_at = rfc3339_ms(cmd.at_ms);
@@ -326,6 +338,26 @@ impl ClusterState {
             }
             Mutation::SetDnsResolvers { resolvers } => {
                 self.dns_resolvers = resolvers::validate(resolvers)?;
+                Ok(None)
+            }
+            Mutation::SetDegraded {
+                check_id,
+                degraded,
+                votes,
+            } => {
+                self.set_degraded(check_id, *degraded, votes)?;
+                Ok(Some(check_id.clone()))
+            }
+            Mutation::SetCanaryTargets { targets } => {
+                self.set_canary_targets(targets)?;
+                Ok(None)
+            }
+            Mutation::SetMonitorDegraded {
+                degraded,
+                reason,
+                abstaining,
+            } => {
+                self.set_monitor_degraded(*degraded, reason, abstaining, cmd)?;
                 Ok(None)
             }
             Mutation::ApplyDeclaration { change } => self.apply_declaration(change, cmd, settings),

@@ -152,6 +152,35 @@ pub enum Mutation {
         /// `ip` or `ip:port` of each server, in the order to ask them.
         resolvers: Vec<String>,
     },
+    /// The master decided that an UP check became degraded (some judging
+    /// nodes fail, fewer than its quorum) or no longer is, after the
+    /// check's rounds: one notice per channel of the check that routes
+    /// `degraded`; nothing when the flag already has this value (level 6).
+    SetDegraded {
+        /// The check's id.
+        check_id: String,
+        /// Degraded (true) or cleared (false).
+        degraded: bool,
+        /// The votes that decided it.
+        votes: Vec<crate::aggregate::Evidence>,
+    },
+    /// Set the connectivity canary's reference targets, `qu canary set`
+    /// (empty: the peers alone; level 6).
+    SetCanaryTargets {
+        /// `host:port` or `http(s)://` URLs (`state::canary`).
+        targets: Vec<String>,
+    },
+    /// The master found that too few nodes can vote (their canaries fail)
+    /// or that enough can again: one notice per default channel when the
+    /// flag changes, nothing when it already has this value (level 6).
+    SetMonitorDegraded {
+        /// Degraded (true) or recovered (false).
+        degraded: bool,
+        /// Why, for the notice.
+        reason: String,
+        /// The abstaining nodes.
+        abstaining: Vec<NodeId>,
+    },
     /// A declaration file (`qu apply -f`): all of it or nothing.
     ApplyDeclaration {
         /// The planned change.
@@ -270,6 +299,19 @@ impl Mutation {
             Mutation::SetDnsResolvers { resolvers } => {
                 format!("set DNS resolvers {}", resolvers.join(", "))
             }
+            Mutation::SetCanaryTargets { targets } if targets.is_empty() => {
+                "clear the canary's reference targets".to_string()
+            }
+            Mutation::SetCanaryTargets { targets } => {
+                format!("set canary reference targets {}", targets.join(", "))
+            }
+            Mutation::SetDegraded {
+                check_id, degraded, ..
+            } => format!("check {check_id} degraded: {degraded}"),
+            Mutation::SetMonitorDegraded { degraded: true, .. } => "monitor degraded".to_string(),
+            Mutation::SetMonitorDegraded {
+                degraded: false, ..
+            } => "monitor recovered".to_string(),
             Mutation::ApplyDeclaration { change } => format!(
                 "apply declaration ({} alerts, {} checks set; {} checks, {} alerts removed)",
                 change.alerts.len(),

@@ -26,9 +26,31 @@ pub enum AlertKind {
     /// It changes state too often (level 5): one notice, then quiet until
     /// it is stable (`state::flap`).
     Flapping,
+    /// An UP check became degraded (some judging nodes fail, fewer than
+    /// its quorum), for channels that route `degraded` (level 6).
+    Degraded,
+    /// It is no longer degraded (level 6).
+    #[serde(rename = "degraded_cleared")]
+    DegradedCleared,
+    /// Too few nodes can vote, their canaries failing (level 6): one
+    /// notice to the default channels, not one DOWN per check.
+    #[serde(rename = "monitor_degraded")]
+    MonitorDegraded,
+    /// The monitor can vote again (level 6).
+    #[serde(rename = "monitor_recovered")]
+    MonitorRecovered,
 }
 
 impl AlertKind {
+    /// About the monitor itself, not a check: `transition` is the
+    /// monitor's health `seq` (`state::canary`).
+    pub fn is_monitor(self) -> bool {
+        matches!(
+            self,
+            AlertKind::MonitorDegraded | AlertKind::MonitorRecovered
+        )
+    }
+
     /// The alert a transition deserves, if any: DOWN on up→down and
     /// unknown→down, RECOVERED on down→up, nothing on →unknown or
     /// unknown→up.

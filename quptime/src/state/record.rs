@@ -127,6 +127,8 @@ impl ClusterState {
                 incident,
                 held,
                 flapping,
+                degraded: false,
+                degraded_votes: Vec::new(),
             },
         );
         self.prune_history();

@@ -79,6 +79,17 @@ pub fn routes(channel: &AlertChannel, event: &str) -> bool {
     }
 }
 
+/// Whether `channel` names `event` in its `events` setting: the events
+/// that are opt-in (`degraded`) go only to channels that ask for them, so
+/// a channel set up before they existed hears nothing new.
+pub fn routes_explicitly(channel: &AlertChannel, event: &str) -> bool {
+    channel
+        .settings
+        .get(EVENTS_KEY)
+        .and_then(|v| parse_events(v).ok())
+        .is_some_and(|names| names.contains(&event))
+}
+
 /// The routing name of an outbox alert kind.
 pub fn event_name(kind: AlertKind) -> &'static str {
     match kind {
@@ -86,6 +97,8 @@ pub fn event_name(kind: AlertKind) -> &'static str {
         AlertKind::Recovered => "recovered",
         AlertKind::Reminder => "reminder",
         AlertKind::Flapping => "flapping",
+        AlertKind::Degraded | AlertKind::DegradedCleared => "degraded",
+        AlertKind::MonitorDegraded | AlertKind::MonitorRecovered => super::canary::EVENT,
     }
 }
 

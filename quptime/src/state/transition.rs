@@ -45,6 +45,14 @@ pub struct CheckRuntime {
     /// announced until it has been stable for the window (`state::flap`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub flapping: bool,
+    /// Up while some judging nodes fail, fewer than its quorum, as the
+    /// master decided after the check's rounds (`SetDegraded`, level 6):
+    /// channels routing `degraded` were told. Any transition clears it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub degraded: bool,
+    /// The votes when it became degraded (for the DEGRADED notice).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub degraded_votes: Vec<Evidence>,
 }
 
 fn is_zero(n: &u64) -> bool {

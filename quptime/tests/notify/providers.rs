@@ -205,9 +205,11 @@ pub fn cases() -> Vec<Case> {
                 );
                 let action = string(&v, "/event_action");
                 match k {
-                    Down | Reminder => assert_eq!(action, "trigger"),
-                    Recovered => assert_eq!(action, "resolve"),
-                    Test | Flapping => assert!(action == "trigger" || action == "resolve"),
+                    Down | Reminder | MonitorDegraded => assert_eq!(action, "trigger"),
+                    Recovered | MonitorRecovered => assert_eq!(action, "resolve"),
+                    Test | Flapping | Degraded | DegradedCleared => {
+                        assert!(action == "trigger" || action == "resolve")
+                    }
                 }
                 if k == Test {
                     assert!(string(&v, "/dedup_key").starts_with("quptime-test-"));
@@ -240,17 +242,19 @@ pub fn cases() -> Vec<Case> {
                 assert_eq!(r.header("authorization"), Some("GenieKey SECRET-0123-4567"));
                 let close = format!("/v2/alerts/{INCIDENT}/close?identifierType=alias");
                 match k {
-                    Down | Reminder => {
+                    Down | Reminder | MonitorDegraded => {
                         let v = post(r, "/v2/alerts");
                         assert_eq!(string(&v, "/alias"), INCIDENT);
                         string(&v, "/message");
                         assert_eq!(string(&v, "/priority"), "P1");
                     }
-                    Recovered => {
+                    Recovered | MonitorRecovered => {
                         let v = post(r, &close);
                         assert_eq!(string(&v, "/source"), "quptime");
                     }
-                    Test | Flapping => assert!(r.path.starts_with("/v2/alerts"), "{}", r.path),
+                    Test | Flapping | Degraded | DegradedCleared => {
+                        assert!(r.path.starts_with("/v2/alerts"), "{}", r.path)
+                    }
                 }
             },
             limits: &[
