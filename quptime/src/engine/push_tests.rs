@@ -20,6 +20,8 @@ fn runtime(state: CheckState) -> CheckRuntime {
         incident: 0,
         held: false,
         flapping: false,
+        degraded: false,
+        degraded_votes: Vec::new(),
     }
 }
 
