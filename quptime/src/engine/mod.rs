@@ -21,6 +21,10 @@
 //!   `cluster/reconcile.rs`.
 //! - [`flap`]: when to propose `SetFlapping` (flap control); driven with
 //!   the delivery engine.
+//! - [`escalate`]: when to propose `QueueEscalation` (escalation after a
+//!   channel's delay); driven with the delivery engine.
+//! - [`digest`]: the storm digest (many DOWNs on one channel at once go
+//!   as one message); part of the delivery engine.
 //! - [`leader`]: the one leadership preference.
 //!
 //! Each engine has its own `Action` enum rather than one shared type: a
@@ -34,6 +38,8 @@ pub(crate) mod deliver;
 mod deliver_tests;
 #[cfg(test)]
 mod depends_tests;
+pub(crate) mod digest;
+pub(crate) mod escalate;
 pub(crate) mod evaluate;
 #[cfg(test)]
 mod evaluate_tests;

@@ -99,6 +99,25 @@ pub struct Notification {
     /// (PagerDuty's dedup key, Opsgenie's alias, Google Chat's thread).
     /// `None` for a test alert or when the outbox entry does not say.
     pub incident: Option<String>,
+    /// For a storm digest (`engine::digest`): one line per check it
+    /// stands for, in order; empty for any other alert.
+    pub digest: Vec<DigestItem>,
+    /// For a storm digest: how many checks it stands for (more than
+    /// `digest` lists when the list was cut); 0 otherwise.
+    pub digest_total: usize,
+}
+
+/// One check listed in a storm digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestItem {
+    /// The check's name.
+    pub check: String,
+    /// Its target (credentials masked).
+    pub target: String,
+    /// What most members saw (cut to a line).
+    pub detail: String,
+    /// Its incident key, if the entry says.
+    pub incident: Option<String>,
 }
 
 impl Notification {
@@ -135,14 +154,18 @@ impl Notification {
         sent_at: &str,
     ) -> Notification {
         let (from, to) = match kind {
-            AlertKind::Down | AlertKind::Reminder => (record.from, CheckState::Down),
+            AlertKind::Down | AlertKind::Reminder | AlertKind::Escalation => {
+                (record.from, CheckState::Down)
+            }
             AlertKind::Recovered => (CheckState::Down, CheckState::Up),
             AlertKind::Flapping => (record.from, record.to),
         };
         let n = Notification {
             kind: match kind {
                 AlertKind::Recovered => NotificationKind::Recovered,
-                AlertKind::Down | AlertKind::Reminder => NotificationKind::Down,
+                AlertKind::Down | AlertKind::Reminder | AlertKind::Escalation => {
+                    NotificationKind::Down
+                }
                 AlertKind::Flapping => NotificationKind::Flapping,
             },
             check: record.check_name.clone(),
@@ -164,9 +187,12 @@ impl Notification {
             time: record.at.clone(),
             since: None,
             incident: None,
+            digest: Vec::new(),
+            digest_total: 0,
         };
         match kind {
-            AlertKind::Reminder => n.reminder(sent_at),
+            // An escalation tells its channel the check is still down.
+            AlertKind::Reminder | AlertKind::Escalation => n.reminder(sent_at),
             AlertKind::Down | AlertKind::Recovered | AlertKind::Flapping => n,
         }
     }
@@ -186,6 +212,8 @@ impl Notification {
             time: now_rfc3339(),
             since: None,
             incident: None,
+            digest: Vec::new(),
+            digest_total: 0,
         }
     }
 

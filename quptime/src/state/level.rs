@@ -36,7 +36,16 @@ fn check_level(c: &Check) -> u32 {
 /// before refuse those at apply (unknown type, unknown setting), so a
 /// mixed cluster would diverge without the gate.
 fn channel_level(c: &AlertChannel) -> u32 {
-    if c.settings.contains_key(super::route::EVENTS_KEY) {
+    if [
+        super::escalate::AFTER_KEY,
+        super::escalate::TO_KEY,
+        crate::engine::digest::THRESHOLD_KEY,
+    ]
+    .iter()
+    .any(|k| c.settings.contains_key(*k))
+    {
+        6
+    } else if c.settings.contains_key(super::route::EVENTS_KEY) {
         5
     } else if !FIRST_ALERT_TYPES.contains(&c.kind.as_str()) || c.settings.contains_key("ca") {
         4
@@ -73,7 +82,11 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   flap control (`flap_threshold`, `flap_window`, `SetFlapping`, the
 ///   outbox kind `flapping`); tcp `send` / `expect_reply`; icmp `count`,
 ///   `max_loss`, `max_rtt`.
-pub const STATE_LEVEL: u32 = 5;
+/// - 6: escalation (the channel settings `escalate_after` / `escalate_to`,
+///   `QueueEscalation`, the outbox kind `escalation`, the runtime's
+///   `down_ms` / `escalated`) and the storm digest's channel setting
+///   `digest_threshold`.
+pub const STATE_LEVEL: u32 = 6;
 
 /// The level of a state that does not say (written by the first release).
 pub(super) fn first() -> u32 {
@@ -177,6 +190,7 @@ impl Mutation {
             | Mutation::RevokeApiToken { .. }
             | Mutation::TouchApiToken { .. }
             | Mutation::SetFlapping { .. } => 5,
+            Mutation::QueueEscalation { .. } => 6,
         }
     }
 }
@@ -282,7 +296,7 @@ mod tests {
             5
         );
         assert_eq!(Mutation::UpdateAlert { alert }.required_level(), 5);
-        assert_eq!(STATE_LEVEL, 5);
+        assert_eq!(STATE_LEVEL, 6);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod declared;
 pub mod depends;
 pub use declared::MasterPin;
 pub mod duration;
+pub mod escalate;
 pub mod fields;
 pub mod flap;
 pub mod history;
@@ -171,6 +172,7 @@ impl ClusterState {
                         | Mutation::QueueReminder { .. }
                         | Mutation::PinMaster { .. }
                         | Mutation::ReleaseHeld { .. }
+                        | Mutation::QueueEscalation { .. }
                         | Mutation::HistoryTick {}
                         | Mutation::TouchApiToken { .. }
                 ) {
@@ -310,6 +312,10 @@ impl ClusterState {
                 self.release_held(check_id, cmd.at_ms)?;
                 Ok(Some(check_id.clone()))
             }
+            Mutation::QueueEscalation { check_id, channel } => {
+                self.queue_escalation(check_id, channel, cmd.at_ms)?;
+                Ok(Some(check_id.clone()))
+            }
             Mutation::HistoryTick {} => {
                 self.history_tick(cmd.at_ms);
                 Ok(None)
@@ -358,6 +364,7 @@ impl ClusterState {
                 if self.alerts.values().any(|a| a.name == alert.name) {
                     return Err(exists("alert", &alert.name));
                 }
+                self.check_escalation_target(alert)?;
                 self.alerts.insert(alert.id.clone(), alert.clone());
                 Ok(Some(alert.id.clone()))
             }
@@ -373,6 +380,7 @@ impl ClusterState {
                 {
                     return Err(exists("alert", &alert.name));
                 }
+                self.check_escalation_target(alert)?;
                 self.alerts.insert(alert.id.clone(), alert.clone());
                 Ok(Some(alert.id.clone()))
             }

@@ -26,6 +26,9 @@ pub enum AlertKind {
     /// It changes state too often (level 5): one notice, then quiet until
     /// it is stable (`state::flap`).
     Flapping,
+    /// Still down after a channel's `escalate_after`: its `escalate_to`
+    /// channel is told, once (level 6, `state::escalate`).
+    Escalation,
 }
 
 impl AlertKind {

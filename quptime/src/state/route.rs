@@ -86,6 +86,8 @@ pub fn event_name(kind: AlertKind) -> &'static str {
         AlertKind::Recovered => "recovered",
         AlertKind::Reminder => "reminder",
         AlertKind::Flapping => "flapping",
+        // Asked for by name: queued without the target's filter.
+        AlertKind::Escalation => "escalation",
     }
 }
 

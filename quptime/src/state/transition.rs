@@ -45,6 +45,18 @@ pub struct CheckRuntime {
     /// announced until it has been stable for the window (`state::flap`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub flapping: bool,
+    /// When the DOWN of the open incident was queued (ms since the epoch,
+    /// the proposer's clock; 0: none, or written before level 6): the
+    /// escalation delay counts from here (`state::escalate`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub down_ms: u64,
+    /// The channels whose escalation went out in the open incident (level
+    /// 6; cleared when it ends), so each escalates once.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::state::escalate::none_escalated"
+    )]
+    pub escalated: std::collections::BTreeSet<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
