@@ -22,11 +22,11 @@ pub(super) type Answer = Box<dyn FnMut(&str, &Notification, Duration) -> Outcome
 #[derive(Debug, Clone)]
 pub(super) struct Attempt {
     pub(super) at: Duration,
-    channel: String,
+    pub(super) channel: String,
     pub(super) check: String,
     pub(super) kind: NotificationKind,
     pub(super) incident: Option<String>,
-    delivered: bool,
+    pub(super) delivered: bool,
 }
 
 pub(super) struct Sim {

@@ -40,6 +40,8 @@ mod deliver_tests;
 mod depends_tests;
 pub(crate) mod digest;
 pub(crate) mod escalate;
+#[cfg(test)]
+mod escalate_tests;
 pub(crate) mod evaluate;
 #[cfg(test)]
 mod evaluate_tests;

@@ -216,3 +216,6 @@ pub(crate) fn none_escalated(s: &BTreeSet<String>) -> bool {
     s.is_empty()
 }
 
+#[cfg(test)]
+#[path = "escalate_tests.rs"]
+mod tests;
