@@ -37,6 +37,8 @@ pub(super) struct Sim {
     wire: Vec<(Vec<u64>, AlertChannel, Notification)>,
     answer: Answer,
     pub(super) attempts: Vec<Attempt>,
+    /// What each attempt said, in the same order.
+    pub(super) sent: Vec<Notification>,
     /// The wall clock at `t0` (ms since the epoch).
     pub(super) wall0: u64,
 }
@@ -101,6 +103,7 @@ impl Sim {
             wire: Vec::new(),
             answer,
             attempts: Vec::new(),
+            sent: Vec::new(),
             wall0: WALL0,
         };
         for c in channels {
@@ -191,6 +194,7 @@ impl Sim {
                 incident: n.incident.clone(),
                 delivered: outcome == Outcome::Delivered,
             });
+            self.sent.push(n.clone());
             for id in ids {
                 let actions = self.engine.on_delivery(id, outcome.clone(), self.now());
                 self.perform(actions);

@@ -167,3 +167,6 @@ pub fn combine(each: &[Notification], time: &str) -> Notification {
     n
 }
 
+#[cfg(test)]
+#[path = "digest_tests.rs"]
+mod tests;
