@@ -205,7 +205,11 @@ impl Deliverer {
             }
         }
         let gathered: HashSet<u64> = groups.values().flatten().map(|e| e.id).collect();
-        self.seen.retain(|id| gathered.contains(&id));
+        // A digest being sent or waiting to retry keeps its time: its
+        // retry leaves as a digest again without gathering anew.
+        let (in_flight, retry) = (&self.in_flight, &self.retry);
+        self.seen
+            .retain(|id| gathered.contains(&id) || in_flight.contains_key(&id) || retry.contains_key(&id));
         for ((channel_id, _), mut entries) in groups {
             entries.sort_by_key(|e| e.id);
             let channel = &state.alerts[channel_id];

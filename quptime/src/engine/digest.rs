@@ -38,10 +38,12 @@ pub const DEFAULT_THRESHOLD: u32 = 10;
 pub const MAX_THRESHOLD: u32 = 10_000;
 /// Channel kinds whose digest is off unless set: they key on incidents.
 const OFF_BY_DEFAULT: &[&str] = &["pagerduty", "opsgenie"];
-/// A candidate waits until none came for this long…
-pub const QUIET: Duration = Duration::from_secs(1);
+/// A candidate waits until none came for this long (longer than a
+/// verdict round and a commit under load, so one storm's decisions are
+/// not cut in two)…
+pub const QUIET: Duration = Duration::from_secs(2);
 /// …or the oldest waited this long.
-pub const WINDOW: Duration = Duration::from_secs(5);
+pub const WINDOW: Duration = Duration::from_secs(10);
 /// Checks listed in one digest.
 pub const MAX_LINES: usize = 50;
 /// Bytes of one listed line's detail.
