@@ -81,7 +81,10 @@ async fn fifty_checks_failing_at_once_reach_the_channel_as_one_digest() {
         s.outbox.len() == N && s.outbox.values().all(|e| e.delivered_at.is_some())
     })
     .await;
-    assert_eq!(got(&receiver), vec![("down".into(), format!("digest of {N}"))]);
+    assert_eq!(
+        got(&receiver),
+        vec![("down".into(), format!("digest of {N}"))]
+    );
     let doc = receiver.received()[0].json();
     let mut names: Vec<String> = doc["digest"]
         .as_array()
@@ -93,12 +96,21 @@ async fn fifty_checks_failing_at_once_reach_the_channel_as_one_digest() {
     names.dedup();
     assert_eq!(names.len(), N, "each check listed once: {names:?}");
     assert!(
-        doc["text"].as_str().unwrap_or("").starts_with("50 checks are DOWN"),
+        doc["text"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("50 checks are DOWN"),
         "{doc}"
     );
     // They recover together: one RECOVERED digest.
     target.set_status(200);
-    wait_count("the RECOVERED digest", &receiver, 2, Duration::from_secs(30)).await;
+    wait_count(
+        "the RECOVERED digest",
+        &receiver,
+        2,
+        Duration::from_secs(30),
+    )
+    .await;
     rounds(&target, 3 * N as u64 / 2, 3).await;
     assert_eq!(
         got(&receiver),
@@ -146,7 +158,10 @@ async fn a_target_alternating_every_round_sends_exactly_one_flapping_notice() {
     flipper.await.expect("flipper");
     let s = node.state();
     let changes = s.transitions.iter().filter(|t| t.check_id == "web").count();
-    assert!(changes > 8, "the state kept updating: {changes} transitions");
+    assert!(
+        changes > 8,
+        "the state kept updating: {changes} transitions"
+    );
     assert!(s.check_states["web"].flapping, "still flapping");
     let kinds: Vec<String> = got(&receiver).into_iter().map(|(k, _)| k).collect();
     assert_eq!(
@@ -154,7 +169,10 @@ async fn a_target_alternating_every_round_sends_exactly_one_flapping_notice() {
         1,
         "exactly one FLAPPING notice: {kinds:?}"
     );
-    let at = kinds.iter().position(|k| k == "flapping").expect("flapping");
+    let at = kinds
+        .iter()
+        .position(|k| k == "flapping")
+        .expect("flapping");
     assert_eq!(at + 1, kinds.len(), "quiet after it: {kinds:?}");
     assert!(
         at <= 4,
@@ -211,7 +229,10 @@ async fn an_escalation_fires_once_after_its_delay_across_a_master_failover() {
     wait_count("the escalation", &pager, 1, Duration::from_secs(30)).await;
     let waited = down_at.elapsed();
     eprintln!("escalated {waited:?} after the DOWN arrived");
-    assert!(waited >= Duration::from_secs(6), "not before its delay: {waited:?}");
+    assert!(
+        waited >= Duration::from_secs(6),
+        "not before its delay: {waited:?}"
+    );
     // A few rounds more: nothing twice, on either channel.
     rounds(&target, 2, 5).await;
     assert_eq!(got(&ops), vec![("down".into(), "web".into())]);

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{AlertDecl, CheckDecl, Parsed};
 use crate::error::{Error, ErrorKind, Result};
-use crate::state::{Check, ClusterState};
 use crate::state::declared::DeclaredChange;
+use crate::state::{Check, ClusterState};
 
 /// What happens to one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -462,9 +462,11 @@ fn order_by_dependencies(state: &ClusterState, change: &mut DeclaredChange) -> R
     let mut pending = std::mem::take(&mut change.checks);
     while !pending.is_empty() {
         let waiting: BTreeSet<String> = pending.iter().map(|c| c.id.clone()).collect();
-        let (ready, rest): (Vec<Check>, Vec<Check>) = pending
-            .into_iter()
-            .partition(|c| c.depends_on.iter().all(|p| !waiting.contains(p) || *p == c.id));
+        let (ready, rest): (Vec<Check>, Vec<Check>) = pending.into_iter().partition(|c| {
+            c.depends_on
+                .iter()
+                .all(|p| !waiting.contains(p) || *p == c.id)
+        });
         if ready.is_empty() {
             let names: Vec<&str> = rest.iter().map(|c| c.name.as_str()).collect();
             return Err(Error::invalid_field(
@@ -482,7 +484,10 @@ fn order_by_dependencies(state: &ClusterState, change: &mut DeclaredChange) -> R
 }
 
 fn at_field(name: &str, e: Error) -> Error {
-    let mut out = Error::new(ErrorKind::Config, format!("check {name:?}: {}", e.message()));
+    let mut out = Error::new(
+        ErrorKind::Config,
+        format!("check {name:?}: {}", e.message()),
+    );
     if let Some(f) = e.field() {
         out = out.with_field(f);
     }

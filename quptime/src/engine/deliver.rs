@@ -37,9 +37,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
+use super::digest;
 use crate::metrics::DeliveryOutcome;
 use crate::notify::{Notification, expectation};
-use super::digest;
 use crate::state::{
     AlertChannel, AlertKind, CheckType, ClusterState, Mutation, OutboxEntry, TransitionRecord,
     outbox,
@@ -208,8 +208,9 @@ impl Deliverer {
         // A digest being sent or waiting to retry keeps its time: its
         // retry leaves as a digest again without gathering anew.
         let (in_flight, retry) = (&self.in_flight, &self.retry);
-        self.seen
-            .retain(|id| gathered.contains(&id) || in_flight.contains_key(&id) || retry.contains_key(&id));
+        self.seen.retain(|id| {
+            gathered.contains(&id) || in_flight.contains_key(&id) || retry.contains_key(&id)
+        });
         for ((channel_id, _), mut entries) in groups {
             entries.sort_by_key(|e| e.id);
             let channel = &state.alerts[channel_id];

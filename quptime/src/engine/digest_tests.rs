@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use super::*;
 use crate::engine::deliver::{Deliverer, Outcome};
 use crate::engine::deliver_tests::{Answer, Sim, accept, channel_with, check};
-use super::*;
 use crate::notify::NotificationKind;
 use crate::state::CheckState::{Down, Up};
 use crate::state::Mutation;
@@ -17,13 +17,22 @@ fn plan_gathers_while_they_keep_coming_then_digests_over_the_threshold() {
     let ids: Vec<u64> = (1..=11).collect();
     let seen = vec![ms(0); 11];
     assert_eq!(plan(ids.clone(), &seen, 10, ms(1999)), Plan::Gather);
-    assert_eq!(plan(ids.clone(), &seen, 10, ms(2000)), Plan::Digest(ids.clone()));
-    assert_eq!(plan(ids.clone(), &seen, 11, ms(2000)), Plan::Each(ids.clone()));
+    assert_eq!(
+        plan(ids.clone(), &seen, 10, ms(2000)),
+        Plan::Digest(ids.clone())
+    );
+    assert_eq!(
+        plan(ids.clone(), &seen, 11, ms(2000)),
+        Plan::Each(ids.clone())
+    );
     assert_eq!(plan(ids.clone(), &seen, 0, ms(0)), Plan::Each(ids.clone()));
     // Arrivals every 900 ms keep it gathering, up to the window.
     let trickle: Vec<Instant> = (0..11).map(|i| ms(i * 900)).collect();
     assert_eq!(plan(ids.clone(), &trickle, 10, ms(9600)), Plan::Gather);
-    assert_eq!(plan(ids.clone(), &trickle, 10, ms(10_000)), Plan::Digest(ids));
+    assert_eq!(
+        plan(ids.clone(), &trickle, 10, ms(10_000)),
+        Plan::Digest(ids)
+    );
 }
 
 #[test]

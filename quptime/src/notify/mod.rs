@@ -82,9 +82,7 @@ use crate::state::AlertChannel;
 pub use discord::CONTENT_LIMIT as DISCORD_CONTENT_LIMIT;
 pub use failure::{MAX_RETRY_AFTER, is_retryable, retry_after};
 pub use message::Message;
-pub use notification::{
-    DigestItem, Notification, NotificationKind, expectation, incident_key,
-};
+pub use notification::{DigestItem, Notification, NotificationKind, expectation, incident_key};
 pub use provider::MAX_CA;
 pub use settings::{DEFAULT_TIMEOUT, MASK, masked_settings};
 pub use smtp::PLAIN_AUTH_REFUSED;

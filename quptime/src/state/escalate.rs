@@ -98,7 +98,9 @@ impl ClusterState {
             Ok(t) if t.id != channel.id => Ok(()),
             _ => Err(Error::invalid_field(
                 TO_KEY,
-                format!("no other alert channel is called {to:?}: add it first, or name one from `qu alert list`"),
+                format!(
+                    "no other alert channel is called {to:?}: add it first, or name one from `qu alert list`"
+                ),
             )),
         }
     }

@@ -42,7 +42,10 @@ fn down() -> ClusterState {
     c.target = "db.internal:5432".into();
     s.apply(&cmd(Mutation::AddCheck { check: c }, T0))
         .expect("check");
-    for (from, to) in [(CheckState::Unknown, CheckState::Up), (CheckState::Up, CheckState::Down)] {
+    for (from, to) in [
+        (CheckState::Unknown, CheckState::Up),
+        (CheckState::Up, CheckState::Down),
+    ] {
         let t = Mutation::RecordTransition {
             check_id: "c1".into(),
             from,
@@ -150,5 +153,8 @@ fn a_default_runtime_serializes_as_before() {
     let mut rt = s.check_states["c1"].clone();
     rt.down_ms = 0;
     let json = serde_json::to_string(&rt).expect("json");
-    assert!(!json.contains("down_ms") && !json.contains("escalated"), "{json}");
+    assert!(
+        !json.contains("down_ms") && !json.contains("escalated"),
+        "{json}"
+    );
 }
