@@ -2,8 +2,9 @@
 //! real nodes over loopback TLS with real HTTP targets and real webhook
 //! receivers: 50 checks failing at once reach a channel as one digest (and
 //! recover as one), a flapping target sends exactly one FLAPPING notice,
-//! and an escalation fires once after its delay even when the master is
-//! killed in the middle of it.
+//! an escalation fires once after its delay even when the master is killed
+//! in the middle of it, and a master killed in the middle of a maintenance
+//! window sends the DOWN it held back once, when the window ends.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -243,5 +244,65 @@ async fn an_escalation_fires_once_after_its_delay_across_a_master_failover() {
         ops.received()[0].json()["incident"],
         "the escalation carries the DOWN's incident"
     );
+    tc.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_killed_in_the_middle_of_a_window_sends_the_held_down_once() {
+    use quptime::state::maintenance::{MaintenanceWindow, When};
+    let mut tc = TestCluster::form(&["n1", "n2", "n3"], fast_timing()).await;
+    let target = HttpTarget::start().await;
+    let receiver = Receiver::start().await;
+    let node = tc.node(0).clone();
+    node.propose(Mutation::AddAlert {
+        alert: webhook(&receiver.url()),
+    })
+    .await
+    .expect("add alert");
+    node.propose(Mutation::AddCheck {
+        check: web_check("web", &target.url()),
+    })
+    .await
+    .expect("add check");
+    wait_up(&node, "web").await;
+    // A 10 s window from now; the target fails inside it.
+    let window = MaintenanceWindow {
+        id: "w1".into(),
+        checks: vec!["web".into()],
+        when: When::Once {
+            start_ms: quptime::state::mutation::now_ms(),
+        },
+        duration_ms: 10_000,
+        reason: "failover drill".into(),
+        silence: false,
+    };
+    let opened = Instant::now();
+    node.propose(Mutation::AddMaintenance { window })
+        .await
+        .expect("add window");
+    target.set_status(503);
+    wait_for("web down and held", Duration::from_secs(8), || {
+        node.state()
+            .check_states
+            .get("web")
+            .is_some_and(|r| r.state.as_str() == "down" && r.held)
+    })
+    .await;
+    // Kill the master inside the window.
+    let master = tc.master(Duration::from_secs(5)).await;
+    tc.stop(master).await;
+    assert!(
+        opened.elapsed() < Duration::from_secs(10),
+        "inside the window"
+    );
+    assert!(receiver.received().is_empty(), "held: {:?}", got(&receiver));
+    wait_count("the released DOWN", &receiver, 1, Duration::from_secs(30)).await;
+    assert!(
+        opened.elapsed() >= Duration::from_secs(9),
+        "not before the window ended: {:?}",
+        opened.elapsed()
+    );
+    rounds(&target, 2, 5).await;
+    assert_eq!(got(&receiver), vec![("down".into(), "web".into())]);
     tc.shutdown().await;
 }
