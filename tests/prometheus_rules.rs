@@ -60,6 +60,7 @@ fn promtool_lints_the_exposition_clean() {
             state: "down".into(),
             votes: Some((0, 3)),
             degraded: false,
+            in_maintenance: true,
         }],
         peers: vec![("bravo".into(), true)],
         ..Default::default()

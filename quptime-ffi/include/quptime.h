@@ -794,6 +794,46 @@ qu_result qu_cluster_wait_applied(const struct qu_cluster *cluster,
 qu_result qu_string_free(char *s);
 
 /**
+ * Add the maintenance window the JSON `spec` describes, such as
+ * `{"checks": ["web"], "start": "now", "for": "2h", "reason": "upgrade"}`
+ * or `{"checks": ["db"], "every": ["sun"], "at": "02:00", "tz":
+ * "Europe/Berlin", "for": "1h"}`. When `out_id` is not NULL, on `QU_OK`
+ * `*out_id` is the window's id (free it with `qu_string_free`). A bad
+ * value answers `QU_ERR_INVALID_INPUT` with `qu_last_error_field()`
+ * naming the field (`checks`, `start`, `every`, `at`, `tz`, `for`).
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `spec` is NULL or
+ * NUL-terminated; `out_id` is NULL or valid for a write.
+ */
+qu_result qu_cluster_add_maintenance(const struct qu_cluster *cluster,
+                                     const char *spec,
+                                     char **out_id);
+
+/**
+ * The maintenance windows and silences as a JSON array (id, checks,
+ * when, duration, reason, silence). On `QU_OK`, `*out_json` is a new
+ * string: free it with `qu_string_free`.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `out_json` is NULL or valid
+ * for a write.
+ */
+qu_result qu_cluster_list_maintenance(const struct qu_cluster *cluster, char **out_json);
+
+/**
+ * Remove the maintenance window with this id (a DOWN it held back is
+ * sent then if the check is still down).
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `id` is NULL or
+ * NUL-terminated; `out_version` is NULL or valid for a write.
+ */
+qu_result qu_cluster_remove_maintenance(const struct qu_cluster *cluster,
+                                        const char *id,
+                                        uint64_t *out_version);
+
+/**
  * A new, empty set of node options (every field its default). Free it
  * with `qu_node_options_free`; it may be freed right after
  * `qu_cluster_open` returns. Never NULL.

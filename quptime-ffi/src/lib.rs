@@ -25,6 +25,7 @@ mod cluster;
 mod edits;
 mod guard;
 mod handle;
+mod maintenance;
 mod options;
 mod result;
 mod subscription;

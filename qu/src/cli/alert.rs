@@ -20,12 +20,16 @@ pub enum AlertCmd {
     /// Change settings of a channel: --set key=value (empty value removes it).
     ///
     /// Example: qu alert edit ops --set port=465 --set tls=tls --set events=down,recovered
+    /// Example: qu alert edit ops --escalate-after 15m --escalate-to oncall
     Edit {
         /// Id or name
         alert: String,
         /// key=value (repeatable)
-        #[arg(long = "set", value_name = "KEY=VALUE", required = true)]
+        #[arg(long = "set", value_name = "KEY=VALUE",
+              required_unless_present_any = ["escalate_after", "escalate_to", "digest_threshold"])]
         set: Vec<String>,
+        #[command(flatten)]
+        delivery: Delivery,
     },
     /// Send again through a channel.
     ///
@@ -84,6 +88,41 @@ pub struct AlertCommon {
     /// Later: qu alert edit NAME --set events=down,recovered
     #[arg(long, value_name = "LIST")]
     pub events: Option<String>,
+    #[command(flatten)]
+    pub delivery: Delivery,
+}
+
+/// Escalation and the storm digest (any channel type).
+#[derive(Debug, Args)]
+pub struct Delivery {
+    /// Still down this long after the DOWN went out on this channel: tell
+    /// the --escalate-to channel, once (such as 15m; "" removes it on edit)
+    #[arg(long, value_name = "DURATION", requires = "escalate_to")]
+    pub escalate_after: Option<String>,
+    /// The channel told when --escalate-after passes (name or id)
+    #[arg(long, value_name = "CHANNEL", requires = "escalate_after")]
+    pub escalate_to: Option<String>,
+    /// More DOWNs (or RECOVEREDs) than this within a few seconds go as one
+    /// message listing them; 0 turns it off (default 10; pagerduty and
+    /// opsgenie: 0)
+    #[arg(long, value_name = "N")]
+    pub digest_threshold: Option<u32>,
+}
+
+impl Delivery {
+    /// Put the given flags into `settings` (an empty value removes a
+    /// setting on edit).
+    pub fn apply(self, settings: &mut std::collections::BTreeMap<String, String>) {
+        if let Some(v) = self.escalate_after {
+            settings.insert(quptime::state::escalate::AFTER_KEY.into(), v);
+        }
+        if let Some(v) = self.escalate_to {
+            settings.insert(quptime::state::escalate::TO_KEY.into(), v);
+        }
+        if let Some(n) = self.digest_threshold {
+            settings.insert("digest_threshold".into(), n.to_string());
+        }
+    }
 }
 
 /// Reaching a provider's server: an extra CA for this channel.

@@ -63,7 +63,11 @@ pub fn run(cmd: AlertCmd) -> Result<()> {
             println!("(* = default: attached to every check)");
             Ok(())
         }
-        AlertCmd::Edit { alert, set } => {
+        AlertCmd::Edit {
+            alert,
+            set,
+            delivery,
+        } => {
             let mut settings = BTreeMap::new();
             for kv in set {
                 let Some((k, v)) = kv.split_once('=') else {
@@ -71,6 +75,7 @@ pub fn run(cmd: AlertCmd) -> Result<()> {
                 };
                 settings.insert(k.trim().to_string(), v.to_string());
             }
+            delivery.apply(&mut settings);
             let o = crate::client::call::<EditAlert>(&(alert.clone(), settings))?;
             println!("updated alert {alert} (config ver {})", o.version);
             Ok(())
@@ -124,6 +129,7 @@ fn common(settings: &mut BTreeMap<String, String>, c: AlertCommon) -> bool {
     if let Some(e) = c.events {
         settings.insert(quptime::state::route::EVENTS_KEY.into(), e);
     }
+    c.delivery.apply(settings);
     c.default
 }
 

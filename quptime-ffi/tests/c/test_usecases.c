@@ -200,6 +200,36 @@ int main(int argc, char **argv) {
     EXPECT(qu_cluster_silence(a, "db", NULL, &v), QU_OK);
     EXPECT_TRUE(!take_contains(status_of(a), "\"maintenance\":true"));
 
+    /* Maintenance windows: add (once, weekly), list, remove; a bad time
+       zone names "tz". */
+    char *window = NULL, *windows = NULL;
+    EXPECT(qu_cluster_add_maintenance(
+               a, "{\"checks\":[\"db\"],\"start\":\"now\",\"for\":\"2h\",\"reason\":\"upgrade\"}",
+               &window),
+           QU_OK);
+    EXPECT_TRUE(window != NULL);
+    EXPECT_TRUE(take_contains(status_of(a), "\"maintenance\":true"));
+    EXPECT(qu_cluster_add_maintenance(
+               a, "{\"checks\":[\"db\"],\"every\":[\"sun\"],\"at\":\"02:00\",\"tz\":\"Europe/Berlin\",\"for\":\"1h\"}",
+               NULL),
+           QU_OK);
+    EXPECT(qu_cluster_add_maintenance(
+               a, "{\"checks\":[\"db\"],\"every\":[\"sun\"],\"at\":\"02:00\",\"tz\":\"Mars/Olympus\",\"for\":\"1h\"}",
+               NULL),
+           QU_ERR_INVALID_INPUT);
+    field = qu_last_error_field();
+    EXPECT_TRUE(field != NULL && strcmp(field, "tz") == 0);
+    EXPECT(qu_cluster_list_maintenance(a, &windows), QU_OK);
+    EXPECT_TRUE(windows != NULL && strstr(windows, "Europe/Berlin") != NULL &&
+                strstr(windows, "upgrade") != NULL);
+    qu_string_free(windows);
+    EXPECT(qu_cluster_remove_maintenance(a, window, &v), QU_OK);
+    qu_string_free(window);
+    EXPECT(qu_cluster_list_maintenance(a, &windows), QU_OK);
+    EXPECT_TRUE(windows != NULL && strstr(windows, "upgrade") == NULL &&
+                strstr(windows, "Europe/Berlin") != NULL);
+    qu_string_free(windows);
+
     /* A second node in this process, added by a. */
     qu_cluster *b = open_node(dir, "b", saved_secret(dir, "a"));
     uint16_t port_b = 0;

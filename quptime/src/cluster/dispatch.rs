@@ -80,7 +80,7 @@ fn perform(
 ) {
     match action {
         Action::Send {
-            entry_id,
+            entry_ids,
             channel,
             notification,
         } => {
@@ -104,14 +104,20 @@ fn perform(
                         retry_after: None,
                     },
                 };
-                let _ = done.send((epoch, entry_id, outcome));
+                // A digest's outcome is each of its entries'.
+                for id in entry_ids {
+                    let _ = done.send((epoch, id, outcome.clone()));
+                }
             });
         }
         Action::Propose(m) => {
             let core = core.clone();
             tokio::spawn(async move {
                 let what = m.describe();
-                let reminder = matches!(m, Mutation::QueueReminder { .. });
+                let reminder = matches!(
+                    m,
+                    Mutation::QueueReminder { .. } | Mutation::QueueEscalation { .. }
+                );
                 if let Err(e) = core.submit(core.command(m)).await {
                     if reminder {
                         tracing::debug!(error = %e, "{what}: not queued");

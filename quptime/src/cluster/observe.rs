@@ -77,6 +77,7 @@ impl Core {
                     .and_then(|s| s.get(&c.id))
                     .map(|t| (t.ok, t.total.saturating_sub(t.ok))),
                 degraded: c.degraded,
+                in_maintenance: c.maintenance,
             })
             .collect();
         let now = SystemTime::now();

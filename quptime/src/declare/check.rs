@@ -77,6 +77,11 @@ pub struct CheckDecl {
         with = "duration::opt"
     )]
     pub flap_window: Option<Duration>,
+    /// Names of the checks this one depends on (`--depends-on`): while
+    /// one is down, this check's DOWN is held back. Absent: an existing
+    /// check keeps its dependencies; `[]`: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<Vec<String>>,
 }
 
 /// The keys of a record besides the probe settings.
@@ -96,11 +101,16 @@ const COMMON: &[&str] = &[
     "nodes",
     "flap_threshold",
     "flap_window",
+    "depends_on",
 ];
 
 impl CheckDecl {
     /// The declaration of `c`, alert ids shown as `alert_name` gives them.
-    pub(super) fn of(c: &Check, alert_name: &dyn Fn(&String) -> String) -> CheckDecl {
+    pub(super) fn of(
+        c: &Check,
+        alert_name: &dyn Fn(&String) -> String,
+        check_name: &dyn Fn(&String) -> String,
+    ) -> CheckDecl {
         CheckDecl {
             name: c.name.clone(),
             kind: c.kind(),
@@ -115,13 +125,15 @@ impl CheckDecl {
             policy: c.policy.clone(),
             flap_threshold: c.flap_threshold,
             flap_window: c.flap_window,
+            depends_on: (!c.depends_on.is_empty())
+                .then(|| c.depends_on.iter().map(check_name).collect()),
         }
     }
 
     /// The check this declares, with id `id` and alert names resolved to
     /// `alerts` and `suppress` ids, validated. Its `depends_on` is empty:
-    /// dependencies are not declared in files yet, and the plan keeps an
-    /// existing check's (see `plan.rs`).
+    /// the plan resolves the declared names, or keeps an existing check's
+    /// when the file does not say (see `plan.rs`).
     pub fn to_check(
         &self,
         id: String,
@@ -175,7 +187,7 @@ impl<'de> Visitor<'de> for Record {
         let (mut alerts, mut suppress, mut disabled) = (Vec::new(), Vec::new(), false);
         let mut probe = ProbeFields::default();
         let mut policy = Policy::default();
-        let (mut flap_threshold, mut flap_window) = (None, None);
+        let (mut flap_threshold, mut flap_window, mut depends_on) = (None, None, None);
         // The key is checked as it is read, so an unknown one is
         // reported at its own place.
         while let Some(key) = map.next_key_seed(Key)? {
@@ -195,6 +207,7 @@ impl<'de> Visitor<'de> for Record {
                 "nodes" => policy.nodes = map.next_value()?,
                 "flap_threshold" => flap_threshold = map.next_value()?,
                 "flap_window" => flap_window = map.next_value_seed(OptDuration)?,
+                "depends_on" => depends_on = Some(map.next_value()?),
                 other => {
                     if !probe.read_entry(other, &mut map)? {
                         return Err(de::Error::custom(format_args!("unknown field `{other}`")));
@@ -221,6 +234,7 @@ impl<'de> Visitor<'de> for Record {
             policy,
             flap_threshold,
             flap_window,
+            depends_on,
         })
     }
 }
@@ -270,7 +284,7 @@ mod tests {
             .expect("valid");
         assert_eq!(check.policy.fail_after, Some(3));
         assert_eq!(check.policy.quorum, crate::state::Quorum::Any);
-        assert_eq!(CheckDecl::of(&check, &|a| a.clone()), decl);
+        assert_eq!(CheckDecl::of(&check, &|a| a.clone(), &|c| c.clone()), decl);
         let bad = r#"{"name": "db", "type": "tcp", "target": "x:1", "quorum": "most"}"#;
         let e = serde_json::from_str::<CheckDecl>(bad).expect_err("bad quorum");
         assert!(e.to_string().contains("at-least K"), "{e}");

@@ -188,12 +188,18 @@ pub fn export(state: &ClusterState) -> Declaration {
             .get(id)
             .map_or_else(|| id.clone(), |a| a.name.clone())
     };
+    let check_name = |id: &String| {
+        state
+            .checks
+            .get(id)
+            .map_or_else(|| id.clone(), |c| c.name.clone())
+    };
     let mut alerts: Vec<AlertDecl> = state.alerts.values().map(AlertDecl::of).collect();
     alerts.sort_by(|a, b| a.name.cmp(&b.name));
     let mut checks: Vec<CheckDecl> = state
         .checks
         .values()
-        .map(|c| CheckDecl::of(c, &name_of))
+        .map(|c| CheckDecl::of(c, &name_of, &check_name))
         .collect();
     checks.sort_by(|a, b| a.name.cmp(&b.name));
     Declaration {

@@ -401,7 +401,7 @@ impl Original {
                 checks: self
                     .checks
                     .iter()
-                    .map(|c| CheckDecl::of(c, &name_of))
+                    .map(|c| CheckDecl::of(c, &name_of, &|id| id.clone()))
                     .collect(),
             },
             alert_lines: self.alert_lines.clone(),

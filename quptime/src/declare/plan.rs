@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{AlertDecl, CheckDecl, Parsed};
 use crate::error::{Error, ErrorKind, Result};
-use crate::state::ClusterState;
 use crate::state::declared::DeclaredChange;
+use crate::state::{Check, ClusterState};
 
 /// What happens to one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,9 +187,29 @@ pub fn plan(state: &ClusterState, parsed: &Parsed, prune: bool) -> Result<Plan> 
             out.unmanaged.push(format!("alert {}", x.name));
         }
     }
-    // Checks.
-    let mut seen = BTreeSet::new();
+    // Checks: name → id of every check that exists after the change, so
+    // `depends_on` may name a check declared further down.
+    let mut check_ids: BTreeMap<String, String> = BTreeMap::new();
     let mut new_ids = BTreeSet::new();
+    for c in &decl.checks {
+        let id = match state.checks.values().find(|x| x.name == c.name) {
+            Some(x) => x.id.clone(),
+            None => {
+                let id = new_id(&|id| state.checks.contains_key(id) || new_ids.contains(id));
+                new_ids.insert(id.clone());
+                id
+            }
+        };
+        check_ids.entry(c.name.clone()).or_insert(id);
+    }
+    if !prune {
+        for x in state.checks.values() {
+            check_ids
+                .entry(x.name.clone())
+                .or_insert_with(|| x.id.clone());
+        }
+    }
+    let mut seen = BTreeSet::new();
     for (i, c) in decl.checks.iter().enumerate() {
         let ln = line(&parsed.check_lines, i);
         if !seen.insert(c.name.as_str()) {
@@ -226,21 +246,14 @@ pub fn plan(state: &ClusterState, parsed: &Parsed, prune: bool) -> Result<Plan> 
         let alerts = resolve("alerts", &c.alerts)?;
         let suppress = resolve("suppress", &c.suppress)?;
         let existing = state.checks.values().find(|x| x.name == c.name);
-        let id = match existing {
-            Some(x) => x.id.clone(),
-            None => {
-                let id = new_id(&|id| state.checks.contains_key(id) || new_ids.contains(id));
-                new_ids.insert(id.clone());
-                id
-            }
-        };
+        let id = check_ids[&c.name].clone();
         let mut check = c
             .to_check(id, alerts, suppress)
             .map_err(|e| at(ln, "check", &c.name, e))?;
-        // Dependencies are set with `qu check edit --depends-on`, not in
-        // files (yet): applying a file keeps them, never drops them.
-        // With `--prune` a parent the file does not declare is removed, so
-        // only declared parents are kept then: nothing dangles.
+        // Dependencies a file declares (`depends_on`) replace the check's;
+        // a file without the key keeps them, never drops them. With
+        // `--prune` a parent the file does not declare is removed, so only
+        // declared parents are kept then: nothing dangles.
         if let Some(x) = existing {
             // A push check's token is the cluster's, never in a file:
             // applying keeps it (`state::probe_push`).
@@ -249,6 +262,25 @@ pub fn plan(state: &ClusterState, parsed: &Parsed, prune: bool) -> Result<Plan> 
             {
                 new.token_hash.clone_from(&old.token_hash);
             }
+        }
+        if let Some(names) = &c.depends_on {
+            check.depends_on = names
+                .iter()
+                .map(|n| {
+                    check_ids.get(n).cloned().ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Config,
+                            format!(
+                                "line {ln}: check {:?}: depends_on: no check {n:?} \
+                                 (declare it under `checks:`)",
+                                c.name
+                            ),
+                        )
+                        .with_field("depends_on")
+                    })
+                })
+                .collect::<Result<_>>()?;
+        } else if let Some(x) = existing {
             check.depends_on =
                 x.depends_on
                     .iter()
@@ -268,11 +300,17 @@ pub fn plan(state: &ClusterState, parsed: &Parsed, prune: bool) -> Result<Plan> 
                 .or_else(|| state.alerts.get(id).map(|a| a.name.clone()))
                 .unwrap_or_else(|| id.clone())
         };
-        let want = CheckDecl::of(&check, &name_of);
+        let check_name = |id: &String| {
+            check_ids
+                .iter()
+                .find(|(_, v)| *v == id)
+                .map_or_else(|| id.clone(), |(k, _)| k.clone())
+        };
+        let want = CheckDecl::of(&check, &name_of, &check_name);
         match existing {
             Some(x) if *x == check => {}
             Some(x) => {
-                let have = CheckDecl::of(x, &name_of);
+                let have = CheckDecl::of(x, &name_of, &check_name);
                 out.changes.push(Change {
                     op: ChangeOp::Change,
                     kind: "check".into(),
@@ -292,6 +330,7 @@ pub fn plan(state: &ClusterState, parsed: &Parsed, prune: bool) -> Result<Plan> 
             }
         }
     }
+    order_by_dependencies(state, &mut out.change)?;
     for x in state.checks.values() {
         if seen.contains(x.name.as_str()) {
             continue;
@@ -412,6 +451,54 @@ fn alert_fields(
                 to: masked_want.get(k).cloned(),
             });
         }
+    }
+    out
+}
+
+/// Put the changed checks parents first, so applying them one by one
+/// never meets a parent that is not there yet; refuse a cycle (through
+/// the file or the checks it leaves alone) naming `depends_on`.
+fn order_by_dependencies(state: &ClusterState, change: &mut DeclaredChange) -> Result<()> {
+    let mut after = state.clone();
+    for check in &change.checks {
+        after.checks.insert(check.id.clone(), check.clone());
+    }
+    for check in &change.checks {
+        after
+            .check_depends(check)
+            .map_err(|e| at_field(&check.name, e))?;
+    }
+    let mut pending = std::mem::take(&mut change.checks);
+    while !pending.is_empty() {
+        let waiting: BTreeSet<String> = pending.iter().map(|c| c.id.clone()).collect();
+        let (ready, rest): (Vec<Check>, Vec<Check>) = pending.into_iter().partition(|c| {
+            c.depends_on
+                .iter()
+                .all(|p| !waiting.contains(p) || *p == c.id)
+        });
+        if ready.is_empty() {
+            let names: Vec<&str> = rest.iter().map(|c| c.name.as_str()).collect();
+            return Err(Error::invalid_field(
+                "depends_on",
+                format!(
+                    "checks {} depend on each other (a cycle): remove one of the links",
+                    names.join(", ")
+                ),
+            ));
+        }
+        change.checks.extend(ready);
+        pending = rest;
+    }
+    Ok(())
+}
+
+fn at_field(name: &str, e: Error) -> Error {
+    let mut out = Error::new(
+        ErrorKind::Config,
+        format!("check {name:?}: {}", e.message()),
+    );
+    if let Some(f) = e.field() {
+        out = out.with_field(f);
     }
     out
 }

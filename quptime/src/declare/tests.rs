@@ -287,3 +287,64 @@ fn files_carry_flap_settings_and_keep_dependencies() {
     assert!(!state.checks.contains_key(&db));
     assert!(state.checks[&web].depends_on.is_empty());
 }
+
+const DEPENDS: &str = "\
+checks:
+  - name: web
+    type: http
+    target: http://127.0.0.1:8080/health
+    depends_on: [gateway]
+  - name: gateway
+    type: tcp
+    target: gw.internal:443
+";
+
+#[test]
+fn depends_on_applies_exports_and_round_trips() {
+    let mut state = ClusterState::default();
+    apply(&mut state, DEPENDS, false).expect("a parent declared further down");
+    let gw = state.find_check("gateway").expect("gateway").id.clone();
+    assert_eq!(state.find_check("web").expect("web").depends_on, vec![gw]);
+    let text = render(&export(&state)).expect("render");
+    assert!(text.contains("depends_on:\n  - gateway"), "{text}");
+    let p = plan(&state, &parse(&text).expect("parse export"), true).expect("plan");
+    assert!(p.changes.is_empty(), "{:?}\n{text}", p.changes);
+    // A file that does not say keeps the dependency; `[]` clears it.
+    let silent = DEPENDS.replace("    depends_on: [gateway]\n", "");
+    apply(&mut state, &silent, false).expect("keep");
+    assert_eq!(state.find_check("web").expect("web").depends_on.len(), 1);
+    let cleared = DEPENDS.replace("[gateway]", "[]");
+    apply(&mut state, &cleared, false).expect("clear");
+    assert!(state.find_check("web").expect("web").depends_on.is_empty());
+}
+
+#[test]
+fn an_unknown_parent_or_a_cycle_is_refused_naming_depends_on() {
+    let mut state = ClusterState::default();
+    let unknown = DEPENDS.replace("[gateway]", "[nowhere]");
+    let e = apply(&mut state, &unknown, false).unwrap_err();
+    assert_eq!(e.field(), Some("depends_on"), "{e}");
+    assert!(e.message().contains("nowhere"), "{e}");
+    assert!(state.checks.is_empty(), "nothing applied");
+    let cycle = DEPENDS.replace(
+        "    target: gw.internal:443\n",
+        "    target: gw.internal:443\n    depends_on: [web]\n",
+    );
+    let e = apply(&mut state, &cycle, false).unwrap_err();
+    assert_eq!(e.field(), Some("depends_on"), "{e}");
+    assert!(e.message().contains("cycle"), "{e}");
+    assert!(state.checks.is_empty(), "nothing applied");
+    // A cycle through a check the file leaves alone.
+    apply(&mut state, DEPENDS, false).expect("apply");
+    let only_gw = "\
+checks:
+  - name: gateway
+    type: tcp
+    target: gw.internal:443
+    depends_on: [web]
+";
+    let before = state.clone();
+    let e = apply(&mut state, only_gw, false).unwrap_err();
+    assert_eq!(e.field(), Some("depends_on"), "{e}");
+    assert_eq!(state, before);
+}

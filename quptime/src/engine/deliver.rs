@@ -24,16 +24,26 @@
 //!   (`state::depends`).
 //! - **Flapping.** `engine::flap` proposes `SetFlapping` as `state::flap`
 //!   says; the FLAPPING notice is an outbox entry like any other.
+//! - **Escalation.** `engine::escalate` proposes `QueueEscalation` as
+//!   `state::escalate` says; the target's entry is like any other.
+//! - **Storm digest.** The free heads of a channel's pairs that are DOWNs
+//!   (or RECOVEREDs) gather briefly and, when more than the channel's
+//!   threshold, leave as one message (`engine::digest`); each entry is
+//!   still marked on its own.
 //!
 //! The book is the master's alone: a new master builds a fresh engine and
 //! sends every pending entry at once (delivery is at least once).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
+use super::digest;
 use crate::metrics::DeliveryOutcome;
 use crate::notify::{Notification, expectation};
-use crate::state::{AlertChannel, CheckType, ClusterState, Mutation, OutboxEntry, outbox};
+use crate::state::{
+    AlertChannel, AlertKind, CheckType, ClusterState, Mutation, OutboxEntry, TransitionRecord,
+    outbox,
+};
 
 /// The first retry waits this long; each next one twice as long.
 pub(crate) const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -72,8 +82,10 @@ pub(crate) enum Outcome {
 pub(crate) enum Action {
     /// Send `notification` on `channel` and report the outcome with
     /// [`Deliverer::on_delivery`].
+    /// (More than one entry: a storm digest, `engine::digest`; report
+    /// the outcome for each.)
     Send {
-        entry_id: u64,
+        entry_ids: Vec<u64>,
         channel: AlertChannel,
         notification: Notification,
     },
@@ -117,6 +129,10 @@ pub(crate) struct Deliverer {
     releases: HashMap<String, Instant>,
     /// Flap changes proposed (`engine::flap`).
     flaps: super::flap::FlapBook,
+    /// Escalations proposed (`engine::escalate`).
+    escalations: super::escalate::EscalationBook,
+    /// When each gathering digest candidate was first seen.
+    seen: digest::Seen,
 }
 
 /// The notice a monitor entry announces: its reason and time from the
@@ -152,6 +168,12 @@ impl Deliverer {
         self.reminders_due(state, now, &mut out);
         self.releases_due(state, now, &mut out);
         out.extend(self.flaps.due(state, now).into_iter().map(Action::Propose));
+        out.extend(
+            self.escalations
+                .due(state, now)
+                .into_iter()
+                .map(Action::Propose),
+        );
         self.forget_committed(state, now, &mut out);
         let records: HashMap<u64, _> = state.transitions.iter().map(|t| (t.seq, t)).collect();
         // Pending entries by (check, channel), in transition order.
@@ -178,6 +200,8 @@ impl Deliverer {
                 None => {}
             }
         }
+        // The head of every free pair, to send now or to gather.
+        let mut ready: Vec<(&OutboxEntry, &AlertChannel)> = Vec::new();
         for entries in pairs.values_mut() {
             entries.sort_by_key(|e| (e.transition, e.id));
             for entry in entries.iter() {
@@ -194,52 +218,131 @@ impl Deliverer {
                     self.abandon(entry.id, entry.channel.clone(), why, now, &mut out);
                     continue;
                 };
-                if entry.kind.is_monitor() {
-                    let Some(notification) = monitor_notice(state, entry, now) else {
-                        let why = "the monitor's health is not on record";
-                        self.abandon(entry.id, entry.channel.clone(), why, now, &mut out);
-                        continue;
-                    };
-                    self.in_flight.insert(entry.id, channel.name.clone());
-                    out.push(Action::Send {
-                        entry_id: entry.id,
-                        channel: channel.clone(),
-                        notification,
-                    });
-                    break;
-                }
-                let record = records[&entry.transition];
-                let check = state.checks.get(&record.check_id);
-                let notification = Notification::announcing(
-                    entry.kind,
-                    record,
-                    check.map_or(CheckType::Http, |c| c.kind()),
-                    check.and_then(expectation),
-                    &rfc3339(now.wall_ms),
-                )
-                // The incident key: the DOWN's seq (older entries: their own).
-                .with_incident(&record.check_id, entry.incident.unwrap_or(entry.transition));
-                let notification = match entry.kind {
-                    // What the nodes saw when it became degraded.
-                    crate::state::AlertKind::Degraded => notification.with_evidence(
-                        state
-                            .check_states
-                            .get(&record.check_id)
-                            .map(|r| r.degraded_votes.clone())
-                            .unwrap_or_default(),
-                    ),
-                    _ => notification,
-                };
-                self.in_flight.insert(entry.id, channel.name.clone());
-                out.push(Action::Send {
-                    entry_id: entry.id,
-                    channel: channel.clone(),
-                    notification,
-                });
+                ready.push((entry, channel));
                 break;
             }
         }
+        // DOWNs and RECOVEREDs of a channel with the digest on gather by
+        // (channel, kind) (`engine::digest`); the others leave now.
+        let mut groups: BTreeMap<(&str, bool), Vec<&OutboxEntry>> = BTreeMap::new();
+        for (entry, channel) in ready {
+            if digest::digestible(entry.kind) && digest::threshold(channel) > 0 {
+                let key = (channel.id.as_str(), entry.kind == AlertKind::Down);
+                groups.entry(key).or_default().push(entry);
+            } else {
+                self.send(state, &records, entry, channel, now, &mut out);
+            }
+        }
+        let gathered: HashSet<u64> = groups.values().flatten().map(|e| e.id).collect();
+        // A digest being sent or waiting to retry keeps its time: its
+        // retry leaves as a digest again without gathering anew.
+        let (in_flight, retry) = (&self.in_flight, &self.retry);
+        self.seen.retain(|id| {
+            gathered.contains(&id) || in_flight.contains_key(&id) || retry.contains_key(&id)
+        });
+        for ((channel_id, _), mut entries) in groups {
+            entries.sort_by_key(|e| e.id);
+            let channel = &state.alerts[channel_id];
+            let ids: Vec<u64> = entries.iter().map(|e| e.id).collect();
+            let seen = self.seen.note(&ids, now.at);
+            match digest::plan(ids, &seen, digest::threshold(channel), now.at) {
+                digest::Plan::Gather => {}
+                digest::Plan::Each(_) => {
+                    for entry in entries {
+                        self.send(state, &records, entry, channel, now, &mut out);
+                    }
+                }
+                digest::Plan::Digest(_) => {
+                    self.send_digest(state, &records, &entries, channel, now, &mut out);
+                }
+            }
+        }
         out
+    }
+
+    /// The notification `entry` stands for.
+    fn notification(
+        state: &ClusterState,
+        records: &HashMap<u64, &TransitionRecord>,
+        entry: &OutboxEntry,
+        now: Now,
+    ) -> Notification {
+        let record = records[&entry.transition];
+        let check = state.checks.get(&record.check_id);
+        let notification = Notification::announcing(
+            entry.kind,
+            record,
+            check.map_or(CheckType::Http, |c| c.kind()),
+            check.and_then(expectation),
+            &rfc3339(now.wall_ms),
+        )
+        // The incident key: the DOWN's seq (older entries: their own).
+        .with_incident(&record.check_id, entry.incident.unwrap_or(entry.transition));
+        match entry.kind {
+            // What the nodes saw when it became degraded.
+            AlertKind::Degraded => notification.with_evidence(
+                state
+                    .check_states
+                    .get(&record.check_id)
+                    .map(|r| r.degraded_votes.clone())
+                    .unwrap_or_default(),
+            ),
+            _ => notification,
+        }
+    }
+
+    /// Send `entry` on its own.
+    fn send(
+        &mut self,
+        state: &ClusterState,
+        records: &HashMap<u64, &TransitionRecord>,
+        entry: &OutboxEntry,
+        channel: &AlertChannel,
+        now: Now,
+        out: &mut Vec<Action>,
+    ) {
+        let notification = if entry.kind.is_monitor() {
+            // The monitor's notices stand for no transition.
+            let Some(n) = monitor_notice(state, entry, now) else {
+                let why = "the monitor's health is not on record";
+                self.abandon(entry.id, entry.channel.clone(), why, now, out);
+                return;
+            };
+            n
+        } else {
+            Self::notification(state, records, entry, now)
+        };
+        self.in_flight.insert(entry.id, channel.name.clone());
+        out.push(Action::Send {
+            entry_ids: vec![entry.id],
+            channel: channel.clone(),
+            notification,
+        });
+    }
+
+    /// Send `entries` (one channel, one kind) as one digest.
+    fn send_digest(
+        &mut self,
+        state: &ClusterState,
+        records: &HashMap<u64, &TransitionRecord>,
+        entries: &[&OutboxEntry],
+        channel: &AlertChannel,
+        now: Now,
+        out: &mut Vec<Action>,
+    ) {
+        let each: Vec<Notification> = entries
+            .iter()
+            .map(|e| Self::notification(state, records, e, now))
+            .collect();
+        let notification = digest::combine(&each, &rfc3339(now.wall_ms));
+        for e in entries {
+            self.in_flight.insert(e.id, channel.name.clone());
+        }
+        out.push(Action::Send {
+            entry_ids: entries.iter().map(|e| e.id).collect(),
+            channel: channel.clone(),
+            notification,
+        });
     }
 
     /// A send of `entry_id` ended with `outcome`. Outcomes of sends this

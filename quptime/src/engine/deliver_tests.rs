@@ -22,11 +22,11 @@ pub(super) type Answer = Box<dyn FnMut(&str, &Notification, Duration) -> Outcome
 #[derive(Debug, Clone)]
 pub(super) struct Attempt {
     pub(super) at: Duration,
-    channel: String,
+    pub(super) channel: String,
     pub(super) check: String,
     pub(super) kind: NotificationKind,
     pub(super) incident: Option<String>,
-    delivered: bool,
+    pub(super) delivered: bool,
 }
 
 pub(super) struct Sim {
@@ -34,9 +34,11 @@ pub(super) struct Sim {
     pub(super) engine: Deliverer,
     t0: Instant,
     pub(super) elapsed: Duration,
-    wire: Vec<(u64, AlertChannel, Notification)>,
+    wire: Vec<(Vec<u64>, AlertChannel, Notification)>,
     answer: Answer,
     pub(super) attempts: Vec<Attempt>,
+    /// What each attempt said, in the same order.
+    pub(super) sent: Vec<Notification>,
     /// The wall clock at `t0` (ms since the epoch).
     pub(super) wall0: u64,
 }
@@ -45,16 +47,28 @@ fn node(s: &str) -> NodeId {
     NodeId::new(s).expect("id")
 }
 
+/// A webhook channel with the storm digest off: these tests time single
+/// sends to the step, and the digest's gathering has tests of its own
+/// (`digest_tests.rs`, which use [`channel_with`]).
 fn channel(id: &str) -> AlertChannel {
+    channel_with(id, &[("digest_threshold", "0")])
+}
+
+pub(super) fn channel_with(id: &str, extra: &[(&str, &str)]) -> AlertChannel {
+    let mut settings: std::collections::BTreeMap<String, String> =
+        [("url".to_string(), format!("http://127.0.0.1:9/{id}"))]
+            .into_iter()
+            .collect();
+    for (k, v) in extra {
+        settings.insert(k.to_string(), v.to_string());
+    }
     AlertChannel {
         id: id.into(),
         name: id.into(),
         kind: "webhook".into(),
         default: true,
         disabled: false,
-        settings: [("url".to_string(), format!("http://127.0.0.1:9/{id}"))]
-            .into_iter()
-            .collect(),
+        settings,
     }
 }
 
@@ -89,6 +103,7 @@ impl Sim {
             wire: Vec::new(),
             answer,
             attempts: Vec::new(),
+            sent: Vec::new(),
             wall0: WALL0,
         };
         for c in channels {
@@ -135,7 +150,7 @@ impl Sim {
         for a in actions {
             match a {
                 Action::Send {
-                    entry_id,
+                    entry_ids,
                     channel,
                     notification,
                 } => {
@@ -148,12 +163,15 @@ impl Sim {
                         "two entries of {pair:?} in flight at {:?}",
                         self.elapsed
                     );
-                    self.wire.push((entry_id, channel, notification));
+                    self.wire.push((entry_ids, channel, notification));
                 }
                 Action::Propose(m) => {
                     // A reminder proposed but no longer due is refused, as
                     // on a real node; anything else must apply.
-                    let reminder = matches!(m, Mutation::QueueReminder { .. });
+                    let reminder = matches!(
+                        m,
+                        Mutation::QueueReminder { .. } | Mutation::QueueEscalation { .. }
+                    );
                     if let Err(e) = self.apply(m) {
                         assert!(reminder, "proposal refused: {e}");
                     }
@@ -166,7 +184,7 @@ impl Sim {
     /// One step: answer what is on the wire (newest first), then tick.
     fn step(&mut self) {
         let wire = std::mem::take(&mut self.wire);
-        for (id, ch, n) in wire.into_iter().rev() {
+        for (ids, ch, n) in wire.into_iter().rev() {
             let outcome = (self.answer)(&ch.name, &n, self.elapsed);
             self.attempts.push(Attempt {
                 at: self.elapsed,
@@ -176,8 +194,11 @@ impl Sim {
                 incident: n.incident.clone(),
                 delivered: outcome == Outcome::Delivered,
             });
-            let actions = self.engine.on_delivery(id, outcome, self.now());
-            self.perform(actions);
+            self.sent.push(n.clone());
+            for id in ids {
+                let actions = self.engine.on_delivery(id, outcome.clone(), self.now());
+                self.perform(actions);
+            }
         }
         let actions = self.engine.on_tick(&self.state, self.now());
         self.perform(actions);
@@ -338,16 +359,16 @@ fn a_recovered_says_down_to_up_whatever_the_path() {
         let acts = sim.engine.on_tick(&sim.state, sim.now());
         for a in &acts {
             if let Action::Send {
-                entry_id,
+                entry_ids,
                 notification,
                 ..
             } = a
             {
                 sent.push(notification.clone());
-                let acts = sim
-                    .engine
-                    .on_delivery(*entry_id, Outcome::Delivered, sim.now());
-                sim.perform(acts);
+                for id in entry_ids {
+                    let acts = sim.engine.on_delivery(*id, Outcome::Delivered, sim.now());
+                    sim.perform(acts);
+                }
             }
         }
     }

@@ -23,6 +23,10 @@
 //!   `cluster/reconcile.rs`.
 //! - [`flap`]: when to propose `SetFlapping` (flap control); driven with
 //!   the delivery engine.
+//! - [`escalate`]: when to propose `QueueEscalation` (escalation after a
+//!   channel's delay); driven with the delivery engine.
+//! - [`digest`]: the storm digest (many DOWNs on one channel at once go
+//!   as one message); part of the delivery engine.
 //! - [`leader`]: the one leadership preference.
 //! - [`push`]: push check verdicts from beats and their absence; driven
 //!   with the evaluation engine.
@@ -39,6 +43,10 @@ pub(crate) mod deliver;
 mod deliver_tests;
 #[cfg(test)]
 mod depends_tests;
+pub(crate) mod digest;
+pub(crate) mod escalate;
+#[cfg(test)]
+mod escalate_tests;
 pub(crate) mod evaluate;
 #[cfg(test)]
 mod evaluate_tests;

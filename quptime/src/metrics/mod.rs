@@ -37,6 +37,7 @@ pub const SERIES: &[&str] = &[
     "quptime_check_state",
     "quptime_check_votes",
     "quptime_check_degraded",
+    "quptime_check_in_maintenance",
     "quptime_probes",
     "quptime_probe_failures",
     "quptime_probe_duration_seconds",
@@ -143,6 +144,8 @@ pub struct CheckSample {
     pub votes: Option<(usize, usize)>,
     /// Up with some judging nodes failing (exported with the votes).
     pub degraded: bool,
+    /// Inside a maintenance window or silence now.
+    pub in_maintenance: bool,
 }
 
 /// The node's state as sampled at scrape time.
@@ -186,6 +189,7 @@ pub struct Metrics {
     check_state: Family<CheckStateLabels, Gauge>,
     check_votes: Family<VoteLabels, Gauge>,
     check_degraded: Family<CheckLabels, Gauge>,
+    check_in_maintenance: Family<CheckLabels, Gauge>,
     probes: Family<CheckLabels, Counter>,
     probe_failures: Family<CheckLabels, Counter>,
     probe_duration: HistFamily<CheckLabels>,
@@ -241,6 +245,7 @@ impl Metrics {
             check_state: Family::default(),
             check_votes: Family::default(),
             check_degraded: Family::default(),
+            check_in_maintenance: Family::default(),
             probes: Family::default(),
             probe_failures: Family::default(),
             probe_duration: HistFamily::new_with_constructor(probe_histogram),
@@ -280,6 +285,11 @@ impl Metrics {
             "check_degraded",
             "1 while a check is up but some of its judging nodes fail (master only)",
             m.check_degraded.clone(),
+        );
+        r.register(
+            "check_in_maintenance",
+            "1 while a check is inside a maintenance window or silence (its DOWN is held back), else 0",
+            m.check_in_maintenance.clone(),
         );
         r.register(
             "probes",
@@ -450,7 +460,13 @@ impl Metrics {
         self.check_state.clear();
         self.check_votes.clear();
         self.check_degraded.clear();
+        self.check_in_maintenance.clear();
         for c in &s.checks {
+            self.check_in_maintenance
+                .get_or_create(&CheckLabels {
+                    check: c.name.clone(),
+                })
+                .set(i64::from(c.in_maintenance));
             for state in ["up", "down", "unknown"] {
                 self.check_state
                     .get_or_create(&CheckStateLabels {

@@ -111,6 +111,9 @@ fn body(n: &Notification) -> String {
         NotificationKind::DegradedCleared => "no longer degraded: every judging node sees it up",
         _ => "DOWN",
     };
+    if !n.digest.is_empty() {
+        return digest_body(n, state);
+    }
     let mut lines = vec![
         format!("The {kind} check {} is {state}.", n.check),
         String::new(),
@@ -131,6 +134,30 @@ fn body(n: &Notification) -> String {
     }
     lines.push(format!("Reporters: {}", n.reporters()));
     lines.push(format!("Evidence: {}", n.evidence_summary()));
+    lines.push(format!("Master: {}", n.master));
+    lines.push(format!("Time: {}", n.time));
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}
+
+/// A storm digest's body: one line per check (`engine::digest` bounds
+/// their number and length).
+fn digest_body(n: &Notification, state: &str) -> String {
+    let total = n.digest_total.max(n.digest.len());
+    let mut lines = vec![format!("{total} checks are {state}:"), String::new()];
+    for item in &n.digest {
+        let mut line = format!("- {} ({})", item.check, item.target);
+        if !item.detail.is_empty() {
+            line.push_str(": ");
+            line.push_str(&item.detail);
+        }
+        lines.push(one_line(&line));
+    }
+    if total > n.digest.len() {
+        lines.push(format!("- and {} more", total - n.digest.len()));
+    }
+    lines.push(String::new());
     lines.push(format!("Master: {}", n.master));
     lines.push(format!("Time: {}", n.time));
     let mut text = lines.join("\n");

@@ -83,7 +83,7 @@ use crate::state::AlertChannel;
 pub use discord::CONTENT_LIMIT as DISCORD_CONTENT_LIMIT;
 pub use failure::{MAX_RETRY_AFTER, is_retryable, retry_after};
 pub use message::Message;
-pub use notification::{Notification, NotificationKind, expectation, incident_key};
+pub use notification::{DigestItem, Notification, NotificationKind, expectation, incident_key};
 pub use provider::MAX_CA;
 pub use settings::{DEFAULT_TIMEOUT, MASK, masked_settings};
 pub use smtp::PLAIN_AUTH_REFUSED;
@@ -227,8 +227,19 @@ pub fn refuse_unsafe(channel: &AlertChannel) -> Result<()> {
 /// settings its `config` accepts.
 fn check<N: Notifier>(channel: &AlertChannel) -> Result<()> {
     crate::state::route::validate(channel)?;
+    crate::state::escalate::validate(channel)?;
+    crate::engine::digest::validate(channel)?;
     let mut own = channel.settings.clone();
-    own.remove(crate::state::route::EVENTS_KEY);
+    // Delivery settings every channel type takes (routing, escalation,
+    // the storm digest); the notifier sees only its own.
+    for key in [
+        crate::state::route::EVENTS_KEY,
+        crate::state::escalate::AFTER_KEY,
+        crate::state::escalate::TO_KEY,
+        crate::engine::digest::THRESHOLD_KEY,
+    ] {
+        own.remove(key);
+    }
     let settings = Settings::new(N::KIND, &own);
     settings.only(N::KEYS)?;
     settings.sizes()?;

@@ -125,6 +125,25 @@ pub struct Notification {
     /// (PagerDuty's dedup key, Opsgenie's alias, Google Chat's thread).
     /// `None` for a test alert or when the outbox entry does not say.
     pub incident: Option<String>,
+    /// For a storm digest (`engine::digest`): one line per check it
+    /// stands for, in order; empty for any other alert.
+    pub digest: Vec<DigestItem>,
+    /// For a storm digest: how many checks it stands for (more than
+    /// `digest` lists when the list was cut); 0 otherwise.
+    pub digest_total: usize,
+}
+
+/// One check listed in a storm digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestItem {
+    /// The check's name.
+    pub check: String,
+    /// Its target (credentials masked).
+    pub target: String,
+    /// What most members saw (cut to a line).
+    pub detail: String,
+    /// Its incident key, if the entry says.
+    pub incident: Option<String>,
 }
 
 impl Notification {
@@ -161,7 +180,9 @@ impl Notification {
         sent_at: &str,
     ) -> Notification {
         let (from, to) = match kind {
-            AlertKind::Down | AlertKind::Reminder => (record.from, CheckState::Down),
+            AlertKind::Down | AlertKind::Reminder | AlertKind::Escalation => {
+                (record.from, CheckState::Down)
+            }
             AlertKind::Recovered => (CheckState::Down, CheckState::Up),
             AlertKind::Degraded | AlertKind::DegradedCleared => (CheckState::Up, CheckState::Up),
             AlertKind::Flapping | AlertKind::MonitorDegraded | AlertKind::MonitorRecovered => {
@@ -171,7 +192,9 @@ impl Notification {
         let n = Notification {
             kind: match kind {
                 AlertKind::Recovered => NotificationKind::Recovered,
-                AlertKind::Down | AlertKind::Reminder => NotificationKind::Down,
+                AlertKind::Down | AlertKind::Reminder | AlertKind::Escalation => {
+                    NotificationKind::Down
+                }
                 AlertKind::Flapping => NotificationKind::Flapping,
                 AlertKind::Degraded => NotificationKind::Degraded,
                 AlertKind::DegradedCleared => NotificationKind::DegradedCleared,
@@ -197,9 +220,12 @@ impl Notification {
             time: record.at.clone(),
             since: None,
             incident: None,
+            digest: Vec::new(),
+            digest_total: 0,
         };
         match kind {
-            AlertKind::Reminder => n.reminder(sent_at),
+            // An escalation tells its channel the check is still down.
+            AlertKind::Reminder | AlertKind::Escalation => n.reminder(sent_at),
             _ => n,
         }
     }
@@ -219,6 +245,8 @@ impl Notification {
             time: now_rfc3339(),
             since: None,
             incident: None,
+            digest: Vec::new(),
+            digest_total: 0,
         }
     }
 

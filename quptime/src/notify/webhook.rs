@@ -258,6 +258,15 @@ pub(crate) fn document(n: &Notification, m: &Message) -> Value {
     if let Some(key) = &n.incident {
         doc["incident"] = json!(key);
     }
+    if !n.digest.is_empty() {
+        let items: Vec<Value> = n
+            .digest
+            .iter()
+            .map(|d| json!({ "check": d.check, "target": d.target, "detail": d.detail, "incident": d.incident }))
+            .collect();
+        doc["digest"] = Value::Array(items);
+        doc["digest_total"] = json!(n.digest_total.max(n.digest.len()));
+    }
     doc
 }
 

@@ -168,7 +168,11 @@ impl ClusterState {
                 }
             };
             next.mutate(&m, cmd, settings).map_err(|e| {
-                Error::new(e.kind(), format!("check {}: {}", check.name, e.message()))
+                let out = Error::new(e.kind(), format!("check {}: {}", check.name, e.message()));
+                match e.field() {
+                    Some(f) => out.with_field(f),
+                    None => out,
+                }
             })?;
             next.check_alert_refs(&check.suppress_alerts)?;
         }

@@ -129,11 +129,15 @@ impl ClusterState {
                 next.alerted_down = true;
                 next.incident = opened;
                 next.last_alert_ms = now_ms;
+                next.down_ms = now_ms;
+                next.escalated.clear();
             }
             (false, Some((seq, _))) if rt.state == CheckState::Up && rt.alerted_down => {
                 self.queue_for(check_id, seq, AlertKind::Recovered, rt.incident);
                 next.alerted_down = false;
                 next.incident = 0;
+                next.down_ms = 0;
+                next.escalated.clear();
             }
             _ => {}
         }

@@ -39,7 +39,16 @@ fn check_level(c: &Check) -> u32 {
 /// before refuse those at apply (unknown type, unknown setting), so a
 /// mixed cluster would diverge without the gate.
 fn channel_level(c: &AlertChannel) -> u32 {
-    if c.settings.contains_key(super::route::EVENTS_KEY) {
+    if [
+        super::escalate::AFTER_KEY,
+        super::escalate::TO_KEY,
+        crate::engine::digest::THRESHOLD_KEY,
+    ]
+    .iter()
+    .any(|k| c.settings.contains_key(*k))
+    {
+        6
+    } else if c.settings.contains_key(super::route::EVENTS_KEY) {
         5
     } else if !FIRST_ALERT_TYPES.contains(&c.kind.as_str()) || c.settings.contains_key("ca") {
         4
@@ -84,6 +93,10 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   the connectivity canary (`SetCanaryTargets`, `canary_targets`)
 ///   and the monitor's health (`SetMonitorDegraded`, `monitor`, the outbox
 ///   kinds `monitor_degraded` / `monitor_recovered`).
+/// - 6: escalation (the channel settings `escalate_after` / `escalate_to`,
+///   `QueueEscalation`, the outbox kind `escalation`, the runtime's
+///   `down_ms` / `escalated`) and the storm digest's channel setting
+///   `digest_threshold`.
 pub const STATE_LEVEL: u32 = 6;
 
 /// The level of a state that does not say (written by the first release).
@@ -191,7 +204,8 @@ impl Mutation {
             Mutation::SetHistoryDays { .. }
             | Mutation::SetCanaryTargets { .. }
             | Mutation::SetMonitorDegraded { .. }
-            | Mutation::SetDegraded { .. } => 6,
+            | Mutation::SetDegraded { .. }
+            | Mutation::QueueEscalation { .. } => 6,
         }
     }
 }

@@ -317,6 +317,8 @@ impl ClusterState {
             r.alerted_down = true;
             r.incident = seq;
             r.last_alert_ms = now_ms;
+            r.down_ms = now_ms;
+            r.escalated.clear();
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ mod degraded;
 pub mod depends;
 pub use declared::MasterPin;
 pub mod duration;
+pub mod escalate;
 pub mod fields;
 pub mod flap;
 pub mod history;
@@ -183,6 +184,7 @@ impl ClusterState {
                         | Mutation::QueueReminder { .. }
                         | Mutation::PinMaster { .. }
                         | Mutation::ReleaseHeld { .. }
+                        | Mutation::QueueEscalation { .. }
                         | Mutation::HistoryTick {}
                         | Mutation::TouchApiToken { .. }
                         | Mutation::SetMonitorDegraded { .. }
@@ -324,6 +326,10 @@ impl ClusterState {
                 self.release_held(check_id, cmd.at_ms)?;
                 Ok(Some(check_id.clone()))
             }
+            Mutation::QueueEscalation { check_id, channel } => {
+                self.queue_escalation(check_id, channel, cmd.at_ms)?;
+                Ok(Some(check_id.clone()))
+            }
             Mutation::HistoryTick {} => {
                 self.history_tick(cmd.at_ms);
                 Ok(None)
@@ -396,6 +402,7 @@ impl ClusterState {
                 if self.alerts.values().any(|a| a.name == alert.name) {
                     return Err(exists("alert", &alert.name));
                 }
+                self.check_escalation_target(alert)?;
                 self.alerts.insert(alert.id.clone(), alert.clone());
                 Ok(Some(alert.id.clone()))
             }
@@ -411,6 +418,7 @@ impl ClusterState {
                 {
                     return Err(exists("alert", &alert.name));
                 }
+                self.check_escalation_target(alert)?;
                 self.alerts.insert(alert.id.clone(), alert.clone());
                 Ok(Some(alert.id.clone()))
             }

@@ -147,6 +147,15 @@ pub enum Mutation {
         /// Start (true) or end (false) of the flapping.
         flapping: bool,
     },
+    /// The master tells a channel's escalation target that a check is
+    /// still down after the channel's `escalate_after`; applying asks the
+    /// same rule, `state::escalate`, so it is told once (level 6).
+    QueueEscalation {
+        /// The check's id.
+        check_id: String,
+        /// The id of the channel that escalates (not its target).
+        channel: String,
+    },
     /// Set the cluster-wide DNS resolvers (empty: the system's).
     SetDnsResolvers {
         /// `ip` or `ip:port` of each server, in the order to ask them.
@@ -292,6 +301,9 @@ impl Mutation {
             Mutation::SetHistoryDays { days } => format!("keep {days} days of uptime history"),
             Mutation::SetFlapping { check_id, flapping } => {
                 format!("check {check_id} flapping: {flapping}")
+            }
+            Mutation::QueueEscalation { check_id, channel } => {
+                format!("escalate check {check_id} from channel {channel}")
             }
             Mutation::SetDnsResolvers { resolvers } if resolvers.is_empty() => {
                 "use the system DNS resolvers".to_string()

@@ -39,6 +39,9 @@ pub enum AlertKind {
     /// The monitor can vote again (level 6).
     #[serde(rename = "monitor_recovered")]
     MonitorRecovered,
+    /// Still down after a channel's `escalate_after`: its `escalate_to`
+    /// channel is told, once (level 6, `state::escalate`).
+    Escalation,
 }
 
 impl AlertKind {

@@ -98,6 +98,7 @@ impl ClusterState {
             .get(check_id)
             .is_some_and(|r| r.alerted_down);
         let was_incident = self.check_states.get(check_id).map_or(0, |r| r.incident);
+        let prev = self.check_states.get(check_id).cloned();
         // Inside a window, or while a parent is down, a DOWN not yet
         // announced is held back; a recovery then ends it without a word.
         let maintained = self.holds_back(check_id, cmd.at_ms);
@@ -129,6 +130,16 @@ impl ClusterState {
                 flapping,
                 degraded: false,
                 degraded_votes: Vec::new(),
+                // The incident goes on: its DOWN time and escalations stay.
+                down_ms: match (alerted_down, was_alerted) {
+                    (true, true) => prev.as_ref().map_or(0, |r| r.down_ms),
+                    (true, false) => cmd.at_ms,
+                    (false, _) => 0,
+                },
+                escalated: match (alerted_down, was_alerted, prev) {
+                    (true, true, Some(r)) => r.escalated,
+                    _ => Default::default(),
+                },
             },
         );
         self.prune_history();

@@ -99,6 +99,8 @@ pub fn event_name(kind: AlertKind) -> &'static str {
         AlertKind::Flapping => "flapping",
         AlertKind::Degraded | AlertKind::DegradedCleared => "degraded",
         AlertKind::MonitorDegraded | AlertKind::MonitorRecovered => super::canary::EVENT,
+        // Asked for by name: queued without the target's filter.
+        AlertKind::Escalation => "escalation",
     }
 }
 

@@ -53,6 +53,18 @@ pub struct CheckRuntime {
     /// The votes when it became degraded (for the DEGRADED notice).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub degraded_votes: Vec<Evidence>,
+    /// When the DOWN of the open incident was queued (ms since the epoch,
+    /// the proposer's clock; 0: none, or written before level 6): the
+    /// escalation delay counts from here (`state::escalate`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub down_ms: u64,
+    /// The channels whose escalation went out in the open incident (level
+    /// 6; cleared when it ends), so each escalates once.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::state::escalate::none_escalated"
+    )]
+    pub escalated: std::collections::BTreeSet<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
