@@ -301,7 +301,7 @@ mod tests {
             assert_eq!(p.period, Some(Duration::from_secs(86_400)));
             p.token_hash = Some(format!("sha256:{}", "ab".repeat(32)));
         }
-        let exported = CheckDecl::of(&check, &|a| a.clone());
+        let exported = CheckDecl::of(&check, &|a| a.clone(), &|c| c.clone());
         assert_eq!(exported, decl, "the export holds no token hash");
         let json = serde_json::to_string(&exported).expect("json");
         assert!(

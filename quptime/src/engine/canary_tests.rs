@@ -310,10 +310,14 @@ mod delivery {
                 .into_iter()
                 .filter_map(|a| match a {
                     Action::Send {
-                        entry_id,
+                        entry_ids,
                         notification,
                         ..
-                    } => Some((entry_id, notification.kind, notification.master.to_string())),
+                    } => Some((
+                        entry_ids[0],
+                        notification.kind,
+                        notification.master.to_string(),
+                    )),
                     _ => None,
                 })
                 .collect()

@@ -22,6 +22,8 @@ fn runtime(state: CheckState) -> CheckRuntime {
         flapping: false,
         degraded: false,
         degraded_votes: Vec::new(),
+        down_ms: 0,
+        escalated: Default::default(),
     }
 }
 

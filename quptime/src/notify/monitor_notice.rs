@@ -36,6 +36,8 @@ impl Notification {
             time: time.into(),
             since: None,
             incident: Some(format!("quptime-monitor-{opened}")),
+            digest: Vec::new(),
+            digest_total: 0,
         }
     }
 }
