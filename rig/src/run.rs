@@ -131,7 +131,7 @@ pub fn run_seed(cfg: &Config) -> Result<Outcome> {
         }
     }
     let ops = workload.finish();
-    if let Err(e) = rig.settle(Duration::from_secs(60)) {
+    if let Err(e) = rig.settle(Duration::from_secs(60), true) {
         notes.push(format!("the cluster did not settle at the end: {e}"));
     }
     let alerts_path = rig.dir.path().join("alerts.jsonl");
@@ -322,7 +322,7 @@ impl Rig {
                 )));
             }
         }
-        self.settle(Duration::from_secs(40))?;
+        self.settle(Duration::from_secs(40), true)?;
         founder_cmd(
             &self.nodes[0],
             &[
@@ -353,8 +353,10 @@ impl Rig {
         self.wait_check("up", Duration::from_secs(30))
     }
 
-    /// Position of the master every node agrees on, once all five agree.
-    fn agreement(&self) -> Option<usize> {
+    /// Position of the master every node agrees on, once all five agree
+    /// (on the config version too, with `same_version`: only once the
+    /// workload has stopped).
+    fn agreement(&self, same_version: bool) -> Option<usize> {
         let mut seen: Option<(String, u64)> = None;
         for n in &self.nodes {
             let s = n.status()?;
@@ -369,10 +371,12 @@ impl Rig {
             {
                 return None;
             }
-            let here = (
-                s["master"].as_str()?.to_string(),
-                s["config_version"].as_u64()?,
-            );
+            let version = if same_version {
+                s["config_version"].as_u64()?
+            } else {
+                0
+            };
+            let here = (s["master"].as_str()?.to_string(), version);
             match &seen {
                 Some(a) if *a != here => return None,
                 _ => seen = Some(here),
@@ -382,10 +386,10 @@ impl Rig {
         self.nodes.iter().position(|n| n.name == master)
     }
 
-    fn settle(&self, within: Duration) -> Result<usize> {
+    fn settle(&self, within: Duration, same_version: bool) -> Result<usize> {
         let deadline = std::time::Instant::now() + within;
         loop {
-            if let Some(m) = self.agreement() {
+            if let Some(m) = self.agreement(same_version) {
                 return Ok(m);
             }
             if std::time::Instant::now() >= deadline {
@@ -396,7 +400,7 @@ impl Rig {
                         format!(
                             "{}: {}",
                             n.name,
-                            n.status().map_or("-".into(), |s| s.to_string())
+                            n.status().map_or("no answer".into(), |s| summary(&s))
                         )
                     })
                     .collect();
@@ -410,7 +414,7 @@ impl Rig {
     }
 
     fn check_state(&self) -> Option<String> {
-        let m = self.agreement()?;
+        let m = self.agreement(false)?;
         let s = self.nodes[m].status()?;
         s["checks"]
             .as_array()?
@@ -446,7 +450,7 @@ impl Rig {
     }
 
     fn step(&mut self, k: usize, step: &Step, outages: &mut Vec<Outage>) -> Result<()> {
-        let master = self.settle(Duration::from_secs(40))?;
+        let master = self.settle(Duration::from_secs(40), false)?;
         let v = self.resolve(&step.victims, master);
         let names: Vec<&str> = v.iter().map(|&i| self.nodes[i].name.as_str()).collect();
         eprintln!(
@@ -505,9 +509,25 @@ impl Rig {
             }),
             _ => {}
         }
-        self.settle(Duration::from_secs(40))?;
+        self.settle(Duration::from_secs(40), false)?;
         self.wait_check("up", Duration::from_secs(30))
     }
+}
+
+/// One line of a node's status for an error message.
+fn summary(s: &Value) -> String {
+    let peers: Vec<String> = s["peers"]
+        .as_array()
+        .map(|p| {
+            p.iter()
+                .map(|p| format!("{}{}{}", p["node_id"].as_str().unwrap_or("?"), if p["voter"] == Value::Bool(true) { "" } else { "(learner)" }, if p["live"] == Value::Bool(true) { "" } else { "(down)" }))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "term {} master {} quorum {} version {} peers [{}]",
+        s["term"], s["master"], s["quorum"], s["config_version"], peers.join(" ")
+    )
 }
 
 fn founder_cmd(n: &RigNode, args: &[&str]) -> Result<()> {

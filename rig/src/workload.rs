@@ -63,7 +63,11 @@ fn worker(w: usize, nodes: Vec<Cli>, seed: u64, target: String, stop: &AtomicBoo
     while !stop.load(Ordering::SeqCst) {
         let node = &nodes[r.below(nodes.len() as u64) as usize];
         let roll = r.below(10);
-        let (kind, name, interval) = if live.is_empty() || roll < 4 {
+        // Pacing, not a wait: a steady stream of writes that does not
+        // grow the check list without bound.
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        let adding = live.is_empty() || (live.len() < 12 && roll < 4);
+        let (kind, name, interval) = if adding {
             next += 1;
             (OpKind::Add, format!("w{w}-{next}"), Some(r.between(10, 90)))
         } else {
