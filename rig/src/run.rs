@@ -520,13 +520,32 @@ fn summary(s: &Value) -> String {
         .as_array()
         .map(|p| {
             p.iter()
-                .map(|p| format!("{}{}{}", p["node_id"].as_str().unwrap_or("?"), if p["voter"] == Value::Bool(true) { "" } else { "(learner)" }, if p["live"] == Value::Bool(true) { "" } else { "(down)" }))
+                .map(|p| {
+                    format!(
+                        "{}{}{}",
+                        p["node_id"].as_str().unwrap_or("?"),
+                        if p["voter"] == Value::Bool(true) {
+                            ""
+                        } else {
+                            "(learner)"
+                        },
+                        if p["live"] == Value::Bool(true) {
+                            ""
+                        } else {
+                            "(down)"
+                        }
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
     format!(
         "term {} master {} quorum {} version {} peers [{}]",
-        s["term"], s["master"], s["quorum"], s["config_version"], peers.join(" ")
+        s["term"],
+        s["master"],
+        s["quorum"],
+        s["config_version"],
+        peers.join(" ")
     )
 }
 
