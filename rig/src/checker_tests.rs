@@ -1,3 +1,6 @@
+//! Unit tests of the checker on hand-made histories: each promise kept,
+//! then broken in the way the checker must report.
+
 use super::*;
 
 fn op(kind: OpKind, name: &str, iv: Option<u64>, t: u64, acked: bool) -> Op {

@@ -17,6 +17,7 @@ pub mod procs;
 pub mod report;
 pub mod run;
 pub mod schedule;
+pub mod services;
 pub mod workload;
 
 /// What went wrong setting up or driving the rig (not a checker finding).

@@ -7,17 +7,18 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::checker::{self, Alert, History, Outage, Report};
+use crate::checker::{self, History, Outage, Report};
 use crate::faults::{self, Others, RECEIVER_PORT, TARGET_PORT};
 use crate::netns::{self, Net};
 use crate::node::RigNode;
-use crate::procs::{must, spawn_tethered, wait_until};
+use crate::procs::{must, wait_until};
 use crate::schedule::{self, FaultKind, Step, Victim};
+use crate::services;
 use crate::workload::Workload;
 use crate::{Result, RigError, now_ms};
 
@@ -27,8 +28,10 @@ pub const CHECK: &str = "rig-http";
 pub const CHANNEL: &str = "rig-hook";
 /// Nodes in the cluster.
 pub const NODES: usize = 5;
-const TARGET_HOST: u8 = 20;
-const RECEIVER_HOST: u8 = 30;
+/// The target's host number.
+pub const TARGET_HOST: u8 = 20;
+/// The receiver's host number.
+pub const RECEIVER_HOST: u8 = 30;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -54,32 +57,13 @@ pub struct Outcome {
     pub report: Report,
 }
 
-const RECEIVER_PY: &str = r#"
-import http.server, json, sys, time
-out = open(sys.argv[3], "a", buffering=1)
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        try:
-            doc = json.loads(body)
-        except Exception:
-            doc = {}
-        check = doc.get("check") or {}
-        out.write(json.dumps({"at_ms": int(time.time() * 1000), "kind": doc.get("kind"), "check": check.get("name")}) + "\n")
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()
-"#;
-
 struct Rig {
     // Drop order: daemons first, then helpers, then namespaces, then files.
     nodes: Vec<RigNode>,
     helpers: Vec<Child>,
     others: Others,
-    net: Net,
+    // Held for its Drop: the namespaces go after the processes in them.
+    _net: Net,
     dir: tempfile::TempDir,
     kills: Vec<(String, u64)>,
 }
@@ -93,7 +77,6 @@ impl Drop for Rig {
             let _ = h.kill();
             let _ = h.wait();
         }
-        let _ = &self.net;
         if std::env::var_os("QU_RIG_KEEP").is_some() {
             self.dir.disable_cleanup(true);
             eprintln!("qurig: kept {}", self.dir.path().display());
@@ -139,7 +122,7 @@ pub fn run_seed(cfg: &Config) -> Result<Outcome> {
     // Every majority outage's RECOVERED is delivered (bounded; the checker
     // reports what is still missing).
     let _ = wait_until("every RECOVERED delivered", Duration::from_secs(40), || {
-        read_alerts(&alerts_path)
+        services::read_alerts(&alerts_path)
             .iter()
             .filter(|a| a.kind == "recovered")
             .count()
@@ -175,7 +158,7 @@ pub fn run_seed(cfg: &Config) -> Result<Outcome> {
         kills: rig.kills.clone(),
         end_ms,
         outages,
-        alerts: read_alerts(&alerts_path),
+        alerts: services::read_alerts(&alerts_path),
         faults: faults_run,
     };
     let mut report = checker::check(&history);
@@ -198,20 +181,6 @@ pub fn run_seed(cfg: &Config) -> Result<Outcome> {
 
 fn parse_interval(text: &str) -> u64 {
     quptime::state::duration::parse(text).map_or(0, |d| d.as_secs())
-}
-
-fn read_alerts(path: &Path) -> Vec<Alert> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["check"] == CHECK)
-        .filter_map(|v| {
-            Some(Alert {
-                kind: v["kind"].as_str()?.to_string(),
-                at_ms: v["at_ms"].as_u64()?,
-            })
-        })
-        .collect()
 }
 
 impl Rig {
@@ -238,44 +207,12 @@ impl Rig {
             target_ns: net.add("tgt", TARGET_HOST)?,
             receiver_ns: net.add("rcv", RECEIVER_HOST)?,
         };
-        let www = dir.path().join("www");
-        std::fs::create_dir_all(&www).map_err(|e| RigError::new(format!("mkdir www: {e}")))?;
-        std::fs::write(www.join("index.html"), "ok\n").map_err(|e| RigError::new(e.to_string()))?;
-        let script = dir.path().join("receiver.py");
-        std::fs::write(&script, RECEIVER_PY).map_err(|e| RigError::new(e.to_string()))?;
-        let mut helpers = Vec::new();
-        let quiet = |c: &mut Command| {
-            c.stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null());
-        };
-        let mut t = Command::new("ip");
-        t.args([
-            "netns",
-            "exec",
-            &others.target_ns,
-            "python3",
-            "-m",
-            "http.server",
-        ])
-        .arg(TARGET_PORT.to_string())
-        .args(["--bind", &netns::addr(TARGET_HOST), "--directory"])
-        .arg(&www);
-        quiet(&mut t);
-        helpers.push(spawn_tethered(t)?);
-        let mut rc = Command::new("ip");
-        rc.args(["netns", "exec", &others.receiver_ns, "python3"])
-            .arg(&script)
-            .arg(netns::addr(RECEIVER_HOST))
-            .arg(RECEIVER_PORT.to_string())
-            .arg(dir.path().join("alerts.jsonl"));
-        quiet(&mut rc);
-        helpers.push(spawn_tethered(rc)?);
+        let helpers = services::start(dir.path(), &others)?;
         let rig = Rig {
             nodes,
             helpers,
             others,
-            net,
+            _net: net,
             dir,
             kills: Vec::new(),
         };

@@ -37,7 +37,7 @@ impl Workload {
                 let nodes = nodes.clone();
                 let tgt = target(target_ip);
                 std::thread::spawn(move || {
-                    worker(w, nodes, seed ^ (w as u64 + 1) << 32, tgt, &stop)
+                    worker(w, nodes, seed ^ ((w as u64 + 1) << 32), tgt, &stop)
                 })
             })
             .collect();

@@ -1,3 +1,6 @@
+//! Unit tests of the duty log: records, the tracker on the controller's
+//! tick, and rotation.
+
 use std::time::{Duration, Instant};
 
 use super::*;
