@@ -52,6 +52,12 @@ fn main() {
         match run_seed(&cfg) {
             Ok(out) => {
                 total.add(&out.report.figures);
+                // One machine-readable line per seed, so a run cut short
+                // still has its figures.
+                println!(
+                    "seed {seed} figures: {}",
+                    serde_json::to_string(&out.report.figures).unwrap_or_default()
+                );
                 if out.report.violations.is_empty() {
                     println!("seed {seed}: ok");
                 } else {
