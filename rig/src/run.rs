@@ -66,6 +66,9 @@ struct Rig {
     _net: Net,
     dir: tempfile::TempDir,
     kills: Vec<(String, u64)>,
+    /// Keep the directory (logs, duty logs, alerts): a seed that broke a
+    /// promise, or `QU_RIG_KEEP` set.
+    keep: bool,
 }
 
 impl Drop for Rig {
@@ -77,7 +80,7 @@ impl Drop for Rig {
             let _ = h.kill();
             let _ = h.wait();
         }
-        if std::env::var_os("QU_RIG_KEEP").is_some() {
+        if self.keep || std::env::var_os("QU_RIG_KEEP").is_some() {
             self.dir.disable_cleanup(true);
             eprintln!("qurig: kept {}", self.dir.path().display());
         }
@@ -164,6 +167,7 @@ pub fn run_seed(cfg: &Config) -> Result<Outcome> {
     let mut report = checker::check(&history);
     report.violations.extend(notes);
     if !report.violations.is_empty() {
+        rig.keep = true;
         eprintln!(
             "qurig: seed {} failed; replay with QU_RIG_SEED={}",
             cfg.seed, cfg.seed
@@ -215,6 +219,7 @@ impl Rig {
             _net: net,
             dir,
             kills: Vec::new(),
+            keep: false,
         };
         for (host, port) in [(TARGET_HOST, TARGET_PORT), (RECEIVER_HOST, RECEIVER_PORT)] {
             let ns = rig.nodes[0].ns.clone();
@@ -285,6 +290,10 @@ impl Rig {
                 "800ms",
                 "--alerts",
                 CHANNEL,
+                // Flap control off: each outage is judged on its own (with it
+                // on, changes past the 5th in 10 min are recorded, not announced).
+                "--flap-threshold",
+                "0",
             ],
         )?;
         self.wait_check("up", Duration::from_secs(30))
