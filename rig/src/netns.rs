@@ -5,6 +5,7 @@
 //! host ends of the veth pairs) so a stale run can be found and removed.
 
 use std::process::Command;
+use std::time::Duration;
 
 use crate::procs::must;
 use crate::{Result, RigError};
@@ -42,8 +43,35 @@ pub fn cleanup_stale() -> Result<()> {
             must("ip", &["netns", "delete", name])?;
         }
     }
+    delete_veths()?;
     if link_exists(BRIDGE) {
         must("ip", &["link", "delete", BRIDGE])?;
+    }
+    // The kernel tears a deleted namespace down asynchronously; its veth
+    // ends can linger for a moment and a new run would collide with them.
+    crate::procs::wait_until(
+        "the last run's veth pairs to go",
+        Duration::from_secs(30),
+        || veths().is_ok_and(|v| v.is_empty()),
+    )
+}
+
+/// Host ends of the rig's veth pairs (`qr-*`).
+fn veths() -> Result<Vec<String>> {
+    let list = must("ip", &["-o", "link", "show"])?;
+    Ok(list
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .map(|n| n.split('@').next().unwrap_or(n).to_string())
+        .filter(|n| n.starts_with("qr-"))
+        .collect())
+}
+
+/// Delete every `qr-*` link (deleting one end removes the pair).
+fn delete_veths() -> Result<()> {
+    for v in veths()? {
+        // It may be gone already with its namespace.
+        let _ = must("ip", &["link", "delete", &v]);
     }
     Ok(())
 }
@@ -119,6 +147,7 @@ pub fn flush(ns: &str) -> Result<()> {
 
 impl Drop for Net {
     fn drop(&mut self) {
+        let _ = delete_veths();
         for ns in self.spaces.drain(..).rev() {
             let _ = must("ip", &["netns", "delete", &ns]);
         }
