@@ -272,6 +272,7 @@ impl Cluster {
             me.clone(),
             Arc::new(core.liveness.clone()),
             duty_tx,
+            crate::consensus::duty_log::DutyLog::new(&opts.data_dir),
             stop_rx.clone(),
         )));
         tasks.push(tokio::spawn(export::run(

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::consensus::Consensus;
+use crate::consensus::duty_log::{DutyLog, DutyTracker};
 use crate::engine::leader;
 use crate::identity::NodeId;
 
@@ -103,8 +104,10 @@ pub async fn run(
     me: NodeId,
     liveness: Arc<dyn LiveFor>,
     duty: watch::Sender<bool>,
+    duty_log: DutyLog,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut tracker = DutyTracker::new(duty_log, me.to_string());
     let mut last_transfer: Option<Instant> = None;
     let mut incumbency = Incumbency::new(consensus.timing().election_max * 2);
     let mut ticker = tokio::time::interval(TICK);
@@ -123,6 +126,7 @@ pub async fn run(
             changed
         });
         let view = consensus.view();
+        tracker.observe(leading, view.term, consensus.lease_until());
         let now = Instant::now();
         // A master is known when its appends reach this node (openraft
         // restores an old leader from the stored vote at start-up).
@@ -167,12 +171,14 @@ pub async fn run(
             }
             last_transfer = Some(Instant::now());
             duty.send_if_modified(|d| std::mem::replace(d, false));
+            tracker.stop();
             if let Err(e) = consensus.hand_over(&target).await {
                 tracing::warn!(error = %e, "leadership transfer failed");
             }
         }
     }
     duty.send_replace(false);
+    tracker.stop();
 }
 
 #[cfg(test)]

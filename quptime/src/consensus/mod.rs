@@ -13,6 +13,7 @@
 //! Partition injection is [`crate::Faults`], shared with the probe scheduler.
 
 pub mod controller;
+pub mod duty_log;
 
 mod health;
 mod indices;
@@ -264,8 +265,34 @@ impl Consensus {
         if voters.next().as_ref() == Some(&self.me) && voters.next().is_none() {
             return true;
         }
+        // The fault rig's planted bug (never in default features): act as
+        // master without a lease, so an isolated old leader keeps acting.
+        if cfg!(feature = "planted-bug-skip-lease") {
+            return true;
+        }
         m.last_quorum_acked
             .is_some_and(|t| t.elapsed() < self.timing.election_min)
+    }
+
+    /// When the lease [`Consensus::has_lease`] grants runs out (for the
+    /// duty log); None when no lease bounds it (a sole voter, or not
+    /// leading).
+    pub fn lease_until(&self) -> Option<std::time::Instant> {
+        if cfg!(feature = "planted-bug-skip-lease") {
+            return None;
+        }
+        let m = self.raft().metrics().borrow_watched().clone();
+        if m.state != ServerState::Leader {
+            return None;
+        }
+        let membership = m.membership_config.membership();
+        let mut voters = membership.voter_ids();
+        if voters.next().as_ref() == Some(&self.me) && voters.next().is_none() {
+            return None;
+        }
+        let now = std::time::Instant::now();
+        m.last_quorum_acked
+            .map(|t| now.checked_sub(t.elapsed()).unwrap_or(now) + self.timing.election_min)
     }
 
     /// Whether this node may act as master *now*: the one gate that master
