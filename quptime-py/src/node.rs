@@ -196,6 +196,29 @@ impl Node {
         })
     }
 
+    /// Add a maintenance window from a JSON `MaintenanceSpec`: (its id, the
+    /// config version).
+    fn add_maintenance(&self, py: Python<'_>, spec: &str) -> PyResult<(Option<String>, u64)> {
+        let spec: api::MaintenanceSpec = decode(py, "maintenance window", spec)?;
+        let o = self.call(
+            py,
+            move |c| async move { api::add_maintenance(&c, spec).await },
+        )?;
+        Ok((o.id, o.version))
+    }
+
+    /// The maintenance windows and silences, as a JSON list.
+    fn maintenance(&self, py: Python<'_>) -> PyResult<String> {
+        encode(&self.call(py, |c| async move { Ok(api::list_maintenance(&c)) })?)
+    }
+
+    /// Remove the maintenance window with this id.
+    fn remove_maintenance(&self, py: Python<'_>, id: String) -> PyResult<u64> {
+        self.write(py, move |c| async move {
+            api::remove_maintenance(&c, &id).await
+        })
+    }
+
     /// Remove the check with this id or name.
     fn remove_check(&self, py: Python<'_>, key: String) -> PyResult<u64> {
         self.write(

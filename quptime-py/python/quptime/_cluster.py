@@ -19,6 +19,7 @@ from typing import Any, Callable, Dict, List, Optional
 from quptime import _native
 from quptime._args import PathLike, _opt_int, _opt_str, _path, _str, _timing
 from quptime._config import _Config
+from quptime._maintenance import _Maintenance
 from quptime._subscription import Subscription, TransitionCallback
 from quptime._types import Duration, NodeInfo, Timing, Transition, duration_text
 from quptime.errors import InvalidInput
@@ -77,7 +78,7 @@ def is_initialised(data_dir: PathLike) -> bool:
     return _native.is_initialised(_path(data_dir, "data_dir"))
 
 
-class Cluster(_Config):
+class Cluster(_Config, _Maintenance):
     """A full quptime monitor node running inside this process.
 
     Start one with :meth:`Cluster.start` (or :meth:`Cluster.join` with an
