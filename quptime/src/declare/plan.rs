@@ -43,7 +43,7 @@ pub struct FieldChange {
 pub struct Change {
     /// Add, change or remove.
     pub op: ChangeOp,
-    /// `alert`, `check`, `retention` or `resolvers`.
+    /// `alert`, `check`, `retention`, `resolvers` or `canary`.
     pub kind: String,
     /// The record's name.
     pub name: String,
@@ -378,6 +378,29 @@ pub fn plan(state: &ClusterState, parsed: &Parsed, prune: bool) -> Result<Plan> 
                 }],
             });
             out.change.dns_resolvers = Some(list);
+        }
+    }
+    if let Some(list) = &decl.canary {
+        let list = crate::state::canary::validate("canary", list)?;
+        if list != state.canary_targets {
+            let show = |l: &[String]| {
+                if l.is_empty() {
+                    "none".to_string()
+                } else {
+                    l.join(",")
+                }
+            };
+            out.changes.push(Change {
+                op: ChangeOp::Change,
+                kind: "canary".into(),
+                name: "targets".into(),
+                fields: vec![FieldChange {
+                    field: "targets".into(),
+                    from: Some(show(&state.canary_targets)),
+                    to: Some(show(&list)),
+                }],
+            });
+            out.change.canary_targets = Some(list);
         }
     }
     Ok(out)
