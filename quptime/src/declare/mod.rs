@@ -17,6 +17,7 @@
 mod check;
 mod original;
 mod plan;
+mod plan_settings;
 
 use std::collections::BTreeMap;
 
