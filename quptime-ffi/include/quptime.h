@@ -468,6 +468,33 @@ qu_result qu_cluster_set_resolvers(const struct qu_cluster *cluster,
                                    uint64_t *out_version);
 
 /**
+ * Replace the canary's reference targets with the `count` targets in
+ * `targets` ("1.1.1.1:443" for a TCP connect, "https://example.com/" for
+ * a GET); `count` 0 clears them.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `targets` points to `count`
+ * NUL-terminated strings (may be NULL when `count` is 0); `out_version` is
+ * NULL or valid for a write.
+ */
+qu_result qu_cluster_set_canary(const struct qu_cluster *cluster,
+                                const char *const *targets,
+                                size_t count,
+                                uint64_t *out_version);
+
+/**
+ * The canary as this node sees it, as `qu canary show --json` prints it: a
+ * JSON object with `targets`, `node_targets`, `node` and, when set,
+ * `abstain` and `monitor`. On `QU_OK`, `*out_json` is a new string: free
+ * it with `qu_string_free`.
+ *
+ * # Safety
+ * `cluster` is any pointer value (checked); `out_json` is NULL or valid
+ * for a write.
+ */
+qu_result qu_cluster_canary(const struct qu_cluster *cluster, char **out_json);
+
+/**
  * The cluster's declaration (checks, channels, resolvers) as the YAML
  * `qu export` prints, secrets included. On `QU_OK`, `*out_yaml` is a new
  * string: free it with `qu_string_free`.

@@ -1,5 +1,6 @@
 //! Running the cluster from C: members (preview, add, remove), enrollment
-//! tokens, the master role, the DNS resolvers and config as code. Each
+//! tokens, the master role, the DNS resolvers, the canary's reference
+//! targets and config as code. Each
 //! export is one call of a `quptime::blocking::Node` use case; documents
 //! cross as JSON (results) or YAML/JSON (arguments), as `qu --json` prints
 //! and `qu apply` reads them.
@@ -295,6 +296,65 @@ pub unsafe extern "C" fn qu_cluster_set_resolvers(
         let outcome = node.set_resolvers(list)?;
         // SAFETY: forwarded contract.
         unsafe { give_version(&outcome, out_version) };
+        Ok(())
+    })
+}
+
+/// Replace the canary's reference targets with the `count` targets in
+/// `targets` ("1.1.1.1:443" for a TCP connect, "https://example.com/" for
+/// a GET); `count` 0 clears them.
+///
+/// # Safety
+/// `cluster` is any pointer value (checked); `targets` points to `count`
+/// NUL-terminated strings (may be NULL when `count` is 0); `out_version` is
+/// NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qu_cluster_set_canary(
+    cluster: *const qu_cluster,
+    targets: *const *const c_char,
+    count: usize,
+    out_version: *mut u64,
+) -> qu_result {
+    call(|| {
+        let node = CLUSTERS.get(cluster)?;
+        let mut list = Vec::with_capacity(count.min(64));
+        if count > 0 {
+            if targets.is_null() {
+                return Err(Fail::null("targets"));
+            }
+            for i in 0..count {
+                // SAFETY: `targets` holds `count` pointers by contract,
+                // each NULL or NUL-terminated.
+                let s = unsafe { str_arg(*targets.add(i), "targets[i]")? };
+                list.push(s.to_string());
+            }
+        }
+        let outcome = node.set_canary(list)?;
+        // SAFETY: forwarded contract.
+        unsafe { give_version(&outcome, out_version) };
+        Ok(())
+    })
+}
+
+/// The canary as this node sees it, as `qu canary show --json` prints it: a
+/// JSON object with `targets`, `node_targets`, `node` and, when set,
+/// `abstain` and `monitor`. On `QU_OK`, `*out_json` is a new string: free
+/// it with `qu_string_free`.
+///
+/// # Safety
+/// `cluster` is any pointer value (checked); `out_json` is NULL or valid
+/// for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qu_cluster_canary(
+    cluster: *const qu_cluster,
+    out_json: *mut *mut c_char,
+) -> qu_result {
+    call(|| {
+        let node = CLUSTERS.get(cluster)?;
+        let out = out_arg(out_json, "out_json")?;
+        let text = json(&node.canary()?)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { give(out, text) };
         Ok(())
     })
 }

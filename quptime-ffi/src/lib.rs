@@ -34,10 +34,10 @@ mod transition;
 use std::ffi::c_char;
 
 pub use admin::{
-    qu_cluster_add_node, qu_cluster_apply_config, qu_cluster_approve_enrollment,
+    qu_cluster_add_node, qu_cluster_apply_config, qu_cluster_approve_enrollment, qu_cluster_canary,
     qu_cluster_create_enrollment, qu_cluster_export_config, qu_cluster_list_enrollments,
     qu_cluster_preview_node, qu_cluster_remove_node, qu_cluster_revoke_enrollment,
-    qu_cluster_set_resolvers, qu_cluster_transfer_leader,
+    qu_cluster_set_canary, qu_cluster_set_resolvers, qu_cluster_transfer_leader,
 };
 pub use checks::{
     qu_check_spec, qu_check_type, qu_cluster_add_alert_yaml, qu_cluster_add_check,

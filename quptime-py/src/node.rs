@@ -344,6 +344,16 @@ impl Node {
         )
     }
 
+    /// The canary as this node sees it: the JSON `CanaryView`.
+    fn canary(&self, py: Python<'_>) -> PyResult<String> {
+        encode(&self.call(py, |c| async move { Ok(api::get_canary(&c)) })?)
+    }
+
+    /// Replace the canary's reference targets.
+    fn set_canary(&self, py: Python<'_>, list: Vec<String>) -> PyResult<u64> {
+        self.write(py, move |c| async move { api::set_canary(&c, list).await })
+    }
+
     /// The declaration of the cluster's configuration (YAML).
     fn export(&self, py: Python<'_>) -> PyResult<String> {
         self.call(py, |c| async move { api::export_config(&c) })

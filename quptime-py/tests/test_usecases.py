@@ -187,6 +187,20 @@ def test_enrollment_resolvers_export_apply_and_alerts(
     a.wait_applied(v)
     assert a.resolvers() == []
 
+    v = a.set_canary(["127.0.0.1:9", "http://127.0.0.1:9/ok"])
+    b.wait_applied(v)
+    seen = b.canary()
+    assert seen["targets"] == ["127.0.0.1:9", "http://127.0.0.1:9/ok"]
+    assert isinstance(seen["node_targets"], list) and seen["node"]
+    assert "abstain" in seen and "monitor" in seen
+    with pytest.raises(quptime.InvalidInput) as bad_target:
+        a.set_canary(["has space:80"])
+    assert bad_target.value.field == "targets"
+    assert b.canary()["targets"] == ["127.0.0.1:9", "http://127.0.0.1:9/ok"]
+    v = b.set_canary([])
+    a.wait_applied(v)
+    assert a.canary()["targets"] == []
+
     hook = a.add_alert("ops", "webhook", {"url": "http://127.0.0.1:9/hook"})
     b.wait_applied(hook)
     v = b.disable_alert("ops")

@@ -282,6 +282,23 @@ int main(int argc, char **argv) {
     EXPECT(qu_cluster_set_resolvers(a, NULL, 1, NULL), QU_ERR_NULL_POINTER);
     EXPECT(qu_cluster_set_resolvers(a, NULL, 0, &v), QU_OK);
 
+    /* The canary's reference targets: set on a, read on b, bad one refused. */
+    const char *targets[] = {"127.0.0.1:9", "http://127.0.0.1:9/ok"};
+    EXPECT(qu_cluster_set_canary(a, targets, 2, &v), QU_OK);
+    EXPECT(qu_cluster_wait_applied(b, v, 10000), QU_OK);
+    char *canary = NULL;
+    EXPECT(qu_cluster_canary(b, &canary), QU_OK);
+    EXPECT_TRUE(take_contains(canary, "\"targets\":[\"127.0.0.1:9\",\"http://127.0.0.1:9/ok\"]"));
+    const char *bad_targets[] = {"has space:80"};
+    EXPECT(qu_cluster_set_canary(a, bad_targets, 1, &v), QU_ERR_INVALID_INPUT);
+    field = qu_last_error_field();
+    EXPECT_TRUE(field != NULL && strcmp(field, "targets") == 0);
+    EXPECT(qu_cluster_set_canary(a, NULL, 1, NULL), QU_ERR_NULL_POINTER);
+    EXPECT(qu_cluster_set_canary(a, NULL, 0, &v), QU_OK);
+    EXPECT(qu_cluster_wait_applied(b, v, 10000), QU_OK);
+    EXPECT(qu_cluster_canary(b, &canary), QU_OK);
+    EXPECT_TRUE(take_contains(canary, "\"targets\":[]"));
+
     /* The master role: hand it to b, then drop the preference. */
     char *master = NULL;
     EXPECT(qu_cluster_transfer_leader(a, "b", "1m", false, &master), QU_OK);

@@ -420,6 +420,22 @@ class _Config:
         them); returns the config version."""
         return self._native.set_resolvers(_names(resolvers, "resolvers"))
 
+    def canary(self) -> Dict[str, Any]:
+        """The canary as this node sees it: ``targets`` (the cluster's
+        reference targets), ``node_targets`` (this node's own), ``node``,
+        and, when set, ``abstain`` (why this node abstains) and
+        ``monitor`` (the agreed monitor health)."""
+        out: Dict[str, Any] = json.loads(self._native.canary())
+        out.setdefault("abstain", None)
+        out.setdefault("monitor", None)
+        return out
+
+    def set_canary(self, targets: Iterable[str]) -> int:
+        """Replace the canary's reference targets (``host:port`` for a
+        TCP connect or an ``http://``/``https://`` URL for a GET, as
+        ``qu canary set`` takes; an empty list clears them); returns the config version."""
+        return self._native.set_canary(_names(targets, "targets"))
+
     def export(self) -> str:
         """The cluster's configuration as a declaration (YAML, secrets
         included), the input of :meth:`apply` and ``qu apply -f``."""

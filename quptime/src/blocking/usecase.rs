@@ -92,6 +92,17 @@ impl Node {
         Ok(crate::api::get_resolvers(&self.cluster))
     }
 
+    /// Replace the canary's reference targets (an empty list clears them).
+    pub fn set_canary(&self, targets: Vec<String>) -> Result<Outcome> {
+        self.block_on(crate::api::set_canary(&self.cluster, targets))?
+    }
+
+    /// The canary as this node sees it (`qu canary show`).
+    pub fn canary(&self) -> Result<crate::api::CanaryView> {
+        self.handle()?;
+        Ok(crate::api::get_canary(&self.cluster))
+    }
+
     /// The current declaration as YAML (secrets included).
     pub fn export_config(&self) -> Result<String> {
         self.handle()?;

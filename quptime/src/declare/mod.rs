@@ -17,6 +17,7 @@
 mod check;
 mod original;
 mod plan;
+mod plan_settings;
 
 use std::collections::BTreeMap;
 
@@ -55,6 +56,10 @@ pub struct Declaration {
     /// unchanged when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolvers: Option<Vec<String>>,
+    /// The canary's reference targets (`qu canary set`; `[]` clears them);
+    /// unchanged when absent. `qu export` writes it only when some are set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<Vec<String>>,
     /// Alert channels.
     #[serde(default)]
     pub alerts: Vec<AlertDecl>,
@@ -91,6 +96,8 @@ struct SpannedFile {
     retention: Option<Retention>,
     #[serde(default)]
     resolvers: Option<Vec<String>>,
+    #[serde(default)]
+    canary: Option<Vec<String>>,
     #[serde(default)]
     alerts: Vec<serde_saphyr::Spanned<AlertDecl>>,
     #[serde(default)]
@@ -144,6 +151,7 @@ pub fn parse(text: &str) -> Result<Parsed> {
         decl: Declaration {
             retention: file.retention,
             resolvers: file.resolvers,
+            canary: file.canary,
             alerts: file.alerts.into_iter().map(|a| a.value).collect(),
             checks: file.checks.into_iter().map(|c| c.value).collect(),
         },
@@ -205,6 +213,7 @@ pub fn export(state: &ClusterState) -> Declaration {
     Declaration {
         retention: Some(state.retention),
         resolvers: Some(state.dns_resolvers.clone()),
+        canary: (!state.canary_targets.is_empty()).then(|| state.canary_targets.clone()),
         alerts,
         checks,
     }

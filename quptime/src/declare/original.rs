@@ -397,6 +397,7 @@ impl Original {
             decl: Declaration {
                 retention: None,
                 resolvers: (!self.resolvers.is_empty()).then(|| self.resolvers.clone()),
+                canary: None,
                 alerts: self.alerts.iter().map(AlertDecl::of).collect(),
                 checks: self
                     .checks

@@ -43,7 +43,7 @@ pub struct FieldChange {
 pub struct Change {
     /// Add, change or remove.
     pub op: ChangeOp,
-    /// `alert`, `check`, `retention` or `resolvers`.
+    /// `alert`, `check`, `retention`, `resolvers` or `canary`.
     pub kind: String,
     /// The record's name.
     pub name: String,
@@ -342,44 +342,7 @@ pub fn plan(state: &ClusterState, parsed: &Parsed, prune: bool) -> Result<Plan> 
             out.unmanaged.push(format!("check {}", x.name));
         }
     }
-    if let Some(r) = decl.retention {
-        r.validate()
-            .map_err(|e| Error::new(ErrorKind::Config, e.message().to_string()))?;
-        if r != state.retention {
-            let have = to_map(&state.retention);
-            out.changes.push(Change {
-                op: ChangeOp::Change,
-                kind: "retention".into(),
-                name: "history".into(),
-                fields: fields(&have, &to_map(&r)),
-            });
-            out.change.retention = Some(r);
-        }
-    }
-    if let Some(list) = &decl.resolvers {
-        let list = crate::state::resolvers::validate(list)
-            .map_err(|e| Error::new(ErrorKind::Config, format!("resolvers: {}", e.message())))?;
-        if list != state.dns_resolvers {
-            let show = |l: &[String]| {
-                if l.is_empty() {
-                    "system".to_string()
-                } else {
-                    l.join(",")
-                }
-            };
-            out.changes.push(Change {
-                op: ChangeOp::Change,
-                kind: "resolvers".into(),
-                name: "dns".into(),
-                fields: vec![FieldChange {
-                    field: "servers".into(),
-                    from: Some(show(&state.dns_resolvers)),
-                    to: Some(show(&list)),
-                }],
-            });
-            out.change.dns_resolvers = Some(list);
-        }
-    }
+    super::plan_settings::plan_settings(state, decl, &mut out)?;
     Ok(out)
 }
 
@@ -393,7 +356,7 @@ fn removed(kind: &str, name: &str) -> Change {
 }
 
 /// A record's fields as text, by name.
-fn to_map<T: Serialize>(v: &T) -> BTreeMap<String, String> {
+pub(super) fn to_map<T: Serialize>(v: &T) -> BTreeMap<String, String> {
     let value = serde_json::to_value(v).unwrap_or_default();
     let mut out = BTreeMap::new();
     if let serde_json::Value::Object(map) = value {
@@ -413,7 +376,10 @@ fn to_map<T: Serialize>(v: &T) -> BTreeMap<String, String> {
     out
 }
 
-fn fields(have: &BTreeMap<String, String>, want: &BTreeMap<String, String>) -> Vec<FieldChange> {
+pub(super) fn fields(
+    have: &BTreeMap<String, String>,
+    want: &BTreeMap<String, String>,
+) -> Vec<FieldChange> {
     let keys: BTreeSet<&String> = have.keys().chain(want.keys()).collect();
     keys.into_iter()
         .filter(|k| *k != "name" && have.get(*k) != want.get(*k))

@@ -348,3 +348,47 @@ checks:
     assert_eq!(e.field(), Some("depends_on"), "{e}");
     assert_eq!(state, before);
 }
+
+#[test]
+fn canary_targets_are_declared_exported_and_validated() {
+    let mut state = ClusterState::default();
+    // Never set: the export has no `canary:` key (documents as before).
+    apply(&mut state, FILE, false).expect("apply");
+    let plain = render(&export(&state)).expect("render");
+    assert!(!plain.contains("canary"), "{plain}");
+    let with = format!("canary: ['127.0.0.1:9', 'http://127.0.0.1:9/ok']\n{FILE}");
+    let first = apply(&mut state, &with, false).expect("apply canary");
+    let change = first
+        .changes
+        .iter()
+        .find(|c| c.kind == "canary")
+        .expect("a canary change");
+    assert_eq!(change.fields[0].from.as_deref(), Some("none"));
+    let m = first.mutation().expect("a mutation");
+    assert_eq!(m.required_level(), 6, "older nodes would drop the field");
+    assert_eq!(
+        state.canary_targets,
+        vec!["127.0.0.1:9", "http://127.0.0.1:9/ok"]
+    );
+    // Export writes them; applying the export changes nothing.
+    let text = render(&export(&state)).expect("render");
+    assert!(
+        text.contains("canary:") && text.contains("http://127.0.0.1:9/ok"),
+        "{text}"
+    );
+    let again = apply(&mut state, &text, true).expect("re-apply");
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
+    // Absent: unchanged. Empty: cleared.
+    let plain_plan = apply(&mut state, FILE, false).expect("without canary");
+    assert!(plain_plan.mutation().is_none_or(|m| m.required_level() < 6));
+    assert_eq!(state.canary_targets.len(), 2);
+    apply(&mut state, &format!("canary: []\n{FILE}"), false).expect("clear");
+    assert!(state.canary_targets.is_empty());
+    // A bad one is refused with the key named, and nothing changes.
+    let before = state.clone();
+    let err =
+        apply(&mut state, &format!("canary: ['no port']\n{FILE}"), false).expect_err("bad target");
+    assert_eq!(err.field(), Some("canary"), "{err}");
+    assert!(err.message().contains("no port"), "{err}");
+    assert_eq!(state, before);
+}

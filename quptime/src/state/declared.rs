@@ -98,6 +98,9 @@ pub struct DeclaredChange {
     /// New cluster-wide DNS resolvers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns_resolvers: Option<Vec<String>>,
+    /// New canary reference targets (state level 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_targets: Option<Vec<String>>,
 }
 
 impl DeclaredChange {
@@ -109,6 +112,7 @@ impl DeclaredChange {
             && self.remove_alerts.is_empty()
             && self.retention.is_none()
             && self.dns_resolvers.is_none()
+            && self.canary_targets.is_none()
     }
 }
 
@@ -182,6 +186,9 @@ impl ClusterState {
         }
         if let Some(list) = &change.dns_resolvers {
             next.dns_resolvers = super::resolvers::validate(list)?;
+        }
+        if let Some(list) = &change.canary_targets {
+            next.set_canary_targets(list)?;
         }
         next.prune_history();
         *self = next;

@@ -90,7 +90,8 @@ fn channel_level(c: &AlertChannel) -> u32 {
 ///   push checks (the check kind `push`, `state::probe_push`).
 /// - 6: per-channel degraded alerting (`SetDegraded`, the runtime's
 ///   `degraded`, the outbox kinds `degraded` / `degraded_cleared`);
-///   the connectivity canary (`SetCanaryTargets`, `canary_targets`)
+///   the connectivity canary (`SetCanaryTargets`, `canary_targets`, a
+///   declaration's `canary_targets`)
 ///   and the monitor's health (`SetMonitorDegraded`, `monitor`, the outbox
 ///   kinds `monitor_degraded` / `monitor_recovered`).
 /// - 6: escalation (the channel settings `escalate_after` / `escalate_to`,
@@ -127,6 +128,16 @@ impl Mutation {
         self.base_level()
             .max(self.settings_level())
             .max(self.policy_level())
+            .max(self.declared_level())
+    }
+
+    /// 6 when a declaration sets the canary's reference targets: an older
+    /// node would drop the field and keep the old targets.
+    fn declared_level(&self) -> u32 {
+        match self {
+            Mutation::ApplyDeclaration { change } if change.canary_targets.is_some() => 6,
+            _ => 1,
+        }
     }
 
     /// 4 when a check in this mutation has a decision policy other than
