@@ -174,9 +174,10 @@ impl Core {
             );
         }
         // Mastership can move between the lease check and the membership
-        // change (a hand-over to the preferred node): then the change is
-        // refused here, and asked again, of the new master, until the
-        // proposal timeout.
+        // change (a hand-over to the preferred node), and an earlier
+        // membership change (a learner's promotion) may not be committed
+        // yet: then the change is refused here, and asked again, of the
+        // master then, until the proposal timeout.
         let deadline = Instant::now() + self.consensus.timing().propose_timeout;
         loop {
             let attempt = if self.consensus.has_lease() {
@@ -194,7 +195,10 @@ impl Core {
             };
             match attempt {
                 Ok(()) => break,
-                Err(e) if e.kind() == ErrorKind::NoQuorum && Instant::now() < deadline => {
+                Err(e)
+                    if matches!(e.kind(), ErrorKind::NoQuorum | ErrorKind::Timeout)
+                        && Instant::now() < deadline =>
+                {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(e) => return Err(e),
